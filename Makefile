@@ -1,0 +1,55 @@
+# The whole set-up lives here: `make demo` and `make test` install what they need themselves.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SYSTEM_STAMP := .system-deps-checked
+NPM_DIR := .tools/npm
+
+.PHONY: test demo bench lint deps system-deps clean help
+
+help:
+	@echo "make demo   - real registry + Marathon simulator, a sample fleet: get, dates, plan, run"
+	@echo "make test   - install everything needed and run the whole test suite"
+	@echo "make bench  - run the benchmarks (prints tables; see docs/performance.md)"
+
+deps: $(STAMP) system-deps
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# Debian packages the tests and the demo run for real: the Docker registry server, htpasswd,
+# Groovy (Jenkinsfile syntax check). Installed when missing and running as root.
+system-deps:
+	@missing=""; \
+	command -v docker-registry >/dev/null 2>&1 || missing="$$missing docker-registry"; \
+	command -v htpasswd >/dev/null 2>&1 || missing="$$missing apache2-utils"; \
+	command -v groovy >/dev/null 2>&1 || missing="$$missing groovy"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else \
+	    echo "error: missing Debian packages:$$missing; run: sudo apt-get install --no-install-recommends$$missing" >&2; exit 1; \
+	  fi; \
+	fi
+
+$(NPM_DIR)/node_modules/.bin/npm-groovy-lint:
+	mkdir -p $(NPM_DIR)
+	cd $(NPM_DIR) && npm install --silent --no-audit --no-fund npm-groovy-lint@18.0.0 >/dev/null
+
+test: deps $(NPM_DIR)/node_modules/.bin/npm-groovy-lint
+	PATH="$(CURDIR)/$(VENV)/bin:$(CURDIR)/$(NPM_DIR)/node_modules/.bin:$$PATH" $(PY) -m pytest -q
+
+demo: deps
+	$(PY) -m testbed.demo
+
+bench: deps
+	$(PY) bench/bench_get.py
+	$(PY) bench/bench_run.py
+
+clean:
+	rm -rf $(VENV) .tools .pytest_cache

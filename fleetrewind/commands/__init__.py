@@ -1,0 +1,1 @@
+"""Use cases, one module per command: each exposes ``execute(settings, console) -> int``."""

@@ -1,0 +1,22 @@
+"""``dates``: the dates of rollback.json, newest first (what a Jenkins choice parameter takes)."""
+
+from __future__ import annotations
+
+from ..console import Console
+from ..history import label, read_index
+from ..settings import Settings
+
+
+def execute(settings: Settings, console: Console) -> int:
+    index = read_index(settings.dump)
+    if settings.json:
+        console.json({
+            "env": index.env,
+            "branch": index.branch,
+            "generated_at": index.generated_at,
+            "dates": [{"date": day, "label": label(index, day)} for day in index.dates()],
+        })
+    else:
+        for day in index.dates():
+            console.result(day)
+    return 0

@@ -1,0 +1,54 @@
+"""``get``: read the registry, write rollback.json (atomically) and the release matrix."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ..cache import DigestCache
+from ..clients import registry_client
+from ..console import Console
+from ..errors import UsageError
+from ..history import build_index, label, parse_index, write_index
+from ..scan import scan
+from ..settings import Settings
+from ..transport import sanitize_url
+
+
+def execute(settings: Settings, console: Console) -> int:
+    assert settings.env and settings.branch
+    client = registry_client(settings)
+    registry_url = sanitize_url(settings.registry_url or "")
+    cache = DigestCache(settings.cache_dir, registry_url)
+    console.info(f"get: {len(settings.services)} services from {registry_url}, branch {settings.branch!r}")
+    result = scan(client, cache, services=settings.services, branch=settings.branch, pattern=settings.tag_pattern,
+                  registry_url=registry_url, concurrency=settings.concurrency, report=console.info)
+    for service, tags in sorted(result.unmatched.items()):
+        shown = ", ".join(tags[:5]) + (" ..." if len(tags) > 5 else "")
+        console.warn(f"{service}: skipped {len(tags)} tags that follow no tag pattern ({shown})")
+    if not result.releases:
+        raise UsageError(
+            f"no release of branch {settings.branch!r} in {', '.join(settings.services)}; check --env "
+            "(and the branch mapping or --tag-pattern); the previous rollback.json is kept"
+        )
+    document = build_index(result.releases, env=settings.env, branch=settings.branch, registry=registry_url,
+                           services=settings.services, tz=settings.tz, generated_at=dt.datetime.now(dt.timezone.utc),
+                           keep=settings.keep)
+    path = write_index(settings.dump, document)
+    index = parse_index(document, path)
+    _write_matrix(settings, index, console)
+    missing = [s for s in settings.services if not index.releases(s)]
+    for service in missing:
+        console.warn(f"{service}: no release of branch {settings.branch!r}; a rollback will leave it as it is")
+    console.info(f"get: wrote {path} ({len(index.rollbacks)} dates, {len(result.releases)} releases, "
+                 f"{client.requests_made} registry requests)")
+    for day in index.dates():
+        console.result(label(index, day))
+    return 0
+
+
+def _write_matrix(settings: Settings, index: object, console: Console) -> None:
+    try:
+        from ..matrix import write_matrix
+    except ImportError:  # the HTML matrix arrives with the reports module
+        return
+    write_matrix(settings.dump, index)  # type: ignore[arg-type]

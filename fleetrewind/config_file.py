@@ -1,0 +1,75 @@
+"""The optional YAML config file: non-secret settings only, every key typed and checked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import UsageError
+
+# key -> (accepted types, description). Secrets are not accepted here on purpose.
+KEYS: dict[str, tuple[tuple[type, ...], str]] = {
+    "registry": ((str,), "registry URL"),
+    "marathon": ((str,), "Marathon URL"),
+    "marathon_user": ((str,), "Marathon user"),
+    "marathon_auth": ((str,), "basic or dcos"),
+    "timezone": ((str,), "IANA zone for dates, e.g. Europe/Paris"),
+    "tag_pattern": ((str,), "regular expression with a (?P<branch>) group"),
+    "branches": ((dict,), "environment -> branch"),
+    "platform": ((str,), "os/arch of manifest lists"),
+    "concurrency": ((int,), "parallel registry requests"),
+    "parallel": ((int,), "parallel deployments in a wave"),
+    "cache_dir": ((str,), "registry cache folder"),
+    "timeout": ((int, float), "seconds a wave may take"),
+    "on_failure": ((str,), "stop, continue or revert"),
+    "apps": ((dict,), "service -> Marathon app id"),
+    "app_group": ((str,), "prefix of app ids, e.g. /ds"),
+    "waves": ((list,), "list of lists of services, deployed in that order"),
+    "slack_channel": ((str,), "channel for a bot token"),
+    "ca_bundle": ((str,), "CA bundle file"),
+    "ledger": ((str,), "JSON-lines history of deployments"),
+    "rollback_on": ((list,), "failure classes that trigger an automatic rollback"),
+    "health_grace": ((int, float), "seconds a health URL may take to answer 2xx"),
+    "keep": ((int,), "releases kept per service"),
+    "pin_digest": ((bool,), "deploy by digest instead of tag"),
+}
+
+SECRET_HINTS = ("password", "pwd", "token", "secret", "webhook", "slack_url")
+
+
+def load_config(path: str | None) -> dict[str, Any]:
+    """Read and check a config file; ``None`` gives an empty config."""
+    if not path:
+        return {}
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise UsageError(f"config file {path} is not valid YAML{where}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise UsageError(f"config file {path} must be a mapping of keys to values (found: {type(data).__name__})")
+    for key, value in data.items():
+        if key not in KEYS:
+            if any(hint in str(key).lower() for hint in SECRET_HINTS):
+                raise UsageError(
+                    f"config file {path}: {key!r} looks like a secret; secrets come from the environment "
+                    "or flags, never the config file"
+                )
+            raise UsageError(f"config file {path}: unknown key {key!r} (known: {', '.join(sorted(KEYS))})")
+        types, what = KEYS[key]
+        if isinstance(value, bool) and bool not in types or not isinstance(value, types):
+            raise UsageError(
+                f"config file {path}: {key!r} must be {' or '.join(t.__name__ for t in types)} ({what}), "
+                f"found {type(value).__name__}: {value!r}"
+            )
+    return data

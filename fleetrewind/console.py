@@ -1,0 +1,59 @@
+"""Where output goes: results on stdout, progress and warnings on stderr."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from typing import Any, TextIO
+
+from .secret import Secret, redact
+
+log = logging.getLogger("fleetrewind")
+
+
+class Console:
+    """Results to stdout; progress (unless quiet) and warnings to stderr; secrets redacted."""
+
+    def __init__(self, *, stdout: TextIO | None = None, stderr: TextIO | None = None, quiet: bool = False,
+                 verbose: bool = False, secrets: list[Secret | None] | None = None) -> None:
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
+        self.quiet = quiet
+        self.verbose = verbose
+        self.secrets = secrets or []
+        self.started = time.monotonic()
+
+    def _clean(self, text: str) -> str:
+        return redact(text, self.secrets)
+
+    def result(self, text: str = "") -> None:
+        print(self._clean(text), file=self.stdout, flush=True)
+
+    def json(self, data: Any) -> None:
+        self.result(json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False))
+
+    def info(self, text: str) -> None:
+        """A progress line: what is being done, how far, how long (stderr, hidden by --quiet)."""
+        if not self.quiet:
+            elapsed = time.monotonic() - self.started
+            print(self._clean(f"[{elapsed:6.1f}s] {text}"), file=self.stderr, flush=True)
+
+    def warn(self, text: str) -> None:
+        print(self._clean(f"warning: {text}"), file=self.stderr, flush=True)
+
+    def error(self, text: str) -> None:
+        print(self._clean(f"error: {text}"), file=self.stderr, flush=True)
+
+
+def setup_logging(*, verbose: bool, stderr: TextIO) -> None:
+    """Debug logs only with --verbose; urllib3 stays quiet either way unless verbose."""
+    root = logging.getLogger("fleetrewind")
+    root.handlers.clear()
+    handler = logging.StreamHandler(stderr)
+    handler.setFormatter(logging.Formatter("debug: %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    root.propagate = False
+    logging.getLogger("urllib3").setLevel(logging.DEBUG if verbose else logging.ERROR)

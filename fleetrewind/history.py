@@ -1,0 +1,219 @@
+"""Pure: releases -> the date index (rollback.json), and reading it back with clear errors.
+
+No network here. A release's day is the calendar day of its ``created`` time in the
+configured time zone; each day lists every release of the environment's branch that day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dateutil.parser import isoparse
+
+from .atomic import write_json
+from .errors import UsageError
+
+INDEX_FORMAT = 2
+INDEX_NAME = "rollback.json"
+
+
+@dataclass(frozen=True, order=True)
+class Release:
+    service: str
+    created: dt.datetime
+    tag: str
+    digest: str
+    image: str
+
+
+@dataclass(frozen=True)
+class Index:
+    env: str
+    branch: str
+    registry: str
+    generated_at: str
+    timezone: str
+    services: tuple[str, ...]
+    rollbacks: dict[str, list[Release]]
+
+    @property
+    def tz(self) -> dt.tzinfo:
+        return tz_from_name(self.timezone)
+
+    def dates(self) -> list[str]:
+        """Dates newest first: what the Jenkins dropdown offers."""
+        return sorted(self.rollbacks, reverse=True)
+
+    def releases(self, service: str) -> list[Release]:
+        return sorted(r for day in self.rollbacks.values() for r in day if r.service == service)
+
+
+def tz_name(tz: dt.tzinfo) -> str:
+    return getattr(tz, "key", None) or "UTC"
+
+
+def tz_from_name(name: str) -> dt.tzinfo:
+    if name.upper() == "UTC":
+        return dt.timezone.utc
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageError(f"rollback.json names an unknown time zone {name!r}; run get again") from None
+
+
+def image_name(registry_url: str, repo: str, tag: str) -> str:
+    """``https://registry.example.com:5000`` + ``api`` + ``7-master`` -> ``registry.example.com:5000/api:7-master``."""
+    host = urllib.parse.urlsplit(registry_url).netloc.rpartition("@")[2]
+    return f"{host}/{repo}:{tag}"
+
+
+def day_of(created: dt.datetime, tz: dt.tzinfo) -> str:
+    return created.astimezone(tz).date().isoformat()
+
+
+def iso_utc(moment: dt.datetime) -> str:
+    """UTC with the precision the registry gave (microseconds at most), ``Z`` suffix."""
+    text = moment.astimezone(dt.timezone.utc).isoformat()
+    return text.replace("+00:00", "Z")
+
+
+def build_index(releases: Iterable[Release], *, env: str, branch: str, registry: str, services: Sequence[str],
+                tz: dt.tzinfo, generated_at: dt.datetime, keep: int | None = None) -> dict[str, Any]:
+    """The rollback.json document for these releases (keeping the newest ``keep`` per service)."""
+    by_service: dict[str, list[Release]] = {s: [] for s in services}
+    for release in releases:
+        by_service.setdefault(release.service, []).append(release)
+    kept: list[Release] = []
+    for service_releases in by_service.values():
+        service_releases.sort(key=lambda r: (r.created, r.tag))
+        kept.extend(service_releases[-keep:] if keep else service_releases)
+    order = {s: i for i, s in enumerate(services)}
+    rollbacks: dict[str, list[dict[str, str]]] = {}
+    for release in sorted(kept, key=lambda r: (day_of(r.created, tz), order.get(r.service, 1 << 30), r.created)):
+        rollbacks.setdefault(day_of(release.created, tz), []).append({
+            "service": release.service,
+            "tag": release.tag,
+            "digest": release.digest,
+            "created": iso_utc(release.created),
+            "image": release.image,
+        })
+    return {
+        "format": INDEX_FORMAT,
+        "env": env,
+        "branch": branch,
+        "registry": registry,
+        "generated_at": iso_utc(generated_at.replace(microsecond=0)),
+        "timezone": tz_name(tz),
+        "all": list(services),
+        "rollbacks": dict(sorted(rollbacks.items(), reverse=True)),
+    }
+
+
+def write_index(folder: Path, document: dict[str, Any]) -> Path:
+    path = folder / INDEX_NAME
+    write_json(path, document)
+    return path
+
+
+def _bad(path: Path, what: str) -> UsageError:
+    return UsageError(f"{path} is not a usable rollback.json: {what}; run `rollback.py get` again")
+
+
+def parse_index(data: Any, path: Path) -> Index:
+    """Check a loaded rollback.json; every problem is named with the file."""
+    if not isinstance(data, dict):
+        raise _bad(path, "it is not a JSON object")
+    if data.get("format") != INDEX_FORMAT:
+        found = data.get("format", "missing")
+        raise _bad(path, f"format is {found!r}, this tool reads format {INDEX_FORMAT}")
+    for key, kind in (("env", str), ("branch", str), ("registry", str), ("all", list), ("rollbacks", dict)):
+        if not isinstance(data.get(key), kind):
+            raise _bad(path, f"{key!r} is missing or not a {kind.__name__}")
+    timezone = data.get("timezone", "UTC")
+    if not isinstance(timezone, str):
+        raise _bad(path, "'timezone' is not a string")
+    rollbacks: dict[str, list[Release]] = {}
+    for day, entries in data["rollbacks"].items():
+        try:
+            dt.date.fromisoformat(day)
+        except (TypeError, ValueError):
+            raise _bad(path, f"date key {day!r} is not YYYY-MM-DD") from None
+        if not isinstance(entries, list):
+            raise _bad(path, f"the releases of {day} are not a list")
+        rollbacks[day] = [_release(entry, day, path) for entry in entries]
+    services = tuple(str(s) for s in data["all"])
+    return Index(env=data["env"], branch=data["branch"], registry=data["registry"],
+                 generated_at=str(data.get("generated_at", "")), timezone=timezone,
+                 services=services, rollbacks=rollbacks)
+
+
+def _release(entry: Any, day: str, path: Path) -> Release:
+    if not isinstance(entry, dict):
+        raise _bad(path, f"a release of {day} is not an object")
+    missing = [k for k in ("service", "tag", "created", "image") if not isinstance(entry.get(k), str)]
+    if missing:
+        raise _bad(path, f"a release of {day} lacks {', '.join(missing)}")
+    try:
+        created = isoparse(entry["created"])
+    except ValueError:
+        raise _bad(path, f"release {entry['service']}:{entry['tag']} has an unreadable created time") from None
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=dt.timezone.utc)
+    return Release(service=entry["service"], created=created.astimezone(dt.timezone.utc), tag=entry["tag"],
+                   digest=str(entry.get("digest", "")), image=entry["image"])
+
+
+def read_index(folder: Path) -> Index:
+    path = folder / INDEX_NAME
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"no {INDEX_NAME} in {folder}; run `rollback.py get --repo=... --env=...` first") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise _bad(path, f"invalid JSON at line {getattr(exc, 'lineno', '?')} (truncated?)") from None
+    return parse_index(data, path)
+
+
+def newest_per_service(releases: Iterable[Release]) -> list[Release]:
+    """The release of each service a rollback to that day would use (the day's last one)."""
+    newest: dict[str, Release] = {}
+    for release in releases:
+        if release.service not in newest or release.created > newest[release.service].created:
+            newest[release.service] = release
+    return list(newest.values())
+
+
+def label(index: Index, day: str) -> str:
+    """``2026-11-19 — api 512-master, web 88-master`` (the day's newest release per service)."""
+    releases = newest_per_service(index.rollbacks.get(day, []))
+    order = {s: i for i, s in enumerate(index.services)}
+    releases.sort(key=lambda r: order.get(r.service, 1 << 30))
+    return f"{day} — " + ", ".join(f"{r.service} {r.tag}" for r in releases)
+
+
+def target_for(index: Index, service: str, day: str) -> Release | None:
+    """The date rule: the newest release of ``service`` created at or before the end of ``day``."""
+    candidates = [r for d, entries in index.rollbacks.items() if d <= day for r in entries if r.service == service]
+    return max(candidates, key=lambda r: (r.created, r.tag)) if candidates else None
+
+
+def check_offered(index: Index, day: str) -> None:
+    """A date must be one the dropdown offers; otherwise name the nearest ones."""
+    if day in index.rollbacks:
+        return
+    offered = index.dates()
+    if not offered:
+        raise UsageError("rollback.json offers no dates; run get again")
+    wanted = dt.date.fromisoformat(day)
+    nearest = sorted(offered, key=lambda d: (abs((dt.date.fromisoformat(d) - wanted).days), d))[:3]
+    raise UsageError(f"--date {day} is not offered by rollback.json; nearest dates: {', '.join(sorted(nearest, reverse=True))}")

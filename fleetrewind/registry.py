@@ -1,0 +1,251 @@
+"""Docker registry client (HTTP API v2): the only code that talks to a registry.
+
+What it answers: the tags of a repository (following ``Link: rel="next"`` pages), and when an
+image under a tag was created (from the config blob, a manifest list's platform child, or a
+schema 1 manifest's history). It never trusts the order of a tag list.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import urllib.parse
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from dateutil.parser import isoparse
+
+from .errors import AuthError, RegistryError, UnreachableError, UsageError
+from .registry_auth import RegistryAuth
+from .settings import RegistryCredentials
+from .transport import Transport
+
+log = logging.getLogger(__name__)
+
+MT_OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+MT_DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+MT_OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+MT_DOCKER_V2 = "application/vnd.docker.distribution.manifest.v2+json"
+MT_DOCKER_V1_SIGNED = "application/vnd.docker.distribution.manifest.v1+prettyjws"
+MT_DOCKER_V1 = "application/vnd.docker.distribution.manifest.v1+json"
+# All five kinds, always: with requests' default */* the registry would convert schema 2 to a
+# signed schema 1 (another digest) and answer 404 for OCI manifests and indexes.
+ACCEPT = ", ".join([MT_OCI_INDEX, MT_DOCKER_LIST, MT_OCI_MANIFEST, MT_DOCKER_V2, MT_DOCKER_V1_SIGNED])
+LISTS = (MT_OCI_INDEX, MT_DOCKER_LIST)
+SINGLE = (MT_OCI_MANIFEST, MT_DOCKER_V2)
+SCHEMA1 = (MT_DOCKER_V1_SIGNED, MT_DOCKER_V1)
+
+
+class UnknownRepository(RegistryError):
+    """The registry does not know a repository named on the command line (bad input: exit 2)."""
+
+    exit_code = UsageError.exit_code
+
+
+class MalformedManifest(RegistryError):
+    """A manifest or config blob the tool cannot read a date from."""
+
+
+@dataclass(frozen=True)
+class ImageDate:
+    digest: str
+    created: dt.datetime
+
+
+def parse_created(value: Any, where: str) -> dt.datetime:
+    """An RFC 3339 time, nanoseconds allowed, as an aware UTC datetime."""
+    if not isinstance(value, str) or not value:
+        raise MalformedManifest(f"{where} has no 'created' time")
+    try:
+        parsed = isoparse(value)
+    except (ValueError, OverflowError):
+        raise MalformedManifest(f"{where} has an unreadable 'created' time {value!r}") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed.astimezone(dt.timezone.utc)
+
+
+class RegistryClient:
+    def __init__(self, transport: Transport, *, credentials: RegistryCredentials | None = None,
+                 platform: str = "linux/amd64") -> None:
+        self.transport = transport
+        self.auth = RegistryAuth(transport, credentials)
+        self.platform = platform
+        self.requests_made = 0
+
+    # -- low level ---------------------------------------------------------------------------
+    def _get(self, repo: str, path: str, *, method: str = "GET", headers: dict[str, str] | None = None,
+             params: dict[str, str] | None = None) -> requests.Response:
+        scope = f"repository:{repo}:pull"
+        for attempt in (1, 2):
+            sent = dict(headers or {})
+            sent.update(self.auth.headers(scope))
+            resp = self.transport.request(method, path, headers=sent, params=params)
+            self.requests_made += 1
+            if resp.status_code != 401:
+                return resp
+            if attempt == 2:
+                break
+            self.auth.answer_challenge(resp.headers.get("WWW-Authenticate"), scope)
+        raise AuthError(
+            f"registry {self.transport.display_url} refused the credentials for {repo} (HTTP 401); "
+            "check REGISTRY_USER/REGISTRY_PASSWORD or your docker login"
+        )
+
+    def _check(self, resp: requests.Response, what: str, repo: str) -> None:
+        if resp.status_code == 200:
+            return
+        codes = _error_codes(resp)
+        if resp.status_code == 404 and "NAME_UNKNOWN" in codes:
+            raise UnknownRepository(
+                f"repository {repo!r} does not exist in registry {self.transport.display_url}; check --repo"
+            )
+        if resp.status_code == 403:
+            raise AuthError(f"registry {self.transport.display_url} denies access to {repo} (HTTP 403); "
+                            "ask for pull rights on it")
+        if resp.status_code in (429,) or resp.status_code >= 500:
+            raise UnreachableError(
+                f"registry {self.transport.display_url} kept failing on {what} (HTTP {resp.status_code}) "
+                "after retries; try again later"
+            )
+        detail = f" ({', '.join(codes)})" if codes else ""
+        raise RegistryError(f"registry answered HTTP {resp.status_code}{detail} for {what}")
+
+    # -- tags --------------------------------------------------------------------------------
+    def list_tags(self, repo: str) -> list[str]:
+        """Every tag of ``repo``, across ``Link: rel="next"`` pages (relative or absolute)."""
+        path: str | None = f"/v2/{repo}/tags/list"
+        params: dict[str, str] | None = {"n": "1000"}
+        tags: list[str] = []
+        seen_pages: set[str] = set()
+        while path:
+            resp = self._get(repo, path, params=params)
+            self._check(resp, f"the tags of {repo}", repo)
+            try:
+                body = resp.json()
+                page = body.get("tags") or []
+            except (ValueError, AttributeError):
+                raise RegistryError(f"registry sent an unreadable tag list for {repo}") from None
+            tags.extend(str(t) for t in page)
+            path = _next_link(resp, self.transport.base_url)
+            params = None
+            if path in seen_pages:
+                raise RegistryError(f"registry's tag pages for {repo} loop back on themselves ({path})")
+            if path:
+                seen_pages.add(path)
+        return tags
+
+    # -- manifests and dates -----------------------------------------------------------------
+    def _manifest(self, repo: str, reference: str) -> tuple[str, str, dict[str, Any]]:
+        """(digest, media type, parsed body) of a tag or digest."""
+        what = f"manifest {repo}:{reference}" if not reference.startswith("sha256:") else f"manifest {repo}@{reference}"
+        resp = self._get(repo, f"/v2/{repo}/manifests/{reference}", headers={"Accept": ACCEPT})
+        if resp.status_code == 404 and "MANIFEST_UNKNOWN" in _error_codes(resp):
+            raise RegistryError(f"{what} disappeared while being read (deleted or re-tagged?); run get again")
+        self._check(resp, what, repo)
+        try:
+            body = json.loads(resp.content)
+            if not isinstance(body, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            raise MalformedManifest(f"{what} is not valid JSON; fix or delete that tag in the registry") from None
+        media_type = (resp.headers.get("Content-Type") or "").split(";")[0].strip() or str(body.get("mediaType", ""))
+        digest = resp.headers.get("Docker-Content-Digest") or "sha256:" + hashlib.sha256(resp.content).hexdigest()
+        return digest, media_type, body
+
+    def image_date(self, repo: str, tag: str) -> ImageDate:
+        """The digest under ``tag`` and when its image was created."""
+        digest, media_type, body = self._manifest(repo, tag)
+        where = f"{repo}:{tag}"
+        return ImageDate(digest=digest, created=self._created(repo, where, media_type, body))
+
+    def _created(self, repo: str, where: str, media_type: str, body: dict[str, Any]) -> dt.datetime:
+        if media_type in LISTS or (not media_type and "manifests" in body):
+            child = self._platform_child(body, where)
+            _, child_type, child_body = self._manifest(repo, child)
+            if child_type in LISTS:
+                raise MalformedManifest(f"{where}: a manifest list nested in a manifest list is not supported")
+            return self._created(repo, f"{where} ({self.platform})", child_type, child_body)
+        if media_type in SCHEMA1 or body.get("schemaVersion") == 1:
+            return _schema1_created(body, where)
+        if media_type in SINGLE or "config" in body:
+            config = body.get("config")
+            if not isinstance(config, dict) or not isinstance(config.get("digest"), str):
+                raise MalformedManifest(f"{where}: manifest has no config digest; fix or delete that tag")
+            return self._config_created(repo, config["digest"], where)
+        raise MalformedManifest(f"{where}: unsupported manifest type {media_type or 'unknown'!r}")
+
+    def _platform_child(self, body: dict[str, Any], where: str) -> str:
+        want = self.platform.split("/")
+        entries = body.get("manifests")
+        if not isinstance(entries, list):
+            raise MalformedManifest(f"{where}: manifest list without 'manifests'")
+        for entry in entries:
+            platform = entry.get("platform") or {} if isinstance(entry, dict) else {}
+            have = [platform.get("os"), platform.get("architecture")]
+            if len(want) == 3:
+                have.append(platform.get("variant"))
+            if have == want and isinstance(entry.get("digest"), str):
+                return str(entry["digest"])
+        raise MalformedManifest(f"{where}: no {self.platform} image in its manifest list; set --platform")
+
+    def _config_created(self, repo: str, digest: str, where: str) -> dt.datetime:
+        resp = self._get(repo, f"/v2/{repo}/blobs/{digest}")
+        self._check(resp, f"config blob of {where}", repo)
+        try:
+            config = resp.json()
+        except ValueError:
+            raise MalformedManifest(f"{where}: config blob is not JSON") from None
+        if not isinstance(config, dict):
+            raise MalformedManifest(f"{where}: config blob is not a JSON object")
+        return parse_created(config.get("created"), f"{where} config")
+
+    def ping(self) -> None:
+        """Check that the URL is a v2 registry (and trigger the auth challenge early)."""
+        resp = self.transport.request("GET", "/v2/")
+        if resp.status_code not in (200, 401):
+            raise UnreachableError(
+                f"{self.transport.display_url} does not answer like a Docker registry (GET /v2/ -> HTTP "
+                f"{resp.status_code}); check --registry"
+            )
+
+
+def _schema1_created(body: dict[str, Any], where: str) -> dt.datetime:
+    history = body.get("history")
+    if not isinstance(history, list) or not history:
+        raise MalformedManifest(f"{where}: schema 1 manifest without history")
+    times = []
+    for entry in history:
+        try:
+            compat = json.loads(entry["v1Compatibility"])
+        except (TypeError, KeyError, ValueError):
+            raise MalformedManifest(f"{where}: schema 1 history entry is not readable") from None
+        if isinstance(compat, dict) and compat.get("created"):
+            times.append(parse_created(compat["created"], where))
+    if not times:
+        raise MalformedManifest(f"{where}: schema 1 manifest has no created time")
+    return max(times)
+
+
+def _error_codes(resp: requests.Response) -> list[str]:
+    try:
+        errors = resp.json().get("errors") or []
+        return [str(e.get("code")) for e in errors if isinstance(e, dict)]
+    except (ValueError, AttributeError):
+        return []
+
+
+def _next_link(resp: requests.Response, base_url: str) -> str | None:
+    """The ``rel="next"`` target of a Link header, made absolute against the registry."""
+    header = resp.headers.get("Link")
+    if not header:
+        return None
+    for part in header.split(","):
+        url_part, _, params = part.partition(";")
+        if 'rel="next"' in params.replace(" ", "") or "rel=next" in params.replace(" ", ""):
+            target = url_part.strip().strip("<>")
+            return urllib.parse.urljoin(base_url + "/", target)
+    return None

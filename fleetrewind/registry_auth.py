@@ -1,0 +1,124 @@
+"""Registry authentication: anonymous, Basic, and the Bearer token challenge (RFC 6750 style).
+
+Docker Hub, Harbor, GHCR and ECR answer 401 with ``WWW-Authenticate: Bearer realm=...,
+service=...,scope=...``; the client asks the realm for a token with its credentials and
+sends it as ``Authorization: Bearer``. Tokens are kept per scope.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+import threading
+import urllib.parse
+from pathlib import Path
+
+from .errors import AuthError, UsageError
+from .secret import Secret
+from .settings import RegistryCredentials
+from .transport import Transport
+
+log = logging.getLogger(__name__)
+
+_PARAM_RE = re.compile(r'(\w+)="([^"]*)"')
+
+
+def parse_challenge(header: str) -> tuple[str, dict[str, str]]:
+    """``Bearer realm="x",service="y"`` -> ("bearer", {"realm": "x", "service": "y"})."""
+    scheme, _, rest = header.strip().partition(" ")
+    return scheme.lower(), dict(_PARAM_RE.findall(rest))
+
+
+def credentials_from_docker_config(path: Path | None, registry_url: str) -> RegistryCredentials | None:
+    """Look the registry's host up in a docker ``config.json`` ``auths`` section."""
+    if path is None or not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise UsageError(f"docker config {path} is not readable JSON; fix it or set REGISTRY_USER/REGISTRY_PASSWORD") from None
+    host = urllib.parse.urlsplit(registry_url).netloc.rpartition("@")[2]
+    auths = data.get("auths") if isinstance(data, dict) else None
+    if not isinstance(auths, dict):
+        return None
+    for key, entry in auths.items():
+        key_host = urllib.parse.urlsplit(key if "://" in key else "//" + key).netloc
+        if key_host != host or not isinstance(entry, dict):
+            continue
+        if entry.get("auth"):
+            try:
+                user, _, password = base64.b64decode(entry["auth"]).decode("utf-8").partition(":")
+            except (ValueError, UnicodeDecodeError):
+                raise UsageError(f"docker config {path}: the auth entry for {host} is not valid base64 user:password") from None
+            return RegistryCredentials(user=user, password=Secret(password))
+        if entry.get("username") and entry.get("password"):
+            return RegistryCredentials(user=entry["username"], password=Secret(entry["password"]))
+    return None
+
+
+class RegistryAuth:
+    """Remembers how the registry wants to be spoken to, and the tokens it gave out."""
+
+    def __init__(self, transport: Transport, credentials: RegistryCredentials | None) -> None:
+        self.transport = transport
+        self.credentials = credentials
+        self._lock = threading.Lock()
+        self._scheme: str | None = None
+        self._tokens: dict[str, str] = {}
+
+    def headers(self, scope: str) -> dict[str, str]:
+        """Authorization headers to send up front, once the registry's scheme is known."""
+        with self._lock:
+            if self._scheme == "basic" and self.credentials:
+                return {"Authorization": "Basic " + self._basic()}
+            token = self._tokens.get(scope)
+        return {"Authorization": "Bearer " + token} if token else {}
+
+    def _basic(self) -> str:
+        assert self.credentials is not None
+        raw = f"{self.credentials.user}:{self.credentials.password.reveal()}".encode("utf-8")
+        return base64.b64encode(raw).decode("ascii")
+
+    def answer_challenge(self, header: str | None, scope: str) -> None:
+        """Prepare credentials for a 401's challenge; raise AuthError when there is nothing to try."""
+        scheme, params = parse_challenge(header or "")
+        if scheme == "basic":
+            if not self.credentials:
+                raise AuthError(
+                    f"registry {self.transport.display_url} requires a login: set REGISTRY_USER and "
+                    "REGISTRY_PASSWORD (or docker login)"
+                )
+            with self._lock:
+                self._scheme = "basic"
+            return
+        if scheme == "bearer" and params.get("realm"):
+            token = self._fetch_token(params, scope)
+            with self._lock:
+                self._scheme = "bearer"
+                self._tokens[scope] = token
+            return
+        raise AuthError(f"registry {self.transport.display_url} refused access and offered no usable login ({scheme or 'no challenge'})")
+
+    def _fetch_token(self, params: dict[str, str], scope: str) -> str:
+        query = {"service": params.get("service", "")}
+        query["scope"] = params.get("scope") or scope
+        headers = {"Authorization": "Basic " + self._basic()} if self.credentials else {}
+        resp = self.transport.request("GET", params["realm"], params=query, headers=headers)
+        if resp.status_code in (401, 403):
+            who = f"user {self.credentials.user!r}" if self.credentials else "anonymous access"
+            raise AuthError(
+                f"the registry's token service refused {who} (HTTP {resp.status_code}); "
+                "check REGISTRY_USER/REGISTRY_PASSWORD"
+            )
+        if resp.status_code != 200:
+            raise AuthError(f"the registry's token service answered HTTP {resp.status_code}; try again later")
+        try:
+            body = resp.json()
+            token = body.get("token") or body.get("access_token")
+        except ValueError:
+            token = None
+        if not isinstance(token, str) or not token:
+            raise AuthError("the registry's token service answered without a token")
+        return token

@@ -1,0 +1,101 @@
+"""Read a registry's release history for some services: tags -> releases of one branch.
+
+Tag lists and image dates are fetched with bounded concurrency over one pooled session;
+dates already in the cache cost no request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import Callable, Sequence, TypeVar
+
+from dateutil.parser import isoparse
+
+from .cache import DigestCache
+from .history import Release, image_name, iso_utc
+from .progress import Progress
+from .registry import RegistryClient
+from .tags import parse_tag
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+@dataclass
+class ScanResult:
+    releases: list[Release] = field(default_factory=list)
+    unmatched: dict[str, list[str]] = field(default_factory=dict)   # tags that follow no pattern
+    other_branch: dict[str, int] = field(default_factory=dict)      # tags of other branches
+    cache_hits: int = 0
+    fetched: int = 0
+
+
+def _run_all(pool: ThreadPoolExecutor, func: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
+    """Map ``func`` over ``items``; on the first error cancel what has not started and re-raise."""
+    futures: list[Future[_R]] = [pool.submit(func, item) for item in items]
+    try:
+        for future in as_completed(futures):
+            future.result()
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise
+    return [future.result() for future in futures]
+
+
+def scan(client: RegistryClient, cache: DigestCache, *, services: Sequence[str], branch: str,
+         pattern: re.Pattern[str], registry_url: str, concurrency: int,
+         report: Callable[[str], None]) -> ScanResult:
+    result = ScanResult()
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="registry") as pool:
+        listing = Progress("listing tags (services)", len(services), report)
+
+        def tags_of(service: str) -> list[str]:
+            tags = client.list_tags(service)
+            listing.step()
+            return tags
+
+        all_tags = dict(zip(services, _run_all(pool, tags_of, services)))
+        wanted: list[tuple[str, str]] = []
+        for service, tags in all_tags.items():
+            cache.forget_missing_tags(service, set(tags))
+            for tag in sorted(set(tags)):
+                info = parse_tag(tag, pattern)
+                if info is None:
+                    result.unmatched.setdefault(service, []).append(tag)
+                elif info.branch != branch:
+                    result.other_branch[service] = result.other_branch.get(service, 0) + 1
+                else:
+                    wanted.append((service, tag))
+
+        reading = Progress("reading image dates (tags)", len(wanted), report)
+        count_lock = threading.Lock()
+
+        def release_of(item: tuple[str, str]) -> Release:
+            service, tag = item
+            cached = cache.lookup_tag(service, tag)
+            if cached:
+                digest, created_text = cached
+                created = isoparse(created_text)
+                with count_lock:
+                    result.cache_hits += 1
+            else:
+                found = client.image_date(service, tag)
+                digest, created = found.digest, found.created
+                cache.store(service, tag, digest, iso_utc(created))
+                with count_lock:
+                    result.fetched += 1
+            reading.step()
+            return Release(service=service, created=created.astimezone(dt.timezone.utc), tag=tag, digest=digest,
+                           image=image_name(registry_url, service, tag))
+
+        try:
+            result.releases = _run_all(pool, release_of, wanted)
+        finally:
+            cache.save()
+        reading.finish(f"({result.cache_hits} from cache, {result.fetched} fetched)")
+    return result

@@ -1,0 +1,338 @@
+"""docopt's dict + the environment + the config file -> one typed, frozen Settings.
+
+Precedence, everywhere: flag > environment variable > config file > default.
+Only this module (and cli.py) knows option names like ``'--date'``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .config_file import load_config
+from .errors import UsageError
+from .secret import Secret
+from .tags import DEFAULT_BRANCHES, DEFAULT_TAG_PATTERN, branch_for_env, check_env, compile_tag_pattern, parse_services
+from .transport import TLS
+
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+FAILURE_POLICIES = ("stop", "continue", "revert")
+FAILURE_CLASSES = ("rejected", "locked", "deadline", "unhealthy", "health-url", "unreachable")
+DEFAULT_ROLLBACK_ON = ("deadline", "unhealthy", "health-url")
+DEFAULT_TIMEOUT = 600.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegistryCredentials:
+    user: str
+    password: Secret
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    command: str
+    dump: Path
+    env: str | None = None
+    branch: str | None = None
+    services: tuple[str, ...] = ()
+    keep: int | None = None
+    date: str | None = None
+    to_last_good: bool = False
+    snapshot: Path | None = None
+    images: tuple[tuple[str, str], ...] = ()
+    health_urls: Mapping[str, str] = field(default_factory=dict)
+    # endpoints and credentials
+    registry_url: str | None = None
+    registry_credentials: RegistryCredentials | None = None
+    docker_config: Path | None = None
+    marathon_url: str | None = None
+    marathon_user: str | None = None
+    marathon_password: Secret | None = None
+    marathon_auth: str = "basic"
+    tls: TLS = TLS()
+    slack_webhook: Secret | None = None
+    slack_token: Secret | None = None
+    slack_channel: str | None = None
+    # behaviour
+    tz: dt.tzinfo = dt.timezone.utc
+    tag_pattern: re.Pattern[str] = re.compile(DEFAULT_TAG_PATTERN)
+    platform: str = "linux/amd64"
+    concurrency: int = 16
+    parallel: int = 8
+    cache_dir: Path | None = None
+    timeout: float = DEFAULT_TIMEOUT
+    on_failure: str = "stop"
+    auto_rollback: bool = True
+    rollback_on: frozenset[str] = frozenset(DEFAULT_ROLLBACK_ON)
+    health_grace: float = 60.0
+    dry_run: bool = False
+    force: bool = False
+    json: bool = False
+    quiet: bool = False
+    verbose: bool = False
+    app_ids: Mapping[str, str] = field(default_factory=dict)
+    app_group: str | None = None
+    waves: tuple[tuple[str, ...], ...] = ()
+    pin_digest: bool = False
+    ledger: Path | None = None
+    actor: str = "unknown"
+    build_url: str | None = None
+
+    def secrets(self) -> list[Secret | None]:
+        """Every secret this run knows, for the last-line redaction of messages."""
+        creds = self.registry_credentials
+        return [self.marathon_password, creds.password if creds else None, self.slack_webhook, self.slack_token]
+
+
+def _pick(flag: Any, environ: Mapping[str, str], env_name: str | None, config: Mapping[str, Any],
+          key: str | None, default: Any = None) -> Any:
+    if flag not in (None, False):
+        return flag
+    if env_name and environ.get(env_name):
+        return environ[env_name]
+    if key and key in config:
+        return config[key]
+    return default
+
+
+def _positive_int(name: str, value: Any) -> int:
+    try:
+        number = int(str(value))
+    except ValueError:
+        number = 0
+    if isinstance(value, bool) or number <= 0 or str(number) != str(value).strip():
+        raise UsageError(f'{name} must be a positive integer (found: "{value}")')
+    return number
+
+
+def _positive_float(name: str, value: Any) -> float:
+    try:
+        number = float(str(value))
+    except ValueError:
+        number = -1.0
+    if isinstance(value, bool) or not number > 0 or number != number or number == float("inf"):
+        raise UsageError(f'{name} must be a positive number of seconds (found: "{value}")')
+    return number
+
+
+def _url(name: str, value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not re.match(r"^https?://[^\s/]+", value):
+        raise UsageError(f"{name} must be an http:// or https:// URL (found: {_hide_userinfo(value)!r})")
+    return value.rstrip("/")
+
+
+def _hide_userinfo(value: str) -> str:
+    return re.sub(r"//[^/@\s]*@", "//<hidden>@", value)
+
+
+def _timezone(value: str | None) -> dt.tzinfo:
+    if not value or value.upper() == "UTC":
+        return dt.timezone.utc
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageError(f"unknown time zone {value!r}; use an IANA name such as Europe/Paris") from None
+
+
+def check_date(value: str) -> str:
+    """A date as the index writes it; the check that it is offered happens against the index."""
+    if not DATE_RE.match(value):
+        raise UsageError(f"--date must look like 2026-11-19 (found: {value!r})")
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"--date {value!r} is not a calendar date") from None
+    return value
+
+
+def _pairs(name: str, values: list[str], *, url: bool = False) -> tuple[tuple[str, str], ...]:
+    pairs: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for item in values:
+        service, sep, value = item.partition("=")
+        if not sep or not service or not value:
+            raise UsageError(f"{name} must look like <service>=<value> (found: {item!r})")
+        parse_services(service)
+        if service in seen:
+            raise UsageError(f"{name} names service {service!r} twice")
+        seen.add(service)
+        if url:
+            _url(name, value)
+        pairs.append((service, value))
+    return tuple(pairs)
+
+
+def _waves(config: Mapping[str, Any]) -> tuple[tuple[str, ...], ...]:
+    raw = config.get("waves", [])
+    waves: list[tuple[str, ...]] = []
+    for wave in raw:
+        if isinstance(wave, str):
+            wave = [wave]
+        if not isinstance(wave, list) or not all(isinstance(s, str) for s in wave):
+            raise UsageError(f"config 'waves' must be a list of lists of service names (found: {raw!r})")
+        waves.append(tuple(wave))
+    return tuple(waves)
+
+
+def _str_map(config: Mapping[str, Any], key: str) -> dict[str, str]:
+    raw = config.get(key, {})
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
+        raise UsageError(f"config {key!r} must map names to strings (found: {raw!r})")
+    return dict(raw)
+
+
+def _registry_credentials(environ: Mapping[str, str]) -> RegistryCredentials | None:
+    user, password = environ.get("REGISTRY_USER"), environ.get("REGISTRY_PASSWORD")
+    if user and password:
+        return RegistryCredentials(user=user, password=Secret(password))
+    if user or password:
+        raise UsageError("set both REGISTRY_USER and REGISTRY_PASSWORD, or neither")
+    return None
+
+
+def _marathon_password(args: Mapping[str, Any], environ: Mapping[str, str]) -> Secret | None:
+    if args.get("--pwd"):
+        return Secret(args["--pwd"])
+    if args.get("--pwd-file"):
+        path = args["--pwd-file"]
+        try:
+            return Secret(Path(path).read_text(encoding="utf-8").strip())
+        except OSError as exc:
+            raise UsageError(f"cannot read --pwd-file {path}: {exc.strerror}") from None
+    if environ.get("MARATHON_PASSWORD"):
+        return Secret(environ["MARATHON_PASSWORD"])
+    return None
+
+
+COMMANDS = ("get", "dates", "plan", "run", "undo", "deploy")
+
+
+def from_args(args: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:
+    """Build Settings from docopt's dict; every bad value fails here with the value in the message."""
+    command = next(name for name in COMMANDS if args.get(name))
+    config = load_config(args.get("--config") or environ.get("ROLLBACK_CONFIG"))
+    values: dict[str, Any] = {"command": command}
+
+    dump = Path(args.get("--dump") or ".")
+    values["dump"] = dump
+
+    env = args.get("--env")
+    if env is not None:
+        check_env(env)
+        values["env"] = env
+        branches = dict(DEFAULT_BRANCHES)
+        branches.update(_str_map(config, "branches"))
+        values["branch"] = args.get("--branch") or branch_for_env(env, branches)
+    if args.get("--repo") is not None:
+        values["services"] = parse_services(args["--repo"])
+    keep = _pick(args.get("--keep"), environ, None, config, "keep")
+    if keep is not None:
+        values["keep"] = _positive_int("--keep", keep)
+    if args.get("--date") is not None:
+        values["date"] = check_date(args["--date"])
+    if args.get("--to") is not None:
+        if args["--to"] != "last-good":
+            raise UsageError(f'--to accepts only "last-good" (found: {args["--to"]!r})')
+        values["to_last_good"] = True
+    if args.get("--snapshot"):
+        values["snapshot"] = Path(args["--snapshot"])
+    if args.get("--image"):
+        values["images"] = _pairs("--image", args["--image"])
+    if args.get("--health-url"):
+        values["health_urls"] = dict(_pairs("--health-url", args["--health-url"], url=True))
+        unknown = set(values["health_urls"]) - {svc for svc, _ in values.get("images", ())}
+        if unknown:
+            raise UsageError(f"--health-url names {', '.join(sorted(unknown))}, which no --image deploys")
+
+    values["registry_url"] = _url("--registry", _pick(args.get("--registry"), environ, "DOCKER_REGISTRY", config, "registry"))
+    values["registry_credentials"] = _registry_credentials(environ)
+    docker_config = environ.get("DOCKER_CONFIG")
+    values["docker_config"] = Path(docker_config) / "config.json" if docker_config else Path.home() / ".docker" / "config.json"
+    values["marathon_url"] = _url("--marathon", _pick(args.get("--marathon"), environ, "MARATHON_URL", config, "marathon"))
+    values["marathon_user"] = _pick(args.get("--user"), environ, "MARATHON_USER", config, "marathon_user")
+    values["marathon_password"] = _marathon_password(args, environ)
+    auth = _pick(args.get("--marathon-auth"), environ, "MARATHON_AUTH", config, "marathon_auth", "basic")
+    if auth not in ("basic", "dcos"):
+        raise UsageError(f'--marathon-auth must be basic or dcos (found: "{auth}")')
+    values["marathon_auth"] = auth
+
+    ca_bundle = _pick(args.get("--ca-bundle"), environ, "ROLLBACK_CA_BUNDLE", config, "ca_bundle")
+    if ca_bundle and not Path(ca_bundle).is_file():
+        raise UsageError(f"--ca-bundle {ca_bundle} is not a readable file")
+    values["tls"] = TLS(ca_bundle=ca_bundle, insecure=bool(args.get("--insecure")))
+
+    slack = args.get("--slack") or environ.get("SLACK_WEBHOOK_URL")
+    if slack:
+        if not re.match(r"^https?://", slack):
+            raise UsageError("--slack must be an incoming-webhook URL starting with https:// (value hidden)")
+        values["slack_webhook"] = Secret(slack)
+    if environ.get("SLACK_BOT_TOKEN"):
+        values["slack_token"] = Secret(environ["SLACK_BOT_TOKEN"])
+    values["slack_channel"] = _pick(args.get("--slack-channel"), environ, "SLACK_CHANNEL", config, "slack_channel")
+
+    values["tz"] = _timezone(_pick(args.get("--tz"), environ, "ROLLBACK_TZ", config, "timezone"))
+    values["tag_pattern"] = compile_tag_pattern(_pick(args.get("--tag-pattern"), environ, None, config, "tag_pattern", DEFAULT_TAG_PATTERN))
+    platform = _pick(args.get("--platform"), environ, None, config, "platform", "linux/amd64")
+    if not re.match(r"^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$", platform):
+        raise UsageError(f'--platform must look like linux/amd64 (found: "{platform}")')
+    values["platform"] = platform
+    values["concurrency"] = _positive_int("--concurrency", _pick(args.get("--concurrency"), environ, None, config, "concurrency", 16))
+    values["parallel"] = _positive_int("--parallel", _pick(args.get("--parallel"), environ, None, config, "parallel", 8))
+    if not args.get("--no-cache"):
+        cache = _pick(args.get("--cache-dir"), environ, "ROLLBACK_CACHE_DIR", config, "cache_dir")
+        values["cache_dir"] = Path(cache) if cache else _default_cache(environ)
+    values["timeout"] = _positive_float("--timeout", _pick(args.get("--timeout"), environ, None, config, "timeout", DEFAULT_TIMEOUT))
+    policy = _pick(args.get("--on-failure"), environ, None, config, "on_failure", "stop")
+    if policy not in FAILURE_POLICIES:
+        raise UsageError(f'--on-failure must be one of {", ".join(FAILURE_POLICIES)} (found: "{policy}")')
+    values["on_failure"] = policy
+    auto = args.get("--auto-rollback") or "on"
+    if auto not in ("on", "off"):
+        raise UsageError(f'--auto-rollback must be on or off (found: "{auto}")')
+    values["auto_rollback"] = auto == "on"
+    rollback_on = config.get("rollback_on", list(DEFAULT_ROLLBACK_ON))
+    bad = [c for c in rollback_on if c not in FAILURE_CLASSES]
+    if bad:
+        raise UsageError(f"config 'rollback_on' has unknown classes {bad} (known: {', '.join(FAILURE_CLASSES)})")
+    values["rollback_on"] = frozenset(rollback_on)
+    values["health_grace"] = _positive_float("health_grace", config.get("health_grace", 60.0))
+    values["app_ids"] = _str_map(config, "apps")
+    values["app_group"] = config.get("app_group")
+    values["waves"] = _waves(config)
+    values["pin_digest"] = bool(config.get("pin_digest", False))
+    ledger = _pick(args.get("--ledger"), environ, "ROLLBACK_LEDGER", config, "ledger")
+    values["ledger"] = Path(ledger) if ledger else dump / "ledger.jsonl"
+    values["actor"] = _pick(args.get("--actor"), environ, "BUILD_USER", {}, None) or environ.get("USER") or _whoami()
+    values["build_url"] = environ.get("BUILD_URL")
+    for flag in ("dry_run", "force", "json", "quiet", "verbose"):
+        values[flag] = bool(args.get("--" + flag.replace("_", "-")))
+    if values["quiet"] and values["verbose"]:
+        raise UsageError("--quiet and --verbose cannot be used together")
+    return Settings(**values)
+
+
+def _default_cache(environ: Mapping[str, str]) -> Path:
+    base = environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "fleetrewind"
+
+
+def _whoami() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def dumps_settings(settings: Settings) -> str:
+    """A printable view for --verbose; secrets show as <hidden>."""
+    shown = {k: (repr(v) if isinstance(v, Secret) else str(v)) for k, v in vars(settings).items()}
+    return json.dumps(shown, sort_keys=True)

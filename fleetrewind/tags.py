@@ -1,0 +1,70 @@
+"""Pure rules for names: environments, services, tags and branches."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Mapping
+
+from .errors import UsageError
+
+ENV_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+# A Docker repository path (distribution's reference grammar, lower case, no host).
+SERVICE_RE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
+DEFAULT_TAG_PATTERN = r"^(?P<build>\d+)-(?P<branch>.+)$"
+DEFAULT_BRANCHES: Mapping[str, str] = {"prod": "master", "stage": "stage", "dev": "develop"}
+
+
+@dataclass(frozen=True)
+class TagInfo:
+    build: int | None
+    branch: str
+
+
+def check_env(env: str) -> str:
+    """An environment is a Marathon path segment; anything else is refused before any I/O."""
+    if not ENV_RE.match(env):
+        raise UsageError(
+            f'--env must be lower-case letters, digits and inner dashes, like "prod" (found: {env!r})'
+        )
+    return env
+
+
+def parse_services(value: str) -> tuple[str, ...]:
+    """Split ``--repo=a,b,c``; refuse empty, malformed and duplicated names."""
+    names = [part.strip() for part in value.split(",")]
+    if not value.strip() or any(not name for name in names):
+        raise UsageError(f'--repo must be a comma-separated list of repository names (found: {value!r})')
+    for name in names:
+        if not SERVICE_RE.match(name):
+            raise UsageError(f"--repo: {name!r} is not a valid repository name (lower case, digits, . _ - /)")
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise UsageError(f"--repo names {name!r} twice; list each service once")
+        seen.add(name)
+    return tuple(names)
+
+
+def compile_tag_pattern(pattern: str) -> re.Pattern[str]:
+    try:
+        compiled = re.compile(pattern)
+    except re.error as exc:
+        raise UsageError(f"tag pattern {pattern!r} is not a valid regular expression: {exc}") from None
+    if "branch" not in compiled.groupindex:
+        raise UsageError(f"tag pattern {pattern!r} needs a named group (?P<branch>...)")
+    return compiled
+
+
+def branch_for_env(env: str, branches: Mapping[str, str]) -> str:
+    """The branch whose builds an environment runs; an unmapped name is its own branch."""
+    return branches.get(env, env)
+
+
+def parse_tag(tag: str, pattern: re.Pattern[str]) -> TagInfo | None:
+    """``512-master`` -> TagInfo(512, "master"); ``None`` when the tag does not follow the pattern."""
+    match = pattern.fullmatch(tag)
+    if not match:
+        return None
+    build = match.groupdict().get("build")
+    return TagInfo(build=int(build) if build and build.isdigit() else None, branch=match.group("branch"))

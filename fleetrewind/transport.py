@@ -1,0 +1,158 @@
+"""One pooled requests session per API, with timeouts, read retries and explicit TLS settings.
+
+Every request goes through :class:`Transport`, so no call can forget its timeout or its
+``verify`` value. ``verify`` is passed on each request because requests lets
+``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` override ``Session.verify`` (but not a per-request
+path or ``False``).
+"""
+
+from __future__ import annotations
+
+import logging
+import urllib.parse
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from . import __version__
+from .errors import UnreachableError
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+USER_AGENT = f"fleetrewind/{__version__}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TLS:
+    """TLS choice for one endpoint: a CA bundle path, or verification off (``--insecure``)."""
+
+    ca_bundle: str | None = None
+    insecure: bool = False
+
+    @property
+    def verify(self) -> bool | str:
+        if self.insecure:
+            return False
+        return self.ca_bundle or True
+
+
+def sanitize_url(url: str) -> str:
+    """Drop user:password from a URL so it can be shown or logged."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
+def make_session(*, pool_size: int = 16, retries: int = 3, backoff: float = 0.2) -> requests.Session:
+    """A session whose adapter retries reads (GET/HEAD) on 429/5xx and connection errors.
+
+    Writes are never retried on a status: a Marathon PUT that failed half-way must be looked
+    at (deployments) before it is sent again.
+    """
+    retry = Retry(
+        total=retries,
+        connect=retries,
+        read=retries,
+        status=retries,
+        backoff_factor=backoff,
+        backoff_max=5.0,
+        status_forcelist=RETRY_STATUSES,
+        allowed_methods=frozenset({"GET", "HEAD"}),
+        respect_retry_after_header=True,
+        raise_on_status=False,
+    )
+    session = requests.Session()
+    adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=pool_size)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers["User-Agent"] = USER_AGENT
+    return session
+
+
+class Transport:
+    """Base URL + session + TLS + timeout: the only way the clients send requests."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        tls: TLS,
+        timeout: float = 15.0,
+        session: requests.Session | None = None,
+        pool_size: int = 16,
+        name: str = "server",
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.tls = tls
+        self.timeout = timeout
+        self.session = session or make_session(pool_size=pool_size)
+        self.name = name
+        if tls.insecure:
+            import urllib3
+
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+
+    @property
+    def display_url(self) -> str:
+        return sanitize_url(self.base_url)
+
+    def url(self, path: str) -> str:
+        if path.startswith(("http://", "https://")):
+            return path
+        return self.base_url + path
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """Send one request; connection and TLS failures become :class:`UnreachableError`."""
+        kwargs.setdefault("timeout", self.timeout)
+        kwargs["verify"] = self.tls.verify
+        url = self.url(path)
+        try:
+            return self.session.request(method, url, **kwargs)
+        except requests.exceptions.SSLError as exc:
+            raise UnreachableError(
+                f"TLS verification failed for {self.name} at {sanitize_url(url)}: "
+                f"{_short_reason(exc)}; pass --ca-bundle=<file> for a private CA "
+                "(or --insecure, not recommended)"
+            ) from None
+        except requests.exceptions.Timeout:
+            raise UnreachableError(
+                f"{self.name} at {self.display_url} did not answer {method} {_path_of(url)} "
+                f"within {kwargs['timeout']} s; check that it is up and reachable"
+            ) from None
+        except (requests.exceptions.ConnectionError, requests.exceptions.RetryError) as exc:
+            raise UnreachableError(
+                f"cannot reach {self.name} at {self.display_url} ({_short_reason(exc)}); "
+                "check the URL and that the service is up"
+            ) from None
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def _path_of(url: str) -> str:
+    return urllib.parse.urlsplit(url).path
+
+
+def _short_reason(exc: BaseException) -> str:
+    """A short cause without the URL (which may carry credentials) or nested reprs."""
+    text = str(exc)
+    for marker in ("CERTIFICATE_VERIFY_FAILED", "certificate verify failed", "hostname", "Connection refused",
+                   "Name or service not known", "Max retries exceeded", "timed out", "Connection reset",
+                   "RemoteDisconnected", "wrong version number", "too many 5"):
+        if marker in text:
+            if marker == "Max retries exceeded":
+                if "ResponseError" in text:
+                    return "too many error responses"
+                if "refused" in text:
+                    return "connection refused"
+                continue
+            return marker.lower() if marker != "CERTIFICATE_VERIFY_FAILED" else "certificate verify failed"
+    return type(exc).__name__

@@ -1,0 +1,78 @@
+"""The usage text: the manual of the command line and the spec docopt parses."""
+
+USAGE = """\
+Put a fleet of Marathon services back to the Docker images they ran on a date.
+
+Usage:
+  rollback.py get --repo=<r> --env=<e> [--dump=<dir>] [--keep=<n>] [options]
+  rollback.py dates [--dump=<dir>] [--json] [options]
+  rollback.py plan --date=<d> --env=<e> [--dump=<dir>] [--user=<u>] [--pwd=<p>] [--json] [options]
+  rollback.py run (--date=<d> | --to=<last-good>) --env=<e> [--slack=<s>] [--user=<u>] [--pwd=<p>]
+                  [--dump=<dir>] [--dry-run] [--force] [--on-failure=<policy>] [--timeout=<s>] [--json] [options]
+  rollback.py undo --snapshot=<file> [--slack=<s>] [--user=<u>] [--pwd=<p>] [--dump=<dir>] [--force]
+                   [--timeout=<s>] [--json] [options]
+  rollback.py deploy --env=<e> --image=<svc=tag>... [--health-url=<svc=url>...] [--timeout=<s>]
+                     [--auto-rollback=<on|off>] [--slack=<s>] [--user=<u>] [--pwd=<p>] [--dump=<dir>]
+                     [--force] [--json] [options]
+  rollback.py (-h | --help)
+  rollback.py --version
+
+Commands:
+  get      Read the registry and write rollback.json, the date index (and rollback.html).
+  dates    Print the dates of rollback.json, newest first (--json: with labels).
+  plan     Show what a rollback to --date would change, service by service.
+  run      Roll the fleet back to --date (or --to=last-good): snapshot, redeploy, wait, report.
+  undo     Put back the images recorded in a snapshot file.
+  deploy   Deploy new images; roll back automatically if they do not come up healthy.
+
+Arguments:
+  --repo=<r>             Comma-separated service (repository) names.
+  --env=<e>              Environment: dev, stage, prod... (a Marathon path segment).
+  --date=<d>             A date of rollback.json (YYYY-MM-DD), as `dates` lists them.
+  --to=<last-good>       Instead of a date: the last state a deploy or run ended well (ledger).
+  --dump=<dir>           Folder for rollback.json, snapshots and reports (default: current folder).
+  --keep=<n>             Keep only the newest n releases per service.
+  --user=<u>             Marathon user (env MARATHON_USER).
+  --pwd=<p>              Marathon password (env MARATHON_PASSWORD, or --pwd-file).
+  --slack=<s>            Slack incoming-webhook URL (env SLACK_WEBHOOK_URL).
+  --snapshot=<file>      A snapshot-<stamp>.json written by run, deploy or undo.
+  --image=<svc=tag>      A service and the tag (or image) to deploy; repeat per service.
+  --health-url=<svc=url> An HTTP URL that must answer 2xx after the service is deployed.
+  --timeout=<s>          Seconds one wave may take to be deployed and healthy (default 600).
+  --on-failure=<policy>  stop, continue or revert (default stop).
+  --auto-rollback=<on|off>  Roll back a failed deploy automatically (default on).
+  --dry-run              Show the plan, change nothing.
+  --force                Override a deployment in flight (Marathon's force=true) and a stale lock.
+  --json                 Machine-readable output on stdout.
+
+Options:
+  --registry=<url>       Docker registry URL (env DOCKER_REGISTRY). Credentials: REGISTRY_USER and
+                         REGISTRY_PASSWORD, or the docker config.json (env DOCKER_CONFIG).
+  --marathon=<url>       Marathon URL (env MARATHON_URL).
+  --marathon-auth=<m>    basic or dcos (DC/OS token login) (env MARATHON_AUTH; default basic).
+  --pwd-file=<file>      Read the Marathon password from a file.
+  --config=<file>        YAML file of non-secret settings (env ROLLBACK_CONFIG).
+  --ca-bundle=<file>     CA bundle for registry and Marathon TLS (env ROLLBACK_CA_BUNDLE).
+  --insecure             Do not verify TLS certificates (prints a warning every time).
+  --tz=<zone>            Time zone that dates are days of (env ROLLBACK_TZ; default UTC).
+  --tag-pattern=<re>     Tag regular expression with a (?P<branch>) group
+                         (default ^(?P<build>\\d+)-(?P<branch>.+)$).
+  --branch=<b>           Branch of the environment (default: prod->master, stage->stage,
+                         dev->develop, else the environment name).
+  --platform=<p>         Platform of multi-arch images (default linux/amd64).
+  --concurrency=<n>      Parallel registry requests (default 16).
+  --parallel=<n>         Parallel deployments inside a wave (default 8).
+  --cache-dir=<dir>      Registry cache (env ROLLBACK_CACHE_DIR; default ~/.cache/fleetrewind).
+  --no-cache             Do not read or write the registry cache.
+  --slack-channel=<c>    Channel for a bot token (SLACK_BOT_TOKEN) (env SLACK_CHANNEL).
+  --ledger=<file>        History of deploy and run outcomes (default <dump>/ledger.jsonl).
+  --actor=<name>         Who runs this, for Slack and the report (env BUILD_USER, else USER).
+  -q --quiet             Only results and errors.
+  -v --verbose           Debug logging on stderr.
+  -h --help              Show this help.
+  --version              Show the version.
+
+Exit codes:
+  0 done or nothing to do; 1 the rollback or deployment failed; 2 bad usage or input;
+  3 refused (deployment in flight, lock held); 4 registry, Marathon or credentials unreachable.
+"""

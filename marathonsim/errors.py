@@ -1,0 +1,33 @@
+"""The one error type handlers raise; the server turns it into an HTTP answer."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+
+class ApiError(Exception):
+    """An HTTP error answer with Marathon's body shape (reference section 10)."""
+
+    def __init__(
+        self,
+        status: int,
+        body: Any,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(f"{status}: {body}")
+        self.status = status
+        self.body = body
+        self.headers = dict(headers or {})
+
+
+def not_found_app(app_id: str) -> ApiError:
+    return ApiError(404, {"message": f"App '{app_id}' does not exist"})
+
+
+def not_valid(details: list[dict[str, Any]]) -> ApiError:
+    """422 for a semantically invalid definition (section 10)."""
+    return ApiError(422, {"message": "Object is not valid", "details": details})
+
+
+def invalid_json(details: list[dict[str, Any]] | str, status: int = 422) -> ApiError:
+    """Type errors give 422 with a list; unparseable JSON gives 400 with a string."""
+    return ApiError(status, {"message": "Invalid JSON", "details": details})
