@@ -1,0 +1,63 @@
+"""Pure: which Marathon app runs each service.
+
+Default rule: the app whose id's second path segment is the environment and whose last
+segment equals the service name exactly (``/ds/prod/shop/api`` for prod and api). The config's
+``apps`` map overrides it per service; ``app_group`` narrows candidates to ids under a prefix.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Mapping, Sequence
+
+from .errors import UsageError
+
+
+def _segments(app_id: str) -> list[str]:
+    return [s for s in app_id.split("/") if s]
+
+
+def map_apps(services: Sequence[str], app_ids: Iterable[str], *, env: str,
+             overrides: Mapping[str, str] | None = None, app_group: str | None = None) -> dict[str, str]:
+    """service -> app id; zero or several matches is an error before anything is deployed."""
+    known = list(app_ids)
+    overrides = overrides or {}
+    result: dict[str, str] = {}
+    problems: list[str] = []
+    prefix = "/" + "/".join(_segments(app_group)) + "/" if app_group else None
+    for service in services:
+        if service in overrides:
+            wanted = "/" + "/".join(_segments(overrides[service]))
+            if wanted not in known:
+                problems.append(f"{service}: configured app {wanted} does not exist in Marathon")
+            else:
+                result[service] = wanted
+            continue
+        name = service.rsplit("/", 1)[-1]
+        matches = []
+        for app_id in known:
+            segs = _segments(app_id)
+            if len(segs) >= 3 and segs[1] == env and segs[-1] == name and (not prefix or app_id.startswith(prefix)):
+                matches.append(app_id)
+        if not matches:
+            problems.append(f"{service}: no Marathon app /<group>/{env}/.../{name}")
+        elif len(matches) > 1:
+            problems.append(f"{service}: several apps match ({', '.join(sorted(matches))})")
+        else:
+            result[service] = matches[0]
+    if problems:
+        raise UsageError("cannot map services to Marathon apps: " + "; ".join(problems)
+                         + "; set `apps:` (service: app id) in the config file")
+    return result
+
+
+def order_waves(services: Sequence[str], waves: Sequence[Sequence[str]]) -> list[list[str]]:
+    """Configured waves first, in order; services no wave names form one last wave."""
+    listed = [s for wave in waves for s in wave]
+    dupes = {s for s in listed if listed.count(s) > 1}
+    if dupes:
+        raise UsageError(f"config 'waves' lists {', '.join(sorted(dupes))} more than once")
+    chosen = set(services)
+    result = [[s for s in wave if s in chosen] for wave in waves]
+    rest = [s for s in services if s not in set(listed)]
+    result.append(rest)
+    return [wave for wave in result if wave]

@@ -1,0 +1,46 @@
+"""``run``: roll the fleet back to --date (or to the ledger's last good state)."""
+
+from __future__ import annotations
+
+from ..appmap import order_waves
+from ..clients import marathon_client
+from ..console import Console
+from ..fleet import load_fleet
+from ..ledger import last_good
+from ..notify import make_notifier
+from ..plan import plan_for_images, plan_json, render_table
+from ..rollout import Rollout, print_result
+from ..settings import Settings
+from .plan import build_plan, load_index_for, show_plan
+
+
+def execute(settings: Settings, console: Console) -> int:
+    assert settings.env
+    client = marathon_client(settings)
+    if settings.to_last_good:
+        entry = last_good(settings.ledger or settings.dump / "ledger.jsonl", settings.env)
+        images: dict[str, str] = entry["images"]
+        fleet = load_fleet(client, list(images), settings)
+        plan = plan_for_images(images, current=fleet.images, app_ids=fleet.app_ids,
+                               waves=order_waves(list(images), settings.waves), env=settings.env,
+                               reason=f"last good state ({entry.get('at')}, {entry.get('command')})")
+        date = None
+        console.info(f"last good state of {settings.env}: {entry.get('at')} by {entry.get('actor')}")
+        if settings.dry_run:
+            console.json(plan_json(plan)) if settings.json else console.result(render_table(plan))
+            return 0
+    else:
+        assert settings.date
+        index = load_index_for(settings)
+        fleet = load_fleet(client, index.services, settings)
+        plan = build_plan(settings, index, fleet, settings.date)
+        date = settings.date
+        if settings.dry_run:
+            show_plan(settings, console, index, plan)
+            return 0
+        if not settings.json:
+            console.result(render_table(plan))
+    rollout = Rollout(settings, console, client, make_notifier(settings, console.warn), command="run", date=date)
+    result = rollout.execute(plan, fleet, policy=settings.on_failure)
+    print_result(console, result, as_json=settings.json)
+    return result.exit_code

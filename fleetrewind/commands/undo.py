@@ -1,0 +1,38 @@
+"""``undo``: put back the images a snapshot recorded."""
+
+from __future__ import annotations
+
+from ..appmap import order_waves
+from ..clients import marathon_client
+from ..console import Console
+from ..errors import UsageError
+from ..fleet import load_apps
+from ..notify import make_notifier
+from ..plan import plan_for_images
+from ..rollout import Rollout, print_result
+from ..settings import Settings
+from ..snapshot import read_snapshot
+
+
+def execute(settings: Settings, console: Console) -> int:
+    assert settings.snapshot
+    snapshot = read_snapshot(settings.snapshot)
+    if not snapshot.images:
+        raise UsageError(f"snapshot {settings.snapshot} records no images to put back")
+    settings = _with_env(settings, snapshot.env)
+    client = marathon_client(settings)
+    fleet = load_apps(client, {s: snapshot.app_ids[s] for s in snapshot.images}, parallel=settings.parallel)
+    plan = plan_for_images(snapshot.images, current=fleet.images, app_ids=fleet.app_ids,
+                           waves=order_waves(list(snapshot.images), settings.waves), env=snapshot.env,
+                           reason=f"undo to snapshot {settings.snapshot.name}")
+    console.info(f"undo: {len(plan.changes())} of {len(plan.steps)} services go back to {settings.snapshot.name}")
+    rollout = Rollout(settings, console, client, make_notifier(settings, console.warn), command="undo")
+    result = rollout.execute(plan, fleet, policy="continue")
+    print_result(console, result, as_json=settings.json)
+    return result.exit_code
+
+
+def _with_env(settings: Settings, env: str) -> Settings:
+    from dataclasses import replace
+
+    return replace(settings, env=env)

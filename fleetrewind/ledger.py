@@ -1,0 +1,44 @@
+"""A JSON-lines history of outcomes: what was deployed, when, by whom, how it ended.
+
+It names "the last state that worked" for ``run --to=last-good``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from .errors import UsageError
+
+GOOD_STATES = ("SUCCEEDED", "NOTHING_TO_DO")
+
+
+def append(path: Path, entry: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps(entry, sort_keys=True) + "\n"
+    # O_APPEND writes of one short line are atomic enough for concurrent appenders.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.write(fd, line.encode("utf-8"))
+    finally:
+        os.close(fd)
+
+
+def last_good(path: Path, env: str) -> dict[str, Any]:
+    """The newest entry of ``env`` that ended well and recorded the fleet's images."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise UsageError(f"no ledger at {path}: nothing has been deployed with this tool yet; "
+                         "use --date instead of --to=last-good") from None
+    for line in reversed(lines):
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue  # a torn last line after a crash is skipped, not fatal
+        if isinstance(entry, dict) and entry.get("env") == env and entry.get("state") in GOOD_STATES \
+                and isinstance(entry.get("images"), dict) and entry["images"]:
+            return entry
+    raise UsageError(f"the ledger {path} has no successful state for {env}; use --date instead")

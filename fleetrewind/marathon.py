@@ -1,0 +1,220 @@
+"""Marathon client (REST API v2): the only code that talks to Marathon.
+
+One method per endpoint, in domain terms. Writes are never retried blindly: a PUT that times
+out is followed by a look at the app and its deployments (reference section 14, trap 9/10).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+from typing import Any
+
+import requests
+
+from .errors import AuthError, MarathonError, MarathonLocked, MarathonRejected, UnreachableError, UsageError
+from .secret import Secret
+from .transport import Transport
+
+log = logging.getLogger(__name__)
+
+# Fields only the server fills in (AppInfo) or that mean "roll back" when sent (version).
+SERVER_FIELDS = frozenset({
+    "version", "versionInfo", "tasksStaged", "tasksRunning", "tasksHealthy", "tasksUnhealthy", "deployments",
+    "tasks", "lastTaskFailure", "readinessCheckResults", "tasksStats",
+})
+
+
+def image_of(app: dict[str, Any]) -> str | None:
+    image = ((app.get("container") or {}).get("docker") or {}).get("image")
+    return image if isinstance(image, str) and image else None
+
+
+def image_update_body(app: dict[str, Any], image: str) -> dict[str, Any]:
+    """The partial-update body that changes only the image.
+
+    ``container`` is replaced whole by a partial update, so the whole current container is sent
+    with only ``docker.image`` changed. ``executorResources``/``resourceLimits`` are dropped by
+    a partial update that leaves them out (trap 14), so they are sent back as they are.
+    """
+    container = copy.deepcopy(app.get("container") or {})
+    if not isinstance(container.get("docker"), dict):
+        raise UsageError(f"app {app.get('id')} has no container.docker: it does not run a Docker image")
+    container["docker"]["image"] = image
+    body: dict[str, Any] = {"container": container}
+    for key in ("executorResources", "resourceLimits"):
+        if key in app:
+            body[key] = copy.deepcopy(app[key])
+    return body
+
+
+def _message(resp: requests.Response) -> str:
+    try:
+        body = resp.json()
+    except ValueError:
+        return resp.text[:200].strip() or f"HTTP {resp.status_code}"
+    if not isinstance(body, dict):
+        return str(body)[:200]
+    message = str(body.get("message", ""))
+    details = body.get("details")
+    if isinstance(details, list):
+        parts = [f"{d.get('path', '/')}: {'; '.join(d.get('errors', []))}" for d in details if isinstance(d, dict)]
+        if parts:
+            message += " (" + ", ".join(parts) + ")"
+    elif isinstance(details, str) and details:
+        message += f" ({details[:150]})"
+    return message or f"HTTP {resp.status_code}"
+
+
+class MarathonClient:
+    def __init__(self, transport: Transport, *, user: str | None = None, password: Secret | None = None,
+                 auth_mode: str = "basic") -> None:
+        self.transport = transport
+        self.user = user
+        self.password = password
+        self.auth_mode = auth_mode
+        self._token: str | None = None
+        self._lock = threading.Lock()
+        self.writes = 0
+
+    # -- auth and low level ------------------------------------------------------------------
+    def _auth_headers(self) -> dict[str, str]:
+        if self.auth_mode == "dcos":
+            with self._lock:
+                if self._token is None:
+                    self._token = self._login()
+                return {"Authorization": f"token={self._token}"}
+        return {}
+
+    def _login(self) -> str:
+        if not self.user or not self.password:
+            raise AuthError("DC/OS login needs a user and password: set --user and MARATHON_PASSWORD (or --pwd-file)")
+        resp = self.transport.request("POST", "/acs/api/v1/auth/login",
+                                      json={"uid": self.user, "password": self.password.reveal()})
+        if resp.status_code in (401, 403):
+            raise AuthError(f"DC/OS refused the login of user {self.user!r} (HTTP {resp.status_code}); "
+                            "check --user and MARATHON_PASSWORD")
+        try:
+            token = resp.json()["token"]
+        except (ValueError, KeyError, TypeError):
+            raise UnreachableError(f"DC/OS login at {self.transport.display_url} answered HTTP "
+                                   f"{resp.status_code} without a token") from None
+        return str(token)
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        if self.auth_mode == "basic" and self.user and self.password:
+            kwargs["auth"] = (self.user, self.password.reveal())
+        for attempt in (1, 2):
+            headers = dict(kwargs.pop("headers", {}))
+            headers.update(self._auth_headers())
+            resp = self.transport.request(method, path, headers=headers, **kwargs)
+            if resp.status_code == 401 and self.auth_mode == "dcos" and attempt == 1:
+                with self._lock:  # the token expired: log in again, once
+                    self._token = None
+                continue
+            break
+        if resp.status_code == 401:
+            hint = "set --user and --pwd (or MARATHON_USER/MARATHON_PASSWORD)" if not self.password else \
+                "check --user and the password"
+            raise AuthError(f"Marathon at {self.transport.display_url} refused the credentials (HTTP 401); {hint}")
+        if resp.status_code == 403:
+            raise AuthError(f"Marathon denied {method} {path} (HTTP 403): {_message(resp)}; "
+                            "the user needs permission on these apps")
+        return resp
+
+    def _json(self, resp: requests.Response, what: str) -> Any:
+        if resp.status_code >= 500:
+            raise UnreachableError(f"Marathon at {self.transport.display_url} failed on {what} "
+                                   f"(HTTP {resp.status_code}) after retries; try again when it is healthy")
+        if resp.status_code != 200:
+            raise MarathonError(f"Marathon answered HTTP {resp.status_code} to {what}: {_message(resp)}",
+                                status=resp.status_code)
+        try:
+            return resp.json()
+        except ValueError:
+            raise MarathonError(f"Marathon sent a non-JSON answer to {what}") from None
+
+    # -- reads -------------------------------------------------------------------------------
+    def ping(self) -> None:
+        resp = self._call("GET", "/v2/info")
+        self._json(resp, "GET /v2/info")
+
+    def list_app_ids(self) -> list[str]:
+        body = self._json(self._call("GET", "/v2/apps"), "GET /v2/apps")
+        return [str(app["id"]) for app in body.get("apps", []) if isinstance(app, dict) and "id" in app]
+
+    def get_app(self, app_id: str) -> dict[str, Any]:
+        resp = self._call("GET", f"/v2/apps{app_id}", params={"embed": ["app.tasks", "app.deployments",
+                                                                          "app.lastTaskFailure"]})
+        if resp.status_code == 404:
+            raise MarathonError(f"Marathon app {app_id} does not exist", status=404)
+        body = self._json(resp, f"GET /v2/apps{app_id}")
+        app = body.get("app") if isinstance(body, dict) else None
+        if not isinstance(app, dict):
+            raise MarathonError(f"Marathon's answer for {app_id} has no 'app'")
+        return app
+
+    def deployments(self) -> list[dict[str, Any]]:
+        body = self._json(self._call("GET", "/v2/deployments"), "GET /v2/deployments")
+        return [d for d in body if isinstance(d, dict)] if isinstance(body, list) else []
+
+    # -- writes ------------------------------------------------------------------------------
+    def update_image(self, app: dict[str, Any], image: str, *, force: bool = False) -> str:
+        """Change one app's image; return the deployment id. Never sends ``version``."""
+        app_id = str(app["id"])
+        body = image_update_body(app, image)
+        params = {"force": "true"} if force else None
+        self.writes += 1
+        try:
+            resp = self._call("PUT", f"/v2/apps{app_id}", json=body, params=params)
+        except UnreachableError:
+            # The PUT may have reached Marathon before the connection broke: look before resending.
+            found = self._deployment_after_lost_write(app_id, image)
+            if found:
+                return found
+            raise
+        if resp.status_code == 409:
+            ids = [d.get("id") for d in (_safe_json(resp).get("deployments") or []) if isinstance(d, dict)]
+            raise MarathonLocked(f"a deployment is already running for {app_id} ({', '.join(map(str, ids)) or '?'}); "
+                                 "wait for it, or use --force", status=409)
+        if resp.status_code == 422 or resp.status_code == 400:
+            raise MarathonRejected(f"Marathon rejected the new definition of {app_id}: {_message(resp)}",
+                                   status=resp.status_code)
+        if resp.status_code >= 500:
+            found = self._deployment_after_lost_write(app_id, image)
+            if found:
+                return found
+            raise UnreachableError(f"Marathon failed on PUT {app_id} (HTTP {resp.status_code}); "
+                                   "nothing was changed for it; try again when Marathon is healthy")
+        if resp.status_code not in (200, 201):
+            raise MarathonError(f"Marathon answered HTTP {resp.status_code} to PUT {app_id}: {_message(resp)}",
+                                status=resp.status_code)
+        dep_id = _safe_json(resp).get("deploymentId") or resp.headers.get("Marathon-Deployment-Id")
+        return str(dep_id or "")
+
+    def _deployment_after_lost_write(self, app_id: str, image: str) -> str | None:
+        try:
+            app = self.get_app(app_id)
+        except (UnreachableError, MarathonError):
+            return None
+        if image_of(app) != image:
+            return None
+        deps = app.get("deployments") or []
+        log.debug("PUT %s was applied despite a lost answer", app_id)
+        return str(deps[0].get("id", "")) if deps and isinstance(deps[0], dict) else ""
+
+    def cancel_deployment(self, deployment_id: str, *, force: bool = False) -> None:
+        params = {"force": "true"} if force else None
+        resp = self._call("DELETE", f"/v2/deployments/{deployment_id}", params=params)
+        if resp.status_code not in (200, 202, 404):
+            raise MarathonError(f"Marathon answered HTTP {resp.status_code} to cancelling deployment "
+                                f"{deployment_id}: {_message(resp)}", status=resp.status_code)
+
+
+def _safe_json(resp: requests.Response) -> dict[str, Any]:
+    try:
+        body = resp.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}

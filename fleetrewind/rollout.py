@@ -1,0 +1,208 @@
+"""The shared use case behind run, undo and deploy: lock, snapshot, execute, judge, revert, report.
+
+A rollback and a deployment are the same machinery with different targets. States, in order:
+RUNNING -> SUCCEEDED, or RUNNING -> FAILED [-> ROLLING_BACK -> ROLLBACK_COMPLETED | ROLLBACK_FAILED];
+INTERRUPTED when SIGINT/SIGTERM stopped it; NOTHING_TO_DO when every service already runs its target.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import signal
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from . import ledger
+from .console import Console
+from .envlock import EnvLock
+from .errors import EXIT_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_UNREACHABLE, RefusedError
+from .execute import Executor, Verify
+from .fleet import FleetState, load_apps
+from .marathon import MarathonClient
+from .notify import Notifier
+from .outcomes import (BAD_STATUSES, FAILED, INTERRUPTED, ROLLBACK_FAILED_S, ROLLED_BACK, SUCCEEDED, Outcome,
+                       build_report, outcomes_for)
+from .plan import CHANGE, Plan, plan_for_images
+from .report import stamp_now, write_junit, write_report
+from .settings import Settings
+from .snapshot import write_snapshot
+from .transport import sanitize_url
+
+
+@dataclass
+class Result:
+    state: str
+    exit_code: int
+    outcomes: list[Outcome]
+    report: dict[str, Any]
+    states: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def stop_on_signals(stop: threading.Event, console: Console) -> Iterator[None]:
+    """SIGINT/SIGTERM (a Jenkins abort) start nothing new; in-flight work is reported."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, _frame: object) -> None:
+        if not stop.is_set():
+            console.warn(f"{signal.Signals(signum).name} received: starting nothing new, writing the report")
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+class Rollout:
+    def __init__(self, settings: Settings, console: Console, client: MarathonClient, notifier: Notifier, *,
+                 command: str, date: str | None = None, verify: Verify | None = None) -> None:
+        self.settings = settings
+        self.console = console
+        self.client = client
+        self.notifier = notifier
+        self.command = command
+        self.date = date
+        self.verify = verify
+        self.stop = threading.Event()
+        self.states: list[str] = []
+
+    def _state(self, state: str, detail: str = "") -> None:
+        self.states.append(state)
+        self.console.info(f"state: {state}{' - ' + detail if detail else ''}")
+        if self.command == "deploy":
+            self.notifier.state(command=self.command, env=self.settings.env or "", state=state, detail=detail)
+
+    def _executor(self, *, force: bool, verify: Verify | None) -> Executor:
+        return Executor(self.client, timeout=self.settings.timeout, parallel=self.settings.parallel, force=force,
+                        report=self.console.info, notifier=self.notifier, stop=self.stop, verify=verify)
+
+    def execute(self, plan: Plan, fleet: FleetState, *, policy: str, revert_on: frozenset[str] | None = None) -> Result:
+        """Carry ``plan`` out. ``policy``: stop | continue | revert; ``revert_on`` limits revert to failure classes."""
+        started = dt.datetime.now(dt.timezone.utc)
+        stamp = stamp_now()
+        env = plan.env
+        outcomes = outcomes_for(plan)
+        snapshot_path: str | None = None
+        if not plan.changes():
+            return self._finish(stamp, started, "NOTHING_TO_DO", EXIT_OK, outcomes, None, fleet)
+        with EnvLock(self.settings.dump, env, command=self.command, force=self.settings.force, warn=self.console.warn):
+            self._refuse_in_flight(plan, fleet)
+            snapshot_path = str(write_snapshot(self.settings.dump, stamp, env=env, command=self.command,
+                                               marathon=self._marathon(), app_ids=fleet.app_ids, images=fleet.images))
+            self.console.info(f"snapshot of {len(fleet.app_ids)} apps written to {snapshot_path}")
+            self.notifier.started(command=self.command, env=env, date=self.date, actor=self.settings.actor,
+                                  changes=len(plan.changes()), total=len(plan.steps))
+            self._state("RUNNING", f"{len(plan.changes())} of {len(plan.steps)} services change")
+            with stop_on_signals(self.stop, self.console):
+                first_policy = "stop" if policy == "revert" else policy
+                ok = self._executor(force=self.settings.force, verify=self.verify).run(
+                    plan, fleet.apps, outcomes, policy=first_policy)
+                if ok:
+                    self._state("SUCCEEDED")
+                    return self._finish(stamp, started, "SUCCEEDED", EXIT_OK, outcomes, snapshot_path, fleet)
+                if self.stop.is_set():
+                    self._state("INTERRUPTED")
+                    return self._finish(stamp, started, "INTERRUPTED", EXIT_FAILED, outcomes, snapshot_path, fleet)
+                failed = [o for o in outcomes.values() if o.status == FAILED]
+                classes = {o.failure_class for o in failed}
+                self._state("FAILED", "; ".join(f"{o.service}: {o.failure_class}" for o in failed))
+                if policy == "revert" and (revert_on is None or classes & revert_on):
+                    return self._revert(plan, fleet, outcomes, stamp, started, snapshot_path)
+                if policy == "revert":
+                    self.console.warn(f"no automatic rollback: the failure ({', '.join(sorted(map(str, classes)))}) "
+                                      "is not one a rollback can fix (see rollback_on in the config)")
+                return self._finish(stamp, started, "FAILED", _failure_code(failed), outcomes, snapshot_path, fleet)
+
+    def _refuse_in_flight(self, plan: Plan, fleet: FleetState) -> None:
+        if self.settings.force:
+            return
+        busy = []
+        for step in plan.changes():
+            deps = [str(d.get("id")) for d in fleet.apps[step.service].get("deployments") or [] if isinstance(d, dict)]
+            if deps:
+                busy.append(f"{step.app_id} ({', '.join(deps)})")
+        if busy:
+            raise RefusedError(f"a deployment is already in flight for {'; '.join(busy)}; wait for it to finish "
+                               "or pass --force to override it")
+
+    def _revert(self, plan: Plan, fleet: FleetState, outcomes: dict[str, Outcome], stamp: str,
+                started: dt.datetime, snapshot_path: str | None) -> Result:
+        """Put every service this run touched back on its snapshot image (forced: failed ones are stuck)."""
+        self._state("ROLLING_BACK")
+        touched = {o.service: o.from_image for o in outcomes.values()
+                   if o.action == CHANGE and o.status in (SUCCEEDED, FAILED, INTERRUPTED) and o.from_image}
+        fresh = load_apps(self.client, {s: fleet.app_ids[s] for s in touched}, parallel=self.settings.parallel)
+        back = plan_for_images(touched, current=fresh.images, app_ids=fresh.app_ids,
+                               waves=[list(w) for w in plan.waves], env=plan.env, reason="rollback to snapshot")
+        back_outcomes = outcomes_for(back)
+        self._executor(force=True, verify=None).run(back, fresh.apps, back_outcomes, policy="continue")
+        all_back = True
+        for service, back_outcome in back_outcomes.items():
+            ok = back_outcome.status in (SUCCEEDED, "unchanged")
+            all_back = all_back and ok
+            outcome = outcomes[service]
+            outcome.status = ROLLED_BACK if ok else ROLLBACK_FAILED_S
+            if not ok:
+                outcome.error = f"{outcome.error or ''}; rollback failed: {back_outcome.error}".lstrip("; ")
+        state = "ROLLBACK_COMPLETED" if all_back else "ROLLBACK_FAILED"
+        self._state(state)
+        return self._finish(stamp, started, state, EXIT_FAILED, outcomes, snapshot_path, fleet)
+
+    def _marathon(self) -> str:
+        return sanitize_url(self.settings.marathon_url or "")
+
+    def _finish(self, stamp: str, started: dt.datetime, state: str, code: int, outcomes: dict[str, Outcome],
+                snapshot_path: str | None, fleet: FleetState) -> Result:
+        ordered = list(outcomes.values())
+        report = build_report(command=self.command, env=self.settings.env or "", date=self.date,
+                              actor=self.settings.actor, build_url=self.settings.build_url, marathon=self._marathon(),
+                              started=started, finished=dt.datetime.now(dt.timezone.utc), state=state, exit_code=code,
+                              snapshot=snapshot_path, outcomes=ordered, states=self.states)
+        report_path = write_report(self.settings.dump, report, stamp)
+        write_junit(self.settings.dump, report, stamp)
+        final = {s: (o.to_image if o.status == SUCCEEDED else o.from_image) for s, o in outcomes.items()}
+        entry = {"at": report["finished_at"], "command": self.command, "env": self.settings.env, "date": self.date,
+                 "actor": self.settings.actor, "state": state, "report": str(report_path),
+                 "images": {s: i for s, i in final.items() if i} if state in ledger.GOOD_STATES else {}}
+        try:
+            ledger.append(self.settings.ledger or self.settings.dump / "ledger.jsonl", entry)
+        except OSError as exc:
+            self.console.warn(f"could not append to the ledger: {exc.strerror}")
+        self.notifier.finished(report)
+        self.console.info(f"report written to {report_path}")
+        return Result(state=state, exit_code=code, outcomes=ordered, report=report, states=list(self.states))
+
+
+def _failure_code(failed: list[Outcome]) -> int:
+    classes = {o.failure_class for o in failed}
+    if classes == {"locked"}:
+        return EXIT_REFUSED
+    if classes == {"unreachable"}:
+        return EXIT_UNREACHABLE
+    return EXIT_FAILED
+
+
+def print_result(console: Console, result: Result, *, as_json: bool) -> None:
+    """The outcome on stdout: a table per service, or the report as JSON."""
+    if as_json:
+        console.json(result.report)
+        return
+    for o in result.outcomes:
+        line = f"{o.service:<20} {o.status:<16} {o.from_image or '-'} -> {o.to_image or '-'}"
+        if o.error:
+            line += f"  ({o.error})"
+        console.result(line)
+    summary = result.report["summary"]
+    console.result(f"{result.state}: {summary['changed']} changed, {summary['failed']} failed, "
+                   f"{summary['unchanged']} unchanged, {summary['skipped']} skipped")
+    if result.exit_code and result.report.get("snapshot"):
+        stuck = any(o.status in BAD_STATUSES for o in result.outcomes)
+        console.result(f"to undo: rollback.py undo --snapshot={result.report['snapshot']}"
+                       + (" --force" if stuck else ""))
