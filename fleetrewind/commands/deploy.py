@@ -1,0 +1,56 @@
+"""``deploy``: deploy new images; if they do not come up healthy, go back to the snapshot.
+
+States: RUNNING -> SUCCEEDED, or RUNNING -> FAILED -> ROLLING_BACK -> ROLLBACK_COMPLETED |
+ROLLBACK_FAILED. Which failure classes trigger the rollback is the config's ``rollback_on``
+(default: deadline, unhealthy, health-url): a rejected definition (422) is not helped by one.
+"""
+
+from __future__ import annotations
+
+from ..appmap import order_waves
+from ..clients import marathon_client
+from ..console import Console
+from ..errors import UsageError
+from ..fleet import load_fleet
+from ..healthurl import HealthUrlChecker
+from ..imageref import parse_image, retarget
+from ..notify import make_notifier
+from ..plan import plan_for_images, render_table
+from ..rollout import Rollout, print_result
+from ..settings import Settings
+
+
+def target_image(current: str | None, value: str) -> str:
+    """``--image=api=512-master`` keeps the running image's host and repository; a full reference is taken as is."""
+    if "/" in value or "@" in value or (":" in value and not current):
+        return str(parse_image(value))
+    if current is None:
+        raise UsageError(f"--image {value!r}: the app runs no Docker image to take the registry and repository "
+                         "from; give a full image reference (host/repo:tag)")
+    return retarget(current, tag=value)
+
+
+def execute(settings: Settings, console: Console) -> int:
+    assert settings.env
+    client = marathon_client(settings)
+    services = [svc for svc, _ in settings.images]
+    fleet = load_fleet(client, services, settings)
+    targets = {svc: target_image(fleet.images.get(svc), value) for svc, value in settings.images}
+    plan = plan_for_images(targets, current=fleet.images, app_ids=fleet.app_ids,
+                           waves=order_waves(services, settings.waves), env=settings.env, reason="new release")
+    if not settings.json:
+        console.result(render_table(plan))
+    notifier = make_notifier(settings, console.warn)
+    rollout = Rollout(settings, console, client, notifier, command="deploy")
+    rollout.verify = HealthUrlChecker(settings.health_urls, grace=settings.health_grace, tls=settings.tls,
+                                      stop=rollout.stop) if settings.health_urls else None
+    policy = "revert" if settings.auto_rollback else "stop"
+    result = rollout.execute(plan, fleet, policy=policy, revert_on=settings.rollback_on)
+    if not settings.json:
+        for state in result.states:
+            console.result(f"state: {state}")
+    print_result(console, result, as_json=settings.json)
+    if result.state == "FAILED" and not settings.auto_rollback and result.report.get("snapshot"):
+        console.warn("auto-rollback is off: the failed state is left in place; roll back by hand with "
+                     f"rollback.py undo --snapshot={result.report['snapshot']} --force")
+    return result.exit_code
