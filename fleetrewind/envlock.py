@@ -27,6 +27,13 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _age(path: Path) -> float:
+    try:
+        return time.time() - path.stat().st_mtime
+    except FileNotFoundError:
+        return 0.0
+
+
 class EnvLock:
     def __init__(self, folder: Path, env: str, *, command: str, force: bool, warn: Callable[[str], None]) -> None:
         self.path = folder / f".rollback-{env}.lock"
@@ -58,6 +65,8 @@ class EnvLock:
             what = f"{owner.get('command', 'a run')} (pid {pid} on {host})"
         except (OSError, ValueError, KeyError, TypeError):
             host, pid, what = "", 0, "an unreadable lock"
+            if _age(self.path) < 5:  # another run may be writing it right now
+                raise RefusedError(f"another rollback of {self.env} is starting ({self.path}); try again shortly")
         stale = host == socket.gethostname() and not _alive(pid)
         if stale or self.force or not host:
             self.warn(f"taking over {'a stale' if stale else 'the'} lock of {self.env} held by {what}")

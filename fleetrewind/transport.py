@@ -141,18 +141,25 @@ def _path_of(url: str) -> str:
     return urllib.parse.urlsplit(url).path
 
 
+_REASONS = (
+    ("certificate verify failed", "certificate verify failed"),
+    ("CERTIFICATE_VERIFY_FAILED", "certificate verify failed"),
+    ("hostname", "certificate does not match the host name"),
+    ("wrong version number", "TLS spoken to a plain-HTTP server"),
+    ("refused", "connection refused"),
+    ("Name or service not known", "unknown host"),
+    ("ResponseError", "too many error responses"),
+    ("timed out", "timed out"),
+    ("reset", "connection reset"),
+    ("RemoteDisconnected", "connection closed without an answer"),
+    ("aborted", "connection aborted"),
+)
+
+
 def _short_reason(exc: BaseException) -> str:
     """A short cause without the URL (which may carry credentials) or nested reprs."""
     text = str(exc)
-    for marker in ("CERTIFICATE_VERIFY_FAILED", "certificate verify failed", "hostname", "Connection refused",
-                   "Name or service not known", "Max retries exceeded", "timed out", "Connection reset",
-                   "RemoteDisconnected", "wrong version number", "too many 5"):
+    for marker, reason in _REASONS:
         if marker in text:
-            if marker == "Max retries exceeded":
-                if "ResponseError" in text:
-                    return "too many error responses"
-                if "refused" in text:
-                    return "connection refused"
-                continue
-            return marker.lower() if marker != "CERTIFICATE_VERIFY_FAILED" else "certificate verify failed"
+            return reason
     return type(exc).__name__
