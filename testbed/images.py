@@ -12,7 +12,6 @@ schema 2 children), ``index`` (OCI index of OCI children), ``schema1`` (signed s
 from __future__ import annotations
 
 import base64
-import datetime
 import functools
 import gzip
 import hashlib
@@ -20,13 +19,11 @@ import io
 import json
 import re
 import tarfile
-import time
 from typing import Any, Mapping, NamedTuple, Sequence
 
 import requests
-from cryptography.hazmat.primitives.asymmetric import ec
 
-from testbed.token_issuer import b64url, es256_sign
+from testbed.schema1 import schema1_manifest, sign_schema1
 
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -122,86 +119,6 @@ def image_config(
     return canonical_json(config)
 
 
-def _shift(created: str, delta: datetime.timedelta) -> str:
-    """``created`` moved by ``delta`` (second precision, UTC); a fixed old date if unparseable."""
-    try:
-        base = datetime.datetime.strptime(created[:19], "%Y-%m-%dT%H:%M:%S")
-    except ValueError:
-        base = datetime.datetime(2001, 1, 1)
-    return (base + delta).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@functools.lru_cache(maxsize=1)
-def _schema1_key() -> ec.EllipticCurvePrivateKey:
-    return ec.generate_private_key(ec.SECP256R1())
-
-
-def sign_schema1(manifest: Mapping[str, Any], key: ec.EllipticCurvePrivateKey | None = None) -> bytes:
-    """libtrust 'pretty JWS' signing of a schema 1 manifest: ES256, ``jwk`` header without kid.
-
-    The signature covers ``protected + "." + b64url(manifest)``; ``formatLength`` and
-    ``formatTail`` in the protected header let the registry cut the signatures back out.
-    """
-    key = key or _schema1_key()
-    content = json.dumps(manifest, indent=3).encode()
-    close = len(content.rstrip()) - 1
-    format_length = len(content[:close].rstrip())
-    tail = content[format_length:]
-    protected = b64url(
-        json.dumps(
-            {
-                "formatLength": format_length,
-                "formatTail": b64url(tail),
-                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            }
-        ).encode()
-    )
-    numbers = key.public_key().public_numbers()
-    signature = {
-        "header": {
-            "jwk": {
-                "crv": "P-256",
-                "kty": "EC",
-                "x": b64url(numbers.x.to_bytes(32, "big")),
-                "y": b64url(numbers.y.to_bytes(32, "big")),
-            },
-            "alg": "ES256",
-        },
-        "signature": b64url(es256_sign(key, (protected + "." + b64url(content)).encode())),
-        "protected": protected,
-    }
-    signatures = json.dumps([signature], indent=3).replace("\n", "\n   ").encode()
-    return content[:format_length] + b',\n   "signatures": ' + signatures + tail
-
-
-def schema1_manifest(repo: str, tag: str, created: str, platform: str = "linux/amd64") -> dict[str, Any]:
-    """An unsigned schema 1 manifest with three history entries, the newest (``created``) second.
-
-    Real schema 1 puts the newest first; a reader must take the newest ``created`` of all
-    ``v1Compatibility`` entries, not trust the order.
-    """
-    layer, _ = shared_layer()
-    plat = parse_platform(platform)
-    dates = [_shift(created, datetime.timedelta(days=-2)), created, _shift(created, datetime.timedelta(days=-30))]
-    ids = [hashlib.sha256(f"{repo}:{tag}:{created}:{i}".encode()).hexdigest() for i in range(len(dates))]
-    history = []
-    for i, date in enumerate(dates):
-        entry: dict[str, Any] = {"id": ids[i], "created": date, "container_config": {"Cmd": [f"testbed step {i}"]}}
-        if i + 1 < len(ids):
-            entry["parent"] = ids[i + 1]
-        if i == 0:
-            entry.update(plat, config={})
-        history.append({"v1Compatibility": json.dumps(entry, sort_keys=True, separators=(",", ":"))})
-    return {
-        "schemaVersion": 1,
-        "name": repo,
-        "tag": tag,
-        "architecture": plat["architecture"],
-        "fsLayers": [{"blobSum": layer.digest} for _ in dates],
-        "history": history,
-    }
-
-
 _CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
 
 
@@ -240,7 +157,9 @@ class ImagePusher:
         authz = self._authorization.get(repo) or self._authorization.get("")
         if authz:
             headers["Authorization"] = authz
-        response = self.session.request(method, url, headers=headers, verify=self.verify, timeout=self.timeout, **kwargs)
+        response = self.session.request(
+            method, url, headers=headers, verify=self.verify, timeout=self.timeout, **kwargs
+        )
         if response.status_code == 401 and self.auth is not None:
             authz = self._answer_challenge(response, repo)
             if authz:
@@ -318,8 +237,9 @@ class ImagePusher:
         response = self.put_manifest_raw(repo, reference, body, media_type)
         if response.status_code != 201:
             hint = ""
-            if media_type == SCHEMA1_SIGNED and "schema1" in response.text.lower():
-                hint = " (start the registry with schema1=True)"
+            if media_type == SCHEMA1_SIGNED:
+                # 2.8.2 answers 500 UNKNOWN when compatibility.schema1.enabled is false.
+                hint = " (does the registry accept schema 1 pushes? RegistryServer(schema1=True))"
             raise PushError(response, f"pushing manifest {repo}:{reference}{hint}")
         return response.headers.get("Docker-Content-Digest") or sha256_digest(body)
 
@@ -340,8 +260,18 @@ class ImagePusher:
         manifest: dict[str, Any] = {
             "schemaVersion": 2,
             "mediaType": OCI_MANIFEST if oci else DOCKER_MANIFEST,
-            "config": {"mediaType": OCI_CONFIG if oci else DOCKER_CONFIG, "size": len(config), "digest": config_digest},
-            "layers": [{"mediaType": OCI_LAYER if oci else DOCKER_LAYER, "size": len(layer.data), "digest": layer_digest}],
+            "config": {
+                "mediaType": OCI_CONFIG if oci else DOCKER_CONFIG,
+                "size": len(config),
+                "digest": config_digest,
+            },
+            "layers": [
+                {
+                    "mediaType": OCI_LAYER if oci else DOCKER_LAYER,
+                    "size": len(layer.data),
+                    "digest": layer_digest,
+                }
+            ],
         }
         return canonical_json(manifest)
 
@@ -373,24 +303,41 @@ class ImagePusher:
                 raise ValueError("a schema 1 image needs a created date")
             layer, _ = shared_layer()
             self.push_blob(repo, layer.data)
-            body = sign_schema1(schema1_manifest(repo, tag, created, platforms[0]))
+            manifest = schema1_manifest(
+                repo, tag, created, layer_digest=layer.digest, platform=parse_platform(platforms[0])
+            )
+            body = sign_schema1(manifest)
             return self.put_manifest(repo, tag, body, SCHEMA1_SIGNED)
         if kind in ("docker2", "oci"):
             body = self._single(
-                repo, overrides.get(platforms[0], created), platforms[0],
-                oci=kind == "oci", labels=labels, raw_config=raw_config,
+                repo,
+                overrides.get(platforms[0], created),
+                platforms[0],
+                oci=kind == "oci",
+                labels=labels,
+                raw_config=raw_config,
             )
             return self.put_manifest(repo, tag, body, _MEDIA_TYPE[kind])
         oci = kind == "index"
         children = []
         for platform in platforms:
             child = self._single(
-                repo, overrides.get(platform, created), platform, oci=oci, labels=labels, raw_config=raw_config
+                repo,
+                overrides.get(platform, created),
+                platform,
+                oci=oci,
+                labels=labels,
+                raw_config=raw_config,
             )
             child_type = OCI_MANIFEST if oci else DOCKER_MANIFEST
             digest = self.put_manifest(repo, sha256_digest(child), child, child_type)
             children.append(
-                {"mediaType": child_type, "size": len(child), "digest": digest, "platform": parse_platform(platform)}
+                {
+                    "mediaType": child_type,
+                    "size": len(child),
+                    "digest": digest,
+                    "platform": parse_platform(platform),
+                }
             )
         top = {"schemaVersion": 2, "mediaType": _MEDIA_TYPE[kind], "manifests": children}
         return self.put_manifest(repo, tag, canonical_json(top), _MEDIA_TYPE[kind])
@@ -417,8 +364,14 @@ def push_image(
     """
     pusher = ImagePusher(base_url, auth=auth, verify=verify, session=session)
     return pusher.push_image(
-        repo, tag, created, kind=kind, platforms=platforms, platform_created=platform_created,
-        labels=labels, raw_config=raw_config,
+        repo,
+        tag,
+        created,
+        kind=kind,
+        platforms=platforms,
+        platform_created=platform_created,
+        labels=labels,
+        raw_config=raw_config,
     )
 
 
