@@ -8,7 +8,8 @@ from ..cache import DigestCache
 from ..clients import registry_client
 from ..console import Console
 from ..errors import UsageError
-from ..history import build_index, label, parse_index, write_index
+from ..history import Index, build_index, label, parse_index, write_index
+from ..matrix import write_matrix
 from ..scan import scan
 from ..settings import Settings
 from ..transport import sanitize_url
@@ -46,9 +47,6 @@ def execute(settings: Settings, console: Console) -> int:
     return 0
 
 
-def _write_matrix(settings: Settings, index: object, console: Console) -> None:
-    try:
-        from ..matrix import write_matrix
-    except ImportError:  # the HTML matrix arrives with the reports module
-        return
-    write_matrix(settings.dump, index)  # type: ignore[arg-type]
+def _write_matrix(settings: Settings, index: Index, console: Console) -> None:
+    path = write_matrix(settings.dump, index)
+    console.info(f"get: release matrix written to {path}")

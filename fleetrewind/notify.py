@@ -1,0 +1,365 @@
+"""Slack, injected and best effort: a failed message is one warning line, never an exception.
+
+The executor talks to a :class:`Notifier`; :func:`make_notifier` picks Slack (incoming webhook,
+or bot token + channel through the Web API) or :class:`NullNotifier`. Every text sent passes
+through :func:`~fleetrewind.secret.redact`, so no secret this run knows can reach Slack.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import socket
+import ssl
+import threading
+import urllib.error
+from typing import Any, Callable, NamedTuple, Protocol
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from slack_sdk.webhook import WebhookClient
+
+from .secret import Secret, redact
+from .settings import Settings
+
+# slack-sdk logs failures (and, at debug level, the webhook URL and body) through its logger;
+# ours stays silent: the one warning line below is all the user sees.
+_SDK_LOG = logging.getLogger("fleetrewind.notify.slack_sdk")
+_SDK_LOG.setLevel(logging.CRITICAL + 10)
+_SDK_LOG.propagate = False
+_SDK_LOG.addHandler(logging.NullHandler())
+
+GIVE_UP_AFTER = 3  # consecutive failures; after that only the final message is still tried
+_ICONS = {
+    "succeeded": ":white_check_mark:", "failed": ":x:", "unchanged": ":heavy_minus_sign:",
+    "skipped": ":fast_forward:", "not-started": ":fast_forward:", "interrupted": ":warning:",
+    "rolled-back": ":leftwards_arrow_with_hook:", "rollback-failed": ":rotating_light:",
+    "RUNNING": ":arrow_forward:", "SUCCEEDED": ":white_check_mark:", "FAILED": ":x:",
+    "NOTHING_TO_DO": ":heavy_minus_sign:", "INTERRUPTED": ":warning:", "ROLLING_BACK": ":rewind:",
+    "ROLLBACK_COMPLETED": ":leftwards_arrow_with_hook:", "ROLLBACK_FAILED": ":rotating_light:",
+}
+_OUTCOMES = {
+    "SUCCEEDED": "succeeded", "FAILED": "failed", "NOTHING_TO_DO": "had nothing to do",
+    "INTERRUPTED": "was interrupted", "ROLLBACK_COMPLETED": "failed and was rolled back",
+    "ROLLBACK_FAILED": "failed, and rolling it back failed too",
+}
+
+
+class Notifier(Protocol):
+    """What the use cases tell the team; implementations never raise."""
+
+    def started(self, *, command: str, env: str, date: str | None, actor: str, changes: int, total: int) -> None: ...
+
+    def service_done(self, *, service: str, app_id: str | None, from_image: str | None, to_image: str | None,
+                     status: str, seconds: float | None, error: str | None) -> None: ...
+
+    def state(self, *, command: str, env: str, state: str, detail: str) -> None: ...
+
+    def finished(self, report: dict[str, Any]) -> None: ...
+
+
+class NullNotifier:
+    """Slack is not configured: say nothing."""
+
+    def started(self, *, command: str, env: str, date: str | None, actor: str, changes: int, total: int) -> None:
+        pass
+
+    def service_done(self, *, service: str, app_id: str | None, from_image: str | None, to_image: str | None,
+                     status: str, seconds: float | None, error: str | None) -> None:
+        pass
+
+    def state(self, *, command: str, env: str, state: str, detail: str) -> None:
+        pass
+
+    def finished(self, report: dict[str, Any]) -> None:
+        pass
+
+
+class Message(NamedTuple):
+    """A plain-text fallback (notifications, old clients) and the Block Kit blocks."""
+
+    text: str
+    blocks: list[dict[str, Any]]
+
+
+# --- pure: what the messages say -------------------------------------------------------------
+
+def _md(value: object) -> str:
+    """Slack mrkdwn needs only &, < and > escaped (api.slack.com: formatting text for apps)."""
+    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _short(image: str | None) -> str:
+    """``registry.example.com/team/api:512-master`` -> ``api:512-master`` (the part people read)."""
+    return image.rsplit("/", 1)[-1] if image else "-"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    whole = int(round(seconds))
+    if whole < 60:
+        return f"{seconds:.1f}s" if seconds < 10 else f"{whole}s"
+    minutes, secs = divmod(whole, 60)
+    return f"{minutes}m {secs:02d}s" if minutes < 60 else f"{minutes // 60}h {minutes % 60:02d}m"
+
+
+def _clean_url(url: str | None) -> str | None:
+    """A build URL with ``user:token@`` would leak credentials into the channel."""
+    return re.sub(r"//[^/@\s]*@", "//", url) if url else None
+
+
+def title(command: str, env: str, date: str | None) -> str:
+    """``Rollback of prod to 2026-11-19`` / ``Undo on prod`` / ``Deploy to prod``."""
+    if command == "run":
+        return f"Rollback of {env} to {date}" if date else f"Rollback of {env}"
+    if command == "undo":
+        return f"Undo on {env}"
+    if command == "deploy":
+        return f"Deploy to {env}"
+    return f"{command} on {env}"
+
+
+def next_step(report: dict[str, Any]) -> str | None:
+    """What to do after this outcome (the report's ``snapshot`` holds the images from before the run)."""
+    state, command, snapshot = report.get("state"), report.get("command"), report.get("snapshot")
+    # a failed deployment may still be in flight on its app: undo must then override it
+    stuck = any(s.get("status") in ("failed", "rollback-failed", "interrupted") for s in report.get("services", []))
+    undo = f"rollback.py undo --snapshot={snapshot}" + (" --force" if stuck else "") if snapshot else None
+    if state == "ROLLBACK_COMPLETED":
+        return "the services are back on the images they ran before; fix the release and deploy again"
+    if state == "ROLLBACK_FAILED" or (state in ("FAILED", "INTERRUPTED") and command == "deploy"):
+        return f"roll back by hand: {undo}" if undo else "check the apps in Marathon; no snapshot was written"
+    if state in ("FAILED", "INTERRUPTED"):
+        return f"undo with: {undo}" if undo else "nothing was changed (no snapshot was written); fix the cause and run again"
+    if state == "SUCCEEDED" and undo and report.get("summary", {}).get("changed"):
+        return f"to reverse it: {undo}"
+    return None
+
+
+def started_message(*, command: str, env: str, date: str | None, actor: str, changes: int, total: int,
+                    build_url: str | None) -> Message:
+    head = title(command, env, date)
+    what = f"{changes} of {total} services change" if changes else f"no change needed ({total} services checked)"
+    text = f"{head} started by {actor}: {what}."
+    fields = [("Environment", env), ("Started by", actor), ("Changes", what)]
+    if date:
+        fields.insert(1, ("Date", date))
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": _cut(f"{head}: started", 150)}},
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{_md(v)}"} for k, v in fields]},
+    ]
+    _add_link(blocks, build_url)
+    return Message(_md(text), blocks)
+
+
+def service_message(*, service: str, app_id: str | None, from_image: str | None, to_image: str | None,
+                    status: str, seconds: float | None, error: str | None) -> Message:
+    icon = _ICONS.get(status, ":grey_question:")
+    took = f" in {_duration(seconds)}" if seconds is not None else ""
+    text = f"{icon} {service} {status}{took}: {_short(from_image)} → {_short(to_image)}"
+    body = f"{icon} *{_md(service)}* {_md(status)}{took}\n`{_md(from_image or '-')}` → `{_md(to_image or '-')}`"
+    if app_id:
+        body += f"\napp `{_md(app_id)}`"
+    if error:
+        text += f" ({error})"
+        body += f"\n> {_md(_cut(error, 1500))}"
+    return Message(_md(_cut(text, 3000)), [{"type": "section", "text": {"type": "mrkdwn", "text": _cut(body, 3000)}}])
+
+
+def state_message(*, command: str, env: str, state: str, detail: str) -> Message:
+    icon = _ICONS.get(state, ":grey_question:")
+    text = f"{icon} {title(command, env, None)}: state {state}" + (f" ({detail})" if detail else "")
+    body = f"{icon} {_md(title(command, env, None))}: state *{_md(state)}*" + (f"\n{_md(_cut(detail, 2500))}" if detail else "")
+    return Message(_md(text), [{"type": "section", "text": {"type": "mrkdwn", "text": body}}])
+
+
+def finished_message(report: dict[str, Any], build_url: str | None) -> Message:
+    state = str(report.get("state", "?"))
+    head = title(str(report.get("command", "")), str(report.get("env", "?")), report.get("date"))
+    icon = _ICONS.get(state, ":grey_question:")
+    summary = report.get("summary", {})
+    counts = ", ".join(f"{summary.get(k, 0)} {k}" for k in ("changed", "failed", "unchanged", "skipped"))
+    took = _duration(report.get("seconds"))
+    step = next_step(report)
+    text = f"{icon} {head} {_OUTCOMES.get(state, state)} in {took}: {counts}." + (f" Next: {step}" if step else "")
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": _cut(f"{head}: {state}", 150)}},
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{_md(v)}"} for k, v in (
+            ("Result", f"{icon} {state}"), ("Duration", took), ("Services", counts),
+            ("Started by", report.get("actor", "?")))]},
+    ]
+    services = report.get("services", [])
+    bad = [s for s in services if s.get("status") in ("failed", "rollback-failed", "interrupted")]
+    if bad:
+        lines = [f"• *{_md(s.get('service'))}* {_md(s.get('status'))}: {_md(_cut(str(s.get('error') or '-'), 300))}"
+                 for s in bad[:10]]
+        if len(bad) > 10:
+            lines.append(f"… and {len(bad) - 10} more (see the report)")
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _cut("\n".join(lines), 3000)}})
+    left = [str(s.get("service")) for s in services if s.get("action") == "no-release"]
+    if left:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _cut(
+            f"Left as is (no release at or before {_md(report.get('date') or 'the date')}): {_md(', '.join(left))}", 3000)}})
+    if step:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"*Next step:* `{_md(step)}`"}})
+    _add_link(blocks, build_url or report.get("build_url"))
+    return Message(_md(_cut(text, 3000)), blocks)
+
+
+def _add_link(blocks: list[dict[str, Any]], build_url: str | None) -> None:
+    url = _clean_url(build_url)
+    if url:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"<{_md(url)}|Jenkins build>"}]})
+
+
+def _redact_all(value: Any, secrets: list[Secret | None]) -> Any:
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, list):
+        return [_redact_all(v, secrets) for v in value]
+    if isinstance(value, dict):
+        return {k: _redact_all(v, secrets) for k, v in value.items()}
+    return value
+
+
+# --- sending -----------------------------------------------------------------------------------
+
+class SlackNotifier:
+    """Posts through an incoming webhook, or with a bot token to a channel (replies in a thread)."""
+
+    def __init__(self, *, webhook: Secret | None = None, token: Secret | None = None, channel: str | None = None,
+                 build_url: str | None = None, warn: Callable[[str], None], secrets: list[Secret | None],
+                 base_url: str | None = None, timeout: float = 10) -> None:
+        if not webhook and not (token and channel):
+            raise ValueError("SlackNotifier needs a webhook, or a token and a channel")
+        self._warn = warn
+        self._secrets = [*secrets, webhook, token]
+        self._build_url = build_url
+        self._timeout = timeout
+        self._channel = channel
+        self._lock = threading.Lock()  # the executor may report services from several threads
+        self._failures = 0
+        self._thread_ts: str | None = None
+        # connection errors are retried once by default; add 429 (honours Retry-After) and 500/503
+        handlers = [ConnectionErrorRetryHandler(), RateLimitErrorRetryHandler(), ServerErrorRetryHandler()]
+        self._webhook = self._client = None
+        if webhook:
+            self._webhook = WebhookClient(webhook.reveal(), timeout=timeout, logger=_SDK_LOG,  # type: ignore[arg-type]
+                                          retry_handlers=handlers)
+        else:
+            assert token is not None
+            extra = {"base_url": base_url} if base_url else {}
+            self._client = WebClient(token=token.reveal(), timeout=timeout, logger=_SDK_LOG,  # type: ignore[arg-type]
+                                     retry_handlers=handlers, **extra)
+
+    def started(self, *, command: str, env: str, date: str | None, actor: str, changes: int, total: int) -> None:
+        self._send(lambda: started_message(**self._clean(
+            command=command, env=env, date=date, actor=actor, changes=changes, total=total, build_url=self._build_url)),
+            first=True)
+
+    def service_done(self, *, service: str, app_id: str | None, from_image: str | None, to_image: str | None,
+                     status: str, seconds: float | None, error: str | None) -> None:
+        self._send(lambda: service_message(**self._clean(
+            service=service, app_id=app_id, from_image=from_image, to_image=to_image, status=status, seconds=seconds,
+            error=error)))
+
+    def state(self, *, command: str, env: str, state: str, detail: str) -> None:
+        self._send(lambda: state_message(**self._clean(command=command, env=env, state=state, detail=detail)))
+
+    def finished(self, report: dict[str, Any]) -> None:
+        self._send(lambda: finished_message(**self._clean(report=report, build_url=self._build_url)), final=True)
+
+    def _clean(self, **values: Any) -> dict[str, Any]:
+        """Redact the raw values before they are escaped for mrkdwn (escaping could hide a secret)."""
+        return {k: _redact_all(v, self._secrets) for k, v in values.items()}
+
+    def _send(self, build: Callable[[], Message], *, first: bool = False, final: bool = False) -> None:
+        with self._lock:
+            # a dead Slack must not slow a rollback by a timeout per service: stop trying, but
+            # still try the final message, the one the team needs most
+            if self._failures >= GIVE_UP_AFTER and not final:
+                return
+            try:
+                message = build()  # inside the guard: an odd report must not stop a rollback either
+                blocks = _redact_all(message.blocks, self._secrets)
+                problem = self._post(redact(message.text, self._secrets), blocks, first=first, final=final)
+            except Exception as exc:  # noqa: BLE001 - best effort: nothing here may stop a rollback
+                problem = _describe(exc, self._timeout)
+            if problem is None:
+                self._failures = 0
+                return
+            self._failures += 1
+            tail = "; no more Slack messages until the end of the run" if self._failures == GIVE_UP_AFTER and not final else ""
+            self._warn(redact(f"Slack notification failed ({problem}); the rollback itself is not affected{tail}",
+                              self._secrets))
+
+    def _post(self, text: str, blocks: list[dict[str, Any]], *, first: bool, final: bool) -> str | None:
+        """Send one message; the reason it failed, or None."""
+        if self._webhook is not None:
+            # a non-200 answer does not raise in slack-sdk's WebhookClient
+            response = self._webhook.send(text=text, blocks=blocks, unfurl_links=False, unfurl_media=False)
+            if response.status_code != 200:
+                return f"HTTP {response.status_code}{_short_body(response.status_code, response.body)}"
+            return None
+        assert self._client is not None
+        thread: dict[str, Any] = {}
+        if self._thread_ts and not first:
+            thread = {"thread_ts": self._thread_ts, "reply_broadcast": final}
+        answer = self._client.chat_postMessage(channel=self._channel or "", text=text, blocks=blocks,
+                                               unfurl_links=False, unfurl_media=False, **thread)
+        if first and isinstance(answer.get("ts"), str):
+            self._thread_ts = answer["ts"]
+        return None
+
+
+def _short_body(status: int, body: object) -> str:
+    """A 4xx's reason, such as ``invalid_token``; a 429 or 5xx says enough by its number."""
+    if status >= 500 or status == 429 or not isinstance(body, str) or not re.fullmatch(r"[a-z_]{1,40}", body):
+        return ""
+    return f": {body}"
+
+
+def _describe(exc: BaseException, timeout: float) -> str:
+    """One short reason, without the URL (the webhook URL is itself the secret)."""
+    if isinstance(exc, SlackApiError):
+        error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
+        return f"HTTP {exc.response.status_code}{_short_body(exc.response.status_code, error)}"
+    if isinstance(exc, urllib.error.URLError):
+        exc = exc.reason if isinstance(exc.reason, BaseException) else exc
+    if isinstance(exc, (TimeoutError, socket.timeout)):
+        return f"no answer within {timeout:g}s"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, socket.gaierror):
+        return "cannot resolve the Slack host"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS error: {exc.reason or exc.__class__.__name__}"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    if isinstance(exc, SlackClientError):
+        return f"slack-sdk: {exc.__class__.__name__}"
+    return exc.__class__.__name__
+
+
+def make_notifier(settings: Settings, warn: Callable[[str], None]) -> Notifier:
+    """Slack when a webhook (it wins) or a bot token and channel are set; otherwise nothing."""
+    if settings.slack_webhook:
+        return SlackNotifier(webhook=settings.slack_webhook, build_url=settings.build_url, warn=warn,
+                             secrets=settings.secrets())
+    if settings.slack_token:
+        if not settings.slack_channel:
+            warn("SLACK_BOT_TOKEN is set but no channel (--slack-channel or SLACK_CHANNEL); Slack messages are off")
+            return NullNotifier()
+        return SlackNotifier(token=settings.slack_token, channel=settings.slack_channel, build_url=settings.build_url,
+                             warn=warn, secrets=settings.secrets())
+    return NullNotifier()
