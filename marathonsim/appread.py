@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from .errors import invalid_json
+from .replies import invalid_json
 
 # Declared App fields (section 2), including the deprecated inputs that are still accepted.
 DEFINITION_FIELDS = frozenset(

@@ -1,7 +1,18 @@
-"""The one error type handlers raise; the server turns it into an HTTP answer."""
+"""HTTP answers as values: Reply for success, ApiError for Marathon's error bodies."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, Mapping
+
+
+@dataclass
+class Reply:
+    """An answer: body None is empty, a str is sent as `content_type`, anything else as JSON."""
+
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
 
 
 class ApiError(Exception):

@@ -1,0 +1,166 @@
+"""Marathon's /v2 endpoints and /ping: a route table from (method, path pattern) to handlers."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .context import Context
+from .replies import ApiError, Reply, invalid_json
+
+MARATHON_VERSION = "1.11.0"
+Query = dict[str, list[str]]
+
+
+@dataclass
+class Request:
+    method: str
+    path: str  # the Marathon path (DC/OS prefix removed)
+    query: Query
+    raw: bytes
+    accept: str
+    params: dict[str, str]
+
+    def flag(self, name: str, default: bool) -> bool:
+        """Boolean query parameter as JAX-RS reads it: 'true' in any case is true."""
+        values = self.query.get(name)
+        return default if not values else values[-1].lower() == "true"
+
+    def json(self) -> Any:
+        """The body; unparseable JSON is 400 with a string `details` (section 10)."""
+        try:
+            return json.loads(self.raw or b"")
+        except ValueError as exc:
+            raise invalid_json(str(exc), status=400) from None
+
+
+Handler = Callable[[Context, Request], Reply]
+
+
+def _ping(ctx: Context, req: Request) -> Reply:
+    """text/plain 'pong', the JSON string for application/json, 204 otherwise (section 11)."""
+    accept = req.accept or "*/*"
+    if any(t in accept for t in ("text/plain", "text/*", "*/*")):
+        return Reply(200, "pong", content_type="text/plain")
+    if "application/json" in accept:
+        return Reply(200, '"pong"')
+    return Reply(204)
+
+
+def _info(ctx: Context, req: Request) -> Reply:
+    port = int(ctx.leader.rsplit(":", 1)[1])
+    return Reply(200, {
+        "name": "marathon", "version": MARATHON_VERSION, "buildref": "marathonsim",
+        "elected": True, "leader": ctx.leader,
+        "frameworkId": "marathonsim-0000-0000-0000-000000000000-0000",
+        "marathon_config": {"hostname": ctx.leader.rsplit(":", 1)[0], "framework_name":
+                            "marathon", "max_running_deployments":
+                            ctx.store.max_running_deployments, "features": [],
+                            "webui_url": f"{ctx.scheme}://{ctx.leader}"},
+        "zookeeper_config": {"zk": "zk://localhost:2181/marathon",
+                             "zk_max_versions": ctx.store.max_versions},
+        "http_config": {"http_port": port if ctx.scheme == "http" else 8080,
+                        "https_port": port if ctx.scheme == "https" else 8443}})
+
+
+def _leader(ctx: Context, req: Request) -> Reply:
+    return Reply(200, {"leader": ctx.leader})
+
+
+def _list_apps(ctx: Context, req: Request) -> Reply:
+    return Reply(200, ctx.store.list_apps(req.query))
+
+
+def _create_app(ctx: Context, req: Request) -> Reply:
+    return ctx.store.create_app(req.json())
+
+
+def _group_apps(ctx: Context, req: Request) -> Reply:
+    return Reply(200, ctx.store.group_apps(req.params["id"], req.query))
+
+
+def _get_app(ctx: Context, req: Request) -> Reply:
+    return Reply(200, ctx.store.get_app(req.params["id"], req.query))
+
+
+def _put_app(ctx: Context, req: Request) -> Reply:
+    return ctx.store.put_app(req.params["id"], req.json(),
+                             partial=req.flag("partialUpdate", True),
+                             force=req.flag("force", False))
+
+
+def _patch_app(ctx: Context, req: Request) -> Reply:
+    return ctx.store.put_app(req.params["id"], req.json(), partial=True,
+                             force=req.flag("force", False), patch=True)
+
+
+def _delete_app(ctx: Context, req: Request) -> Reply:
+    return ctx.store.delete_app(req.params["id"], force=req.flag("force", True))
+
+
+def _restart_app(ctx: Context, req: Request) -> Reply:
+    return ctx.store.restart_app(req.params["id"], force=req.flag("force", False))
+
+
+def _app_tasks(ctx: Context, req: Request) -> Reply:
+    return Reply(200, ctx.store.app_tasks(req.params["id"]))
+
+
+def _versions(ctx: Context, req: Request) -> Reply:
+    return Reply(200, ctx.store.versions(req.params["id"]))
+
+
+def _version(ctx: Context, req: Request) -> Reply:
+    return Reply(200, ctx.store.version(req.params["id"], req.params["version"]))
+
+
+def _deployments(ctx: Context, req: Request) -> Reply:
+    return Reply(200, ctx.store.deployments())
+
+
+def _cancel_deployment(ctx: Context, req: Request) -> Reply:
+    return ctx.store.cancel_deployment(req.params["id"], force=req.flag("force", False))
+
+
+def _not_implemented(ctx: Context, req: Request) -> Reply:
+    raise ApiError(501, {"message": f"marathonsim does not implement {req.method} {req.path}"})
+
+
+_APP = r"/v2/apps/(?P<id>.+?)"
+ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
+    (method, re.compile(f"^{pattern}$"), handler) for method, pattern, handler in [
+        ("GET", r"/ping", _ping),
+        ("GET", r"/v2/info", _info),
+        ("GET", r"/v2/leader", _leader),
+        ("GET", r"/v2/apps/?", _list_apps),
+        ("POST", r"/v2/apps/?", _create_app),
+        ("PUT", r"/v2/apps/?", _not_implemented),  # many apps at once: not simulated
+        ("PATCH", r"/v2/apps/?", _not_implemented),
+        ("GET", _APP + r"/\*", _group_apps),
+        ("GET", _APP + r"/versions/(?P<version>[^/]+)", _version),
+        ("GET", _APP + r"/versions/?", _versions),
+        ("GET", _APP + r"/tasks/?", _app_tasks),
+        ("POST", _APP + r"/restart/?", _restart_app),
+        ("GET", _APP + r"/?", _get_app),
+        ("PUT", _APP + r"/?", _put_app),
+        ("PATCH", _APP + r"/?", _patch_app),
+        ("DELETE", _APP + r"/?", _delete_app),
+        ("GET", r"/v2/deployments/?", _deployments),
+        ("DELETE", r"/v2/deployments/(?P<id>[^/]+)/?", _cancel_deployment),
+        ("GET", r"/v2/(queue|events|groups|pods|tasks)(/.*)?", _not_implemented),
+    ]
+]
+
+
+def route(ctx: Context, req: Request) -> Reply:
+    allowed = False
+    for method, pattern, handler in ROUTES:
+        match = pattern.match(req.path)
+        if match and method == req.method:
+            req.params = {k: v for k, v in match.groupdict().items() if v is not None}
+            return handler(ctx, req)
+        allowed = allowed or bool(match)
+    if allowed:
+        raise ApiError(405, {"message": "HTTP 405 Method Not Allowed"})
+    raise ApiError(404, {"message": "HTTP 404 Not Found"})

@@ -1,0 +1,63 @@
+"""Contract: `python -m marathonsim` as make demo, Ansible and subprocess tests run it."""
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from .conftest import docker_app
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def start(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "marathonsim", *args], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.slow
+def test_serves_the_apps_file_until_sigterm(tmp_path: Path) -> None:
+    apps = tmp_path / "apps.json"
+    apps.write_text(json.dumps({"apps": [docker_app()], "unhealthy_images": ["*:bad"]}))
+    secret = tmp_path / "password"
+    secret.write_text("s3cret\n")
+    proc = start("--apps", str(apps), "--deploy-seconds", "0.1", "--user", "ops",
+                 "--password-file", str(secret))
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("listening on http://127.0.0.1:")
+        url = line.split()[-1]
+        assert requests.get(f"{url}/v2/apps", timeout=5).status_code == 401
+        app = requests.get(f"{url}/v2/apps/shop/prod/api", auth=("ops", "s3cret"),
+                           timeout=5).json()["app"]
+        assert app["tasksHealthy"] == 2
+        assert requests.get(f"{url}/_sim/images", timeout=5).json()["unhealthy"] == ["*:bad"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    assert out == "" and "s3cret" not in err  # one line only, and never the password
+
+
+@pytest.mark.slow
+def test_bare_list_and_bad_input(tmp_path: Path) -> None:
+    apps = tmp_path / "apps.json"
+    apps.write_text(json.dumps([{"id": "/a", "cmd": "sleep 1"}]))
+    proc = start("--apps", str(apps), "--dcos")
+    assert proc.stdout is not None and proc.stdout.readline().startswith("listening on")
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    apps.write_text(json.dumps([{"id": "/Bad", "cmd": "x"}]))
+    bad = subprocess.run([sys.executable, "-m", "marathonsim", "--apps", str(apps)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=10)
+    assert bad.returncode == 2 and "/id" in bad.stderr and bad.stdout == ""
+    missing = subprocess.run([sys.executable, "-m", "marathonsim", "--apps", "/nonexistent"],
+                             cwd=ROOT, capture_output=True, text=True, timeout=10)
+    assert missing.returncode == 2 and "nonexistent" in missing.stderr
