@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
@@ -119,14 +120,14 @@ def test_tag_pagination(
 
 
 def test_latency(registry: RegistryServer, proxy_factory: ProxyFactory) -> None:
-    proxy = proxy_factory(registry.url, latency=0.2)
+    proxy = proxy_factory(registry.url, latency=1.0)
     started = time.monotonic()
     assert requests.get(proxy.url + "/v2/", timeout=5).status_code == 200
-    assert time.monotonic() - started >= 0.2
+    assert time.monotonic() - started >= 1.0
     proxy.latency = 0
     started = time.monotonic()
     requests.get(proxy.url + "/v2/", timeout=5)
-    assert time.monotonic() - started < 0.2
+    assert time.monotonic() - started < 0.9
 
 
 def test_faults_are_deterministic(registry: RegistryServer, proxy_factory: ProxyFactory) -> None:
@@ -220,8 +221,21 @@ def test_response_hook_can_drop_headers(
 def test_sixteen_concurrent_clients(
     registry: RegistryServer, proxy_factory: ProxyFactory, repo_with_tags: tuple[str, list[str]]
 ) -> None:
+    """The proxy serves clients in parallel (measured as overlap, not as wall time)."""
     repo, tags = repo_with_tags
-    proxy = proxy_factory(registry.url, latency=0.02)
+    lock = threading.Lock()
+    in_flight = {"now": 0, "max": 0}
+
+    def track(path: str) -> None:
+        with lock:
+            in_flight["now"] += 1
+            in_flight["max"] = max(in_flight["max"], in_flight["now"])
+        time.sleep(0.02)
+        with lock:
+            in_flight["now"] -= 1
+        return None
+
+    proxy = proxy_factory(registry.url, rewrite=track)
     session = requests.Session()
     adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=16)
     session.mount("http://", adapter)
@@ -234,9 +248,7 @@ def test_sixteen_concurrent_clients(
         assert response.status_code == 200
         return response.headers["Docker-Content-Digest"]
 
-    started = time.monotonic()
     with ThreadPoolExecutor(16) as pool:
         digests = list(pool.map(fetch, range(160)))
-    elapsed = time.monotonic() - started
     assert len(digests) == 160 and proxy.counts["manifests"] == 160
-    assert elapsed < 160 * 0.02 / 4, f"no real concurrency: {elapsed:.2f}s"
+    assert in_flight["max"] >= 4, f"no real concurrency: at most {in_flight['max']} requests at once"
