@@ -13,6 +13,8 @@ from .errors import UsageError
 
 _DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[0-9a-fA-F]{32,}$")
 _TAG_RE = re.compile(r"^[\w][\w.-]{0,127}$")
+# distribution's reference grammar: path components of lower-case letters and digits with separators
+_REPO_RE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ class ImageRef:
         return text
 
     def with_tag(self, tag: str) -> "ImageRef":
-        if not _TAG_RE.match(tag):
+        if not _TAG_RE.fullmatch(tag):
             raise UsageError(f"{tag!r} is not a valid image tag")
         return ImageRef(self.host, self.repository, tag, None)
 
@@ -50,7 +52,7 @@ def parse_image(reference: str) -> ImageRef:
     rest, digest = reference, None
     if "@" in rest:
         rest, digest = rest.split("@", 1)
-        if not _DIGEST_RE.match(digest):
+        if not _DIGEST_RE.fullmatch(digest):
             raise UsageError(f"{reference!r} has a malformed digest")
     host = None
     first, sep, remainder = rest.partition("/")
@@ -61,10 +63,12 @@ def parse_image(reference: str) -> ImageRef:
     colon = rest.rfind(":")
     if colon > last_slash:
         rest, tag = rest[:colon], rest[colon + 1:]
-        if not _TAG_RE.match(tag):
+        if not _TAG_RE.fullmatch(tag):
             raise UsageError(f"{reference!r} has a malformed tag {tag!r}")
     if not rest or rest.startswith("/") or rest.endswith("/") or "//" in rest:
         raise UsageError(f"{reference!r} has no repository name")
+    if not _REPO_RE.fullmatch(rest):
+        raise UsageError(f"{reference!r} has a malformed repository name {rest!r}")
     return ImageRef(host=host, repository=rest, tag=tag, digest=digest)
 
 

@@ -23,7 +23,7 @@ class TagInfo:
 
 def check_env(env: str) -> str:
     """An environment is a Marathon path segment; anything else is refused before any I/O."""
-    if not ENV_RE.match(env):
+    if not ENV_RE.fullmatch(env):
         raise UsageError(
             f'--env must be lower-case letters, digits and inner dashes, like "prod" (found: {env!r})'
         )
