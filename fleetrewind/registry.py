@@ -132,6 +132,10 @@ class RegistryClient:
             tags.extend(str(t) for t in page)
             path = _next_link(resp, self.transport.base_url)
             params = None
+            if path and urllib.parse.urlsplit(path).netloc != urllib.parse.urlsplit(self.transport.base_url).netloc:
+                # Credentials go with every request: never follow a page to another host.
+                raise RegistryError(f"registry's tag pages for {repo} point to another host "
+                                    f"({urllib.parse.urlsplit(path).netloc}); refusing to send credentials there")
             if path in seen_pages:
                 raise RegistryError(f"registry's tag pages for {repo} loop back on themselves ({path})")
             if path:
@@ -239,7 +243,7 @@ def _error_codes(resp: requests.Response) -> list[str]:
 
 
 def _next_link(resp: requests.Response, base_url: str) -> str | None:
-    """The ``rel="next"`` target of a Link header, made absolute against the registry."""
+    """The ``rel="next"`` target of a Link header, made absolute against the page's URL (RFC 8288)."""
     header = resp.headers.get("Link")
     if not header:
         return None
@@ -247,5 +251,5 @@ def _next_link(resp: requests.Response, base_url: str) -> str | None:
         url_part, _, params = part.partition(";")
         if 'rel="next"' in params.replace(" ", "") or "rel=next" in params.replace(" ", ""):
             target = url_part.strip().strip("<>")
-            return urllib.parse.urljoin(base_url + "/", target)
+            return urllib.parse.urljoin(resp.url or base_url + "/", target)
     return None

@@ -10,14 +10,16 @@ from __future__ import annotations
 import datetime as dt
 import signal
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterator
 
 from . import ledger
 from .console import Console
 from .envlock import EnvLock
-from .errors import EXIT_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_UNREACHABLE, RefusedError
+from .errors import EXIT_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_UNREACHABLE, RefusedError, RollbackError, UsageError
 from .execute import Executor, Verify
 from .fleet import FleetState, load_apps
 from .marathon import MarathonClient
@@ -38,6 +40,20 @@ class Result:
     outcomes: list[Outcome]
     report: dict[str, Any]
     states: list[str] = field(default_factory=list)
+
+
+def unused_stamp(folder: Path) -> str:
+    """A start stamp no earlier run wrote files under in ``folder``.
+
+    Stamps have one-second resolution: a run and its ``undo`` in the same second would
+    otherwise overwrite the run's snapshot and report. Waits for the next second if needed.
+    """
+    while True:
+        stamp = stamp_now()
+        names = (f"snapshot-{stamp}.json", f"report-{stamp}.json", f"junit-{stamp}.xml")
+        if not any((folder / name).exists() for name in names):
+            return stamp
+        time.sleep(0.05)
 
 
 @contextmanager
@@ -86,12 +102,13 @@ class Rollout:
     def execute(self, plan: Plan, fleet: FleetState, *, policy: str, revert_on: frozenset[str] | None = None) -> Result:
         """Carry ``plan`` out. ``policy``: stop | continue | revert; ``revert_on`` limits revert to failure classes."""
         started = dt.datetime.now(dt.timezone.utc)
-        stamp = stamp_now()
+        stamp = unused_stamp(self.settings.dump)
         env = plan.env
         outcomes = outcomes_for(plan)
         snapshot_path: str | None = None
         if not plan.changes():
             return self._finish(stamp, started, "NOTHING_TO_DO", EXIT_OK, outcomes, None, fleet)
+        _refuse_without_docker(plan, fleet)
         with EnvLock(self.settings.dump, env, command=self.command, force=self.settings.force, warn=self.console.warn):
             self._refuse_in_flight(plan, fleet)
             snapshot_path = str(write_snapshot(self.settings.dump, stamp, env=env, command=self.command,
@@ -138,7 +155,15 @@ class Rollout:
         self._state("ROLLING_BACK")
         touched = {o.service: o.from_image for o in outcomes.values()
                    if o.action == CHANGE and o.status in (SUCCEEDED, FAILED, INTERRUPTED) and o.from_image}
-        fresh = load_apps(self.client, {s: fleet.app_ids[s] for s in touched}, parallel=self.settings.parallel)
+        try:
+            fresh = load_apps(self.client, {s: fleet.app_ids[s] for s in touched}, parallel=self.settings.parallel)
+        except RollbackError as err:
+            # Marathon went away as the rollback began: say where every service is, in the report.
+            for service in touched:
+                outcomes[service].status = ROLLBACK_FAILED_S
+                outcomes[service].error = f"{outcomes[service].error or ''}; rollback not started: {err}".lstrip("; ")
+            self._state("ROLLBACK_FAILED", str(err))
+            return self._finish(stamp, started, "ROLLBACK_FAILED", EXIT_FAILED, outcomes, snapshot_path, fleet)
         back = plan_for_images(touched, current=fresh.images, app_ids=fresh.app_ids,
                                waves=[list(w) for w in plan.waves], env=plan.env, reason="rollback to snapshot")
         back_outcomes = outcomes_for(back)
@@ -178,6 +203,15 @@ class Rollout:
         self.notifier.finished(report)
         self.console.info(f"report written to {report_path}")
         return Result(state=state, exit_code=code, outcomes=ordered, report=report, states=list(self.states))
+
+
+def _refuse_without_docker(plan: Plan, fleet: FleetState) -> None:
+    """Only a Docker image can be changed: refuse before the first change, not half-way through a wave."""
+    bad = [f"{step.service} ({step.app_id})" for step in plan.changes()
+           if not isinstance((fleet.apps[step.service].get("container") or {}).get("docker"), dict)]
+    if bad:
+        raise UsageError(f"no Docker image to change in {', '.join(bad)}: the app has no container.docker; "
+                         "map the service to its Docker app with `apps:` in the config")
 
 
 def _failure_code(failed: list[Outcome]) -> int:

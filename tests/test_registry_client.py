@@ -1,0 +1,542 @@
+"""The registry client against the real registry (Debian's docker-registry), and `responses` for narrow edges."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+import requests
+import responses
+
+from fleetrewind.errors import AuthError, RegistryError, UnreachableError
+from fleetrewind.registry import (
+    ACCEPT,
+    MalformedManifest,
+    RegistryClient,
+    UnknownRepository,
+    _next_link,
+)
+from fleetrewind.secret import Secret
+from fleetrewind.settings import RegistryCredentials
+from fleetrewind.transport import TLS, Transport, make_session
+from testbed.images import DOCKER_MANIFEST, ImagePusher, push_image
+from testbed.proxy import canned
+
+UTC = dt.timezone.utc
+SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+
+
+def client_for(url: str, *, auth: tuple[str, str] | None = None, platform: str = "linux/amd64",
+               tls: TLS = TLS(), retries: int = 3) -> RegistryClient:
+    """A client whose retries do not sleep (backoff 0), so fault tests stay fast."""
+    credentials = RegistryCredentials(user=auth[0], password=Secret(auth[1])) if auth else None
+    transport = Transport(url, tls=tls, session=make_session(backoff=0, retries=retries), name="registry")
+    return RegistryClient(transport, credentials=credentials, platform=platform)
+
+
+def utc(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def one_line_error(result) -> str:
+    """The single ``error:`` line of a failed run (it must be the last line on stderr)."""
+    errors = [line for line in result.err.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, result.err
+    assert result.err.splitlines()[-1] == errors[0]
+    assert "Traceback" not in result.err
+    return errors[0]
+
+
+# -- the five manifest kinds ------------------------------------------------------------------
+
+AMD64 = "2026-11-19T10:02:03Z"
+ARM64 = "2026-11-20T22:00:00Z"   # another day: only the linux/amd64 child's date may count
+
+
+@pytest.mark.parametrize("kind", ["docker2", "oci", "list", "index", "schema1"])
+def test_every_manifest_kind_gives_its_created_date(registry, unique_repo: str, kind: str) -> None:
+    # lists and indexes get their arm64 child first, dated a day later than the amd64 one;
+    # schema 1's newest history entry is its second one (see testbed.schema1).
+    digest = push_image(registry.url, unique_repo, "7-master", AMD64, kind=kind,
+                        platforms=("linux/arm64", "linux/amd64") if kind in ("list", "index") else ("linux/amd64",),
+                        platform_created={"linux/arm64": ARM64})
+    got = client_for(registry.url).image_date(unique_repo, "7-master")
+    assert got.created == utc("2026-11-19T10:02:03")
+    assert got.digest == digest
+
+
+@pytest.mark.parametrize("kind", ["list", "index"])
+def test_platform_picks_the_other_child(registry, unique_repo: str, kind: str) -> None:
+    digest = push_image(registry.url, unique_repo, "7-master", AMD64, kind=kind,
+                        platform_created={"linux/arm64": ARM64})
+    got = client_for(registry.url, platform="linux/arm64").image_date(unique_repo, "7-master")
+    assert got.created == utc("2026-11-20T22:00:00")
+    assert got.digest == digest   # the tag's digest, not the child's
+
+
+def test_a_list_without_the_platform_says_to_set_platform(registry, unique_repo: str) -> None:
+    push_image(registry.url, unique_repo, "7-master", AMD64, kind="list", platforms=("linux/arm64",))
+    with pytest.raises(MalformedManifest) as caught:
+        client_for(registry.url).image_date(unique_repo, "7-master")
+    assert f"{unique_repo}:7-master: no linux/amd64 image in its manifest list; set --platform" == str(caught.value)
+
+
+def test_nanosecond_created_from_the_registry(registry, unique_repo: str) -> None:
+    push_image(registry.url, unique_repo, "1-master", "2026-11-21T20:50:51.32414271Z", kind="oci")
+    got = client_for(registry.url).image_date(unique_repo, "1-master")
+    assert got.created == dt.datetime(2026, 11, 21, 20, 50, 51, 324142, tzinfo=UTC)
+
+
+def test_a_config_without_created_is_malformed(registry, unique_repo: str) -> None:
+    push_image(registry.url, unique_repo, "1-master", None)
+    with pytest.raises(MalformedManifest, match=f"{unique_repo}:1-master config has no 'created' time"):
+        client_for(registry.url).image_date(unique_repo, "1-master")
+
+
+def test_a_config_that_is_not_json_is_malformed(registry, unique_repo: str) -> None:
+    push_image(registry.url, unique_repo, "1-master", None, raw_config=b"\x00not json")
+    with pytest.raises(MalformedManifest, match="config blob is not JSON"):
+        client_for(registry.url).image_date(unique_repo, "1-master")
+
+
+def test_tags_of_the_real_registry(registry, unique_repo: str) -> None:
+    pusher = ImagePusher(registry.url)
+    for tag in ("9-master", "10-master", "latest"):
+        pusher.push_image(unique_repo, tag, AMD64)
+    assert sorted(client_for(registry.url).list_tags(unique_repo)) == ["10-master", "9-master", "latest"]
+
+
+def test_an_unknown_repository(registry) -> None:
+    with pytest.raises(UnknownRepository) as caught:
+        client_for(registry.url).list_tags("t/never-pushed")
+    assert caught.value.exit_code == 2
+    assert str(caught.value) == f"repository 't/never-pushed' does not exist in registry {registry.url}; check --repo"
+
+
+# -- Basic auth -------------------------------------------------------------------------------
+
+def test_basic_auth_with_the_right_credentials(registry_basic, unique_repo: str) -> None:
+    push_image(registry_basic.url, unique_repo, "3-master", AMD64, auth=registry_basic.auth)
+    client = client_for(registry_basic.url, auth=registry_basic.auth)
+    assert client.list_tags(unique_repo) == ["3-master"]
+    assert client.image_date(unique_repo, "3-master").created == utc("2026-11-19T10:02:03")
+
+
+def test_basic_auth_with_wrong_credentials(registry_basic, unique_repo: str) -> None:
+    push_image(registry_basic.url, unique_repo, "3-master", AMD64, auth=registry_basic.auth)
+    with pytest.raises(AuthError) as caught:
+        client_for(registry_basic.url, auth=("ci", "wrong-password")).list_tags(unique_repo)
+    assert caught.value.exit_code == 4
+    assert "refused the credentials" in str(caught.value)
+    assert "REGISTRY_USER/REGISTRY_PASSWORD" in str(caught.value)
+    assert "wrong-password" not in str(caught.value)
+
+
+def test_basic_auth_without_credentials_says_what_to_set(registry_basic, unique_repo: str) -> None:
+    with pytest.raises(AuthError) as caught:
+        client_for(registry_basic.url).list_tags(unique_repo)
+    assert caught.value.exit_code == 4
+    assert str(caught.value) == (f"registry {registry_basic.url} requires a login: set REGISTRY_USER and "
+                                 "REGISTRY_PASSWORD (or docker login)")
+
+
+def test_registry_credentials_from_the_environment(cli, registry_basic, unique_repo: str, tmp_path: Path) -> None:
+    push_image(registry_basic.url, unique_repo, "3-master", AMD64, auth=registry_basic.auth)
+    user, password = registry_basic.auth
+    result = cli("get", f"--repo={unique_repo}", "--env=prod", f"--registry={registry_basic.url}",
+                 f"--dump={tmp_path}", env={"REGISTRY_USER": user, "REGISTRY_PASSWORD": password})
+    assert result.code == 0, result.err
+    assert json.loads((tmp_path / "rollback.json").read_text())["rollbacks"]["2026-11-19"][0]["tag"] == "3-master"
+    assert password not in result.err + result.out
+
+
+# -- Bearer tokens ----------------------------------------------------------------------------
+
+def test_bearer_token_flow(registry_token, unique_repo: str) -> None:
+    issuer = registry_token.token_auth
+    pusher = ImagePusher(registry_token.url, auth=registry_token.auth)
+    pusher.push_image(unique_repo, "1-master", AMD64, kind="index")
+    pusher.push_image(unique_repo, "2-master", "2026-11-20T01:00:00Z")
+    client = client_for(registry_token.url, auth=registry_token.auth)
+    before = issuer.token_count
+    assert sorted(client.list_tags(unique_repo)) == ["1-master", "2-master"]
+    assert client.image_date(unique_repo, "1-master").created == utc("2026-11-19T10:02:03")
+    assert client.image_date(unique_repo, "2-master").created == utc("2026-11-20T01:00:00")
+    # one token for the repository's pull scope, reused for its seven requests
+    assert issuer.token_count - before == 1
+    last = issuer.requests[-1]
+    assert last["user"] == "ci" and last["scopes"] == [f"repository:{unique_repo}:pull"]
+
+
+def test_bearer_with_wrong_credentials(registry_token, unique_repo: str) -> None:
+    with pytest.raises(AuthError) as caught:
+        client_for(registry_token.url, auth=("ci", "not-it")).list_tags(unique_repo)
+    assert caught.value.exit_code == 4
+    assert "the registry's token service refused user 'ci' (HTTP 401)" in str(caught.value)
+
+
+def test_bearer_without_credentials(registry_token, unique_repo: str) -> None:
+    with pytest.raises(AuthError) as caught:
+        client_for(registry_token.url).list_tags(unique_repo)
+    assert "the registry's token service refused anonymous access (HTTP 401); check REGISTRY_USER/REGISTRY_PASSWORD" \
+        == str(caught.value)
+
+
+# -- docker config.json -----------------------------------------------------------------------
+
+def _docker_config(folder: Path, key: str, user: str, password: str) -> dict[str, str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    auth = base64.b64encode(f"{user}:{password}".encode()).decode()
+    (folder / "config.json").write_text(json.dumps({"auths": {key: {"auth": auth}}}), encoding="utf-8")
+    return {"DOCKER_CONFIG": str(folder)}
+
+
+@pytest.mark.parametrize("server, key_form", [
+    ("registry_basic", "{host}"),
+    ("registry_basic", "http://{host}"),
+    ("registry_token", "{host}"),
+])
+def test_credentials_from_docker_config_auths(cli, request, unique_repo: str, tmp_path: Path, server: str,
+                                              key_form: str) -> None:
+    reg = request.getfixturevalue(server)
+    push_image(reg.url, unique_repo, "3-master", AMD64, auth=reg.auth)
+    env = _docker_config(tmp_path / "docker", key_form.format(host=reg.host), *reg.auth)
+    result = cli("get", f"--repo={unique_repo}", "--env=prod", f"--registry={reg.url}", f"--dump={tmp_path}", env=env)
+    assert result.code == 0, result.err
+    assert "2026-11-19" in json.loads((tmp_path / "rollback.json").read_text())["rollbacks"]
+
+
+def test_docker_config_for_another_host_is_not_used(cli, registry_basic, unique_repo: str, tmp_path: Path) -> None:
+    env = _docker_config(tmp_path / "docker", "registry.example.com", *registry_basic.auth)
+    result = cli("get", f"--repo={unique_repo}", "--env=prod", f"--registry={registry_basic.url}",
+                 f"--dump={tmp_path}", env=env)
+    assert result.code == 4
+    assert "requires a login: set REGISTRY_USER and REGISTRY_PASSWORD" in one_line_error(result)
+
+
+def test_wrong_password_in_docker_config(cli, registry_basic, unique_repo: str, tmp_path: Path) -> None:
+    env = _docker_config(tmp_path / "docker", registry_basic.host, "ci", "stale-password")
+    result = cli("get", f"--repo={unique_repo}", "--env=prod", f"--registry={registry_basic.url}",
+                 f"--dump={tmp_path}", env=env)
+    assert result.code == 4
+    assert "refused the credentials" in one_line_error(result)
+
+
+def test_environment_credentials_beat_docker_config(cli, registry_basic, unique_repo: str, tmp_path: Path) -> None:
+    push_image(registry_basic.url, unique_repo, "3-master", AMD64, auth=registry_basic.auth)
+    env = _docker_config(tmp_path / "docker", registry_basic.host, "ci", "stale-password")
+    env.update(REGISTRY_USER=registry_basic.auth[0], REGISTRY_PASSWORD=registry_basic.auth[1])
+    result = cli("get", f"--repo={unique_repo}", "--env=prod", f"--registry={registry_basic.url}",
+                 f"--dump={tmp_path}", env=env)
+    assert result.code == 0, result.err
+
+
+# -- TLS --------------------------------------------------------------------------------------
+
+@pytest.fixture
+def tls_repo(registry_tls, unique_repo: str) -> str:
+    push_image(registry_tls.url, unique_repo, "5-master", AMD64, verify=registry_tls.ca_bundle)
+    return unique_repo
+
+
+def _get_tls(cli, registry_tls, repo: str, dump: Path, *flags: str):
+    return cli("get", f"--repo={repo}", "--env=prod", f"--registry={registry_tls.url}", f"--dump={dump}", *flags)
+
+
+def test_tls_refused_without_the_ca_bundle(registry_tls, tls_repo: str) -> None:
+    # (the CLI's exit 4 for this is in test_get_cli; no retries here: a bad certificate never heals)
+    with pytest.raises(UnreachableError) as caught:
+        client_for(registry_tls.url, retries=0).list_tags(tls_repo)
+    assert caught.value.exit_code == 4
+    message = str(caught.value)
+    assert message.startswith(f"TLS verification failed for registry at {registry_tls.url}/v2/{tls_repo}/tags/list")
+    assert "certificate verify failed" in message
+    assert "pass --ca-bundle=<file> for a private CA" in message
+
+
+def test_tls_with_the_ca_bundle(cli, registry_tls, tls_repo: str, tmp_path: Path) -> None:
+    result = _get_tls(cli, registry_tls, tls_repo, tmp_path, f"--ca-bundle={registry_tls.ca_bundle}")
+    assert result.code == 0, result.err
+    assert "warning" not in result.err
+    assert json.loads((tmp_path / "rollback.json").read_text())["registry"] == registry_tls.url
+
+
+def test_tls_insecure_works_and_warns(cli, registry_tls, tls_repo: str, tmp_path: Path) -> None:
+    result = _get_tls(cli, registry_tls, tls_repo, tmp_path, "--insecure")
+    assert result.code == 0, result.err
+    assert "warning: --insecure: TLS certificates are NOT verified" in result.err
+    assert (tmp_path / "rollback.json").exists()
+
+
+def test_ca_bundle_wins_over_requests_ca_bundle(cli, monkeypatch: pytest.MonkeyPatch, registry_tls, tls_repo: str,
+                                                tmp_path: Path) -> None:
+    # requests lets these variables override a Session's verify; the tool must pass verify per request.
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", SYSTEM_BUNDLE)
+    monkeypatch.setenv("CURL_CA_BUNDLE", SYSTEM_BUNDLE)
+    result = _get_tls(cli, registry_tls, tls_repo, tmp_path, f"--ca-bundle={registry_tls.ca_bundle}")
+    assert result.code == 0, result.err
+    client = client_for(registry_tls.url, tls=TLS(ca_bundle=registry_tls.ca_bundle))
+    assert client.list_tags(tls_repo) == ["5-master"]
+
+
+def test_ca_bundle_from_the_environment_variable(cli, monkeypatch: pytest.MonkeyPatch, registry_tls, tls_repo: str,
+                                                 tmp_path: Path) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", SYSTEM_BUNDLE)
+    result = cli("get", f"--repo={tls_repo}", "--env=prod", f"--registry={registry_tls.url}", f"--dump={tmp_path}",
+                 env={"ROLLBACK_CA_BUNDLE": registry_tls.ca_bundle})
+    assert result.code == 0, result.err
+
+
+# -- tag pagination ---------------------------------------------------------------------------
+
+PAGED_REPO = "t/client-module-paged"
+FIVE_TAGS = ["1-master", "10-master", "2-master", "3-stage", "latest"]
+
+
+@pytest.fixture(scope="module")
+def paged_repo(registry) -> str:
+    """Five tags, pushed once for this module's read-only pagination tests."""
+    pusher = ImagePusher(registry.url)
+    for tag in FIVE_TAGS:
+        pusher.push_image(PAGED_REPO, tag, AMD64)
+    return PAGED_REPO
+
+
+@pytest.mark.parametrize("link_style", ["relative", "absolute"])
+def test_tags_follow_link_pages(registry, proxy_factory, paged_repo: str, link_style: str) -> None:
+    proxy = proxy_factory(registry.url, paginate_tags=2, link_style=link_style)
+    tags = client_for(proxy.url).list_tags(paged_repo)
+    assert sorted(tags) == sorted(FIVE_TAGS)
+    assert len(tags) == 5
+    assert proxy.counts["tags"] == 3
+    assert [path for _, path, _ in proxy.log][1:] == [
+        f"/v2/{paged_repo}/tags/list?n=2&last=10-master",
+        f"/v2/{paged_repo}/tags/list?n=2&last=3-stage",
+    ]
+
+
+def test_get_reads_every_page(cli, registry, proxy_factory, paged_repo: str, tmp_path: Path) -> None:
+    proxy = proxy_factory(registry.url, paginate_tags=1)
+    result = cli("get", f"--repo={paged_repo}", "--env=prod", f"--registry={proxy.url}", f"--dump={tmp_path}")
+    assert result.code == 0, result.err
+    entries = json.loads((tmp_path / "rollback.json").read_text())["rollbacks"]["2026-11-19"]
+    assert [e["tag"] for e in entries] == ["1-master", "10-master", "2-master"]   # same created: ordered by tag
+    assert proxy.counts["tags"] == 5
+
+
+# -- retries ----------------------------------------------------------------------------------
+
+def _dates(client: RegistryClient, repo: str) -> dict[str, tuple[str, dt.datetime]]:
+    result = {}
+    for tag in sorted(client.list_tags(repo)):
+        found = client.image_date(repo, tag)
+        result[tag] = (found.digest, found.created)
+    return result
+
+
+@pytest.fixture(scope="module")
+def mixed_repo(registry) -> str:
+    """One tag of each kind, pushed once for this module's read-only retry tests."""
+    repo = "t/client-module-mixed"
+    pusher = ImagePusher(registry.url)
+    for i, kind in enumerate(["docker2", "oci", "list", "index", "schema1", "docker2"]):
+        pusher.push_image(repo, f"{i}-master", f"2026-11-1{i}T08:00:00Z", kind=kind)
+    return repo
+
+
+@pytest.mark.parametrize("status", [500, 503, 429])
+def test_a_failing_request_is_retried(registry, proxy_factory, mixed_repo: str, status: int) -> None:
+    clean = _dates(client_for(registry.url), mixed_repo)
+    proxy = proxy_factory(registry.url)
+    proxy.fail_next(3, status)     # three in a row: the last retry gets through
+    assert _dates(client_for(proxy.url), mixed_repo) == clean
+    assert proxy.faults_injected == 3
+
+
+def test_random_faults_give_the_same_result_as_a_clean_registry(registry, proxy_factory, mixed_repo: str) -> None:
+    clean = _dates(client_for(registry.url), mixed_repo)
+    proxy = proxy_factory(registry.url, fault_rate=0.3, fault_statuses=(500, 503, 429), seed=7)
+    assert _dates(client_for(proxy.url), mixed_repo) == clean
+    assert proxy.faults_injected >= 5
+
+
+def test_a_registry_that_keeps_failing_is_unreachable(registry, proxy_factory, mixed_repo: str) -> None:
+    proxy = proxy_factory(registry.url)
+    proxy.fail_next(30, 503)
+    with pytest.raises(UnreachableError) as caught:
+        client_for(proxy.url).list_tags(mixed_repo)
+    assert caught.value.exit_code == 4
+    assert str(caught.value) == (f"registry {proxy.url} kept failing on the tags of {mixed_repo} (HTTP 503) "
+                                 "after retries; try again later")
+    assert 3 < proxy.faults_injected < 30   # retried, then gave up
+
+
+def test_a_malformed_manifest_served_by_the_registry(registry, proxy_factory, mixed_repo: str) -> None:
+    def rewrite(path: str):
+        return canned(200, b'{"schemaVersion": 2, "config": ', DOCKER_MANIFEST) if path.endswith("/manifests/1-master") else None
+
+    proxy = proxy_factory(registry.url, rewrite=rewrite)
+    client = client_for(proxy.url)
+    assert client.image_date(mixed_repo, "0-master").created == utc("2026-11-10T08:00:00")
+    with pytest.raises(MalformedManifest) as caught:
+        client.image_date(mixed_repo, "1-master")
+    assert str(caught.value) == f"manifest {mixed_repo}:1-master is not valid JSON; fix or delete that tag in the registry"
+    assert caught.value.exit_code == 1
+
+
+# -- narrow edges, with responses -------------------------------------------------------------
+
+BASE = "https://registry.test"
+
+
+def _response(link: str | None, url: str = f"{BASE}/v2/api/tags/list") -> requests.Response:
+    resp = requests.Response()
+    resp.status_code = 200
+    resp.url = url
+    if link is not None:
+        resp.headers["Link"] = link
+    return resp
+
+
+@pytest.mark.parametrize("link, expected", [
+    (None, None),
+    ("", None),
+    ('</v2/api/tags/list?n=2&last=b>; rel="next"', f"{BASE}/v2/api/tags/list?n=2&last=b"),
+    ('<https://cdn.test/v2/api/tags/list?last=b>; rel="next"', "https://cdn.test/v2/api/tags/list?last=b"),
+    ("</v2/api/tags/list?last=b>; rel=next", f"{BASE}/v2/api/tags/list?last=b"),
+    ('</v2/api/tags/list?last=b>;rel="next"', f"{BASE}/v2/api/tags/list?last=b"),
+    ('</v2/api/tags/list?last=a>; rel="prev", </v2/api/tags/list?last=c>; rel="next"',
+     f"{BASE}/v2/api/tags/list?last=c"),
+    ('</v2/api/tags/list?last=a>; rel="prev"', None),
+    # a reference relative to the page, as RFC 8288 resolves it (against the request URL)
+    ('<list?n=2&last=b>; rel="next"', f"{BASE}/v2/api/tags/list?n=2&last=b"),
+    ('<?n=2&last=b>; rel="next"', f"{BASE}/v2/api/tags/list?n=2&last=b"),
+])
+def test_next_link(link: str | None, expected: str | None) -> None:
+    assert _next_link(_response(link), BASE) == expected
+
+
+@responses.activate
+def test_list_tags_follows_pages_and_sends_no_bogus_params() -> None:
+    url = f"{BASE}/v2/api/tags/list"
+    responses.get(url, json={"name": "api", "tags": ["b", "a"]},
+                  headers={"Link": '</v2/api/tags/list?n=2&last=b>; rel="next"'},
+                  match=[responses.matchers.query_param_matcher({"n": "1000"})])
+    responses.get(url, json={"name": "api", "tags": ["c"]},
+                  match=[responses.matchers.query_param_matcher({"n": "2", "last": "b"})])
+    assert client_for(BASE).list_tags("api") == ["b", "a", "c"]
+
+
+@responses.activate
+def test_list_tags_refuses_a_link_loop() -> None:
+    url = f"{BASE}/v2/api/tags/list"
+    responses.get(url, json={"tags": ["a"]}, headers={"Link": '</v2/api/tags/list?last=a>; rel="next"'})
+    with pytest.raises(RegistryError, match="tag pages for api loop back on themselves"):
+        client_for(BASE).list_tags("api")
+
+
+@responses.activate
+def test_manifests_are_asked_for_with_all_five_media_types() -> None:
+    responses.get(f"{BASE}/v2/api/manifests/1-master", body=b"{not json",
+                  content_type=DOCKER_MANIFEST)
+    with pytest.raises(MalformedManifest):
+        client_for(BASE).image_date("api", "1-master")
+    accept = responses.calls[0].request.headers["Accept"]
+    assert accept == ACCEPT
+    for media_type in ("application/vnd.oci.image.index.v1+json",
+                       "application/vnd.docker.distribution.manifest.list.v2+json",
+                       "application/vnd.oci.image.manifest.v1+json",
+                       "application/vnd.docker.distribution.manifest.v2+json",
+                       "application/vnd.docker.distribution.manifest.v1+prettyjws"):
+        assert media_type in accept
+
+
+@pytest.mark.parametrize("body, content_type, message", [
+    (b"{not json", DOCKER_MANIFEST, "manifest api:1-master is not valid JSON; fix or delete that tag in the registry"),
+    (b'["a", "list"]', DOCKER_MANIFEST, "manifest api:1-master is not valid JSON"),
+    (b'{"schemaVersion": 2, "config": {"size": 3}}', DOCKER_MANIFEST, "api:1-master: manifest has no config digest"),
+    (b'{"schemaVersion": 2, "layers": []}', "application/vnd.example.thing+json",
+     "api:1-master: unsupported manifest type 'application/vnd.example.thing+json'"),
+    (b'{"schemaVersion": 1, "history": []}', "application/vnd.docker.distribution.manifest.v1+prettyjws",
+     "api:1-master: schema 1 manifest without history"),
+    (b'{"schemaVersion": 1, "history": [{"v1Compatibility": "{oops"}]}',
+     "application/vnd.docker.distribution.manifest.v1+prettyjws", "schema 1 history entry is not readable"),
+    (b'{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json"}',
+     "application/vnd.oci.image.index.v1+json", "api:1-master: manifest list without 'manifests'"),
+])
+@responses.activate
+def test_malformed_manifests(body: bytes, content_type: str, message: str) -> None:
+    responses.get(f"{BASE}/v2/api/manifests/1-master", body=body, content_type=content_type)
+    with pytest.raises(MalformedManifest) as caught:
+        client_for(BASE).image_date("api", "1-master")
+    assert message in str(caught.value)
+    assert caught.value.exit_code == 1
+
+
+@responses.activate
+def test_schema1_takes_the_newest_history_entry() -> None:
+    history = [{"v1Compatibility": json.dumps({"created": c})} for c in
+               ("2026-11-17T10:00:00Z", "2026-11-19T10:00:00.5Z", "2026-10-01T00:00:00Z")]
+    responses.get(f"{BASE}/v2/api/manifests/1-master", json={"schemaVersion": 1, "history": history},
+                  content_type="application/vnd.docker.distribution.manifest.v1+prettyjws",
+                  headers={"Docker-Content-Digest": "sha256:" + "a" * 64})
+    got = client_for(BASE).image_date("api", "1-master")
+    assert got.created == dt.datetime(2026, 11, 19, 10, 0, 0, 500000, tzinfo=UTC)
+    assert got.digest == "sha256:" + "a" * 64
+
+
+@responses.activate
+def test_a_list_nested_in_a_list_is_refused() -> None:
+    child = "sha256:" + "c" * 64
+    index = {"schemaVersion": 2, "manifests": [
+        {"digest": child, "platform": {"os": "linux", "architecture": "amd64"}}]}
+    responses.get(f"{BASE}/v2/api/manifests/1-master", json=index, content_type="application/vnd.oci.image.index.v1+json")
+    responses.get(f"{BASE}/v2/api/manifests/{child}", json=index, content_type="application/vnd.oci.image.index.v1+json")
+    with pytest.raises(MalformedManifest, match="nested in a manifest list"):
+        client_for(BASE).image_date("api", "1-master")
+
+
+@responses.activate
+def test_name_unknown_is_a_usage_error_naming_the_repository() -> None:
+    responses.get(f"{BASE}/v2/nope/tags/list", status=404,
+                  json={"errors": [{"code": "NAME_UNKNOWN", "message": "repository name not known to registry"}]})
+    with pytest.raises(UnknownRepository) as caught:
+        client_for(BASE).list_tags("nope")
+    assert caught.value.exit_code == 2
+    assert str(caught.value) == f"repository 'nope' does not exist in registry {BASE}; check --repo"
+
+
+@responses.activate
+def test_name_unknown_through_the_cli_exits_2(cli, tmp_path: Path) -> None:
+    responses.get(f"{BASE}/v2/nope/tags/list", status=404, json={"errors": [{"code": "NAME_UNKNOWN"}]})
+    result = cli("get", "--repo=nope", "--env=prod", f"--registry={BASE}", f"--dump={tmp_path}", "--no-cache")
+    assert result.code == 2
+    assert one_line_error(result) == f"error: repository 'nope' does not exist in registry {BASE}; check --repo"
+
+
+@pytest.mark.parametrize("status, body, error, message", [
+    (404, {"errors": [{"code": "MANIFEST_UNKNOWN"}]}, RegistryError, "disappeared while being read"),
+    (403, {"errors": [{"code": "DENIED"}]}, AuthError, "denies access to api (HTTP 403); ask for pull rights"),
+    (400, {"errors": [{"code": "TAG_INVALID"}]}, RegistryError, "registry answered HTTP 400 (TAG_INVALID)"),
+])
+@responses.activate
+def test_other_registry_errors(status: int, body: dict, error: type, message: str) -> None:
+    responses.get(f"{BASE}/v2/api/manifests/1-master", status=status, json=body)
+    with pytest.raises(error) as caught:
+        client_for(BASE).image_date("api", "1-master")
+    assert message in str(caught.value)
+
+
+@responses.activate
+def test_a_token_service_without_a_token() -> None:
+    responses.get(f"{BASE}/v2/api/tags/list", status=401,
+                  headers={"WWW-Authenticate": f'Bearer realm="{BASE}/token",service="reg"'})
+    responses.get(f"{BASE}/token", json={"nothing": "here"})
+    with pytest.raises(AuthError, match="answered without a token"):
+        client_for(BASE, auth=("ci", "pw")).list_tags("api")
+    token_request = responses.calls[1].request
+    assert "scope=repository%3Aapi%3Apull" in token_request.url
+    assert token_request.headers["Authorization"] == "Basic " + base64.b64encode(b"ci:pw").decode()
