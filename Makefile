@@ -40,7 +40,7 @@ system-deps:
 
 $(NPM_DIR)/node_modules/.bin/npm-groovy-lint:
 	mkdir -p $(NPM_DIR)
-	cd $(NPM_DIR) && npm install --silent --no-audit --no-fund npm-groovy-lint@18.0.0 >/dev/null
+	cd $(NPM_DIR) && npm install --silent --no-audit --no-fund npm-groovy-lint@16.2.0 >/dev/null
 
 test: deps $(NPM_DIR)/node_modules/.bin/npm-groovy-lint
 	PATH="$(CURDIR)/$(VENV)/bin:$(CURDIR)/$(NPM_DIR)/node_modules/.bin:$$PATH" $(PY) -m pytest -q

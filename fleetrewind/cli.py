@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import re
 import sys
 from typing import Callable, Mapping, Sequence, TextIO
 
@@ -44,6 +45,88 @@ def _usage_lines() -> str:
     return "Usage:" + lines
 
 
+_OPTION = re.compile(r"--[a-z][a-z-]*")
+_SHORT = {"-h": "--help", "-q": "--quiet", "-v": "--verbose"}
+
+
+def _command_usage() -> dict[str, str]:
+    """command -> the text of its usage line(s)."""
+    lines: dict[str, str] = {}
+    current = None
+    for line in _usage_lines().splitlines()[1:]:
+        found = re.match(r"\s*rollback\.py (\S+)", line)
+        if found:
+            current = found.group(1) if found.group(1) in HANDLERS else None
+            if current:
+                lines[current] = line
+        elif current:
+            lines[current] += " " + line.strip()
+    return lines
+
+
+def usage_problem(argv: Sequence[str]) -> str:
+    """What is wrong with a command line docopt refused: option names, never a typed value."""
+    commands = _command_usage()
+    if not argv:
+        return f"no command (commands: {', '.join(HANDLERS)})"
+    command = argv[0]
+    if command not in commands:
+        shown = f" {command!r}" if re.fullmatch(r"[a-z][a-z-]{0,19}", command) else ""
+        return f"unknown command{shown} (commands: {', '.join(HANDLERS)})"
+    known = set(_OPTION.findall(USAGE))
+    takes_value = set(re.findall(r"(--[a-z][a-z-]*)=<", USAGE))
+    options_section = set(_OPTION.findall(USAGE.split("Options:", 1)[1].split("\n\n", 1)[0]))
+    line = commands[command]
+    accepted = set(_OPTION.findall(line)) | {"--quiet", "--verbose"}
+    if "[options]" in line:  # docopt: [options] is every Options: entry no usage line names
+        accepted |= options_section - set(_OPTION.findall(_usage_lines()))
+    given: list[str] = []
+    positional = False
+    tokens = iter(argv[1:])
+    for token in tokens:
+        if token == "--":
+            positional = positional or any(True for _ in tokens)
+            break
+        if token.startswith("--"):
+            name = token.split("=", 1)[0]
+            prefixed = [o for o in known if o.startswith(name)]
+            resolved = name if name in known else (prefixed[0] if len(prefixed) == 1 else None)
+            if resolved is None:
+                if len(prefixed) > 1:
+                    return f"ambiguous option {name} (one of {', '.join(sorted(prefixed))})"
+                return f"unknown option {name}"
+            if resolved in takes_value and "=" not in token and next(tokens, None) is None:
+                return f"{resolved} needs a value"  # (a value given is never looked at, never shown)
+            given.append(resolved)
+        elif token.startswith("-") and len(token) > 1:
+            for letter in token[1:]:
+                if f"-{letter}" not in _SHORT:
+                    return f"unknown option -{letter}"
+                given.append(_SHORT[f"-{letter}"])
+        else:
+            positional = True
+    repeatable = set(re.findall(r"(--[a-z][a-z-]*)=<[^>]*>\.\.\.", line))
+    for name in given:
+        if name not in accepted:
+            return f"{command} does not accept {name}"
+        if given.count(name) > 1 and name not in repeatable:
+            return f"{name} is given more than once"
+    required = re.sub(r"\[[^\[\]]*\]", "", line)
+    for group in re.findall(r"\(([^()]*)\)", required):
+        names = _OPTION.findall(group)
+        present = [n for n in names if n in given]
+        if not present:
+            return f"{command} needs {' or '.join(names)}"
+        if len(present) > 1:
+            return f"{' and '.join(present)} cannot be used together"
+    for name in _OPTION.findall(re.sub(r"\([^()]*\)", "", required)):
+        if name not in given:
+            return f"{command} needs {name}"
+    if positional:
+        return f"{command} takes no other arguments (the extra one is not shown)"
+    return f"{command} does not accept these arguments"
+
+
 def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None = None,
          stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     """Run one command; return its exit code (0 done, 1 failed, 2 usage, 3 refused, 4 unreachable)."""
@@ -56,7 +139,7 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
     except DocoptExit:
         # docopt's message repeats what was typed (a --pwd value included): never show it.
         print(_usage_lines(), file=stderr)
-        print("error: invalid command line; see the usage above or --help", file=stderr)
+        print(f"error: invalid command line: {usage_problem(argv)}; see the usage above or --help", file=stderr)
         return EXIT_USAGE
     if args.get("--help"):
         print(USAGE, file=stdout)

@@ -114,10 +114,11 @@ class Rollout:
             snapshot_path = str(write_snapshot(self.settings.dump, stamp, env=env, command=self.command,
                                                marathon=self._marathon(), app_ids=fleet.app_ids, images=fleet.images))
             self.console.info(f"snapshot of {len(fleet.app_ids)} apps written to {snapshot_path}")
-            self.notifier.started(command=self.command, env=env, date=self.date, actor=self.settings.actor,
-                                  changes=len(plan.changes()), total=len(plan.steps))
-            self._state("RUNNING", f"{len(plan.changes())} of {len(plan.steps)} services change")
+            # from the snapshot on, a SIGTERM (even while Slack is slow to answer) ends with a report
             with stop_on_signals(self.stop, self.console):
+                self.notifier.started(command=self.command, env=env, date=self.date, actor=self.settings.actor,
+                                      changes=len(plan.changes()), total=len(plan.steps))
+                self._state("RUNNING", f"{len(plan.changes())} of {len(plan.steps)} services change")
                 first_policy = "stop" if policy == "revert" else policy
                 ok = self._executor(force=self.settings.force, verify=self.verify).run(
                     plan, fleet.apps, outcomes, policy=first_policy)

@@ -20,7 +20,7 @@ from .config_file import load_config
 from .errors import UsageError
 from .secret import Secret
 from .tags import DEFAULT_BRANCHES, DEFAULT_TAG_PATTERN, branch_for_env, check_env, compile_tag_pattern, parse_services
-from .transport import TLS
+from .transport import TLS, sanitize_url
 
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 FAILURE_POLICIES = ("stop", "continue", "revert")
@@ -312,7 +312,8 @@ def from_args(args: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:
     ledger = _pick(args.get("--ledger"), environ, "ROLLBACK_LEDGER", config, "ledger")
     values["ledger"] = Path(ledger) if ledger else dump / "ledger.jsonl"
     values["actor"] = _pick(args.get("--actor"), environ, "BUILD_USER", {}, None) or environ.get("USER") or _whoami()
-    values["build_url"] = environ.get("BUILD_URL")
+    # a BUILD_URL with user:token@ would carry a credential into reports, JUnit and Slack
+    values["build_url"] = sanitize_url(environ["BUILD_URL"]) if environ.get("BUILD_URL") else None
     for flag in ("dry_run", "force", "json", "quiet", "verbose"):
         values[flag] = bool(args.get("--" + flag.replace("_", "-")))
     if values["quiet"] and values["verbose"]:

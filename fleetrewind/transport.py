@@ -9,12 +9,15 @@ path or ``False``).
 from __future__ import annotations
 
 import logging
+import os
 import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.sessions import merge_setting
+from requests.utils import get_environ_proxies
 from urllib3.util.retry import Retry
 
 from . import __version__
@@ -51,25 +54,66 @@ def sanitize_url(url: str) -> str:
     return urllib.parse.urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
-def make_session(*, pool_size: int = 16, retries: int = 3, backoff: float = 0.2) -> requests.Session:
+class _Session(requests.Session):
+    """A requests Session that reads the environment's proxy settings once per scheme://host.
+
+    requests scans every environment variable twice per request to find proxies (about a
+    quarter of a millisecond each time: a fifth of the tool's CPU per request); the environment
+    does not change while the tool runs. Everything else is requests' own logic, unchanged.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._env_proxies: dict[tuple[str, str, str | None], dict[str, str]] = {}
+
+    def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any,
+                                   cert: Any) -> dict[str, Any]:
+        if not self.trust_env:
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        no_proxy = proxies.get("no_proxy") if proxies is not None else None
+        parts = urllib.parse.urlsplit(url)
+        key = (parts.scheme, parts.netloc, no_proxy)
+        env_proxies = self._env_proxies.get(key)
+        if env_proxies is None:
+            env_proxies = self._env_proxies[key] = get_environ_proxies(url, no_proxy=no_proxy)
+        if proxies is not None:
+            for name, value in env_proxies.items():
+                proxies.setdefault(name, value)
+        if verify is True or verify is None:
+            verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or verify
+        return {
+            "proxies": merge_setting(proxies, self.proxies),
+            "stream": merge_setting(stream, self.stream),
+            "verify": merge_setting(verify, self.verify),
+            "cert": merge_setting(cert, self.cert),
+        }
+
+
+def make_session(*, pool_size: int = 16, retries: int = 3, status_retries: int | None = None,
+                 backoff: float = 0.1) -> requests.Session:
     """A session whose adapter retries reads (GET/HEAD) on 429/5xx and connection errors.
 
-    Writes are never retried on a status: a Marathon PUT that failed half-way must be looked
-    at (deployments) before it is sent again.
+    Error statuses get twice as many retries as connection errors (default 6 and 3): with 3, a
+    registry failing one request in five sank one ``get`` in ten (0.2**4 per request, ~60
+    requests; issue 7), while a server that is gone is still given up on within a few seconds
+    (backoff 0, 0.2, 0.4, 0.8, 1, 1 s). Writes are never retried on a status: a Marathon PUT
+    that failed half-way must be looked at (deployments) before it is sent again.
     """
+    status_retries = 2 * retries if status_retries is None else status_retries
     retry = Retry(
-        total=retries,
+        total=max(retries, status_retries),
         connect=retries,
         read=retries,
-        status=retries,
+        other=0,  # a certificate that fails verification does not get better when asked again
+        status=status_retries,
         backoff_factor=backoff,
-        backoff_max=5.0,
+        backoff_max=1.0,
         status_forcelist=RETRY_STATUSES,
         allowed_methods=frozenset({"GET", "HEAD"}),
         respect_retry_after_header=True,
         raise_on_status=False,
     )
-    session = requests.Session()
+    session = _Session()
     adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=pool_size)
     session.mount("http://", adapter)
     session.mount("https://", adapter)

@@ -1,0 +1,333 @@
+"""Bad input, table-driven (issue 7): one clear line naming the bad value, the documented exit code,
+no traceback, and nothing changed (no PUT reaches Marathon, no file in --dump is written).
+
+Every case runs through ``main()`` against the real registry and a Marathon simulator, with a
+good rollback.json in --dump; a case may replace rollback.json, write a config file or a
+snapshot, or change the simulator's apps.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from fleetrewind.cli import main
+from marathonsim import Simulator
+from testbed.demo import sample_apps
+from testbed.fleet import SAMPLE_FLEET, populate
+
+PREFIX = "t/rel-bad/"
+P = PREFIX
+NAMES = ["api", "worker", "auth", "web"]
+REPOS = "--repo=" + ",".join(P + n for n in NAMES)
+RUN = ("run", "--date=2026-11-19", "--env=prod", "--dump={dump}")
+
+
+@dataclass(frozen=True)
+class Indexed:
+    registry_url: str
+    host: str
+    index_text: str
+
+    @property
+    def index(self) -> dict[str, Any]:
+        return json.loads(self.index_text)
+
+
+@pytest.fixture(scope="module")
+def indexed(registry: Any, tmp_path_factory: pytest.TempPathFactory) -> Indexed:
+    populate(registry.url, SAMPLE_FLEET, prefix=PREFIX)
+    dump = tmp_path_factory.mktemp("clean-get")
+    err = io.StringIO()
+    code = main(["get", REPOS, "--env=prod", f"--dump={dump}", f"--registry={registry.url}", "--no-cache"],
+                environ={}, stdout=io.StringIO(), stderr=err)
+    assert code == 0, err.getvalue()
+    return Indexed(registry.url, registry.url.split("://", 1)[1], (dump / "rollback.json").read_text())
+
+
+# --- what a case may change before it runs -------------------------------------------------------
+
+def release(**changes: str) -> Callable[[dict[str, Any]], str]:
+    """rollback.json whose only release on 2026-11-19 is api's, with ``changes`` applied."""
+    def make(index: dict[str, Any]) -> str:
+        entry = {"service": P + "api", "tag": "512-master", "created": "2026-11-19T11:00:00Z",
+                 "digest": "sha256:" + "a" * 64, "image": "registry.example.com/api:512-master", **changes}
+        return json.dumps({**index, "rollbacks": {"2026-11-19": [entry]}})
+    return make
+
+
+def index_with(**changes: Any) -> Callable[[dict[str, Any]], str]:
+    return lambda index: json.dumps({**index, **changes})
+
+
+def text(value: str) -> Callable[[dict[str, Any]], str]:
+    return lambda index: value
+
+
+def truncated(index: dict[str, Any]) -> str:
+    whole = json.dumps(index, indent=2)
+    return whole[: len(whole) // 2]
+
+
+def without_web(apps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [a for a in apps if not a["id"].endswith("/web")]
+
+
+def with_a_second_web(apps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    twin = json.loads(json.dumps(next(a for a in apps if a["id"].endswith("/web"))))
+    twin["id"] = "/ds/prod/other/web"
+    return apps + [twin]
+
+
+SNAPSHOT_OK = {"format": 1, "env": "prod", "command": "run", "marathon": "http://m", "taken_at": "2026-11-21T20:00:00Z",
+               "apps": [{"service": P + "api", "app_id": "/ds/prod/shop/api", "image": "r/api:1-master"}]}
+
+
+@dataclass(frozen=True)
+class Case:
+    argv: tuple[str, ...]
+    code: int
+    names: str  # must appear in the one error line: the bad value (or the file it is in)
+    index: Callable[[dict[str, Any]], str] | None = None
+    config: str | None = None
+    snapshot: str | None = None
+    apps: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None
+    no_index: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def run_(*extra: str, **kw: Any) -> Case:
+    code, names = kw.pop("code", 2), kw.pop("names")
+    timeout = () if any(e.startswith("--timeout") for e in extra) else ("--timeout=2",)
+    return Case(RUN + timeout + extra, code, names, **kw)
+
+
+def with_date(date: str, names: str | None = None, command: str = "run") -> Case:
+    return Case((command, f"--date={date}", "--env=prod", "--dump={dump}"), 2, date if names is None else names)
+
+
+def get_(*extra: str, names: str, repo: str = REPOS) -> Case:
+    return Case(("get", repo, "--env=prod", "--dump={dump}", "--no-cache", *extra), 2, names)
+
+
+def deploy_(*extra: str, names: str) -> Case:
+    return Case(("deploy", "--env=prod", "--dump={dump}", "--timeout=2", *extra), 2, names)
+
+
+def undo_(snapshot: str | None, names: str, path: str = "{snapshot}") -> Case:
+    return Case(("undo", f"--snapshot={path}", "--dump={dump}", "--timeout=2"), 2, names, snapshot=snapshot)
+
+
+CASES = {
+    # dates: malformed, not offered, in the future, shell metacharacters, path traversal
+    "date-day-first": with_date("19-11-2026"),
+    "date-not-on-the-calendar": with_date("2026-02-30"),
+    "date-unicode-digits": with_date("２０２６-11-19"),
+    "date-empty": with_date("", names="--date"),
+    "date-not-in-the-index": with_date("2026-11-14", names="2026-11-14 is not offered by rollback.json; nearest dates: "
+                                                           "2026-11-17, 2026-11-16, 2026-11-15"),
+    "date-in-the-future": with_date("2099-01-01"),
+    "date-not-in-the-index-plan": with_date("2026-11-21", command="plan"),
+    "date-shell-metacharacters": with_date("2026-11-19;rm -rf /"),
+    "date-command-substitution": with_date("$(reboot)"),
+    "date-path-traversal": with_date("../../etc/passwd"),
+    # environments
+    "env-path-traversal": Case(("run", "--date=2026-11-19", "--env=../prod", "--dump={dump}"), 2, "'../prod'"),
+    "env-shell-metacharacters": Case(("run", "--date=2026-11-19", "--env=prod;ls", "--dump={dump}"), 2, "'prod;ls'"),
+    "env-trailing-newline": Case(("plan", "--date=2026-11-19", "--env=prod\n", "--dump={dump}"), 2, "'prod\\n'"),
+    "env-upper-case": Case(("run", "--date=2026-11-19", "--env=PROD", "--dump={dump}"), 2, "'PROD'"),
+    "env-nested-path": Case(("get", REPOS, "--env=prod/shop", "--dump={dump}"), 2, "'prod/shop'"),
+    "env-not-the-index-env": Case(("run", "--date=2026-11-19", "--env=stage", "--dump={dump}"), 2,
+                                  "was made for env 'prod', not 'stage'"),
+    # service lists
+    "repo-shell-metacharacters": get_(names="'a;b'", repo="--repo=a;b"),
+    "repo-command-substitution": get_(names="'$(whoami)'", repo="--repo=$(whoami)"),
+    "repo-path-traversal": get_(names="'../etc'", repo="--repo=../etc"),
+    "repo-upper-case": get_(names="'API'", repo="--repo=API"),
+    "repo-empty": get_(names="--repo must be a comma-separated list", repo="--repo="),
+    "repo-empty-item": get_(names="'api,,web'", repo="--repo=api,,web"),
+    "repo-duplicated": get_(names="'api' twice", repo="--repo=api,web,api"),
+    "repo-not-in-the-registry": get_(names=f"'{P}nosuch' does not exist", repo=f"--repo={P}api,{P}nosuch"),
+    # deploy's images
+    "image-without-tag": deploy_(f"--image={P}api", names=f"'{P}api'"),
+    "image-duplicated": deploy_(f"--image={P}api=1-master", f"--image={P}api=2-master", names=f"'{P}api' twice"),
+    "image-tag-shell-metacharacters": deploy_(f"--image={P}api=1;rm -rf", names="1;rm -rf"),
+    "image-service-path-traversal": deploy_("--image=../api=1-master", names="'../api'"),
+    "image-service-without-app": deploy_(f"--image={P}nosuch=1-master", names=f"{P}nosuch: no Marathon app"),
+    "health-url-not-http": deploy_(f"--image={P}api=1-master", f"--health-url={P}api=file:///etc/passwd",
+                                   names="'file:///etc/passwd'"),
+    "health-url-of-no-image": deploy_(f"--image={P}api=1-master", f"--health-url={P}web=http://x/health",
+                                      names=f"{P}web, which no --image deploys"),
+    # app ids
+    "app-missing": run_(names=f"{P}web: no Marathon app", apps=without_web),
+    "app-ambiguous": run_(names="several apps match (/ds/prod/other/web, /ds/prod/shop/web)", apps=with_a_second_web),
+    "app-configured-missing": run_("--config={config}", names="/ds/prod/nope does not exist",
+                                   config=f"apps:\n  {P}api: /ds/prod/nope\n"),
+    # rollback.json
+    "index-missing": run_(names="no rollback.json in", no_index=True),
+    "index-truncated": run_(names="rollback.json is not a usable rollback.json: invalid JSON", index=truncated),
+    "index-empty": run_(names="is not a usable rollback.json: invalid JSON at line 1", index=text("")),
+    "index-binary": run_(names="is not a usable rollback.json", index=text("\x00\x01PK\x03\x04 zip?")),
+    "index-foreign-json": run_(names="format is 'missing', this tool reads format 2",
+                               index=text('{"name": "left-pad", "version": "1.0.0"}')),
+    "index-of-the-original-script": run_(names="format is 'missing'",
+                                         index=text('{"all": ["api"], "rollbacks": {"2026-11-19": ["api:512"]}}')),
+    "index-json-array": run_(names="it is not a JSON object", index=text("[1, 2, 3]")),
+    "index-older-format": run_(names="format is 1, this tool reads format 2", index=index_with(format=1)),
+    "index-rollbacks-not-a-dict": run_(names="'rollbacks' is missing or not a dict", index=index_with(rollbacks=[])),
+    "index-date-key-shell": run_(names="date key '2026-11-19;reboot' is not YYYY-MM-DD",
+                                 index=index_with(rollbacks={"2026-11-19;reboot": []})),
+    "index-tag-shell": run_(names="'1;rm -rf' is not a valid image tag", index=release(tag="1;rm -rf")),
+    "index-tag-newline": run_(names="'512-master\\n' is not a valid image tag", index=release(tag="512-master\n")),
+    "index-created-unreadable": run_(names=f"release {P}api:512-master has an unreadable created time",
+                                     index=release(created="yesterday")),
+    "index-release-lacks-fields": run_(names="a release of 2026-11-19 lacks tag, image",
+                                       index=lambda i: json.dumps({**i, "rollbacks": {"2026-11-19": [{"service": "x",
+                                                                   "created": "2026-11-19T10:00:00Z"}]}})),
+    "index-unknown-time-zone": run_(names="unknown time zone 'Mars/Olympus'", index=index_with(timezone="Mars/Olympus")),
+    # the config file
+    "config-unknown-key": run_("--config={config}", names="unknown key 'registy'", config="registy: https://x\n"),
+    "config-wrong-type": run_("--config={config}", names="'parallel' must be int (parallel deployments in a wave), "
+                              "found str: 'four'", config="parallel: four\n"),
+    "config-bool-for-int": run_("--config={config}", names="'concurrency' must be int", config="concurrency: true\n"),
+    "config-secret": run_("--config={config}", names="'marathon_password' looks like a secret",
+                          config="marathon_password: hunter2\n"),
+    "config-not-yaml": run_("--config={config}", names="is not valid YAML at line", config="waves: [[api\n"),
+    "config-a-list": run_("--config={config}", names="must be a mapping of keys to values (found: list)",
+                          config="- api\n- web\n"),
+    "config-wave-twice": run_("--config={config}", names=f"'waves' lists {P}api more than once",
+                              config=f"waves: [[{P}api], [{P}api]]\n"),
+    "config-unknown-failure-class": run_("--config={config}", names="unknown classes ['flaky']",
+                                         config="rollback_on: [flaky]\n"),
+    "config-missing-file": run_("--config=/nonexistent/rollback.yaml", names="/nonexistent/rollback.yaml"),
+    # options of the wrong type
+    "keep-not-a-number": get_("--keep=x", names='--keep must be a positive integer (found: "x")'),
+    "keep-zero": get_("--keep=0", names='(found: "0")'),
+    "timeout-negative": run_("--timeout=-1", names='--timeout must be a positive number of seconds (found: "-1")'),
+    "timeout-nan": run_("--timeout=nan", names='(found: "nan")'),
+    "parallel-zero": run_("--parallel=0", names='--parallel must be a positive integer (found: "0")'),
+    "concurrency-fraction": get_("--concurrency=1.5", names='(found: "1.5")'),
+    "on-failure-maybe": run_("--on-failure=maybe", names='--on-failure must be one of stop, continue, revert '
+                             '(found: "maybe")'),
+    "auto-rollback-yes": deploy_(f"--image={P}api=1-master", "--auto-rollback=yes",
+                                 names='--auto-rollback must be on or off (found: "yes")'),
+    "to-not-last-good": Case(("run", "--to=yesterday", "--env=prod", "--dump={dump}"), 2, "'yesterday'"),
+    "tz-unknown": run_("--tz=Mars/Olympus", names="unknown time zone 'Mars/Olympus'"),
+    "marathon-not-http": run_("--marathon=ftp://ops:pw@marathon", names="'ftp://<hidden>@marathon'"),
+    "platform-malformed": get_("--platform=amd64", names='(found: "amd64")'),
+    "tag-pattern-without-branch": get_(r"--tag-pattern=^\d+$", names="needs a named group (?P<branch>...)"),
+    # the command line itself
+    "unknown-flag": run_("--colour=blue", names="unknown option --colour"),
+    "unknown-short-flag": run_("-x", names="unknown option -x"),
+    "flag-of-another-command": Case(("dates", "--dump={dump}", "--timeout=3"), 2, "dates does not accept --timeout"),
+    "unknown-command": Case(("rewind", "--date=2026-11-19"), 2, "unknown command 'rewind'"),
+    "no-command": Case((), 2, "no command"),
+    "missing-date": Case(("run", "--env=prod", "--dump={dump}"), 2, "run needs --date or --to"),
+    "date-and-to": Case(("run", "--date=2026-11-19", "--to=last-good", "--env=prod"), 2,
+                        "--date and --to cannot be used together"),
+    "env-twice": Case(("run", "--date=2026-11-19", "--env=prod", "--env=dev"), 2, "--env is given more than once"),
+    # snapshots for undo
+    "snapshot-missing": undo_(None, "does not exist", path="{dump}/snapshot-20261121T200000Z.json"),
+    "snapshot-truncated": undo_(json.dumps(SNAPSHOT_OK)[:40], "is not a usable snapshot: invalid JSON"),
+    "snapshot-foreign": undo_('{"images": ["api:1"]}', "is not a usable snapshot: format must be 1"),
+    "snapshot-path-traversal": undo_(None, "/etc/passwd is not a usable snapshot", path="{dump}/" + "../" * 16 + "etc/passwd"),
+    "snapshot-app-without-id": undo_(json.dumps({**SNAPSHOT_OK, "apps": [{"service": "api", "image": "r/api:1"}]}),
+                                     "an app entry lacks service or app_id"),
+    "snapshot-without-images": undo_(json.dumps({**SNAPSHOT_OK, "apps": [{**SNAPSHOT_OK["apps"][0], "image": None}]}),
+                                     "records no images to put back"),
+}
+
+
+def _fill(value: str, **places: str) -> str:
+    for key, place in places.items():
+        value = value.replace("{" + key + "}", place)
+    return value
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def test_the_table_has_at_least_30_cases() -> None:
+    assert len(CASES) >= 30
+
+
+@pytest.mark.parametrize("case", list(CASES.values()), ids=list(CASES))
+def test_bad_input_is_one_clear_line_the_documented_code_and_no_change(
+        indexed: Indexed, tmp_path: Path, cli, case: Case) -> None:
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    if not case.no_index:
+        index_text = case.index(indexed.index) if case.index else indexed.index_text
+        (dump / "rollback.json").write_text(index_text, encoding="utf-8")
+    config = tmp_path / "rollback.yaml"
+    if case.config is not None:
+        config.write_text(case.config)
+    snapshot = dump / "snapshot-20261121T200000Z.json"
+    if case.snapshot is not None:
+        snapshot.write_text(case.snapshot)
+    apps = sample_apps(f"{indexed.host}/{PREFIX.rstrip('/')}")
+    before = _files(dump)
+    with Simulator(apps=case.apps(apps) if case.apps else apps, deploy_seconds=0.1) as sim:
+        argv = [_fill(a, dump=str(dump), config=str(config), snapshot=str(snapshot)) for a in case.argv]
+        result = cli(*argv, env={"MARATHON_URL": sim.url, "DOCKER_REGISTRY": indexed.registry_url})
+        writes = [(r["method"], r["path"]) for r in sim.requests if r["method"] not in ("GET", "HEAD")]
+
+    assert result.code == case.code, (result.out, result.err)
+    errors = [line for line in result.err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.err
+    assert case.names in errors[0], errors[0]
+    assert "Traceback" not in result.out + result.err
+    assert "internal error" not in result.err
+    assert result.out == ""
+    assert writes == []
+    assert _files(dump) == before, "bad input must not write anything in --dump"
+
+
+# --- tags that follow no pattern: a warning, not an error ---------------------------------------------
+
+def test_tags_matching_no_pattern_are_a_warning_naming_them_and_get_exits_0(indexed: Indexed, tmp_path: Path,
+                                                                           cli) -> None:
+    result = cli("get", f"--repo={P}api,{P}auth", "--env=prod", f"--dump={tmp_path}", "--no-cache",
+                 env={"DOCKER_REGISTRY": indexed.registry_url})
+
+    assert result.code == 0, result.err
+    assert [line for line in result.err.splitlines() if line.startswith("error:")] == []
+    warnings = [line for line in result.err.splitlines() if line.startswith("warning:")]
+    assert f"warning: {P}api: skipped 3 tags that follow no tag pattern (develop, hotfix-master, latest)" in warnings
+    assert f"warning: {P}auth: skipped 1 tags that follow no tag pattern (latest)" in warnings
+    tags = {r["tag"] for day in json.loads((tmp_path / "rollback.json").read_text())["rollbacks"].values() for r in day}
+    assert not tags & {"develop", "hotfix-master", "latest"}
+
+
+def test_a_service_with_no_tag_of_the_branch_is_a_warning_and_the_rest_is_indexed(
+        indexed: Indexed, registry: Any, unique_repo: str, tmp_path: Path, cli) -> None:
+    populate(registry.url, {"lonely": [("latest", "2026-11-19T10:00:00Z"), ("7-develop", "2026-11-18T10:00:00Z")]},
+             prefix=unique_repo + "/")
+    result = cli("get", f"--repo={P}api,{unique_repo}/lonely", "--env=prod", f"--dump={tmp_path}", "--no-cache",
+                 env={"DOCKER_REGISTRY": indexed.registry_url})
+
+    assert result.code == 0, result.err
+    assert f"warning: {unique_repo}/lonely: no release of branch 'master'; a rollback will leave it as it is" \
+        in result.err.splitlines()
+
+
+def test_only_tags_matching_no_pattern_exit_2_and_keep_the_previous_rollback_json(
+        indexed: Indexed, registry: Any, unique_repo: str, tmp_path: Path, cli) -> None:
+    populate(registry.url, {"odd": [("latest", "2026-11-19T10:00:00Z"), ("nightly", "2026-11-18T10:00:00Z")]},
+             prefix=unique_repo + "/")
+    (tmp_path / "rollback.json").write_text(indexed.index_text)
+    result = cli("get", f"--repo={unique_repo}/odd", "--env=prod", f"--dump={tmp_path}", "--no-cache",
+                 env={"DOCKER_REGISTRY": indexed.registry_url})
+
+    assert result.code == 2
+    errors = [line for line in result.err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and f"no release of branch 'master' in {unique_repo}/odd" in errors[0]
+    assert "the previous rollback.json is kept" in errors[0]
+    assert f"warning: {unique_repo}/odd: skipped 2 tags that follow no tag pattern (latest, nightly)" in result.err
+    assert (tmp_path / "rollback.json").read_text() == indexed.index_text

@@ -1,0 +1,253 @@
+"""The Jenkinsfiles: linted (npm-groovy-lint, once for both files), syntax-checked (Debian groovy),
+and a contract test that no linter can do: what they ask of the Ansible role and, through it, of
+the command line must exist.
+
+The pipelines never run the tool themselves: they run the role (tags get, plan, run, deploy),
+and read what it writes (dump/dates.json, dump/plan.txt, the tool's reports). The chain
+Jenkinsfile -> role -> command line is checked by rendering the role's commands with the variables
+each Jenkinsfile passes and parsing them with the tool's own docopt usage text.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.test_ansible_role import (
+    ENVIRONMENTS, INVENTORIES, argument_specs, defaults, docopt_accepts, internal_vars, load_yaml, rendered_commands,
+    role_tasks,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+ROLLBACK = ROOT / "jenkins" / "Jenkinsfile"
+DEPLOY = ROOT / "jenkins" / "Jenkinsfile.deploy"
+JENKINSFILES = (ROLLBACK, DEPLOY)
+JAVA_HOME = Path("/usr/lib/jvm/java-17-openjdk-amd64")
+NPM_GROOVY_LINT = ROOT / ".tools" / "npm" / "node_modules" / ".bin" / "npm-groovy-lint"
+
+
+def text(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def code_only(source: str) -> str:
+    """The Groovy source without // comments (so that prose cannot satisfy a check)."""
+    return re.sub(r"(?m)^\s*//.*$", "", source)
+
+
+# --- linters ---------------------------------------------------------------------------------------
+
+
+def _npm_groovy_lint() -> str:
+    found = str(NPM_GROOVY_LINT) if NPM_GROOVY_LINT.exists() else shutil.which("npm-groovy-lint")
+    if not found:
+        pytest.fail("npm-groovy-lint is not installed: run `make test`, or "
+                    "`mkdir -p .tools/npm && cd .tools/npm && npm install --no-audit --no-fund npm-groovy-lint@16.2.0`")
+    return found
+
+
+def test_npm_groovy_lint_finds_no_error_in_either_jenkinsfile() -> None:
+    result = subprocess.run([_npm_groovy_lint(), "--noserver", "--failon", "error",
+                             *(str(p.relative_to(ROOT)) for p in JENKINSFILES)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=600, env=dict(os.environ, NO_COLOR="1"))
+    output = result.stdout + result.stderr
+    if "requires Node.js" in output or "Unsupported engine" in output:
+        pytest.fail("this npm-groovy-lint needs a newer Node.js than the one installed; "
+                    f"install npm-groovy-lint@16.2.0 (works on Node.js 20):\n{output[-2000:]}")
+    assert result.returncode == 0, output[-6000:]
+    assert "2 linted files" in re.sub(r"\x1b\[[0-9;]*m", "", output), output[-2000:]
+
+
+def test_groovy_parses_both_jenkinsfiles() -> None:
+    groovy = shutil.which("groovy")
+    if not groovy:
+        pytest.fail("groovy is not installed: `make test` installs the Debian package (apt-get install groovy)")
+    env = dict(os.environ)
+    if JAVA_HOME.is_dir():
+        env["JAVA_HOME"] = str(JAVA_HOME)
+    script = 'args.each { new GroovyShell().parse(new File(it)); println "syntax OK: " + it }'
+
+    result = subprocess.run([groovy, "-e", script, *map(str, JENKINSFILES)], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("syntax OK") == 2, result.stdout + result.stderr
+
+
+# --- contract: Jenkinsfile -> role ----------------------------------------------------------------
+
+
+def role_calls(source: str) -> list[tuple[str, str]]:
+    """[(tag, the map literal of variables)] of every runRole('tag', [...]) call."""
+    calls = []
+    for match in re.finditer(r"runRole\('(\w+)',\s*\[", source):
+        depth, i = 1, match.end()
+        while depth:
+            depth += {"[": 1, "]": -1}.get(source[i], 0)
+            i += 1
+        calls.append((match.group(1), source[match.end():i - 1]))
+    return calls
+
+
+def role_tags() -> set[str]:
+    return {tag for task in role_tasks() for tag in task.tags}
+
+
+@pytest.mark.parametrize("path, expected", [(ROLLBACK, ["get", "plan", "run"]), (DEPLOY, ["deploy"])],
+                         ids=["Jenkinsfile", "Jenkinsfile.deploy"])
+def test_the_pipelines_run_the_role_with_tags_it_has(path: Path, expected: list[str]) -> None:
+    source = code_only(text(path))
+    tags = [tag for tag, _ in role_calls(source)]
+    assert tags == expected
+    assert set(tags) <= role_tags()
+    for literal in re.findall(r"tags:\s*'([^']*)'", source):  # any direct ansiblePlaybook(tags: '...')
+        assert set(literal.split(",")) <= role_tags(), literal
+    assert "playbook: 'ansible/rollback_service.yaml'" in source
+    assert (ROOT / "ansible" / "rollback_service.yaml").is_file()
+    assert "inventory: 'ansible/inventories/' + params.ENVIRONMENT" in source
+
+
+@pytest.mark.parametrize("path", JENKINSFILES, ids=lambda p: p.name)
+def test_every_variable_the_pipelines_pass_is_a_role_variable(path: Path) -> None:
+    names = set(re.findall(r"\b(fleet_rollback_[a-z0-9_]+)", code_only(text(path))))
+    assert names
+    assert names - set(defaults()) == set(), "not in defaults/main.yml"
+    assert names - set(argument_specs()) == set(), "not in meta/argument_specs.yml"
+
+
+@pytest.mark.parametrize("path", JENKINSFILES, ids=lambda p: p.name)
+def test_the_environments_offered_are_the_inventories(path: Path) -> None:
+    match = re.search(r"choice\(name: 'ENVIRONMENT', choices: \[([^\]]*)\]", text(path))
+    assert match
+    assert re.findall(r"'(\w+)'", match.group(1)) == list(ENVIRONMENTS)
+    assert {p.name for p in INVENTORIES.iterdir() if p.is_dir()} == set(ENVIRONMENTS)
+
+
+def _env_lookups() -> set[str]:
+    return set(re.findall(r"lookup\('ansible\.builtin\.env', '(\w+)'\)", str(defaults())))
+
+
+@pytest.mark.parametrize("path", JENKINSFILES, ids=lambda p: p.name)
+def test_credentials_are_bound_to_the_variables_the_role_reads(path: Path) -> None:
+    source = code_only(text(path))
+    bound = set(re.findall(r"(?:usernameVariable|passwordVariable|variable): '(\w+)'", source))
+    assert bound <= _env_lookups()
+    assert {"MARATHON_USER", "MARATHON_PASSWORD", "REGISTRY_USER", "REGISTRY_PASSWORD", "SLACK_WEBHOOK_URL"} <= bound
+    for secret in ("MARATHON_PASSWORD", "REGISTRY_PASSWORD", "SLACK_WEBHOOK_URL"):
+        # named where it is bound, never read or interpolated by the pipeline itself
+        assert len(re.findall(rf"\b{secret}\b", source)) == len(re.findall(rf"Variable: '{secret}'|variable: '{secret}'", source))
+    assert "fleet_rollback_marathon_password" not in source  # secrets never travel as extra vars
+
+
+def test_the_files_the_pipelines_read_are_written_by_the_role_or_the_tool() -> None:
+    fixed = set(internal_vars()["__fleet_rollback_fixed_artifacts"])
+    stamped = set(internal_vars()["__fleet_rollback_stamped_patterns"])
+    for path in JENKINSFILES:
+        source = code_only(text(path))
+        assert "fleet_rollback_fetch_dir: env.WORKSPACE + '/dump'" in source
+        for name in re.findall(r"read(?:JSON|File)\(file: 'dump/([^']+)'\)", source):
+            assert name in fixed, name
+        for pattern in re.findall(r"dump/([\w*.-]+)", source):
+            assert pattern in fixed | stamped, pattern
+    written = " ".join(str(t.data) for t in role_tasks())
+    assert "/dates.json" in written and "/plan.txt" in written
+
+
+# --- contract: Jenkinsfile -> role -> command line ----------------------------------------------
+
+SAMPLES: dict[str, Any] = {
+    "fleet_rollback_date": "2026-11-19",
+    "fleet_rollback_actor": "jane.doe",
+    "fleet_rollback_images": ["api=516-master", "web=registry.example.com/web:309-master"],
+    "fleet_rollback_health_urls": ["api=https://api.example.com/health"],
+    "fleet_rollback_auto_rollback": False,
+    "fleet_rollback_fetch_dir": "/var/lib/jenkins/workspace/Fleet Rollback/dump",
+}
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+@pytest.mark.parametrize("path", JENKINSFILES, ids=lambda p: p.name)
+def test_what_the_pipelines_run_is_a_command_line_the_tool_accepts(path: Path, env: str) -> None:
+    source = code_only(text(path))
+    for tag, variables in role_calls(source):
+        overrides = load_yaml(INVENTORIES / env / "group_vars" / "all.yml")
+        for name in re.findall(r"\b(fleet_rollback_[a-z0-9_]+):", variables) + ["fleet_rollback_fetch_dir"]:
+            overrides[name] = SAMPLES[name]
+        commands = rendered_commands(overrides, {tag})
+        assert commands, tag
+        for argv in commands.values():
+            args = docopt_accepts(argv)
+            assert args["--dump"].endswith(f"/dump/{env}")
+            if argv[1] in ("get", "plan", "run", "deploy"):
+                assert args["--env"] == env
+            if argv[1] in ("plan", "run"):
+                assert args["--date"] == "2026-11-19"
+            if argv[1] == "run":
+                assert args["--actor"] == "jane.doe"
+            if argv[1] == "deploy":
+                assert args["--image"] == SAMPLES["fleet_rollback_images"]
+                assert args["--auto-rollback"] == "off"
+
+
+@pytest.mark.parametrize("path", JENKINSFILES, ids=lambda p: p.name)
+def test_any_command_line_a_pipeline_writes_itself_is_accepted(path: Path) -> None:
+    """Today both go through the role; a `rollback.py ...` or `rollback ...` line added later is parsed here."""
+    for line in re.findall(r"\brollback(?:\.py)? ((?:get|dates|plan|run|undo|deploy)\b[^'\"\n]*)",
+                           code_only(text(path))):
+        argv = ["rollback"] + re.sub(r"\$\{[^}]*\}|\$\w+", "X", line).split()
+        docopt_accepts(argv)
+
+
+# --- what a pipeline must do, which no linter checks ---------------------------------------------
+
+
+def test_the_rollback_pipeline_asks_twice_validates_the_date_and_locks_the_environment() -> None:
+    source = code_only(text(ROLLBACK))
+    assert "disableConcurrentBuilds()" in source and re.search(r"options \{[^}]*timeout\(", source)
+    assert [m for m in re.findall(r"stage\('(\w+)'\)", source)] == ["Get", "Choose", "Rollback"]
+    assert source.count("submitterParameter: 'APPROVER'") == 2
+    inputs = [m.start() for m in re.finditer(r"\binput\(", source)]
+    assert len(inputs) == 2
+    check = source.index(r"==~ /^\d{4}-\d{2}-\d{2}$/")
+    plan = source.index("runRole('plan'")
+    assert inputs[0] < check < plan < inputs[1] < source.index("runRole('run'")
+    assert "offered.contains(date)" in source[:plan]
+    assert source.count("timeout(time: 30, unit: 'MINUTES')") == 2
+    rollback = source[source.index("stage('Rollback')"):]
+    assert rollback.index('lock(resource: "fleet-rollback-${params.ENVIRONMENT}")') < rollback.index("withCredentials")
+    assert re.search(r'currentBuild\.description =\s*"\$\{params\.ENVIRONMENT\} -> \$\{env\.ROLLBACK_DATE[^"]*'
+                     r'\} by \$\{env\.APPROVER', source)
+    _archives_and_publishes(source)
+
+
+def test_the_deploy_pipeline_locks_the_environment_and_shows_the_final_state() -> None:
+    source = code_only(text(DEPLOY))
+    assert "disableConcurrentBuilds()" in source
+    for name in ("IMAGES", "HEALTH_URLS", "AUTO_ROLLBACK"):
+        assert f"name: '{name}'" in source and f"params.{name}" in source
+    assert source.index('lock(resource: "fleet-rollback-${params.ENVIRONMENT}")') < source.index("runRole('deploy'")
+    assert "readJSON(file: reports[-1]).state" in source
+    _archives_and_publishes(source)
+
+
+def _archives_and_publishes(source: str) -> None:
+    post = source[source.index("post {"):]
+    assert "always {" in post
+    assert re.search(r"archiveArtifacts\(\s*artifacts: 'dump/report-\*\.json, dump/junit-\*\.xml", post)
+    assert "allowEmptyArchive: true" in post
+    assert "junit(allowEmptyResults: true, testResults: 'dump/junit-*.xml')" in post
+    assert "currentBuild.description" in post
+
+
+def test_docs_name_every_credential_id_the_pipelines_use() -> None:
+    doc = text(ROOT / "docs" / "jenkins.md")
+    for path in JENKINSFILES:
+        for credential in re.findall(r"credentialsId: [\"']([^\"']+)[\"']", text(path)):
+            for env in ENVIRONMENTS:
+                assert f"`{credential.replace('${params.ENVIRONMENT}', env)}`" in doc, credential

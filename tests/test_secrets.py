@@ -1,0 +1,261 @@
+"""No secret ever shows (issue 7): every command runs with known secret values, and none of them
+appears in stdout, stderr, the files the tool writes, or what Slack receives.
+
+Secrets: the Marathon password, the registry password, the Slack webhook URL (its path is the
+secret) and a Slack bot token; also their Basic-auth encodings. Commands run with --verbose
+where they can, since debug logs are where secrets usually leak. Ansible-runner events are
+covered by the Ansible tests.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import io
+import json
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from slack_sdk import WebClient
+
+from fleetrewind import notify
+from fleetrewind.cli import main
+from marathonsim import Simulator
+from testbed.demo import sample_apps
+from testbed.fleet import SAMPLE_FLEET, populate
+from testbed.slack_recorder import SlackRecorder
+from tests.registry_fixtures import REGISTRY_PASSWORD, REGISTRY_USER
+
+PREFIX = "t/rel-secrets/"
+P = PREFIX
+NAMES = ["api", "worker", "auth", "web"]
+REPOS = "--repo=" + ",".join(P + n for n in NAMES)
+MARATHON_USER = "ops"
+MARATHON_PASSWORD = "mpw-Zx81-s3cr3t!"
+BOT_TOKEN = "xoxb-4242-4242-b0tt0ken-s3cr3t"
+WEBHOOK_SECRET_PART = "XXXXXXXXXXXXXXXXXXXXXXXX"  # the token part of SlackRecorder.webhook_url
+
+
+def _basic(user: str, password: str) -> str:
+    return base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+@dataclass(frozen=True)
+class Indexed:
+    registry_url: str
+    host: str
+    index_text: str
+
+
+@pytest.fixture(scope="module")
+def indexed(registry_basic: Any, tmp_path_factory: pytest.TempPathFactory) -> Indexed:
+    auth = (REGISTRY_USER, REGISTRY_PASSWORD)
+    populate(registry_basic.url, SAMPLE_FLEET, prefix=PREFIX, auth=auth)
+    dump = tmp_path_factory.mktemp("clean-get")
+    err = io.StringIO()
+    code = main(["get", REPOS, "--env=prod", f"--dump={dump}", f"--registry={registry_basic.url}", "--no-cache"],
+                environ={"REGISTRY_USER": REGISTRY_USER, "REGISTRY_PASSWORD": REGISTRY_PASSWORD},
+                stdout=io.StringIO(), stderr=err)
+    assert code == 0, err.getvalue()
+    return Indexed(registry_basic.url, registry_basic.url.split("://", 1)[1], (dump / "rollback.json").read_text())
+
+
+@dataclass
+class Seen:
+    """Everything a user or a channel could see, by where it was seen."""
+
+    secrets: dict[str, str]
+    places: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, where: str, text: str) -> None:
+        self.places.append((where, text))
+
+    def output(self, where: str, result: Any) -> None:
+        self.add(f"{where}: stdout", result.out)
+        self.add(f"{where}: stderr", result.err)
+
+    def files(self, *folders: Path) -> None:
+        for folder in folders:
+            for path in sorted(folder.rglob("*")):
+                if path.is_file():
+                    self.add(str(path), path.read_text(encoding="utf-8", errors="replace"))
+
+    def slack(self, recorder: SlackRecorder) -> None:
+        for number, received in enumerate(recorder.received):
+            self.add(f"slack payload {number} to {received.path.split('/')[1]}", json.dumps(received.body))
+
+    def leaks(self) -> list[str]:
+        return [f"{name} in {where}" for where, text in self.places for name, value in self.secrets.items()
+                if value in text]
+
+
+def secrets_of(webhook: str) -> dict[str, str]:
+    return {
+        "Marathon password": MARATHON_PASSWORD,
+        "Marathon Basic auth": _basic(MARATHON_USER, MARATHON_PASSWORD),
+        "registry password": REGISTRY_PASSWORD,
+        "registry Basic auth": _basic(REGISTRY_USER, REGISTRY_PASSWORD),
+        "Slack webhook URL": webhook,
+        "Slack webhook token part": WEBHOOK_SECRET_PART,
+        "Slack bot token": BOT_TOKEN,
+    }
+
+
+@pytest.fixture
+def sim(indexed: Indexed) -> Iterator[Simulator]:
+    apps = sample_apps(f"{indexed.host}/{PREFIX.rstrip('/')}")
+    with Simulator(apps=apps, deploy_seconds=0.1, auth=(MARATHON_USER, MARATHON_PASSWORD),
+                   unhealthy_images=["*/api:509-master"]) as simulator:
+        yield simulator
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_every_command_with_known_secrets_shows_none_of_them(
+        indexed: Indexed, sim: Simulator, slack_recorder: SlackRecorder, tmp_path: Path, cli) -> None:
+    webhook = slack_recorder.webhook_url
+    seen = Seen(secrets_of(webhook))
+    dump = tmp_path / "dump"
+    marathon_env = {"MARATHON_URL": sim.url, "MARATHON_USER": MARATHON_USER, "MARATHON_PASSWORD": MARATHON_PASSWORD}
+    everything = {**marathon_env, "DOCKER_REGISTRY": indexed.registry_url, "REGISTRY_USER": REGISTRY_USER,
+                  "REGISTRY_PASSWORD": REGISTRY_PASSWORD, "SLACK_WEBHOOK_URL": webhook, "SLACK_BOT_TOKEN": BOT_TOKEN,
+                  "BUILD_URL": f"https://{MARATHON_USER}:{MARATHON_PASSWORD}@jenkins.example.com/job/rollback/7/"}
+    date = ("--date=2026-11-19", "--env=prod", f"--dump={dump}")
+
+    def step(name: str, code: int, *argv: str, env: dict[str, str] | None = None) -> Any:
+        result = cli(*argv, env=everything if env is None else env)
+        seen.output(name, result)
+        assert result.code == code, (name, result.out, result.err)
+        return result
+
+    step("get", 0, "get", REPOS, "--env=prod", f"--dump={dump}", "--verbose")
+    step("dates", 0, "dates", f"--dump={dump}", "--verbose")
+    step("dates --json", 0, "dates", f"--dump={dump}", "--json")
+    step("plan", 0, "plan", *date, "--verbose")
+    step("plan --json with --pwd", 0, "plan", *date, "--json", f"--user={MARATHON_USER}",
+         f"--pwd={MARATHON_PASSWORD}", env={"MARATHON_URL": sim.url})
+    step("run with --slack and --pwd", 0, "run", *date, f"--slack={webhook}", f"--user={MARATHON_USER}",
+         f"--pwd={MARATHON_PASSWORD}", "--timeout=3", "--verbose", env={"MARATHON_URL": sim.url})
+    [snapshot] = sorted(dump.glob("snapshot-*.json"))
+    step("undo", 0, "undo", f"--snapshot={snapshot}", f"--dump={dump}", "--timeout=3", "--verbose")
+    step("deploy that rolls back", 1, "deploy", "--env=prod", f"--image={P}api=509-master", f"--dump={dump}",
+         "--timeout=1", "--verbose", "--json")
+    pwd_file = tmp_path / "marathon-password"
+    pwd_file.write_text(MARATHON_PASSWORD + "\n")
+    step("run --dry-run with --pwd-file", 0, "run", *date, "--dry-run", f"--pwd-file={pwd_file}",
+         f"--user={MARATHON_USER}", env={"MARATHON_URL": sim.url})
+    step("wrong Marathon password", 4, "run", *date, f"--user={MARATHON_USER}",
+         f"--pwd=not-{MARATHON_PASSWORD}", "--verbose", env={"MARATHON_URL": sim.url})
+    step("DC/OS login refused", 4, "plan", *date, "--marathon-auth=dcos", "--verbose")
+    step("Marathon URL with credentials", 0, "plan", "--date=2026-11-19", "--env=prod", f"--dump={dump}", "--verbose",
+         f"--marathon={sim.url.replace('://', f'://{MARATHON_USER}:{MARATHON_PASSWORD}@')}", env={})
+    step("Marathon down, URL with credentials", 4, "plan", *date,
+         f"--marathon=http://{MARATHON_USER}:{MARATHON_PASSWORD}@127.0.0.1:{_closed_port()}", env={})
+    step("password without user", 2, "plan", *date, f"--pwd={MARATHON_PASSWORD}", env={"MARATHON_URL": sim.url})
+    step("Slack webhook that is not a URL", 2, "run", *date, f"--slack={WEBHOOK_SECRET_PART}")
+
+    assert slack_recorder.wait_for(8), "Slack must have been used for the check to mean something"
+    seen.slack(slack_recorder)
+    seen.files(dump, tmp_path / "xdg-cache")
+    assert {p.name.split("-")[0] for p in dump.iterdir()} >= {"rollback.json", "rollback.html", "snapshot", "report",
+                                                               "junit", "ledger.jsonl"}
+    assert seen.leaks() == []
+
+
+USAGE_ERRORS = {
+    "pwd-on-a-command-without-it": ("dates", f"--pwd={MARATHON_PASSWORD}"),
+    "pwd-separate-value-and-unknown-flag": ("run", "--date=2026-11-19", "--env=prod", "--pwd", MARATHON_PASSWORD,
+                                            "--colour"),
+    "pwd-as-a-stray-argument": ("run", "--date=2026-11-19", "--env=prod", MARATHON_PASSWORD),
+    "pwd-as-the-command": (MARATHON_PASSWORD, "--env=prod"),
+    "pwd-and-slack-on-get": ("get", "--repo=api", "--env=prod", f"--pwd={MARATHON_PASSWORD}",
+                             "--slack=https://hooks.slack.com/services/T0/B0/" + WEBHOOK_SECRET_PART),
+    "pwd-twice": ("plan", "--date=2026-11-19", "--env=prod", f"--pwd={MARATHON_PASSWORD}",
+                  f"--pwd={MARATHON_PASSWORD}"),
+    "pwd-missing-required": ("run", "--env=prod", f"--pwd={MARATHON_PASSWORD}"),
+    "registry-url-with-credentials-and-unknown-flag": (
+        "get", "--repo=api", "--env=prod", f"--registry=https://{REGISTRY_USER}:{REGISTRY_PASSWORD}@r.example.com",
+        "--bogus"),
+}
+
+
+@pytest.mark.parametrize("argv", list(USAGE_ERRORS.values()), ids=list(USAGE_ERRORS))
+def test_a_usage_error_does_not_repeat_the_secrets_typed(cli, argv: tuple[str, ...]) -> None:
+    """docopt's own message repeats argv; the tool prints the usage and one line naming options only."""
+    result = cli(*argv)
+
+    assert result.code == 2
+    assert len([line for line in result.err.splitlines() if line.startswith("error: invalid command line")]) == 1
+    seen = Seen(secrets_of("https://hooks.slack.com/services/T0/B0/" + WEBHOOK_SECRET_PART))
+    seen.output("usage error", result)
+    assert seen.leaks() == []
+
+
+@pytest.mark.parametrize("how", ["reachable", "unreachable", "not-http"])
+def test_a_registry_url_carrying_credentials_never_shows_them(indexed: Indexed, tmp_path: Path, cli, how: str) -> None:
+    host = {"reachable": indexed.host, "unreachable": f"127.0.0.1:{_closed_port()}", "not-http": indexed.host}[how]
+    scheme = "ftp" if how == "not-http" else "http"
+    url = f"{scheme}://{REGISTRY_USER}:{REGISTRY_PASSWORD}@{host}"
+
+    result = cli("get", f"--repo={P}api", "--env=prod", f"--dump={tmp_path}", f"--registry={url}", "--verbose")
+
+    assert result.code == {"reachable": 0, "unreachable": 4, "not-http": 2}[how], result.err
+    seen = Seen(secrets_of("-unused-"))
+    seen.output(f"get from {how} registry", result)
+    seen.files(tmp_path)
+    assert seen.leaks() == []
+    if how == "reachable":
+        index = json.loads((tmp_path / "rollback.json").read_text())
+        assert index["registry"] == f"http://{indexed.host}"
+        assert all(r["image"].startswith(f"{indexed.host}/") for day in index["rollbacks"].values() for r in day)
+    else:
+        assert "<hidden>" in result.err or f"{host}" in result.err
+
+
+@pytest.mark.parametrize("mode", ["500", "invalid_token"])
+def test_a_failing_slack_webhook_is_a_warning_that_shows_no_secret(
+        indexed: Indexed, sim: Simulator, tmp_path: Path, cli, mode: str) -> None:
+    """(A closed port is in test_faults.py.)"""
+    with SlackRecorder(mode=mode) as recorder:
+        webhook = recorder.webhook_url
+        (tmp_path / "rollback.json").write_text(indexed.index_text)
+        result = cli("run", "--date=2026-11-19", "--env=prod", f"--dump={tmp_path}", "--timeout=3", "--verbose",
+                     env={"MARATHON_URL": sim.url, "MARATHON_USER": MARATHON_USER,
+                          "MARATHON_PASSWORD": MARATHON_PASSWORD, "SLACK_WEBHOOK_URL": webhook})
+        seen = Seen(secrets_of(webhook))
+        seen.output(f"Slack {mode}", result)
+        seen.files(tmp_path)
+        seen.slack(recorder)
+
+    assert result.code == 0, result.err
+    assert any(line.startswith("warning: Slack notification failed") for line in result.err.splitlines())
+    assert seen.leaks() == []
+
+
+def test_a_slack_bot_token_never_reaches_the_messages_or_the_output(
+        indexed: Indexed, sim: Simulator, tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    with SlackRecorder(expected_token=BOT_TOKEN) as recorder:
+        monkeypatch.setattr(notify, "WebClient", functools.partial(WebClient, base_url=recorder.api_url))
+        (tmp_path / "rollback.json").write_text(indexed.index_text)
+        result = cli("run", "--date=2026-11-19", "--env=prod", f"--dump={tmp_path}", "--timeout=3", "--verbose",
+                     env={"MARATHON_URL": sim.url, "MARATHON_USER": MARATHON_USER,
+                          "MARATHON_PASSWORD": MARATHON_PASSWORD, "SLACK_BOT_TOKEN": BOT_TOKEN,
+                          "SLACK_CHANNEL": "#ops"})
+        received = recorder.wait_for(6)
+        seen = Seen(secrets_of("-unused-"))
+        seen.output("bot token", result)
+        seen.files(tmp_path)
+        seen.slack(recorder)
+
+    assert result.code == 0, result.err
+    assert "warning" not in result.err
+    assert len(received) >= 6 and all(r.path == "/api/chat.postMessage" for r in received)
+    assert all(r.headers.get("Authorization") == f"Bearer {BOT_TOKEN}" for r in received)  # used, only as auth
+    assert seen.leaks() == []
