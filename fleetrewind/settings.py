@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .config_file import load_config
 from .errors import UsageError
 from .secret import Secret
-from .tags import DEFAULT_BRANCHES, DEFAULT_TAG_PATTERN, branch_for_env, check_env, compile_tag_pattern, parse_services
+from .tags import SERVICE_RE, DEFAULT_BRANCHES, DEFAULT_TAG_PATTERN, branch_for_env, check_env, compile_tag_pattern, parse_services
 from .transport import TLS, sanitize_url
 
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -161,7 +161,8 @@ def _pairs(name: str, values: list[str], *, url: bool = False) -> tuple[tuple[st
         service, sep, value = item.partition("=")
         if not sep or not service or not value:
             raise UsageError(f"{name} must look like <service>=<value> (found: {item!r})")
-        parse_services(service)
+        if not SERVICE_RE.match(service):
+            raise UsageError(f"{name}: {service!r} is not a valid service name (lower case, digits, . _ - /)")
         if service in seen:
             raise UsageError(f"{name} names service {service!r} twice")
         seen.add(service)
