@@ -44,7 +44,7 @@ from marathonsim.server import SimServer  # noqa: E402
 # for a SYN retransmit (1 s) or be reset (a PUT then fails as "unreachable") - the test bed's limit,
 # not Marathon's. The benchmark gives the simulator a real server's accept queue.
 ACCEPT_QUEUE = 128
-SimServer.request_queue_size = ACCEPT_QUEUE
+SimServer.request_queue_size = ACCEPT_QUEUE  # (the simulator now defaults to 128 too)
 
 REGISTRY = "registry.bench.example:5000"
 ENV = "prod"

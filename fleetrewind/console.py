@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 import time
 from typing import Any, TextIO
 
@@ -24,12 +25,17 @@ class Console:
         self.verbose = verbose
         self.secrets = secrets or []
         self.started = time.monotonic()
+        self._lock = threading.Lock()  # deploy threads report at once: one whole line each
+
+    def _print(self, text: str, stream: TextIO) -> None:
+        with self._lock:
+            print(self._clean(text), file=stream, flush=True)
 
     def _clean(self, text: str) -> str:
         return redact(text, self.secrets)
 
     def result(self, text: str = "") -> None:
-        print(self._clean(text), file=self.stdout, flush=True)
+        self._print(text, self.stdout)
 
     def json(self, data: Any) -> None:
         self.result(json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False))
@@ -38,13 +44,13 @@ class Console:
         """A progress line: what is being done, how far, how long (stderr, hidden by --quiet)."""
         if not self.quiet:
             elapsed = time.monotonic() - self.started
-            print(self._clean(f"[{elapsed:6.1f}s] {text}"), file=self.stderr, flush=True)
+            self._print(f"[{elapsed:6.1f}s] {text}", self.stderr)
 
     def warn(self, text: str) -> None:
-        print(self._clean(f"warning: {text}"), file=self.stderr, flush=True)
+        self._print(f"warning: {text}", self.stderr)
 
     def error(self, text: str) -> None:
-        print(self._clean(f"error: {text}"), file=self.stderr, flush=True)
+        self._print(f"error: {text}", self.stderr)
 
 
 def setup_logging(*, verbose: bool, stderr: TextIO) -> None:

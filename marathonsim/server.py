@@ -22,6 +22,7 @@ HIDDEN_HEADERS = ("authorization", "cookie")
 class SimServer(ThreadingHTTPServer):
     daemon_threads = True  # a delayed answer must not hold up stop()
     allow_reuse_address = True
+    request_queue_size = 128  # socketserver's 5 resets connections when a client deploys 50 apps at once
 
     def __init__(self, address: tuple[str, int], ctx: Context) -> None:
         self.ctx = ctx
