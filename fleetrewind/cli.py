@@ -71,8 +71,8 @@ def usage_problem(argv: Sequence[str]) -> str:
         return f"no command (commands: {', '.join(HANDLERS)})"
     command = argv[0]
     if command not in commands:
-        shown = f" {command!r}" if re.fullmatch(r"[a-z][a-z-]{0,19}", command) else ""
-        return f"unknown command{shown} (commands: {', '.join(HANDLERS)})"
+        # Never echo it: a secret typed in the wrong place would land on the screen.
+        return f"unknown command (commands: {', '.join(HANDLERS)})"
     known = set(_OPTION.findall(USAGE))
     takes_value = set(re.findall(r"(--[a-z][a-z-]*)=<", USAGE))
     options_section = set(_OPTION.findall(USAGE.split("Options:", 1)[1].split("\n\n", 1)[0]))

@@ -103,7 +103,8 @@ class Executor:
                 outcome.error = f"interrupted while deployment {outcome.deployment_id} was in flight"
                 return
             try:
-                app = self.client.get_app(step.app_id)
+                # A hung Marathon must not hold the wave far past its deadline.
+                app = self.client.get_app(step.app_id, timeout=max(1.0, min(10.0, deadline - time.monotonic())))
                 verdict = judge(app, step.target, {outcome.deployment_id} if outcome.deployment_id else set())
                 last_error = ""
             except (UnreachableError, MarathonError) as err:

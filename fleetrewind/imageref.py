@@ -42,6 +42,8 @@ class ImageRef:
         return ImageRef(self.host, self.repository, tag, None)
 
     def with_digest(self, digest: str, tag: str | None = None) -> "ImageRef":
+        if not _DIGEST_RE.fullmatch(digest):
+            raise UsageError(f"{digest!r} is not a valid image digest")
         return ImageRef(self.host, self.repository, tag, digest)
 
 

@@ -144,9 +144,10 @@ class MarathonClient:
         body = self._json(self._call("GET", "/v2/apps"), "GET /v2/apps")
         return [str(app["id"]) for app in body.get("apps", []) if isinstance(app, dict) and "id" in app]
 
-    def get_app(self, app_id: str) -> dict[str, Any]:
+    def get_app(self, app_id: str, *, timeout: float | None = None) -> dict[str, Any]:
+        extra: dict[str, Any] = {"timeout": timeout} if timeout else {}
         resp = self._call("GET", f"/v2/apps{app_id}", params={"embed": ["app.tasks", "app.deployments",
-                                                                          "app.lastTaskFailure"]})
+                                                                          "app.lastTaskFailure"]}, **extra)
         if resp.status_code == 404:
             raise MarathonError(f"Marathon app {app_id} does not exist", status=404)
         body = self._json(resp, f"GET /v2/apps{app_id}")

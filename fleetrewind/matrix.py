@@ -123,7 +123,7 @@ def render_matrix(index: Index, *, date: str | None = None, now: dt.datetime | N
         marker = " ▶" if day == date else ""
         parts = [f'<th scope="row">{_e(day)}<span class="dow">{weekday}</span>{marker}</th>']
         for service in services:
-            releases = cells.get((day, service))
+            releases = cells.get((day, service)) or []
             target = targets.get(service)
             if releases:
                 parts.append(_release_cell(releases, ["target"] if target == releases[-1] else []))

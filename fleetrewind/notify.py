@@ -258,9 +258,8 @@ class SlackNotifier:
                                           retry_handlers=handlers)
         else:
             assert token is not None
-            extra = {"base_url": base_url} if base_url else {}
             self._client = WebClient(token=token.reveal(), timeout=timeout, logger=_SDK_LOG,  # type: ignore[arg-type]
-                                     retry_handlers=handlers, **extra)
+                                     retry_handlers=handlers, base_url=base_url or WebClient.BASE_URL)
 
     def started(self, *, command: str, env: str, date: str | None, actor: str, changes: int, total: int) -> None:
         self._send(lambda: started_message(**self._clean(

@@ -90,7 +90,7 @@ def render_table(plan: Plan) -> str:
     """The plan as a fixed-width table: service, app id, current, target, why."""
     header = ("SERVICE", "APP", "CURRENT", "TARGET", "WHY")
     rows = [header] + [
-        (s.service, s.app_id or "-", s.current or "-", s.target if s.action != NO_RELEASE else "-", s.reason)
+        (s.service, s.app_id or "-", s.current or "-", (s.target or "-") if s.action != NO_RELEASE else "-", s.reason)
         for s in plan.steps
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]

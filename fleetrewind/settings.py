@@ -22,7 +22,7 @@ from .secret import Secret
 from .tags import SERVICE_RE, DEFAULT_BRANCHES, DEFAULT_TAG_PATTERN, branch_for_env, check_env, compile_tag_pattern, parse_services
 from .transport import TLS, sanitize_url
 
-DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")  # ASCII digits only (\d takes any script's)
 FAILURE_POLICIES = ("stop", "continue", "revert")
 FAILURE_CLASSES = ("rejected", "locked", "deadline", "unhealthy", "health-url", "unreachable")
 DEFAULT_ROLLBACK_ON = ("deadline", "unhealthy", "health-url")

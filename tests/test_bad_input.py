@@ -225,7 +225,7 @@ CASES = {
     "unknown-flag": run_("--colour=blue", names="unknown option --colour"),
     "unknown-short-flag": run_("-x", names="unknown option -x"),
     "flag-of-another-command": Case(("dates", "--dump={dump}", "--timeout=3"), 2, "dates does not accept --timeout"),
-    "unknown-command": Case(("rewind", "--date=2026-11-19"), 2, "unknown command 'rewind'"),
+    "unknown-command": Case(("rewind", "--date=2026-11-19"), 2, "unknown command (commands:"),
     "no-command": Case((), 2, "no command"),
     "missing-date": Case(("run", "--env=prod", "--dump={dump}"), 2, "run needs --date or --to"),
     "date-and-to": Case(("run", "--date=2026-11-19", "--to=last-good", "--env=prod"), 2,

@@ -16,16 +16,17 @@ from ..snapshot import read_snapshot
 
 def execute(settings: Settings, console: Console) -> int:
     assert settings.snapshot
-    snapshot = read_snapshot(settings.snapshot)
+    path = settings.snapshot
+    snapshot = read_snapshot(path)
     if not snapshot.images:
-        raise UsageError(f"snapshot {settings.snapshot} records no images to put back")
+        raise UsageError(f"snapshot {path} records no images to put back")
     settings = _with_env(settings, snapshot.env)
     client = marathon_client(settings)
     fleet = load_apps(client, {s: snapshot.app_ids[s] for s in snapshot.images}, parallel=settings.parallel)
     plan = plan_for_images(snapshot.images, current=fleet.images, app_ids=fleet.app_ids,
                            waves=order_waves(list(snapshot.images), settings.waves), env=snapshot.env,
-                           reason=f"undo to snapshot {settings.snapshot.name}")
-    console.info(f"undo: {len(plan.changes())} of {len(plan.steps)} services go back to {settings.snapshot.name}")
+                           reason=f"undo to snapshot {path.name}")
+    console.info(f"undo: {len(plan.changes())} of {len(plan.steps)} services go back to {path.name}")
     rollout = Rollout(settings, console, client, make_notifier(settings, console.warn), command="undo")
     result = rollout.execute(plan, fleet, policy="continue")
     print_result(console, result, as_json=settings.json)
