@@ -13,18 +13,16 @@ import socket
 import ssl
 import threading
 import urllib.error
-from typing import Any, Callable, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Protocol
 
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
-from slack_sdk.webhook import WebhookClient
+# slack_sdk is imported only when a Slack notifier is made: most runs without Slack (and the
+# benchmarks' CPU per service) should not pay for importing it.
 
 from .secret import Secret, redact
+
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
+    from slack_sdk.webhook import WebhookClient
 from .settings import Settings
 
 # slack-sdk logs failures (and, at debug level, the webhook URL and body) through its logger;
@@ -249,17 +247,28 @@ class SlackNotifier:
         self._channel = channel
         self._lock = threading.Lock()  # the executor may report services from several threads
         self._failures = 0
+        self._warned: set[str] = set()
         self._thread_ts: str | None = None
         # connection errors are retried once by default; add 429 (honours Retry-After) and 500/503
+        from slack_sdk import WebClient
+        from slack_sdk.http_retry.builtin_handlers import (
+            ConnectionErrorRetryHandler,
+            RateLimitErrorRetryHandler,
+            ServerErrorRetryHandler,
+        )
+        from slack_sdk.webhook import WebhookClient
+
         handlers = [ConnectionErrorRetryHandler(), RateLimitErrorRetryHandler(), ServerErrorRetryHandler()]
-        self._webhook = self._client = None
+        self._webhook: WebhookClient | None = None
+        self._client: WebClient | None = None
         if webhook:
             self._webhook = WebhookClient(webhook.reveal(), timeout=timeout, logger=_SDK_LOG,  # type: ignore[arg-type]
                                           retry_handlers=handlers)
         else:
             assert token is not None
+            extra: dict[str, Any] = {"base_url": base_url} if base_url else {}
             self._client = WebClient(token=token.reveal(), timeout=timeout, logger=_SDK_LOG,  # type: ignore[arg-type]
-                                     retry_handlers=handlers, base_url=base_url or WebClient.BASE_URL)
+                                     retry_handlers=handlers, **extra)
 
     def started(self, *, command: str, env: str, date: str | None, actor: str, changes: int, total: int) -> None:
         self._send(lambda: started_message(**self._clean(
@@ -298,8 +307,10 @@ class SlackNotifier:
                 self._failures = 0
                 return
             self._failures += 1
-            tail = "; no more Slack messages until the end of the run" if self._failures == GIVE_UP_AFTER and not final else ""
-            self._warn(redact(f"Slack notification failed ({problem}); the rollback itself is not affected{tail}",
+            if problem in self._warned:
+                return  # one warning per kind of failure: a dead Slack is one line, not one per message
+            self._warned.add(problem)
+            self._warn(redact(f"Slack notification failed ({problem}); the rollback itself is not affected",
                               self._secrets))
 
     def _post(self, text: str, blocks: list[dict[str, Any]], *, first: bool, final: bool) -> str | None:
@@ -330,6 +341,8 @@ def _short_body(status: int, body: object) -> str:
 
 def _describe(exc: BaseException, timeout: float) -> str:
     """One short reason, without the URL (the webhook URL is itself the secret)."""
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
     if isinstance(exc, SlackApiError):
         error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
         return f"HTTP {exc.response.status_code}{_short_body(exc.response.status_code, error)}"

@@ -524,10 +524,8 @@ def test_slack_unreachable_the_rollback_still_succeeds_with_a_warning(make_world
     assert error_lines(result.err) == []
     warnings = [line for line in result.err.splitlines() if line.startswith("warning:")]
     assert warnings, "Slack being down must be said"
-    # One reason, said the same way each time; the notifier gives up after 3 failures (plus the final try).
-    assert all(w.startswith("warning: Slack notification failed (connection refused); the rollback itself is not "
-                            "affected") for w in warnings), warnings
-    assert len(warnings) <= 4
+    # One warning, however many messages could not be sent.
+    assert warnings == ["warning: Slack notification failed (connection refused); the rollback itself is not affected"]
     assert "closedclosedclosed" not in result.err + result.out
     assert world.report()["state"] == "SUCCEEDED"
     assert all(s["status"] == "succeeded" for s in world.report()["services"])

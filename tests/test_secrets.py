@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+import slack_sdk
 from slack_sdk import WebClient
 
 from fleetrewind import notify
@@ -242,7 +243,7 @@ def test_a_failing_slack_webhook_is_a_warning_that_shows_no_secret(
 def test_a_slack_bot_token_never_reaches_the_messages_or_the_output(
         indexed: Indexed, sim: Simulator, tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch) -> None:
     with SlackRecorder(expected_token=BOT_TOKEN) as recorder:
-        monkeypatch.setattr(notify, "WebClient", functools.partial(WebClient, base_url=recorder.api_url))
+        monkeypatch.setattr(slack_sdk, "WebClient", functools.partial(WebClient, base_url=recorder.api_url))
         (tmp_path / "rollback.json").write_text(indexed.index_text)
         result = cli("run", "--date=2026-11-19", "--env=prod", f"--dump={tmp_path}", "--timeout=3", "--verbose",
                      env={"MARATHON_URL": sim.url, "MARATHON_USER": MARATHON_USER,
