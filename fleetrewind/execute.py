@@ -25,6 +25,38 @@ if TYPE_CHECKING:
 Verify = Callable[[Step], "str | None"]
 
 
+APP_EVERY = 5  # while a deployment is listed, read the app itself only every 5th poll (progress)
+
+
+class DeploymentWatch:
+    """One shared ``GET /v2/deployments`` per interval for a whole wave.
+
+    While a service's deployment is still listed there is nothing to judge yet, so the threads
+    of a wave share this one cheap read instead of each reading its app (with all its tasks)
+    on every poll: that is most of the tool's CPU and of Marathon's load in a big wave.
+    """
+
+    def __init__(self, client: MarathonClient, interval: float) -> None:
+        self.client = client
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._fetched = float("-inf")
+        self._ids: set[str] | None = None
+
+    def listed(self, deployment_id: str | None) -> bool:
+        """True when Marathon lists this deployment as running (False when unsure: then look at the app)."""
+        if not deployment_id:
+            return False
+        with self._lock:
+            if time.monotonic() - self._fetched >= self.interval:
+                try:
+                    self._ids = {str(d.get("id")) for d in self.client.deployments()}
+                except (UnreachableError, MarathonError):
+                    self._ids = None
+                self._fetched = time.monotonic()
+            return self._ids is not None and deployment_id in self._ids
+
+
 class Executor:
     def __init__(self, client: MarathonClient, *, timeout: float, parallel: int, force: bool,
                  report: Callable[[str], None], notifier: "Notifier", stop: threading.Event,
@@ -61,16 +93,17 @@ class Executor:
                   policy: str) -> bool:
         deadline = time.monotonic() + self.timeout
         halt = threading.Event()
+        watch = DeploymentWatch(self.client, self.poll)
         with ThreadPoolExecutor(max_workers=min(self.parallel, len(steps)), thread_name_prefix="deploy") as pool:
             futures = [pool.submit(self._deploy_one, step, apps[step.service], outcomes[step.service], deadline,
-                                   halt, policy) for step in steps]
+                                   halt, policy, watch) for step in steps]
             wait(futures)
             for future in futures:
                 future.result()
         return all(outcomes[s.service].status == SUCCEEDED for s in steps)
 
     def _deploy_one(self, step: Step, app: dict[str, Any], outcome: Outcome, deadline: float,
-                    halt: threading.Event, policy: str) -> None:
+                    halt: threading.Event, policy: str, watch: DeploymentWatch) -> None:
         if self.stop.is_set() or halt.is_set():
             outcome.status = NOT_STARTED
             return
@@ -88,20 +121,27 @@ class Executor:
             self._fail(outcome, "unreachable", str(err), started, halt, policy)
             return
         self.report(f"{step.service}: deploying {step.target} (deployment {outcome.deployment_id or '?'})")
-        self._wait(step, outcome, deadline, started, halt, policy)
+        self._wait(step, outcome, deadline, started, halt, policy, watch)
 
     def _wait(self, step: Step, outcome: Outcome, deadline: float, started: float, halt: threading.Event,
-              policy: str) -> None:
+              policy: str, watch: DeploymentWatch) -> None:
         assert step.app_id and step.target
         interval = self.poll
         last_detail, last_error = "", ""
         unhealthy = False
+        polls = 0
         while True:
             if self.stop.is_set():
                 outcome.status = INTERRUPTED
                 outcome.seconds = round(time.monotonic() - started, 3)
                 outcome.error = f"interrupted while deployment {outcome.deployment_id} was in flight"
                 return
+            polls += 1
+            near_deadline = deadline - time.monotonic() <= interval
+            if polls > 1 and polls % APP_EVERY and not near_deadline and watch.listed(outcome.deployment_id):
+                self.stop.wait(min(interval, max(0.0, deadline - time.monotonic())))
+                interval = min(interval * 1.5, self.max_poll)
+                continue
             try:
                 # A hung Marathon must not hold the wave far past its deadline.
                 app = self.client.get_app(step.app_id, timeout=max(1.0, min(10.0, deadline - time.monotonic())))
