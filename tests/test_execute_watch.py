@@ -1,0 +1,38 @@
+"""While a deployment is listed, a wave shares one GET /v2/deployments instead of reading each app."""
+
+from __future__ import annotations
+
+import threading
+
+from fleetrewind.execute import Executor
+from fleetrewind.marathon import MarathonClient
+from fleetrewind.notify import NullNotifier
+from fleetrewind.outcomes import SUCCEEDED, outcomes_for
+from fleetrewind.plan import plan_for_images
+from fleetrewind.transport import TLS, Transport
+from marathonsim import Simulator
+
+APP = {
+    "id": "/ds/prod/shop/api",
+    "instances": 1,
+    "container": {"type": "DOCKER", "docker": {"image": "reg:5000/api:1-master"}},
+    "healthChecks": [{"protocol": "MESOS_HTTP", "path": "/health"}],
+}
+
+
+def test_a_listed_deployment_is_watched_through_the_deployments_list() -> None:
+    with Simulator(apps=[APP], deploy_seconds=3.0) as sim:
+        client = MarathonClient(Transport(sim.url, tls=TLS()))
+        app = client.get_app(APP["id"])
+        plan = plan_for_images({"api": "reg:5000/api:2-master"}, current={"api": "reg:5000/api:1-master"},
+                               app_ids={"api": APP["id"]}, waves=[["api"]], env="prod", reason="test")
+        outcomes = outcomes_for(plan)
+        sim.reset_requests()
+        ok = Executor(client, timeout=30, parallel=1, force=False, report=lambda _: None, notifier=NullNotifier(),
+                      stop=threading.Event()).run(plan, {"api": app}, outcomes, policy="stop")
+        assert ok and outcomes["api"].status == SUCCEEDED
+        reads = [r["path"] for r in sim.requests if r["method"] == "GET"]
+        # one look right after the PUT, one once the deployment left the list: not one per poll
+        assert reads.count("/v2/apps/ds/prod/shop/api") == 2, reads
+        assert reads.count("/v2/deployments") >= 2, reads
+        assert sim.apps[APP["id"]]["container"]["docker"]["image"] == "reg:5000/api:2-master"
