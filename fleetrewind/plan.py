@@ -80,7 +80,7 @@ def plan_for_images(targets: Mapping[str, str], *, current: Mapping[str, str | N
         now = current.get(service)
         wave = wave_of.get(service, len(waves))
         if now == target:
-            steps.append(Step(service, app_ids.get(service), now, now, UNCHANGED, f"unchanged: already runs it", wave))
+            steps.append(Step(service, app_ids.get(service), now, now, UNCHANGED, "unchanged: already runs it", wave))
         else:
             steps.append(Step(service, app_ids.get(service), now, target, CHANGE, reason, wave))
     return Plan(env=env, date=date, steps=tuple(steps), waves=tuple(tuple(w) for w in waves))

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -7,7 +7,6 @@ date on which one service (worker) had no release, and the fleet's final state.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess

@@ -23,12 +23,13 @@ import random
 import re
 import socket
 import ssl
-import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Callable, Iterable, Mapping, Optional
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
+
+from testbed.serving import BackgroundServer
 
 Canned = tuple[int, Mapping[str, str], bytes]
 Rewrite = Callable[[str], Optional[Canned]]
@@ -132,8 +133,7 @@ class RegistryProxy:
         self.log: list[tuple[str, str, int]] = []
         self.faults_injected = 0
         self.reset_counts()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: BackgroundServer | None = None
         self._port: int | None = None
         self._ssl_context: ssl.SSLContext | None = None
         if parts.scheme == "https":
@@ -149,16 +149,8 @@ class RegistryProxy:
     def start(self) -> "RegistryProxy":
         """Listen on 127.0.0.1 (a free port, or the previous one after kill()); idempotent."""
         if self._server is None:
-            server = _Server(("127.0.0.1", self._port or 0), _make_handler(self))
-            self._port = server.server_address[1]
-            self._server = server
-            self._thread = threading.Thread(
-                target=server.serve_forever,
-                kwargs={"poll_interval": 0.05},
-                name="registry-proxy",
-                daemon=True,
-            )
-            self._thread.start()
+            self._server = BackgroundServer(_make_handler(self), name="registry-proxy", port=self._port or 0)
+            self._port = self._server.port
         return self
 
     def kill(self) -> None:
@@ -175,12 +167,8 @@ class RegistryProxy:
 
     def _close_listener(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
             self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
 
     def stop(self) -> None:
         """Stop listening; handler threads finish on their own (they are daemons)."""
@@ -249,17 +237,6 @@ class RegistryProxy:
     def rewrite_location(self, value: str) -> str:
         """Point upstream URLs in Location/Link headers at the proxy."""
         return value.replace(self.upstream, self.url)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        # Clients that hang up (timeouts, kill()) are part of the tests, not errors to print.
-        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
-            super().handle_error(request, client_address)
 
 
 def _make_handler(proxy: RegistryProxy) -> type[BaseHTTPRequestHandler]:

@@ -14,9 +14,11 @@ from __future__ import annotations
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlsplit
+
+from testbed.serving import BackgroundServer
 
 MODES = ("ok", "500", "429", "invalid_token")
 
@@ -47,8 +49,7 @@ class SlackRecorder:
         self.received: list[Received] = []
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: BackgroundServer | None = None
 
     @property
     def mode(self) -> str:
@@ -63,26 +64,13 @@ class SlackRecorder:
     def start(self) -> "SlackRecorder":
         """Listen on a free port; idempotent."""
         if self._server is None:
-            server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
-            server.daemon_threads = True
-            self._server = server
-            self._thread = threading.Thread(
-                target=server.serve_forever,
-                kwargs={"poll_interval": 0.05},
-                name="slack-recorder",
-                daemon=True,
-            )
-            self._thread.start()
+            self._server = BackgroundServer(_make_handler(self), name="slack-recorder")
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
             self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
 
     def __enter__(self) -> "SlackRecorder":
         return self.start()
@@ -94,8 +82,7 @@ class SlackRecorder:
     def url(self) -> str:
         if self._server is None:
             raise RuntimeError("SlackRecorder is not started; call start() first")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._server.url
 
     @property
     def webhook_url(self) -> str:

@@ -19,7 +19,7 @@ import threading
 import time
 import uuid
 import weakref
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 from urllib.parse import parse_qs, urlsplit
@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from testbed import tls
+from testbed.serving import BackgroundServer
 
 
 def b64url(data: bytes) -> str:
@@ -84,32 +85,21 @@ class TokenIssuer:
         self._lock = threading.Lock()
         #: Every token request: dicts with user, scopes, status (for tests on token caching).
         self.requests: list[dict[str, object]] = []
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: BackgroundServer | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> "TokenIssuer":
         """Listen on 127.0.0.1 on a free port; idempotent."""
         if self._server is None:
-            server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
-            server.daemon_threads = True
-            self._server = server
-            self._thread = threading.Thread(
-                target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="token-issuer", daemon=True
-            )
-            self._thread.start()
+            self._server = BackgroundServer(_make_handler(self), name="token-issuer")
         return self
 
     def stop(self) -> None:
         """Stop listening (the certificate files stay until the issuer is garbage collected)."""
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
             self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
 
     def __enter__(self) -> "TokenIssuer":
         return self.start()
@@ -121,8 +111,7 @@ class TokenIssuer:
     def url(self) -> str:
         if self._server is None:
             raise RuntimeError("TokenIssuer is not started; call start() first")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._server.url
 
     @property
     def realm(self) -> str:
