@@ -19,24 +19,14 @@ from . import __version__
 from .console import Console, setup_logging
 from .errors import EXIT_FAILED, EXIT_USAGE, RollbackError
 from .secret import Secret, redact
-from .settings import Settings, from_args
+from .settings import COMMANDS, Settings, from_args
 from .usage import USAGE
 
 log = logging.getLogger(__name__)
 
-# command -> module under fleetrewind.commands exposing ``execute(settings, console) -> int``.
-HANDLERS: Mapping[str, str] = {
-    "get": "get",
-    "dates": "dates",
-    "plan": "plan",
-    "run": "run",
-    "undo": "undo",
-    "deploy": "deploy",
-}
-
-
 def _handler(command: str) -> Callable[[Settings, Console], int]:
-    module = importlib.import_module(f"fleetrewind.commands.{HANDLERS[command]}")
+    """Each command is a module under fleetrewind.commands exposing ``execute(settings, console) -> int``."""
+    module = importlib.import_module(f"fleetrewind.commands.{command}")
     return module.execute  # type: ignore[no-any-return]
 
 
@@ -56,7 +46,7 @@ def _command_usage() -> dict[str, str]:
     for line in _usage_lines().splitlines()[1:]:
         found = re.match(r"\s*rollback\.py (\S+)", line)
         if found:
-            current = found.group(1) if found.group(1) in HANDLERS else None
+            current = found.group(1) if found.group(1) in COMMANDS else None
             if current:
                 lines[current] = line
         elif current:
@@ -68,11 +58,11 @@ def usage_problem(argv: Sequence[str]) -> str:
     """What is wrong with a command line docopt refused: option names, never a typed value."""
     commands = _command_usage()
     if not argv:
-        return f"no command (commands: {', '.join(HANDLERS)})"
+        return f"no command (commands: {', '.join(COMMANDS)})"
     command = argv[0]
     if command not in commands:
         # Never echo it: a secret typed in the wrong place would land on the screen.
-        return f"unknown command (commands: {', '.join(HANDLERS)})"
+        return f"unknown command (commands: {', '.join(COMMANDS)})"
     known = set(_OPTION.findall(USAGE))
     takes_value = set(re.findall(r"(--[a-z][a-z-]*)=<", USAGE))
     options_section = set(_OPTION.findall(USAGE.split("Options:", 1)[1].split("\n\n", 1)[0]))

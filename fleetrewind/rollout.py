@@ -107,7 +107,7 @@ class Rollout:
         outcomes = outcomes_for(plan)
         snapshot_path: str | None = None
         if not plan.changes():
-            return self._finish(stamp, started, "NOTHING_TO_DO", EXIT_OK, outcomes, None, fleet)
+            return self._finish(stamp, started, "NOTHING_TO_DO", EXIT_OK, outcomes, None)
         _refuse_without_docker(plan, fleet)
         with EnvLock(self.settings.dump, env, command=self.command, force=self.settings.force, warn=self.console.warn):
             self._refuse_in_flight(plan, fleet)
@@ -124,10 +124,10 @@ class Rollout:
                     plan, fleet.apps, outcomes, policy=first_policy)
                 if ok:
                     self._state("SUCCEEDED")
-                    return self._finish(stamp, started, "SUCCEEDED", EXIT_OK, outcomes, snapshot_path, fleet)
+                    return self._finish(stamp, started, "SUCCEEDED", EXIT_OK, outcomes, snapshot_path)
                 if self.stop.is_set():
                     self._state("INTERRUPTED")
-                    return self._finish(stamp, started, "INTERRUPTED", EXIT_FAILED, outcomes, snapshot_path, fleet)
+                    return self._finish(stamp, started, "INTERRUPTED", EXIT_FAILED, outcomes, snapshot_path)
                 failed = [o for o in outcomes.values() if o.status == FAILED]
                 classes = {o.failure_class for o in failed}
                 self._state("FAILED", "; ".join(f"{o.service}: {o.failure_class}" for o in failed))
@@ -136,7 +136,7 @@ class Rollout:
                 if policy == "revert":
                     self.console.warn(f"no automatic rollback: the failure ({', '.join(sorted(map(str, classes)))}) "
                                       "is not one a rollback can fix (see rollback_on in the config)")
-                return self._finish(stamp, started, "FAILED", _failure_code(failed), outcomes, snapshot_path, fleet)
+                return self._finish(stamp, started, "FAILED", _failure_code(failed), outcomes, snapshot_path)
 
     def _refuse_in_flight(self, plan: Plan, fleet: FleetState) -> None:
         if self.settings.force:
@@ -164,7 +164,7 @@ class Rollout:
                 outcomes[service].status = ROLLBACK_FAILED_S
                 outcomes[service].error = f"{outcomes[service].error or ''}; rollback not started: {err}".lstrip("; ")
             self._state("ROLLBACK_FAILED", str(err))
-            return self._finish(stamp, started, "ROLLBACK_FAILED", EXIT_FAILED, outcomes, snapshot_path, fleet)
+            return self._finish(stamp, started, "ROLLBACK_FAILED", EXIT_FAILED, outcomes, snapshot_path)
         back = plan_for_images(touched, current=fresh.images, app_ids=fresh.app_ids,
                                waves=[list(w) for w in plan.waves], env=plan.env, reason="rollback to snapshot")
         back_outcomes = outcomes_for(back)
@@ -179,13 +179,13 @@ class Rollout:
                 outcome.error = f"{outcome.error or ''}; rollback failed: {back_outcome.error}".lstrip("; ")
         state = "ROLLBACK_COMPLETED" if all_back else "ROLLBACK_FAILED"
         self._state(state)
-        return self._finish(stamp, started, state, EXIT_FAILED, outcomes, snapshot_path, fleet)
+        return self._finish(stamp, started, state, EXIT_FAILED, outcomes, snapshot_path)
 
     def _marathon(self) -> str:
         return sanitize_url(self.settings.marathon_url or "")
 
     def _finish(self, stamp: str, started: dt.datetime, state: str, code: int, outcomes: dict[str, Outcome],
-                snapshot_path: str | None, fleet: FleetState) -> Result:
+                snapshot_path: str | None) -> Result:
         ordered = list(outcomes.values())
         report = build_report(command=self.command, env=self.settings.env or "", date=self.date,
                               actor=self.settings.actor, build_url=self.settings.build_url, marathon=self._marathon(),
@@ -198,7 +198,7 @@ class Rollout:
                  "actor": self.settings.actor, "state": state, "report": str(report_path),
                  "images": {s: i for s, i in final.items() if i} if state in ledger.GOOD_STATES else {}}
         try:
-            ledger.append(self.settings.ledger or self.settings.dump / "ledger.jsonl", entry)
+            ledger.append(self.settings.ledger_file, entry)
         except OSError as exc:
             self.console.warn(f"could not append to the ledger: {exc.strerror}")
         self.notifier.finished(report)

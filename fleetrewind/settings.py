@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .config_file import load_config
 from .errors import UsageError
 from .secret import Secret
-from .tags import SERVICE_RE, DEFAULT_BRANCHES, DEFAULT_TAG_PATTERN, branch_for_env, check_env, compile_tag_pattern, parse_services
+from .tags import DEFAULT_BRANCHES, DEFAULT_TAG_PATTERN, branch_for_env, check_env, check_service, compile_tag_pattern, parse_services
 from .transport import TLS, sanitize_url
 
 DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")  # ASCII digits only (\d takes any script's)
@@ -83,6 +83,11 @@ class Settings:
     ledger: Path | None = None
     actor: str = "unknown"
     build_url: str | None = None
+
+    @property
+    def ledger_file(self) -> Path:
+        """``--ledger`` (from_args fills in the default); ``ledger.jsonl`` in the dump folder otherwise."""
+        return self.ledger or self.dump / "ledger.jsonl"
 
     def secrets(self) -> list[Secret | None]:
         """Every secret this run knows, for the last-line redaction of messages."""
@@ -160,8 +165,7 @@ def _pairs(name: str, values: list[str], *, url: bool = False) -> tuple[tuple[st
         service, sep, value = item.partition("=")
         if not sep or not service or not value:
             raise UsageError(f"{name} must look like <service>=<value> (found: {item!r})")
-        if not SERVICE_RE.match(service):
-            raise UsageError(f"{name}: {service!r} is not a valid service name (lower case, digits, . _ - /)")
+        check_service(service, flag=name)
         if service in seen:
             raise UsageError(f"{name} names service {service!r} twice")
         seen.add(service)

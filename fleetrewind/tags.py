@@ -30,14 +30,20 @@ def check_env(env: str) -> str:
     return env
 
 
+def check_service(name: str, *, flag: str, noun: str = "service") -> str:
+    """A service is a Docker repository path; refuse anything else, naming the flag it came from."""
+    if not SERVICE_RE.match(name):
+        raise UsageError(f"{flag}: {name!r} is not a valid {noun} name (lower case, digits, . _ - /)")
+    return name
+
+
 def parse_services(value: str) -> tuple[str, ...]:
     """Split ``--repo=a,b,c``; refuse empty, malformed and duplicated names."""
     names = [part.strip() for part in value.split(",")]
     if not value.strip() or any(not name for name in names):
         raise UsageError(f'--repo must be a comma-separated list of repository names (found: {value!r})')
     for name in names:
-        if not SERVICE_RE.match(name):
-            raise UsageError(f"--repo: {name!r} is not a valid repository name (lower case, digits, . _ - /)")
+        check_service(name, flag="--repo", noun="repository")
     seen: set[str] = set()
     for name in names:
         if name in seen:

@@ -7,6 +7,7 @@ from ..console import Console
 from ..errors import UsageError
 from ..fleet import FleetState, load_fleet
 from ..history import Index, check_offered, read_index
+from ..matrix import write_matrix
 from ..plan import Plan, plan_for_date, plan_json, render_table
 from ..settings import Settings
 
@@ -30,18 +31,14 @@ def build_plan(settings: Settings, index: Index, fleet: FleetState, date: str) -
                          pin_digest=settings.pin_digest)
 
 
-def show_plan(settings: Settings, console: Console, index: Index, plan: Plan) -> None:
+def show_plan(settings: Settings, console: Console, index: Index | None, plan: Plan) -> None:
+    """The plan on stdout (table or --json), and the release matrix of the date when there is an index."""
     if settings.json:
         console.json(plan_json(plan))
     else:
         console.result(render_table(plan))
-    _write_matrix(settings, index, plan.date)
-
-
-def _write_matrix(settings: Settings, index: Index, date: str | None) -> None:
-    from ..matrix import write_matrix
-
-    write_matrix(settings.dump, index, date=date)
+    if index is not None:
+        write_matrix(settings.dump, index, date=plan.date)
 
 
 def execute(settings: Settings, console: Console) -> int:

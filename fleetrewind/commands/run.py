@@ -8,7 +8,7 @@ from ..console import Console
 from ..fleet import load_fleet
 from ..ledger import last_good
 from ..notify import make_notifier
-from ..plan import plan_for_images, plan_json, render_table
+from ..plan import plan_for_images, render_table
 from ..rollout import Rollout, print_result
 from ..settings import Settings
 from .plan import build_plan, load_index_for, show_plan
@@ -18,7 +18,7 @@ def execute(settings: Settings, console: Console) -> int:
     assert settings.env
     client = marathon_client(settings)
     if settings.to_last_good:
-        entry = last_good(settings.ledger or settings.dump / "ledger.jsonl", settings.env)
+        entry = last_good(settings.ledger_file, settings.env)
         images: dict[str, str] = entry["images"]
         fleet = load_fleet(client, list(images), settings)
         plan = plan_for_images(images, current=fleet.images, app_ids=fleet.app_ids,
@@ -27,7 +27,7 @@ def execute(settings: Settings, console: Console) -> int:
         date = None
         console.info(f"last good state of {settings.env}: {entry.get('at')} by {entry.get('actor')}")
         if settings.dry_run:
-            console.json(plan_json(plan)) if settings.json else console.result(render_table(plan))
+            show_plan(settings, console, None, plan)
             return 0
     else:
         assert settings.date
