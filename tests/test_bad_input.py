@@ -8,7 +8,6 @@ snapshot, or change the simulator's apps.
 
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,10 +15,10 @@ from typing import Any, Callable
 
 import pytest
 
-from fleetrewind.cli import main
 from marathonsim import Simulator
 from testbed.demo import sample_apps
-from testbed.fleet import SAMPLE_FLEET, populate
+from testbed.fleet import populate
+from tests.fleet_support import Indexed, index_sample_fleet
 
 PREFIX = "t/rel-bad/"
 P = PREFIX
@@ -28,26 +27,10 @@ REPOS = "--repo=" + ",".join(P + n for n in NAMES)
 RUN = ("run", "--date=2026-11-19", "--env=prod", "--dump={dump}")
 
 
-@dataclass(frozen=True)
-class Indexed:
-    registry_url: str
-    host: str
-    index_text: str
-
-    @property
-    def index(self) -> dict[str, Any]:
-        return json.loads(self.index_text)
-
-
 @pytest.fixture(scope="module")
 def indexed(registry: Any, tmp_path_factory: pytest.TempPathFactory) -> Indexed:
-    populate(registry.url, SAMPLE_FLEET, prefix=PREFIX)
-    dump = tmp_path_factory.mktemp("clean-get")
-    err = io.StringIO()
-    code = main(["get", REPOS, "--env=prod", f"--dump={dump}", f"--registry={registry.url}", "--no-cache"],
-                environ={}, stdout=io.StringIO(), stderr=err)
-    assert code == 0, err.getvalue()
-    return Indexed(registry.url, registry.url.split("://", 1)[1], (dump / "rollback.json").read_text())
+    return index_sample_fleet(registry.url, prefix=PREFIX, services=[P + n for n in NAMES],
+                              dump=tmp_path_factory.mktemp("clean-get"))
 
 
 # --- what a case may change before it runs -------------------------------------------------------

@@ -7,7 +7,6 @@ the three promises of the issue: keep working where it can, lose nothing, say wh
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import signal
@@ -18,17 +17,17 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
 import requests
 
-from fleetrewind.cli import main
 from marathonsim import Simulator
 from testbed.demo import sample_apps
-from testbed.fleet import SAMPLE_FLEET, populate
+from testbed.serving import BackgroundServer
+from tests.fleet_support import Indexed, index_sample_fleet
 
 ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "t/rel-faults/"
@@ -49,23 +48,11 @@ REPOS = "--repo=" + ",".join(svc(n) for n in NAMES)
 WAVES = f"waves:\n  - [{svc('api')}, {svc('worker')}, {svc('auth')}]\n  - [{svc('web')}]\n"
 
 
-@dataclass(frozen=True)
-class Indexed:
-    registry_url: str
-    host: str
-    index_text: str
-
-
 @pytest.fixture(scope="module")
 def indexed(registry: Any, tmp_path_factory: pytest.TempPathFactory) -> Indexed:
     """The sample fleet pushed once into the real registry, and the rollback.json of a clean get."""
-    populate(registry.url, SAMPLE_FLEET, prefix=PREFIX)
-    dump = tmp_path_factory.mktemp("clean-get")
-    err = io.StringIO()
-    code = main(["get", REPOS, "--env=prod", f"--dump={dump}", f"--registry={registry.url}", "--no-cache"],
-                environ={}, stdout=io.StringIO(), stderr=err)
-    assert code == 0, err.getvalue()
-    return Indexed(registry.url, registry.url.split("://", 1)[1], (dump / "rollback.json").read_text())
+    return index_sample_fleet(registry.url, prefix=PREFIX, services=[svc(n) for n in NAMES],
+                              dump=tmp_path_factory.mktemp("clean-get"))
 
 
 @dataclass
@@ -473,14 +460,11 @@ def slow_webhook(delay: float) -> Iterator[tuple[str, threading.Event]]:
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    server = BackgroundServer(Handler, name="slow-webhook")
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/services/T0/B0/slowslowslow", arrived
+        yield f"{server.url}/services/T0/B0/slowslowslow", arrived
     finally:
-        server.shutdown()
-        server.server_close()
+        server.stop()
 
 
 def test_sigterm_while_slack_is_slow_to_announce_the_run_still_ends_with_a_report(

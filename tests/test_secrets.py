@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import io
 import json
 import socket
 from dataclasses import dataclass, field
@@ -22,13 +21,11 @@ import pytest
 import slack_sdk
 from slack_sdk import WebClient
 
-from fleetrewind import notify
-from fleetrewind.cli import main
 from marathonsim import Simulator
 from testbed.demo import sample_apps
-from testbed.fleet import SAMPLE_FLEET, populate
 from testbed.slack_recorder import SlackRecorder
 from tests.registry_fixtures import REGISTRY_PASSWORD, REGISTRY_USER
+from tests.fleet_support import Indexed, index_sample_fleet
 
 PREFIX = "t/rel-secrets/"
 P = PREFIX
@@ -44,24 +41,10 @@ def _basic(user: str, password: str) -> str:
     return base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
-@dataclass(frozen=True)
-class Indexed:
-    registry_url: str
-    host: str
-    index_text: str
-
-
 @pytest.fixture(scope="module")
 def indexed(registry_basic: Any, tmp_path_factory: pytest.TempPathFactory) -> Indexed:
-    auth = (REGISTRY_USER, REGISTRY_PASSWORD)
-    populate(registry_basic.url, SAMPLE_FLEET, prefix=PREFIX, auth=auth)
-    dump = tmp_path_factory.mktemp("clean-get")
-    err = io.StringIO()
-    code = main(["get", REPOS, "--env=prod", f"--dump={dump}", f"--registry={registry_basic.url}", "--no-cache"],
-                environ={"REGISTRY_USER": REGISTRY_USER, "REGISTRY_PASSWORD": REGISTRY_PASSWORD},
-                stdout=io.StringIO(), stderr=err)
-    assert code == 0, err.getvalue()
-    return Indexed(registry_basic.url, registry_basic.url.split("://", 1)[1], (dump / "rollback.json").read_text())
+    return index_sample_fleet(registry_basic.url, prefix=PREFIX, services=[P + n for n in NAMES],
+                              dump=tmp_path_factory.mktemp("clean-get"), auth=(REGISTRY_USER, REGISTRY_PASSWORD))
 
 
 @dataclass
