@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from fleetrewind.history import Release, build_index  # noqa: E402
+from fleetrewind.releases.index import Release, build_index  # noqa: E402
 from marathonsim import Simulator  # noqa: E402
 from marathonsim.server import SimServer  # noqa: E402
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import threading
 
-from fleetrewind.execute import Executor
-from fleetrewind.marathon import MarathonClient
-from fleetrewind.notify import NullNotifier
-from fleetrewind.outcomes import SUCCEEDED, outcomes_for
-from fleetrewind.plan import plan_for_images
+from fleetrewind.rollout.execute import Executor
+from fleetrewind.marathon.client import MarathonClient
+from fleetrewind.notify.slack import NullNotifier
+from fleetrewind.rollout.outcomes import SUCCEEDED, outcomes_for
+from fleetrewind.rollout.plan import plan_for_images
 from fleetrewind.transport import TLS, Transport
 from marathonsim import Simulator
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from fleetrewind.history import build_index, write_index
-from fleetrewind.registry import parse_created
+from fleetrewind.releases.index import build_index, write_index
+from fleetrewind.registry.client import parse_created
 from testbed.fleet import SAMPLE_FLEET, populate
 from testbed.images import DOCKER_MANIFEST, ImagePusher
 from testbed.proxy import canned
@@ -391,7 +391,7 @@ def test_bad_env_is_refused_before_any_request(cli, registry, proxy_factory, dum
 
 @pytest.fixture
 def index_folder(tmp_path: Path) -> Path:
-    from fleetrewind.history import Release
+    from fleetrewind.releases.index import Release
 
     def rel(service: str, tag: str, created: str) -> Release:
         return Release(service=service, created=parse_created(created, "t"), tag=tag, digest="sha256:x",

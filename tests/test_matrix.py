@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from fleetrewind.history import Index, parse_index, target_for
-from fleetrewind.matrix import render_matrix, write_matrix
+from fleetrewind.releases.index import Index, parse_index, target_for
+from fleetrewind.report.matrix import render_matrix, write_matrix
 
 NOW = dt.datetime(2026, 11, 21, 20, 30, tzinfo=dt.timezone.utc)
 

@@ -12,7 +12,7 @@ from typing import Any, Iterator
 import pytest
 from slack_sdk.models.blocks import Block
 
-from fleetrewind.notify import NullNotifier, SlackNotifier, make_notifier, next_step
+from fleetrewind.notify.slack import NullNotifier, SlackNotifier, make_notifier, next_step
 from fleetrewind.secret import Secret
 from fleetrewind.settings import Settings
 from testbed.slack_recorder import SlackRecorder

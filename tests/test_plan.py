@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from fleetrewind.appmap import map_apps, order_waves
+from fleetrewind.marathon.appmap import map_apps, order_waves
 from fleetrewind.errors import UsageError
-from fleetrewind.history import Index, Release, build_index, parse_index
-from fleetrewind.imageref import ImageRef, parse_image, retarget, runs
-from fleetrewind.plan import (CHANGE, NO_RELEASE, UNCHANGED, Plan, plan_for_date, plan_for_images, plan_json,
+from fleetrewind.releases.index import Index, Release, build_index, parse_index
+from fleetrewind.releases.imageref import ImageRef, parse_image, retarget, runs
+from fleetrewind.rollout.plan import (CHANGE, NO_RELEASE, UNCHANGED, Plan, plan_for_date, plan_for_images, plan_json,
                               render_table)
 
 REG = "registry.example.com"

@@ -12,7 +12,7 @@ import requests
 import responses
 
 from fleetrewind.errors import AuthError, RegistryError, UnreachableError
-from fleetrewind.registry import (
+from fleetrewind.registry.client import (
     ACCEPT,
     MalformedManifest,
     RegistryClient,

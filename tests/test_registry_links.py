@@ -6,7 +6,7 @@ import pytest
 import responses
 
 from fleetrewind.errors import RegistryError
-from fleetrewind.registry import RegistryClient
+from fleetrewind.registry.client import RegistryClient
 from fleetrewind.secret import Secret
 from fleetrewind.settings import RegistryCredentials
 from fleetrewind.transport import TLS, Transport

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import xmlschema
 
-from fleetrewind.report import junit_xml, stamp_now, write_junit, write_report
+from fleetrewind.report.run import junit_xml, stamp_now, write_junit, write_report
 
 SCHEMA = xmlschema.XMLSchema(Path(__file__).parent / "data" / "jenkins-junit.xsd")
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from fleetrewind.errors import UsageError
-from fleetrewind.history import (
+from fleetrewind.releases.index import (
     Release,
     build_index,
     check_offered,
@@ -23,8 +23,8 @@ from fleetrewind.history import (
     target_for,
     write_index,
 )
-from fleetrewind.registry import parse_created
-from fleetrewind.tags import (
+from fleetrewind.registry.client import parse_created
+from fleetrewind.releases.tags import (
     DEFAULT_BRANCHES,
     DEFAULT_TAG_PATTERN,
     TagInfo,
@@ -422,7 +422,7 @@ def test_missing_rollback_json_says_to_run_get(tmp_path: Path) -> None:
 
 
 def test_unreadable_created_in_the_registry_is_malformed() -> None:
-    from fleetrewind.registry import MalformedManifest
+    from fleetrewind.registry.client import MalformedManifest
 
     for value in (None, "", "yesterday", 20261119):
         with pytest.raises(MalformedManifest):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..console import Console
-from ..history import label, read_index
+from ..releases.index import label, read_index
 from ..settings import Settings
 
 

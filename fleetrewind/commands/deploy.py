@@ -7,16 +7,16 @@ ROLLBACK_FAILED. Which failure classes trigger the rollback is the config's ``ro
 
 from __future__ import annotations
 
-from ..appmap import order_waves
-from ..clients import marathon_client
+from ..marathon.appmap import order_waves
+from ..factory import marathon_client
 from ..console import Console
 from ..errors import UsageError
-from ..fleet import load_fleet
-from ..healthurl import HealthUrlChecker
-from ..imageref import parse_image, retarget
-from ..notify import make_notifier
-from ..plan import plan_for_images, render_table
-from ..rollout import Rollout, print_result
+from ..marathon.fleet import load_fleet
+from ..rollout.healthurl import HealthUrlChecker
+from ..releases.imageref import parse_image, retarget
+from ..notify.slack import make_notifier
+from ..rollout.plan import plan_for_images, render_table
+from ..rollout.usecase import Rollout, print_result
 from ..settings import Settings
 
 

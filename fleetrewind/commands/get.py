@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ..cache import DigestCache
-from ..clients import registry_client
+from ..registry.cache import DigestCache
+from ..factory import registry_client
 from ..console import Console
 from ..errors import UsageError
-from ..history import Index, build_index, label, parse_index, write_index
-from ..matrix import write_matrix
-from ..scan import scan
+from ..releases.index import Index, build_index, label, parse_index, write_index
+from ..report.matrix import write_matrix
+from ..registry.scan import scan
 from ..settings import Settings
 from ..transport import sanitize_url
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from ..clients import marathon_client
+from ..factory import marathon_client
 from ..console import Console
 from ..errors import UsageError
-from ..fleet import FleetState, load_fleet
-from ..history import Index, check_offered, read_index
-from ..matrix import write_matrix
-from ..plan import Plan, plan_for_date, plan_json, render_table
+from ..marathon.fleet import FleetState, load_fleet
+from ..releases.index import Index, check_offered, read_index
+from ..report.matrix import write_matrix
+from ..rollout.plan import Plan, plan_for_date, plan_json, render_table
 from ..settings import Settings
 
 
@@ -24,7 +24,7 @@ def load_index_for(settings: Settings) -> Index:
 
 
 def build_plan(settings: Settings, index: Index, fleet: FleetState, date: str) -> Plan:
-    from ..appmap import order_waves
+    from ..marathon.appmap import order_waves
 
     waves = order_waves(index.services, settings.waves)
     return plan_for_date(index, date, current=fleet.images, app_ids=fleet.app_ids, waves=waves,

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from ..appmap import order_waves
-from ..clients import marathon_client
+from ..marathon.appmap import order_waves
+from ..factory import marathon_client
 from ..console import Console
-from ..fleet import load_fleet
-from ..ledger import last_good
-from ..notify import make_notifier
-from ..plan import plan_for_images, render_table
-from ..rollout import Rollout, print_result
+from ..marathon.fleet import load_fleet
+from ..rollout.ledger import last_good
+from ..notify.slack import make_notifier
+from ..rollout.plan import plan_for_images, render_table
+from ..rollout.usecase import Rollout, print_result
 from ..settings import Settings
 from .plan import build_plan, load_index_for, show_plan
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from ..appmap import order_waves
-from ..clients import marathon_client
+from ..marathon.appmap import order_waves
+from ..factory import marathon_client
 from ..console import Console
 from ..errors import UsageError
-from ..fleet import load_apps
-from ..notify import make_notifier
-from ..plan import plan_for_images
-from ..rollout import Rollout, print_result
+from ..marathon.fleet import load_apps
+from ..notify.slack import make_notifier
+from ..rollout.plan import plan_for_images
+from ..rollout.usecase import Rollout, print_result
 from ..settings import Settings
-from ..snapshot import read_snapshot
+from ..rollout.snapshot import read_snapshot
 
 
 def execute(settings: Settings, console: Console) -> int:

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from .appmap import map_apps
-from .marathon import MarathonClient, image_of
-from .settings import Settings
+from .client import MarathonClient, image_of
+from ..settings import Settings
 
 
 @dataclass(frozen=True)

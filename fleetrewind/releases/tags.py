@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Mapping
 
-from .errors import UsageError
+from ..errors import UsageError
 
 ENV_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 # A Docker repository path (distribution's reference grammar, lower case, no host).

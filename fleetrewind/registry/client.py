@@ -18,10 +18,10 @@ from typing import Any
 import requests
 from dateutil.parser import isoparse
 
-from .errors import AuthError, RegistryError, UnreachableError, UsageError
-from .registry_auth import RegistryAuth
-from .settings import RegistryCredentials
-from .transport import Transport
+from ..errors import AuthError, RegistryError, UnreachableError, UsageError
+from .auth import RegistryAuth
+from ..settings import RegistryCredentials
+from ..transport import Transport
 
 log = logging.getLogger(__name__)
 

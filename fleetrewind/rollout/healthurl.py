@@ -9,7 +9,7 @@ from typing import Mapping
 import requests
 
 from .plan import Step
-from .transport import TLS, make_session, sanitize_url
+from ..transport import TLS, make_session, sanitize_url
 
 
 class HealthUrlChecker:

@@ -17,20 +17,20 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from . import ledger
-from .console import Console
-from .envlock import EnvLock
-from .errors import EXIT_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_UNREACHABLE, RefusedError, RollbackError, UsageError
+from ..console import Console
+from .lock import EnvLock
+from ..errors import EXIT_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_UNREACHABLE, RefusedError, RollbackError, UsageError
 from .execute import Executor, Verify
-from .fleet import FleetState, load_apps
-from .marathon import MarathonClient
-from .notify import Notifier
+from ..marathon.fleet import FleetState, load_apps
+from ..marathon.client import MarathonClient
+from ..notify.slack import Notifier
 from .outcomes import (BAD_STATUSES, FAILED, INTERRUPTED, ROLLBACK_FAILED_S, ROLLED_BACK, SUCCEEDED, Outcome,
                        build_report, outcomes_for)
 from .plan import CHANGE, Plan, plan_for_images
-from .report import stamp_now, write_junit, write_report
-from .settings import Settings
+from ..report.run import stamp_now, write_junit, write_report
+from ..settings import Settings
 from .snapshot import write_snapshot
-from .transport import sanitize_url
+from ..transport import sanitize_url
 
 
 @dataclass

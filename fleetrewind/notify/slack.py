@@ -18,16 +18,16 @@ from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Protocol
 # slack_sdk is imported only when a Slack notifier is made: most runs without Slack (and the
 # benchmarks' CPU per service) should not pay for importing it.
 
-from .secret import Secret, redact
+from ..secret import Secret, redact
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
     from slack_sdk.webhook import WebhookClient
-from .settings import Settings
+from ..settings import Settings
 
 # slack-sdk logs failures (and, at debug level, the webhook URL and body) through its logger;
 # ours stays silent: the one warning line below is all the user sees.
-_SDK_LOG = logging.getLogger("fleetrewind.notify.slack_sdk")
+_SDK_LOG = logging.getLogger("fleetrewind.notify.slack.slack_sdk")
 _SDK_LOG.setLevel(logging.CRITICAL + 10)
 _SDK_LOG.propagate = False
 _SDK_LOG.addHandler(logging.NullHandler())

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
-from .history import Index, Release, day_of, target_for
-from .imageref import retarget, runs
+from ..releases.index import Index, Release, day_of, target_for
+from ..releases.imageref import retarget, runs
 
 CHANGE = "change"
 UNCHANGED = "unchanged"

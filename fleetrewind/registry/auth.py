@@ -15,10 +15,10 @@ import threading
 import urllib.parse
 from pathlib import Path
 
-from .errors import AuthError, UsageError
-from .secret import Secret
-from .settings import RegistryCredentials
-from .transport import Transport
+from ..errors import AuthError, UsageError
+from ..secret import Secret
+from ..settings import RegistryCredentials
+from ..transport import Transport
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ import datetime as dt
 import html
 from pathlib import Path
 
-from .atomic import write_text
-from .history import Index, Release, target_for
+from ..atomic import write_text
+from ..releases.index import Index, Release, target_for
 
 MATRIX_NAME = "rollback.html"
 

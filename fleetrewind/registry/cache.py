@@ -13,8 +13,8 @@ import logging
 import threading
 from pathlib import Path
 
-from .atomic import write_json
-from .transport import sanitize_url
+from ..atomic import write_json
+from ..transport import sanitize_url
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping, Sequence
 
-from .errors import UsageError
+from ..errors import UsageError
 
 
 def _segments(app_id: str) -> list[str]:

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from .atomic import write_json
-from .errors import UsageError
+from ..atomic import write_json
+from ..errors import UsageError
 
 SNAPSHOT_FORMAT = 1
 

@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.parser import isoparse
 
-from .atomic import write_json
-from .errors import UsageError
+from ..atomic import write_json
+from ..errors import UsageError
 
 INDEX_FORMAT = 2
 INDEX_NAME = "rollback.json"

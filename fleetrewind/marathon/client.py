@@ -13,9 +13,9 @@ from typing import Any
 
 import requests
 
-from .errors import AuthError, MarathonError, MarathonLocked, MarathonRejected, UnreachableError, UsageError
-from .secret import Secret
-from .transport import Transport
+from ..errors import AuthError, MarathonError, MarathonLocked, MarathonRejected, UnreachableError, UsageError
+from ..secret import Secret
+from ..transport import Transport
 
 log = logging.getLogger(__name__)
 

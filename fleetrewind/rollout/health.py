@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .marathon import image_of
+from ..marathon.client import image_of
 
 
 @dataclass(frozen=True)

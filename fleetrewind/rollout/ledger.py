@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .errors import UsageError
+from ..errors import UsageError
 
 GOOD_STATES = ("SUCCEEDED", "NOTHING_TO_DO")
 

@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from .atomic import write_json, write_text
+from ..atomic import write_json, write_text
 
 REPORT_FORMAT = 1
 FAILED = frozenset({"failed", "rollback-failed", "interrupted"})

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from .errors import UsageError
-from .marathon import MarathonClient
-from .registry import RegistryClient
-from .registry_auth import credentials_from_docker_config
+from .marathon.client import MarathonClient
+from .registry.client import RegistryClient
+from .registry.auth import credentials_from_docker_config
 from .settings import Settings
 from .transport import Transport
 

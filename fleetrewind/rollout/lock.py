@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from .errors import RefusedError
+from ..errors import RefusedError
 
 
 def _alive(pid: int) -> bool:

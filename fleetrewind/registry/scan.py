@@ -16,10 +16,10 @@ from typing import Callable, Sequence, TypeVar
 from dateutil.parser import isoparse
 
 from .cache import DigestCache
-from .history import Release, image_name, iso_utc
-from .progress import Progress
-from .registry import RegistryClient
-from .tags import parse_tag
+from ..releases.index import Release, image_name, iso_utc
+from ..progress import Progress
+from .client import RegistryClient
+from ..releases.tags import parse_tag
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")

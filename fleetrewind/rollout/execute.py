@@ -12,14 +12,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from .errors import MarathonError, MarathonLocked, MarathonRejected, UnreachableError
+from ..errors import MarathonError, MarathonLocked, MarathonRejected, UnreachableError
 from .health import judge
-from .marathon import MarathonClient
+from ..marathon.client import MarathonClient
 from .outcomes import FAILED, INTERRUPTED, NOT_STARTED, SUCCEEDED, Outcome
 from .plan import Plan, Step
 
 if TYPE_CHECKING:
-    from .notify import Notifier
+    from ..notify.slack import Notifier
 
 # A check run once a service is deployed (deploy's --health-url); returns an error or None.
 Verify = Callable[[Step], "str | None"]

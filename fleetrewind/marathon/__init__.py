@@ -1,0 +1,1 @@
+"""The Marathon half: the client, pure app-definition helpers, app mapping, the fleet."""

@@ -1,0 +1,1 @@
+"""Telling people: Slack, injected and best effort."""

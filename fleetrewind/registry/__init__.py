@@ -1,0 +1,1 @@
+"""The Docker registry half: the client, its authentication, the digest cache and the scan."""

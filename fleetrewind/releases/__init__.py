@@ -1,0 +1,1 @@
+"""Pure: tags and image references -> releases -> the date index (rollback.json)."""
