@@ -37,6 +37,10 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+APPS_FILE_KEYS = frozenset({"apps", "unhealthy_images", "failing_images", "invalid_images",
+                            "history", "zk_max_versions", "max_running_deployments"})
+
+
 def _load_apps(path: str) -> dict[str, Any]:
     with open(path, encoding="utf-8") as f:
         data = json.load(f)
@@ -44,9 +48,15 @@ def _load_apps(path: str) -> dict[str, Any]:
         data = {"apps": data}
     if not isinstance(data, dict) or not isinstance(data.get("apps", []), list):
         raise ValueError('expected {"apps": [...]} or a list of apps')
-    unknown = set(data) - {"apps", "unhealthy_images", "failing_images", "invalid_images"}
+    unknown = set(data) - APPS_FILE_KEYS
     if unknown:
-        raise ValueError(f"unknown keys {sorted(unknown)}")
+        raise ValueError(f"unknown keys {sorted(unknown)}; known: {sorted(APPS_FILE_KEYS)}")
+    for key in ("zk_max_versions", "max_running_deployments"):
+        value = data.get(key, 1)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{key} must be a positive integer (found: {value!r})")
+    if not isinstance(data.get("history", {}), dict):
+        raise ValueError('history must be an object: {"/app/id": [version, ...]}')
     return data
 
 
@@ -69,6 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             unhealthy_images=data.get("unhealthy_images", []),
             failing_images=data.get("failing_images", []),
             invalid_images=data.get("invalid_images", []), token_ttl=args.token_ttl,
+            history=data.get("history"), max_versions=data.get("zk_max_versions", 50),
+            max_running_deployments=data.get("max_running_deployments", 100),
             verbose=args.verbose)
         sim.start()
     except (OSError, ValueError) as exc:

@@ -54,9 +54,10 @@ def _info(ctx: Context, req: Request) -> Reply:
         "name": "marathon", "version": MARATHON_VERSION, "buildref": "marathonsim",
         "elected": True, "leader": ctx.leader,
         "frameworkId": "marathonsim-0000-0000-0000-000000000000-0000",
-        "marathon_config": {"hostname": ctx.leader.rsplit(":", 1)[0], "framework_name":
-                            "marathon", "max_running_deployments":
-                            ctx.store.max_running_deployments, "features": [],
+        # No max_running_deployments: InfoResource lists no such key (the cap shows only
+        # in the 403's message).
+        "marathon_config": {"hostname": ctx.leader.rsplit(":", 1)[0],
+                            "framework_name": "marathon", "features": [],
                             "webui_url": f"{ctx.scheme}://{ctx.leader}"},
         "zookeeper_config": {"zk": "zk://localhost:2181/marathon",
                              "zk_max_versions": ctx.store.max_versions},

@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 from typing import Any, Callable
 
+from .clock import canonical_stamp, parse_ms
 from .tasks import Task
 
 App = dict[str, Any]
@@ -25,10 +26,18 @@ class AppRecord:
         return str(self.app["id"])
 
     def remember(self, app: App, max_versions: int) -> None:
-        """Store a version; beyond max_versions the oldest go (--zk_max_versions, section 7)."""
+        """Store a version; only the newest `max_versions` instants are kept, as Marathon's
+        storage GC keeps `--zk_max_versions` (`storage/repository/GcActor.scala`)."""
         self.history[app["version"]] = copy.deepcopy(app)
-        while len(self.history) > max_versions:
-            del self.history[min(self.history)]
+        if len(self.history) > max_versions:
+            newest = sorted(self.history, key=parse_ms, reverse=True)[:max(max_versions, 1)]
+            self.history = {v: self.history[v] for v in newest}
+
+    def stored(self, version: str) -> App | None:
+        """The definition stored under any ISO-8601 spelling of `version` (ValueError when
+        it does not parse)."""
+        found = self.history.get(canonical_stamp(version))
+        return copy.deepcopy(found) if found is not None else None
 
     def launch(self, at: float, version: str) -> Task:
         task = self._spawn(self, at, version)

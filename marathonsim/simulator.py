@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ssl
 import threading
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 from .auth import Authenticator, BasicAuth, DcosAuth, DCOS_TOKEN_TTL, NoAuth
 from .clock import Clock, system_clock
@@ -34,19 +34,24 @@ class Simulator:
         token_ttl: float = DCOS_TOKEN_TTL,
         realm: str = "Mesosphere",
         max_running_deployments: int = 100,
+        max_versions: int = 50,
+        history: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
         clock: Clock | None = None,
         verbose: bool = False,
     ) -> None:
         if deploy_seconds < 0:
             raise ValueError(f"deploy_seconds must not be negative (found: {deploy_seconds})")
+        if max_versions < 1 or max_running_deployments < 1:
+            raise ValueError("max_versions and max_running_deployments must be at least 1")
         if (certfile is None) != (keyfile is None):
             raise ValueError("TLS needs both certfile and keyfile")
         self._clock = clock or system_clock
         policy = ImagePolicy(list(unhealthy_images), list(failing_images), list(invalid_images))
         store = Store(deploy_seconds=deploy_seconds, clock=self._clock, policy=policy,
-                      max_running_deployments=max_running_deployments)
+                      max_running_deployments=max_running_deployments,
+                      max_versions=max_versions)
         try:
-            store.load(apps)
+            store.load(apps, history)
         except ApiError as exc:
             raise ValueError(f"invalid app definition: {exc.body}") from None
         authenticator: Authenticator = NoAuth()

@@ -8,15 +8,17 @@ from __future__ import annotations
 import threading
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 from .appdef import (SERVER_FIELDS, App, change_kind, has_health_checks, image_matches,
                      image_of, merge, normalize, service_ports, validate)
 from .appread import read_app
-from .clock import Clock, VersionSource
+from .clock import (Clock, VersionSource, canonical_stamp, invalid_timestamp, iso_ms,
+                    parse_ms)
 from .deploy import Deployment
 from .ids import canonical
 from .records import AppRecord
+from .seed import past_versions, version_info
 from .replies import ApiError, Reply, invalid_json, not_found_app, not_valid
 from .tasks import Task
 from .views import app_filter, app_info, embeds
@@ -25,6 +27,13 @@ VERSION_ONLY = "The 'version' field may only be combined with the 'id' field."
 LOCKED = ("App is locked by one or more deployments. Override with the option '?force=true'. "
           "View details at '/v2/deployments/<DEPLOYMENT_ID>'.")
 DEPLOYMENT_HEADER = "Marathon-Deployment-Id"
+
+
+def too_many_deployments(limit: int) -> str:
+    return (f"Max number ({limit}) of running deployments is achieved. Wait for existing "
+            "deployments to complete or cancel oneusing force=true parameter. You can increase "
+            "max deployment number by using --max_running_deployments parameter but be advised "
+            "that this can have negative effects on the performance.")
 
 
 @dataclass
@@ -53,21 +62,48 @@ class Store:
         self._launched = 0
 
     # ---- set-up -------------------------------------------------------------------------
-    def load(self, definitions: Iterable[Mapping[str, Any]]) -> None:
-        """Initial apps, already deployed: tasks running (and healthy) at their version."""
+    def load(self, definitions: Iterable[Mapping[str, Any]],
+             history: Mapping[str, Sequence[Any]] | None = None) -> None:
+        """Initial apps, already deployed: tasks running (and healthy) at their version, with
+        past versions seeded from `history` (app id -> entries, see seed.py)."""
+        history = {canonical(str(k)): v for k, v in (history or {}).items()}
         with self.lock:
             now = self.clock()
             for raw in definitions:
                 fields = read_app(dict(raw))
                 app = self._valid({**fields, "id": canonical(str(fields.get("id", "")))})
-                version = str(fields.get("version") or self._versions.next())
-                info = fields.get("versionInfo") or {
-                    "lastScalingAt": version, "lastConfigChangeAt": version}
+                entries = history.pop(app["id"], [])
+                if not isinstance(entries, Sequence) or isinstance(entries, str):
+                    raise ValueError(f"history of {app['id']}: expected a list of versions")
+                past, last = past_versions(app["id"], app, entries, self._valid)
+                version = self._initial_version(app["id"], fields.get("version"), past)
+                info = fields.get("versionInfo") or version_info(last, app, version)
                 rec = AppRecord({**app, "version": version, "versionInfo": info}, self._spawn)
+                for old in past:
+                    rec.remember(old, self.max_versions)
                 rec.remember(rec.app, self.max_versions)
                 self._apps[rec.app_id] = rec
                 for _ in range(app["instances"]):
                     rec.launch(now - self.deploy_seconds, version)  # ready now
+            if history:
+                raise ValueError(f"history for apps that are not in the apps list: "
+                                 f"{sorted(history)}")
+
+    def _initial_version(self, app_id: str, given: Any, past: list[App]) -> str:
+        """The current version: as given (any ISO spelling), else now; after its history."""
+        if given is None:
+            version = self._versions.next()
+        else:
+            try:
+                version = canonical_stamp(str(given))
+            except ValueError:
+                raise ValueError(f"{app_id}: {invalid_timestamp(str(given))}") from None
+        newest = max((parse_ms(p["version"]) for p in past), default=None)
+        if newest is not None and parse_ms(version) <= newest:
+            raise ValueError(f"{app_id}: the current version {version} must be later than "
+                             f"every version of its history (newest: {iso_ms(newest)})")
+        self._versions.seen(version)
+        return version
 
     # ---- reads --------------------------------------------------------------------------
     def list_apps(self, query: dict[str, list[str]]) -> dict[str, Any]:
@@ -103,16 +139,23 @@ class Store:
     def versions(self, raw_id: str) -> dict[str, Any]:
         with self.lock:
             self._advance()
-            return {"versions": sorted(self._record(raw_id).history, reverse=True)}
+            history = self._record(raw_id).history
+            return {"versions": sorted(history, key=parse_ms, reverse=True)}
 
     def version(self, raw_id: str, version: str) -> App:
+        """One stored definition; the path's timestamp may be any ISO-8601 spelling
+        (`api/v2/AppVersionsResource.scala` parses it with `Timestamp(version)`)."""
         with self.lock:
             self._advance()
             rec = self._record(raw_id)
-            if version not in rec.history:
-                raise ApiError(404, {"message":
-                                     f"App '{rec.app_id}' does not exist in version {version}"})
-            return dict(rec.history[version])
+            try:
+                found = rec.stored(version)
+            except ValueError:
+                raise ApiError(422, {"message": invalid_timestamp(version)}) from None
+            if found is None:
+                raise ApiError(404, {"message": f"App '{rec.app_id}' does not exist in version "
+                                                f"{canonical_stamp(version)}"})
+            return found
 
     def deployments(self) -> list[dict[str, Any]]:
         with self.lock:
@@ -161,7 +204,7 @@ class Store:
             self._advance()
             rec = self._record(raw_id)
             same = {k: v for k, v in rec.app.items() if k not in SERVER_FIELDS}
-            return self._change(rec, same, force, kind="restart")
+            return self._change(rec, same, force, kind="restart", restart=True)
 
     def delete_app(self, raw_id: str, *, force: bool) -> Reply:
         """DELETE /v2/apps/{id}; force defaults to true in Marathon's code (section 6)."""
@@ -220,14 +263,18 @@ class Store:
         """`{"version": V}` deploys the stored definition V under a new version (section 5)."""
         if set(fields) - {"version", "id"}:
             raise not_valid([{"path": "/", "errors": [VERSION_ONLY]}])
-        if rec is None or fields["version"] not in rec.history:
+        try:
+            old = rec.stored(str(fields["version"])) if rec is not None else None
+        except ValueError:
+            raise invalid_json([{"path": "/version",
+                                 "errors": ["error.expected.date.isoformat"]}]) from None
+        if rec is None or old is None:
             raise not_found_app(app_id)
-        old = rec.history[fields["version"]]
         return self._change(rec, {k: v for k, v in old.items() if k not in SERVER_FIELDS}, force)
 
     def _create(self, fields: App, *, via_put: bool) -> Reply:
         app = self._valid(fields)
-        self._check_capacity()
+        self._check_deployment_cap()
         version, now = self._versions.next(), self.clock()
         rec = AppRecord({**app, "version": version,
                          "versionInfo": {"lastScalingAt": version,
@@ -243,15 +290,14 @@ class Store:
                 "tasksUnhealthy": 0, "deployments": [{"id": dep.id}]}
         return Reply(201, info, headers)
 
-    def _change(self, rec: AppRecord, new: App, force: bool, kind: str | None = None) -> Reply:
+    def _change(self, rec: AppRecord, new: App, force: bool, kind: str | None = None,
+                restart: bool = False) -> Reply:
         kind = kind or change_kind(rec.app, new)
         version, now = self._versions.next(), self.clock()
         if kind == "none":  # no steps, so nothing to lock; the plan finishes at once
             return self._result(self._start(rec, "none", rec.app, version, now))
-        self._check_capacity()
-        info = dict(rec.app["versionInfo"], lastScalingAt=version)
-        if kind != "scale":
-            info["lastConfigChangeAt"] = version
+        self._check_deployment_cap()
+        info = version_info(rec.app, new, version, restart)
         stored = {**new, "version": version, "versionInfo": info}
         rec.remember(stored, self.max_versions)  # stored before the lock check (section 7)
         self._take_lock(rec.app_id, force)
@@ -291,12 +337,13 @@ class Store:
             dep.done = True
             del self._deployments[dep.id]
 
-    def _check_capacity(self) -> None:
+    def _check_deployment_cap(self) -> None:
+        """--max_running_deployments: 403 with `TooManyRunningDeploymentsException`'s text,
+        verbatim (`src/main/scala/mesosphere/marathon/Exception.scala`; it really says
+        "cancel oneusing")."""
         limit = self.max_running_deployments
         if len(self._deployments) >= limit:
-            raise ApiError(403, {"message": f"Max number ({limit}) of running deployments is "
-                                 "achieved. Wait for existing deployments to complete or "
-                                 "cancel some deployments."})
+            raise ApiError(403, {"message": too_many_deployments(limit)})
 
     def _allocate_port(self) -> int:
         while self._next_port in self._used_ports:

@@ -61,3 +61,30 @@ def test_bare_list_and_bad_input(tmp_path: Path) -> None:
     missing = subprocess.run([sys.executable, "-m", "marathonsim", "--apps", "/nonexistent"],
                              cwd=ROOT, capture_output=True, text=True, timeout=10)
     assert missing.returncode == 2 and "nonexistent" in missing.stderr
+
+
+@pytest.mark.slow
+def test_the_apps_file_seeds_history_and_retention(tmp_path: Path) -> None:
+    """docs/simulator.md "History": past versions, a refused one, zk_max_versions."""
+    app = docker_app(image="reg/api:3", version="2026-11-19T10:00:00Z")
+    history = [{"version": "2026-11-17T10:00:00+02:00", "image": "reg/api:1"},
+               {"version": "2026-11-18T08:00:00Z", "image": "reg/api:2", "refused": True}]
+    apps = tmp_path / "apps.json"
+    apps.write_text(json.dumps({"apps": [app], "history": {"/shop/prod/api": history},
+                                "zk_max_versions": 2}))
+    proc = start("--apps", str(apps))
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().split()[-1]
+        base = f"{url}/v2/apps/shop/prod/api/versions"
+        assert requests.get(base, timeout=5).json() == {
+            "versions": ["2026-11-19T10:00:00.000Z", "2026-11-18T08:00:00.000Z"]}
+        refused = requests.get(f"{base}/2026-11-18T09:00:00+01:00", timeout=5).json()
+        assert refused["container"]["docker"]["image"] == "reg/api:2"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=10)
+    apps.write_text(json.dumps({"apps": [app], "zk_max_versions": 0}))
+    bad = subprocess.run([sys.executable, "-m", "marathonsim", "--apps", str(apps)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=10)
+    assert bad.returncode == 2 and "zk_max_versions" in bad.stderr
