@@ -18,13 +18,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .config_file import load_config
 from .errors import UsageError
 from .secret import Secret
+from .rollout.states import DEFAULT_ROLLBACK_ON, FailureClass
 from .releases.tags import DEFAULT_BRANCHES, DEFAULT_TAG_PATTERN, branch_for_env, check_env, check_service, compile_tag_pattern, parse_services
 from .transport import TLS, sanitize_url
 
 DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")  # ASCII digits only (\d takes any script's)
 FAILURE_POLICIES = ("stop", "continue", "revert")
-FAILURE_CLASSES = ("rejected", "locked", "deadline", "unhealthy", "health-url", "unreachable")
-DEFAULT_ROLLBACK_ON = ("deadline", "unhealthy", "health-url")
 DEFAULT_TIMEOUT = 600.0
 
 
@@ -69,7 +68,7 @@ class Settings:
     timeout: float = DEFAULT_TIMEOUT
     on_failure: str = "stop"
     auto_rollback: bool = True
-    rollback_on: frozenset[str] = frozenset(DEFAULT_ROLLBACK_ON)
+    rollback_on: frozenset[FailureClass] = DEFAULT_ROLLBACK_ON
     health_grace: float = 60.0
     dry_run: bool = False
     force: bool = False
@@ -303,11 +302,13 @@ def from_args(args: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:
     if auto not in ("on", "off"):
         raise UsageError(f'--auto-rollback must be on or off (found: "{auto}")')
     values["auto_rollback"] = auto == "on"
-    rollback_on = config.get("rollback_on", list(DEFAULT_ROLLBACK_ON))
-    bad = [c for c in rollback_on if c not in FAILURE_CLASSES]
+    # every class the executor can report is accepted: the list is FailureClass itself
+    rollback_on = config.get("rollback_on", sorted(DEFAULT_ROLLBACK_ON))
+    known = [str(c) for c in FailureClass]
+    bad = [c for c in rollback_on if c not in known]
     if bad:
-        raise UsageError(f"config 'rollback_on' has unknown classes {bad} (known: {', '.join(FAILURE_CLASSES)})")
-    values["rollback_on"] = frozenset(rollback_on)
+        raise UsageError(f"config 'rollback_on' has unknown classes {bad} (known: {', '.join(known)})")
+    values["rollback_on"] = frozenset(FailureClass(c) for c in rollback_on)
     values["health_grace"] = _positive_float("health_grace", config.get("health_grace", 60.0))
     values["app_ids"] = _str_map(config, "apps")
     values["app_group"] = config.get("app_group")

@@ -7,7 +7,8 @@ import threading
 from fleetrewind.rollout.execute import Executor
 from fleetrewind.marathon.client import MarathonClient
 from fleetrewind.notify.slack import NullNotifier
-from fleetrewind.rollout.outcomes import SUCCEEDED, outcomes_for
+from fleetrewind.rollout.outcomes import outcomes_for
+from fleetrewind.rollout.states import Status
 from fleetrewind.rollout.plan import plan_for_images
 from fleetrewind.transport import TLS, Transport
 from marathonsim import Simulator
@@ -30,7 +31,7 @@ def test_a_listed_deployment_is_watched_through_the_deployments_list() -> None:
         sim.reset_requests()
         ok = Executor(client, timeout=30, parallel=1, force=False, report=lambda _: None, notifier=NullNotifier(),
                       stop=threading.Event()).run(plan, {"api": app}, outcomes, policy="stop")
-        assert ok and outcomes["api"].status == SUCCEEDED
+        assert ok and outcomes["api"].status == Status.SUCCEEDED
         reads = [r["path"] for r in sim.requests if r["method"] == "GET"]
         # one look right after the PUT, one once the deployment left the list: not one per poll
         assert reads.count("/v2/apps/ds/prod/shop/api") == 2, reads

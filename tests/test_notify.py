@@ -6,6 +6,7 @@ import json
 import socket
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -13,6 +14,8 @@ import pytest
 from slack_sdk.models.blocks import Block
 
 from fleetrewind.notify.slack import NullNotifier, SlackNotifier, make_notifier, next_step
+from fleetrewind.report.model import Report, ServiceReport, Summary
+from fleetrewind.rollout.states import FailureClass, State, Status
 from fleetrewind.secret import Secret
 from fleetrewind.settings import Settings
 from testbed.slack_recorder import SlackRecorder
@@ -22,35 +25,40 @@ TOKEN = "xoxb-1111-2222-secret-token"
 BUILD = "https://jenkins.example.com/job/rollback/42/"
 
 
-def _report(**changes: Any) -> dict[str, Any]:
-    report: dict[str, Any] = {
-        "format": 1, "command": "run", "env": "prod", "date": "2026-11-19", "actor": "alice",
-        "build_url": BUILD, "marathon": "https://marathon.example.com", "started_at": "2026-11-21T20:00:00Z",
-        "finished_at": "2026-11-21T20:02:05Z", "seconds": 125.0, "state": "SUCCEEDED", "exit_code": 0,
-        "snapshot": "dump/snapshot-20261121T200000Z.json", "states": [],
-        "services": [
-            {"service": "api", "app_id": "/ds/prod/api", "from": "reg/api:513-master", "to": "reg/api:512-master",
-             "action": "change", "reason": "released that day", "status": "succeeded", "deployment_id": "d1",
-             "seconds": 61.2, "error": None, "failure_class": None},
-            {"service": "web", "app_id": "/ds/prod/web", "from": "reg/web:88-master", "to": "reg/web:88-master",
-             "action": "unchanged", "reason": "unchanged", "status": "unchanged", "deployment_id": None,
-             "seconds": None, "error": None, "failure_class": None},
-            {"service": "batch", "app_id": "/ds/prod/batch", "from": "reg/batch:9-master", "to": None,
-             "action": "no-release", "reason": "no release at or before the date", "status": "skipped",
-             "deployment_id": None, "seconds": None, "error": None, "failure_class": None},
-        ],
-        "summary": {"changed": 1, "failed": 0, "unchanged": 1, "skipped": 1},
-    }
-    report.update(changes)
-    return report
+def _service(name: str, to_image: str | None, action: str, reason: str, status: Status, **extra: Any) -> ServiceReport:
+    return ServiceReport(service=name, app_id=f"/ds/prod/{name}", from_image=extra.pop("from_image"), to_image=to_image,
+                         action=action, reason=reason, status=status, **extra)
 
 
-def _failed_report(**changes: Any) -> dict[str, Any]:
-    report = _report(state="FAILED", exit_code=1, summary={"changed": 0, "failed": 1, "unchanged": 1, "skipped": 1})
-    report["services"][0].update(status="failed", error="deployment did not finish healthy within 600s",
-                                 failure_class="deadline")
-    report.update(changes)
-    return report
+def _report(**changes: Any) -> Report:
+    report = Report(
+        command="run", env="prod", date="2026-11-19", actor="alice", build_url=BUILD,
+        marathon="https://marathon.example.com", started_at="2026-11-21T20:00:00Z",
+        finished_at="2026-11-21T20:02:05Z", seconds=125.0, state=State.SUCCEEDED, exit_code=0,
+        snapshot="dump/snapshot-20261121T200000Z.json", states=(),
+        services=(
+            _service("api", "reg/api:512-master", "change", "released that day", Status.SUCCEEDED,
+                     from_image="reg/api:513-master", deployment_id="d1", seconds=61.2),
+            _service("web", "reg/web:88-master", "unchanged", "unchanged", Status.UNCHANGED,
+                     from_image="reg/web:88-master"),
+            _service("batch", None, "no-release", "no release at or before the date", Status.SKIPPED,
+                     from_image="reg/batch:9-master"),
+        ),
+        summary=Summary(changed=1, failed=0, unchanged=1, skipped=1),
+    )
+    return replace(report, **changes)
+
+
+def _first(report: Report, **changes: Any) -> Report:
+    """``report`` with its first service changed."""
+    return replace(report, services=(replace(report.services[0], **changes), *report.services[1:]))
+
+
+def _failed_report(**changes: Any) -> Report:
+    report = _report(state=State.FAILED, exit_code=1, summary=Summary(changed=0, failed=1, unchanged=1, skipped=1))
+    report = _first(report, status=Status.FAILED, error="deployment did not finish healthy within 600s",
+                    failure_class=FailureClass.DEADLINE)
+    return replace(report, **changes)
 
 
 class Warnings(list[str]):
@@ -151,10 +159,9 @@ def test_failure_message_names_the_failed_service_and_the_next_step(slack_record
     ({"command": "run", "state": "NOTHING_TO_DO"}, None),
 ])
 def test_next_step(changes: dict[str, Any], expected: str | None) -> None:
-    report = _failed_report(snapshot="s.json")
-    report.update(changes)
-    if report["state"] == "NOTHING_TO_DO":
-        report["services"][0]["status"] = "unchanged"
+    report = _failed_report(**{"snapshot": "s.json", **changes, "state": State(changes["state"])})
+    if report.state == State.NOTHING_TO_DO:
+        report = _first(report, status=Status.UNCHANGED)
     assert next_step(report) == expected
 
 
@@ -162,9 +169,9 @@ def test_deploy_titles_and_rollback_completed(slack_recorder: SlackRecorder) -> 
     warn = Warnings()
     notifier = _webhook(slack_recorder, warn)
     notifier.started(command="deploy", env="stage", date=None, actor="ci", changes=2, total=2)
-    report = _failed_report(command="deploy", env="stage", date=None, state="ROLLBACK_COMPLETED",
-                            states=["RUNNING", "FAILED", "ROLLING_BACK", "ROLLBACK_COMPLETED"])
-    report["services"][0]["status"] = "rolled-back"
+    report = _failed_report(command="deploy", env="stage", date=None, state=State.ROLLBACK_COMPLETED,
+                            states=(State.RUNNING, State.FAILED, State.ROLLING_BACK, State.ROLLBACK_COMPLETED))
+    report = _first(report, status=Status.ROLLED_BACK)
     notifier.finished(report)
     start, finish = _bodies(slack_recorder, 2)
     assert start["text"] == "Deploy to stage started by ci: 2 of 2 services change."
@@ -330,8 +337,7 @@ def test_no_secret_reaches_slack_or_the_warning(slack_recorder: SlackRecorder) -
     notifier.service_done(service="api", app_id="/ds/prod/api", from_image=None, to_image=None, status="failed",
                           seconds=1.0, error=leaky)
     notifier.state(command="deploy", env="prod", state="FAILED", detail=leaky)
-    notifier.finished(_failed_report(actor=PASSWORD.reveal(), services=[dict(_report()["services"][0], status="failed",
-                                                                             error=leaky)]))
+    notifier.finished(_first(_failed_report(actor=PASSWORD.reveal()), status=Status.FAILED, error=leaky))
     bodies = _bodies(slack_recorder, 4)
     payload = json.dumps(bodies)
     assert PASSWORD.reveal() not in payload
@@ -371,7 +377,3 @@ def test_make_notifier_token_without_channel_warns_once() -> None:
     notifier.finished(_report())  # says nothing, raises nothing
 
 
-def test_a_malformed_report_is_a_warning_not_an_exception(slack_recorder: SlackRecorder) -> None:
-    warn = Warnings()
-    _webhook(slack_recorder, warn).finished({"state": "FAILED", "summary": None, "services": None})
-    assert len(warn) == 1 and warn[0].startswith("Slack notification failed (")

@@ -16,6 +16,7 @@ from ..rollout.healthurl import HealthUrlChecker
 from ..releases.imageref import parse_image, retarget
 from ..notify.slack import make_notifier
 from ..rollout.plan import plan_for_images, render_table
+from ..rollout.states import State
 from ..rollout.usecase import Rollout, print_result
 from ..settings import Settings
 
@@ -50,7 +51,7 @@ def execute(settings: Settings, console: Console) -> int:
         for state in result.states:
             console.result(f"state: {state}")
     print_result(console, result, as_json=settings.json)
-    if result.state == "FAILED" and not settings.auto_rollback and result.report.get("snapshot"):
+    if result.state == State.FAILED and not settings.auto_rollback and result.report.snapshot:
         console.warn("auto-rollback is off: the failed state is left in place; roll back by hand with "
-                     f"rollback.py undo --snapshot={result.report['snapshot']} --force")
+                     f"rollback.py undo --snapshot={result.report.snapshot} --force")
     return result.exit_code

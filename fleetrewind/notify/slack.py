@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Protocol
 # slack_sdk is imported only when a Slack notifier is made: most runs without Slack (and the
 # benchmarks' CPU per service) should not pay for importing it.
 
+from ..report.model import Report
+from ..rollout.states import State, Status
 from ..secret import Secret, redact
 
 if TYPE_CHECKING:
@@ -33,18 +35,18 @@ _SDK_LOG.propagate = False
 _SDK_LOG.addHandler(logging.NullHandler())
 
 GIVE_UP_AFTER = 3  # consecutive failures; after that only the final message is still tried
-_ICONS = {
-    "succeeded": ":white_check_mark:", "failed": ":x:", "unchanged": ":heavy_minus_sign:",
-    "skipped": ":fast_forward:", "not-started": ":fast_forward:", "interrupted": ":warning:",
-    "rolled-back": ":leftwards_arrow_with_hook:", "rollback-failed": ":rotating_light:",
-    "RUNNING": ":arrow_forward:", "SUCCEEDED": ":white_check_mark:", "FAILED": ":x:",
-    "NOTHING_TO_DO": ":heavy_minus_sign:", "INTERRUPTED": ":warning:", "ROLLING_BACK": ":rewind:",
-    "ROLLBACK_COMPLETED": ":leftwards_arrow_with_hook:", "ROLLBACK_FAILED": ":rotating_light:",
+_ICONS: dict[str, str] = {
+    Status.SUCCEEDED: ":white_check_mark:", Status.FAILED: ":x:", Status.UNCHANGED: ":heavy_minus_sign:",
+    Status.SKIPPED: ":fast_forward:", Status.NOT_STARTED: ":fast_forward:", Status.INTERRUPTED: ":warning:",
+    Status.ROLLED_BACK: ":leftwards_arrow_with_hook:", Status.ROLLBACK_FAILED: ":rotating_light:",
+    State.RUNNING: ":arrow_forward:", State.SUCCEEDED: ":white_check_mark:", State.FAILED: ":x:",
+    State.NOTHING_TO_DO: ":heavy_minus_sign:", State.INTERRUPTED: ":warning:", State.ROLLING_BACK: ":rewind:",
+    State.ROLLBACK_COMPLETED: ":leftwards_arrow_with_hook:", State.ROLLBACK_FAILED: ":rotating_light:",
 }
-_OUTCOMES = {
-    "SUCCEEDED": "succeeded", "FAILED": "failed", "NOTHING_TO_DO": "had nothing to do",
-    "INTERRUPTED": "was interrupted", "ROLLBACK_COMPLETED": "failed and was rolled back",
-    "ROLLBACK_FAILED": "failed, and rolling it back failed too",
+_OUTCOMES: dict[str, str] = {
+    State.SUCCEEDED: "succeeded", State.FAILED: "failed", State.NOTHING_TO_DO: "had nothing to do",
+    State.INTERRUPTED: "was interrupted", State.ROLLBACK_COMPLETED: "failed and was rolled back",
+    State.ROLLBACK_FAILED: "failed, and rolling it back failed too",
 }
 
 
@@ -54,11 +56,11 @@ class Notifier(Protocol):
     def started(self, *, command: str, env: str, date: str | None, actor: str, changes: int, total: int) -> None: ...
 
     def service_done(self, *, service: str, app_id: str | None, from_image: str | None, to_image: str | None,
-                     status: str, seconds: float | None, error: str | None) -> None: ...
+                     status: Status, seconds: float | None, error: str | None) -> None: ...
 
-    def state(self, *, command: str, env: str, state: str, detail: str) -> None: ...
+    def state(self, *, command: str, env: str, state: State, detail: str) -> None: ...
 
-    def finished(self, report: dict[str, Any]) -> None: ...
+    def finished(self, report: Report) -> None: ...
 
 
 class NullNotifier:
@@ -68,13 +70,13 @@ class NullNotifier:
         pass
 
     def service_done(self, *, service: str, app_id: str | None, from_image: str | None, to_image: str | None,
-                     status: str, seconds: float | None, error: str | None) -> None:
+                     status: Status, seconds: float | None, error: str | None) -> None:
         pass
 
-    def state(self, *, command: str, env: str, state: str, detail: str) -> None:
+    def state(self, *, command: str, env: str, state: State, detail: str) -> None:
         pass
 
-    def finished(self, report: dict[str, Any]) -> None:
+    def finished(self, report: Report) -> None:
         pass
 
 
@@ -127,19 +129,19 @@ def title(command: str, env: str, date: str | None) -> str:
     return f"{command} on {env}"
 
 
-def next_step(report: dict[str, Any]) -> str | None:
+def next_step(report: Report) -> str | None:
     """What to do after this outcome (the report's ``snapshot`` holds the images from before the run)."""
-    state, command, snapshot = report.get("state"), report.get("command"), report.get("snapshot")
+    state, command, snapshot = report.state, report.command, report.snapshot
     # a failed deployment may still be in flight on its app: undo must then override it
-    stuck = any(s.get("status") in ("failed", "rollback-failed", "interrupted") for s in report.get("services", []))
-    undo = f"rollback.py undo --snapshot={snapshot}" + (" --force" if stuck else "") if snapshot else None
-    if state == "ROLLBACK_COMPLETED":
+    undo = f"rollback.py undo --snapshot={snapshot}" + (" --force" if report.stuck else "") if snapshot else None
+    ended_badly = state in (State.FAILED, State.INTERRUPTED)
+    if state == State.ROLLBACK_COMPLETED:
         return "the services are back on the images they ran before; fix the release and deploy again"
-    if state == "ROLLBACK_FAILED" or (state in ("FAILED", "INTERRUPTED") and command == "deploy"):
+    if state == State.ROLLBACK_FAILED or (ended_badly and command == "deploy"):
         return f"roll back by hand: {undo}" if undo else "check the apps in Marathon; no snapshot was written"
-    if state in ("FAILED", "INTERRUPTED"):
+    if ended_badly:
         return f"undo with: {undo}" if undo else "nothing was changed (no snapshot was written); fix the cause and run again"
-    if state == "SUCCEEDED" and undo and report.get("summary", {}).get("changed"):
+    if state == State.SUCCEEDED and undo and report.summary.changed:
         return f"to reverse it: {undo}"
     return None
 
@@ -161,7 +163,7 @@ def started_message(*, command: str, env: str, date: str | None, actor: str, cha
 
 
 def service_message(*, service: str, app_id: str | None, from_image: str | None, to_image: str | None,
-                    status: str, seconds: float | None, error: str | None) -> Message:
+                    status: Status, seconds: float | None, error: str | None) -> Message:
     icon = _ICONS.get(status, ":grey_question:")
     took = f" in {_duration(seconds)}" if seconds is not None else ""
     text = f"{icon} {service} {status}{took}: {_short(from_image)} → {_short(to_image)}"
@@ -174,43 +176,42 @@ def service_message(*, service: str, app_id: str | None, from_image: str | None,
     return Message(_md(_cut(text, 3000)), [{"type": "section", "text": {"type": "mrkdwn", "text": _cut(body, 3000)}}])
 
 
-def state_message(*, command: str, env: str, state: str, detail: str) -> Message:
+def state_message(*, command: str, env: str, state: State, detail: str) -> Message:
     icon = _ICONS.get(state, ":grey_question:")
     text = f"{icon} {title(command, env, None)}: state {state}" + (f" ({detail})" if detail else "")
     body = f"{icon} {_md(title(command, env, None))}: state *{_md(state)}*" + (f"\n{_md(_cut(detail, 2500))}" if detail else "")
     return Message(_md(text), [{"type": "section", "text": {"type": "mrkdwn", "text": body}}])
 
 
-def finished_message(report: dict[str, Any], build_url: str | None) -> Message:
-    state = str(report.get("state", "?"))
-    head = title(str(report.get("command", "")), str(report.get("env", "?")), report.get("date"))
+def finished_message(report: Report, build_url: str | None) -> Message:
+    state = report.state
+    head = title(report.command, report.env, report.date)
     icon = _ICONS.get(state, ":grey_question:")
-    summary = report.get("summary", {})
-    counts = ", ".join(f"{summary.get(k, 0)} {k}" for k in ("changed", "failed", "unchanged", "skipped"))
-    took = _duration(report.get("seconds"))
+    summary = report.summary
+    counts = (f"{summary.changed} changed, {summary.failed} failed, {summary.unchanged} unchanged, "
+              f"{summary.skipped} skipped")
+    took = _duration(report.seconds)
     step = next_step(report)
     text = f"{icon} {head} {_OUTCOMES.get(state, state)} in {took}: {counts}." + (f" Next: {step}" if step else "")
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": _cut(f"{head}: {state}", 150)}},
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{_md(v)}"} for k, v in (
             ("Result", f"{icon} {state}"), ("Duration", took), ("Services", counts),
-            ("Started by", report.get("actor", "?")))]},
+            ("Started by", report.actor))]},
     ]
-    services = report.get("services", [])
-    bad = [s for s in services if s.get("status") in ("failed", "rollback-failed", "interrupted")]
+    bad = report.failed_services()
     if bad:
-        lines = [f"• *{_md(s.get('service'))}* {_md(s.get('status'))}: {_md(_cut(str(s.get('error') or '-'), 300))}"
-                 for s in bad[:10]]
+        lines = [f"• *{_md(s.service)}* {_md(s.status)}: {_md(_cut(s.error or '-', 300))}" for s in bad[:10]]
         if len(bad) > 10:
             lines.append(f"… and {len(bad) - 10} more (see the report)")
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _cut("\n".join(lines), 3000)}})
-    left = [str(s.get("service")) for s in services if s.get("action") == "no-release"]
+    left = [s.service for s in report.services if s.action == "no-release"]
     if left:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _cut(
-            f"Left as is (no release at or before {_md(report.get('date') or 'the date')}): {_md(', '.join(left))}", 3000)}})
+            f"Left as is (no release at or before {_md(report.date or 'the date')}): {_md(', '.join(left))}", 3000)}})
     if step:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"*Next step:* `{_md(step)}`"}})
-    _add_link(blocks, build_url or report.get("build_url"))
+    _add_link(blocks, build_url or report.build_url)
     return Message(_md(_cut(text, 3000)), blocks)
 
 
@@ -276,16 +277,23 @@ class SlackNotifier:
             first=True)
 
     def service_done(self, *, service: str, app_id: str | None, from_image: str | None, to_image: str | None,
-                     status: str, seconds: float | None, error: str | None) -> None:
+                     status: Status, seconds: float | None, error: str | None) -> None:
         self._send(lambda: service_message(**self._clean(
             service=service, app_id=app_id, from_image=from_image, to_image=to_image, status=status, seconds=seconds,
             error=error)))
 
-    def state(self, *, command: str, env: str, state: str, detail: str) -> None:
+    def state(self, *, command: str, env: str, state: State, detail: str) -> None:
         self._send(lambda: state_message(**self._clean(command=command, env=env, state=state, detail=detail)))
 
-    def finished(self, report: dict[str, Any]) -> None:
-        self._send(lambda: finished_message(**self._clean(report=report, build_url=self._build_url)), final=True)
+    def finished(self, report: Report) -> None:
+        self._send(lambda: finished_message(report.map_text(self._redact), self._redact_opt(self._build_url)),
+                   final=True)
+
+    def _redact(self, text: str) -> str:
+        return redact(text, self._secrets)
+
+    def _redact_opt(self, text: str | None) -> str | None:
+        return None if text is None else redact(text, self._secrets)
 
     def _clean(self, **values: Any) -> dict[str, Any]:
         """Redact the raw values before they are escaped for mrkdwn (escaping could hide a secret)."""

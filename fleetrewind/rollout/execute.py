@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 from ..errors import MarathonError, MarathonLocked, MarathonRejected, UnreachableError
 from .health import judge
 from ..marathon.client import MarathonClient
-from .outcomes import FAILED, INTERRUPTED, NOT_STARTED, SUCCEEDED, Outcome
+from .outcomes import Outcome
 from .plan import Plan, Step
+from .states import FailureClass, Status
 
 if TYPE_CHECKING:
     from ..notify.slack import Notifier
@@ -100,25 +101,25 @@ class Executor:
             wait(futures)
             for future in futures:
                 future.result()
-        return all(outcomes[s.service].status == SUCCEEDED for s in steps)
+        return all(outcomes[s.service].status == Status.SUCCEEDED for s in steps)
 
     def _deploy_one(self, step: Step, app: dict[str, Any], outcome: Outcome, deadline: float,
                     halt: threading.Event, policy: str, watch: DeploymentWatch) -> None:
         if self.stop.is_set() or halt.is_set():
-            outcome.status = NOT_STARTED
+            outcome.status = Status.NOT_STARTED
             return
         assert step.target is not None
         started = time.monotonic()
         try:
             outcome.deployment_id = self.client.update_image(app, step.target, force=self.force) or None
         except MarathonLocked as err:
-            self._fail(outcome, "locked", str(err), started, halt, policy)
+            self._fail(outcome, FailureClass.LOCKED, str(err), started, halt, policy)
             return
         except MarathonRejected as err:
-            self._fail(outcome, "rejected", str(err), started, halt, policy)
+            self._fail(outcome, FailureClass.REJECTED, str(err), started, halt, policy)
             return
         except (UnreachableError, MarathonError) as err:
-            self._fail(outcome, "unreachable", str(err), started, halt, policy)
+            self._fail(outcome, FailureClass.UNREACHABLE, str(err), started, halt, policy)
             return
         self.report(f"{step.service}: deploying {step.target} (deployment {outcome.deployment_id or '?'})")
         self._wait(step, outcome, deadline, started, halt, policy, watch)
@@ -132,7 +133,7 @@ class Executor:
         polls = 0
         while True:
             if self.stop.is_set():
-                outcome.status = INTERRUPTED
+                outcome.status = Status.INTERRUPTED
                 outcome.seconds = round(time.monotonic() - started, 3)
                 outcome.error = f"interrupted while deployment {outcome.deployment_id} was in flight"
                 return
@@ -153,18 +154,18 @@ class Executor:
                 if verdict.done and self.verify:
                     problem = self.verify(step)
                     if problem:
-                        self._fail(outcome, "health-url", problem, started, halt, policy)
+                        self._fail(outcome, FailureClass.HEALTH_URL, problem, started, halt, policy)
                         return
                 if verdict.done:
-                    outcome.status = SUCCEEDED
+                    outcome.status = Status.SUCCEEDED
                     outcome.seconds = round(time.monotonic() - started, 3)
                     self.report(f"{step.service}: done on {step.target} in {outcome.seconds:.1f}s ({verdict.detail})")
                     self.notifier.service_done(service=step.service, app_id=step.app_id, from_image=step.current,
-                                               to_image=step.target, status=SUCCEEDED, seconds=outcome.seconds,
+                                               to_image=step.target, status=Status.SUCCEEDED, seconds=outcome.seconds,
                                                error=None)
                     return
                 if verdict.superseded:
-                    self._fail(outcome, "superseded", verdict.detail, started, halt, policy)
+                    self._fail(outcome, FailureClass.SUPERSEDED, verdict.detail, started, halt, policy)
                     return
                 unhealthy = verdict.unhealthy
                 if verdict.detail != last_detail:
@@ -173,22 +174,22 @@ class Executor:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 if last_error:
-                    self._fail(outcome, "unreachable", f"lost Marathon while waiting: {last_error}", started, halt,
-                               policy)
+                    self._fail(outcome, FailureClass.UNREACHABLE, f"lost Marathon while waiting: {last_error}",
+                               started, halt, policy)
                 elif unhealthy:
-                    self._fail(outcome, "unhealthy", f"new tasks unhealthy after {self.timeout:.0f}s "
+                    self._fail(outcome, FailureClass.UNHEALTHY, f"new tasks unhealthy after {self.timeout:.0f}s "
                                f"({last_detail}); deployment {outcome.deployment_id} is still in flight",
                                started, halt, policy)
                 else:
-                    self._fail(outcome, "deadline", f"not done after {self.timeout:.0f}s ({last_detail}); "
+                    self._fail(outcome, FailureClass.DEADLINE, f"not done after {self.timeout:.0f}s ({last_detail}); "
                                f"deployment {outcome.deployment_id} is still in flight", started, halt, policy)
                 return
             self.stop.wait(min(interval, remaining))
             interval = min(interval * 1.5, self.max_poll)
 
-    def _fail(self, outcome: Outcome, failure_class: str, error: str, started: float, halt: threading.Event,
+    def _fail(self, outcome: Outcome, failure_class: FailureClass, error: str, started: float, halt: threading.Event,
               policy: str) -> None:
-        outcome.status = FAILED
+        outcome.status = Status.FAILED
         outcome.failure_class = failure_class
         outcome.error = error
         outcome.seconds = round(time.monotonic() - started, 3)
@@ -196,4 +197,4 @@ class Executor:
             halt.set()
         self.report(f"{outcome.service}: FAILED ({failure_class}): {error}")
         self.notifier.service_done(service=outcome.service, app_id=outcome.app_id, from_image=outcome.from_image,
-                                   to_image=outcome.to_image, status=FAILED, seconds=outcome.seconds, error=error)
+                                   to_image=outcome.to_image, status=Status.FAILED, seconds=outcome.seconds, error=error)

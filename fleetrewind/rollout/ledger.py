@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
-
-GOOD_STATES = ("SUCCEEDED", "NOTHING_TO_DO")
+from .states import GOOD_STATES
 
 
 def append(path: Path, entry: dict[str, Any]) -> None:

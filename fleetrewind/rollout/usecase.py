@@ -14,7 +14,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 from . import ledger
 from ..console import Console
@@ -24,22 +24,23 @@ from .execute import Executor, Verify
 from ..marathon.fleet import FleetState, load_apps
 from ..marathon.client import MarathonClient
 from ..notify.slack import Notifier
-from .outcomes import (BAD_STATUSES, FAILED, INTERRUPTED, ROLLBACK_FAILED_S, ROLLED_BACK, SUCCEEDED, Outcome,
-                       build_report, outcomes_for)
+from .outcomes import Outcome, build_report, outcomes_for
 from .plan import CHANGE, Plan, plan_for_images
+from ..report.model import Report
 from ..report.run import stamp_now, write_junit, write_report
 from ..settings import Settings
 from .snapshot import write_snapshot
+from .states import GOOD_STATES, FailureClass, State, Status
 from ..transport import sanitize_url
 
 
 @dataclass
 class Result:
-    state: str
+    state: State
     exit_code: int
     outcomes: list[Outcome]
-    report: dict[str, Any]
-    states: list[str] = field(default_factory=list)
+    report: Report
+    states: list[State] = field(default_factory=list)
 
 
 def unused_stamp(folder: Path) -> str:
@@ -87,9 +88,9 @@ class Rollout:
         self.date = date
         self.verify = verify
         self.stop = threading.Event()
-        self.states: list[str] = []
+        self.states: list[State] = []
 
-    def _state(self, state: str, detail: str = "") -> None:
+    def _state(self, state: State, detail: str = "") -> None:
         self.states.append(state)
         self.console.info(f"state: {state}{' - ' + detail if detail else ''}")
         if self.command == "deploy":
@@ -99,7 +100,8 @@ class Rollout:
         return Executor(self.client, timeout=self.settings.timeout, parallel=self.settings.parallel, force=force,
                         report=self.console.info, notifier=self.notifier, stop=self.stop, verify=verify)
 
-    def execute(self, plan: Plan, fleet: FleetState, *, policy: str, revert_on: frozenset[str] | None = None) -> Result:
+    def execute(self, plan: Plan, fleet: FleetState, *, policy: str,
+                revert_on: frozenset[FailureClass] | None = None) -> Result:
         """Carry ``plan`` out. ``policy``: stop | continue | revert; ``revert_on`` limits revert to failure classes."""
         started = dt.datetime.now(dt.timezone.utc)
         stamp = unused_stamp(self.settings.dump)
@@ -107,7 +109,7 @@ class Rollout:
         outcomes = outcomes_for(plan)
         snapshot_path: str | None = None
         if not plan.changes():
-            return self._finish(stamp, started, "NOTHING_TO_DO", EXIT_OK, outcomes, None)
+            return self._finish(stamp, started, State.NOTHING_TO_DO, EXIT_OK, outcomes, None)
         _refuse_without_docker(plan, fleet)
         with EnvLock(self.settings.dump, env, command=self.command, force=self.settings.force, warn=self.console.warn):
             self._refuse_in_flight(plan, fleet)
@@ -118,25 +120,25 @@ class Rollout:
             with stop_on_signals(self.stop, self.console):
                 self.notifier.started(command=self.command, env=env, date=self.date, actor=self.settings.actor,
                                       changes=len(plan.changes()), total=len(plan.steps))
-                self._state("RUNNING", f"{len(plan.changes())} of {len(plan.steps)} services change")
+                self._state(State.RUNNING, f"{len(plan.changes())} of {len(plan.steps)} services change")
                 first_policy = "stop" if policy == "revert" else policy
                 ok = self._executor(force=self.settings.force, verify=self.verify).run(
                     plan, fleet.apps, outcomes, policy=first_policy)
                 if ok:
-                    self._state("SUCCEEDED")
-                    return self._finish(stamp, started, "SUCCEEDED", EXIT_OK, outcomes, snapshot_path)
+                    self._state(State.SUCCEEDED)
+                    return self._finish(stamp, started, State.SUCCEEDED, EXIT_OK, outcomes, snapshot_path)
                 if self.stop.is_set():
-                    self._state("INTERRUPTED")
-                    return self._finish(stamp, started, "INTERRUPTED", EXIT_FAILED, outcomes, snapshot_path)
-                failed = [o for o in outcomes.values() if o.status == FAILED]
+                    self._state(State.INTERRUPTED)
+                    return self._finish(stamp, started, State.INTERRUPTED, EXIT_FAILED, outcomes, snapshot_path)
+                failed = [o for o in outcomes.values() if o.status == Status.FAILED]
                 classes = {o.failure_class for o in failed}
-                self._state("FAILED", "; ".join(f"{o.service}: {o.failure_class}" for o in failed))
-                if policy == "revert" and (revert_on is None or classes & revert_on):
+                self._state(State.FAILED, "; ".join(f"{o.service}: {o.failure_class}" for o in failed))
+                if policy == "revert" and (revert_on is None or any(c in revert_on for c in classes)):
                     return self._revert(plan, fleet, outcomes, stamp, started, snapshot_path)
                 if policy == "revert":
                     self.console.warn(f"no automatic rollback: the failure ({', '.join(sorted(map(str, classes)))}) "
                                       "is not one a rollback can fix (see rollback_on in the config)")
-                return self._finish(stamp, started, "FAILED", _failure_code(failed), outcomes, snapshot_path)
+                return self._finish(stamp, started, State.FAILED, _failure_code(failed), outcomes, snapshot_path)
 
     def _refuse_in_flight(self, plan: Plan, fleet: FleetState) -> None:
         if self.settings.force:
@@ -153,38 +155,38 @@ class Rollout:
     def _revert(self, plan: Plan, fleet: FleetState, outcomes: dict[str, Outcome], stamp: str,
                 started: dt.datetime, snapshot_path: str | None) -> Result:
         """Put every service this run touched back on its snapshot image (forced: failed ones are stuck)."""
-        self._state("ROLLING_BACK")
+        self._state(State.ROLLING_BACK)
         touched = {o.service: o.from_image for o in outcomes.values()
-                   if o.action == CHANGE and o.status in (SUCCEEDED, FAILED, INTERRUPTED) and o.from_image}
+                   if o.action == CHANGE and o.status in (Status.SUCCEEDED, Status.FAILED, Status.INTERRUPTED) and o.from_image}
         try:
             fresh = load_apps(self.client, {s: fleet.app_ids[s] for s in touched}, parallel=self.settings.parallel)
         except RollbackError as err:
             # Marathon went away as the rollback began: say where every service is, in the report.
             for service in touched:
-                outcomes[service].status = ROLLBACK_FAILED_S
+                outcomes[service].status = Status.ROLLBACK_FAILED
                 outcomes[service].error = f"{outcomes[service].error or ''}; rollback not started: {err}".lstrip("; ")
-            self._state("ROLLBACK_FAILED", str(err))
-            return self._finish(stamp, started, "ROLLBACK_FAILED", EXIT_FAILED, outcomes, snapshot_path)
+            self._state(State.ROLLBACK_FAILED, str(err))
+            return self._finish(stamp, started, State.ROLLBACK_FAILED, EXIT_FAILED, outcomes, snapshot_path)
         back = plan_for_images(touched, current=fresh.images, app_ids=fresh.app_ids,
                                waves=[list(w) for w in plan.waves], env=plan.env, reason="rollback to snapshot")
         back_outcomes = outcomes_for(back)
         self._executor(force=True, verify=None).run(back, fresh.apps, back_outcomes, policy="continue")
         all_back = True
         for service, back_outcome in back_outcomes.items():
-            ok = back_outcome.status in (SUCCEEDED, "unchanged")
+            ok = back_outcome.status in (Status.SUCCEEDED, Status.UNCHANGED)
             all_back = all_back and ok
             outcome = outcomes[service]
-            outcome.status = ROLLED_BACK if ok else ROLLBACK_FAILED_S
+            outcome.status = Status.ROLLED_BACK if ok else Status.ROLLBACK_FAILED
             if not ok:
                 outcome.error = f"{outcome.error or ''}; rollback failed: {back_outcome.error}".lstrip("; ")
-        state = "ROLLBACK_COMPLETED" if all_back else "ROLLBACK_FAILED"
+        state = State.ROLLBACK_COMPLETED if all_back else State.ROLLBACK_FAILED
         self._state(state)
         return self._finish(stamp, started, state, EXIT_FAILED, outcomes, snapshot_path)
 
     def _marathon(self) -> str:
         return sanitize_url(self.settings.marathon_url or "")
 
-    def _finish(self, stamp: str, started: dt.datetime, state: str, code: int, outcomes: dict[str, Outcome],
+    def _finish(self, stamp: str, started: dt.datetime, state: State, code: int, outcomes: dict[str, Outcome],
                 snapshot_path: str | None) -> Result:
         ordered = list(outcomes.values())
         report = build_report(command=self.command, env=self.settings.env or "", date=self.date,
@@ -193,10 +195,10 @@ class Rollout:
                               snapshot=snapshot_path, outcomes=ordered, states=self.states)
         report_path = write_report(self.settings.dump, report, stamp)
         write_junit(self.settings.dump, report, stamp)
-        final = {s: (o.to_image if o.status == SUCCEEDED else o.from_image) for s, o in outcomes.items()}
-        entry = {"at": report["finished_at"], "command": self.command, "env": self.settings.env, "date": self.date,
-                 "actor": self.settings.actor, "state": state, "report": str(report_path),
-                 "images": {s: i for s, i in final.items() if i} if state in ledger.GOOD_STATES else {}}
+        final = {s: (o.to_image if o.status == Status.SUCCEEDED else o.from_image) for s, o in outcomes.items()}
+        entry = {"at": report.finished_at, "command": self.command, "env": self.settings.env, "date": self.date,
+                 "actor": self.settings.actor, "state": str(state), "report": str(report_path),
+                 "images": {s: i for s, i in final.items() if i} if state in GOOD_STATES else {}}
         try:
             ledger.append(self.settings.ledger_file, entry)
         except OSError as exc:
@@ -217,9 +219,9 @@ def _refuse_without_docker(plan: Plan, fleet: FleetState) -> None:
 
 def _failure_code(failed: list[Outcome]) -> int:
     classes = {o.failure_class for o in failed}
-    if classes == {"locked"}:
+    if classes == {FailureClass.LOCKED}:
         return EXIT_REFUSED
-    if classes == {"unreachable"}:
+    if classes == {FailureClass.UNREACHABLE}:
         return EXIT_UNREACHABLE
     return EXIT_FAILED
 
@@ -227,17 +229,16 @@ def _failure_code(failed: list[Outcome]) -> int:
 def print_result(console: Console, result: Result, *, as_json: bool) -> None:
     """The outcome on stdout: a table per service, or the report as JSON."""
     if as_json:
-        console.json(result.report)
+        console.result(result.report.to_json())
         return
     for o in result.outcomes:
         line = f"{o.service:<20} {o.status:<16} {o.from_image or '-'} -> {o.to_image or '-'}"
         if o.error:
             line += f"  ({o.error})"
         console.result(line)
-    summary = result.report["summary"]
-    console.result(f"{result.state}: {summary['changed']} changed, {summary['failed']} failed, "
-                   f"{summary['unchanged']} unchanged, {summary['skipped']} skipped")
-    if result.exit_code and result.report.get("snapshot"):
-        stuck = any(o.status in BAD_STATUSES for o in result.outcomes)
-        console.result(f"to undo: rollback.py undo --snapshot={result.report['snapshot']}"
-                       + (" --force" if stuck else ""))
+    summary = result.report.summary
+    console.result(f"{result.state}: {summary.changed} changed, {summary.failed} failed, "
+                   f"{summary.unchanged} unchanged, {summary.skipped} skipped")
+    if result.exit_code and result.report.snapshot:
+        console.result(f"to undo: rollback.py undo --snapshot={result.report.snapshot}"
+                       + (" --force" if result.report.stuck else ""))

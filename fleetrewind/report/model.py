@@ -1,0 +1,110 @@
+"""The run report as a typed value: what every service went through, and how the run ended.
+
+Built once, by :func:`fleetrewind.rollout.outcomes.build_report`; read as attributes by the use
+case, the JUnit writer and Slack; turned into JSON only where it leaves the process (the
+``report-<stamp>.json`` file, ``--json`` on stdout). The JSON shape is described in docs/how-it-works.md.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+from ..rollout.states import BAD_STATUSES, FailureClass, State, Status
+
+REPORT_FORMAT = 1
+JSONValue = str | int | float | bool | None | list["JSONValue"] | dict[str, "JSONValue"]
+
+
+def _opt(fn: Callable[[str], str], value: str | None) -> str | None:
+    return fn(value) if value is not None else None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceReport:
+    """One service's line in the report."""
+
+    service: str
+    app_id: str | None
+    from_image: str | None
+    to_image: str | None
+    action: str
+    reason: str
+    status: Status
+    deployment_id: str | None = None
+    seconds: float | None = None
+    error: str | None = None
+    failure_class: FailureClass | None = None
+
+    def map_text(self, fn: Callable[[str], str]) -> ServiceReport:
+        return replace(self, service=fn(self.service), app_id=_opt(fn, self.app_id),
+                       from_image=_opt(fn, self.from_image), to_image=_opt(fn, self.to_image), action=fn(self.action),
+                       reason=fn(self.reason), deployment_id=_opt(fn, self.deployment_id), error=_opt(fn, self.error))
+
+    def as_dict(self) -> dict[str, JSONValue]:
+        return {
+            "service": self.service, "app_id": self.app_id, "action": self.action, "reason": self.reason,
+            "status": str(self.status), "deployment_id": self.deployment_id, "seconds": self.seconds,
+            "error": self.error, "failure_class": str(self.failure_class) if self.failure_class else None,
+            "from": self.from_image, "to": self.to_image,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class Summary:
+    changed: int = 0
+    failed: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+
+    def as_dict(self) -> dict[str, JSONValue]:
+        return {"changed": self.changed, "failed": self.failed, "unchanged": self.unchanged, "skipped": self.skipped}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Report:
+    """``report-<stamp>.json`` as a value."""
+
+    command: str
+    env: str
+    date: str | None
+    actor: str
+    build_url: str | None
+    marathon: str
+    started_at: str
+    finished_at: str
+    seconds: float
+    state: State
+    exit_code: int
+    snapshot: str | None
+    states: tuple[State, ...] = ()
+    services: tuple[ServiceReport, ...] = ()
+    summary: Summary = field(default_factory=Summary)
+    format: int = REPORT_FORMAT
+
+    @property
+    def stuck(self) -> bool:
+        """A service may still have a deployment in flight: an undo must override it (--force)."""
+        return any(s.status in BAD_STATUSES for s in self.services)
+
+    def failed_services(self) -> list[ServiceReport]:
+        return [s for s in self.services if s.status in BAD_STATUSES]
+
+    def map_text(self, fn: Callable[[str], str]) -> Report:
+        """A copy with ``fn`` applied to every free-text value (Slack redacts secrets this way)."""
+        return replace(self, command=fn(self.command), env=fn(self.env), date=_opt(fn, self.date),
+                       actor=fn(self.actor), build_url=_opt(fn, self.build_url), marathon=fn(self.marathon),
+                       snapshot=_opt(fn, self.snapshot), services=tuple(s.map_text(fn) for s in self.services))
+
+    def as_dict(self) -> dict[str, JSONValue]:
+        return {
+            "format": self.format, "command": self.command, "env": self.env, "date": self.date, "actor": self.actor,
+            "build_url": self.build_url, "marathon": self.marathon, "started_at": self.started_at,
+            "finished_at": self.finished_at, "seconds": self.seconds, "state": str(self.state),
+            "exit_code": self.exit_code, "snapshot": self.snapshot, "states": [str(s) for s in self.states],
+            "services": [s.as_dict() for s in self.services], "summary": self.summary.as_dict(),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.as_dict(), indent=2, ensure_ascii=False)
