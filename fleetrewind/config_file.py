@@ -22,6 +22,7 @@ KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "concurrency": ((int,), "parallel registry requests"),
     "parallel": ((int,), "parallel deployments in a wave"),
     "cache_dir": ((str,), "registry cache folder"),
+    "lock_dir": ((str,), "folder of the environment locks"),
     "timeout": ((int, float), "seconds a wave may take"),
     "on_failure": ((str,), "stop, continue or revert"),
     "apps": ((dict,), "service -> Marathon app id"),

@@ -65,6 +65,7 @@ class Settings:
     concurrency: int = 16
     parallel: int = 8
     cache_dir: Path | None = None
+    lock_dir: Path = Path(".")
     timeout: float = DEFAULT_TIMEOUT
     on_failure: str = "stop"
     auto_rollback: bool = True
@@ -293,6 +294,8 @@ def from_args(args: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:
     if not args.get("--no-cache"):
         cache = _pick(args.get("--cache-dir"), environ, "ROLLBACK_CACHE_DIR", config, "cache_dir")
         values["cache_dir"] = Path(cache) if cache else _default_cache(environ)
+    lock_dir = _pick(args.get("--lock-dir"), environ, "ROLLBACK_LOCK_DIR", config, "lock_dir")
+    values["lock_dir"] = Path(lock_dir) if lock_dir else _default_lock_dir(environ)
     values["timeout"] = _positive_float("--timeout", _pick(args.get("--timeout"), environ, None, config, "timeout", DEFAULT_TIMEOUT))
     policy = _pick(args.get("--on-failure"), environ, None, config, "on_failure", "stop")
     if policy not in FAILURE_POLICIES:
@@ -328,6 +331,12 @@ def from_args(args: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:
 
 def _default_cache(environ: Mapping[str, str]) -> Path:
     base = environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "fleetrewind"
+
+
+def _default_lock_dir(environ: Mapping[str, str]) -> Path:
+    """Per user, not per --dump folder: two runs of one environment meet here whatever --dump says."""
+    base = environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "fleetrewind"
 
 

@@ -42,7 +42,8 @@ Arguments:
   --on-failure=<policy>  stop, continue or revert (default stop).
   --auto-rollback=<on|off>  Roll back a failed deploy automatically (default on).
   --dry-run              Show the plan, change nothing.
-  --force                Override a deployment in flight (Marathon's force=true) and a stale lock.
+  --force                Override a deployment in flight (Marathon's force=true) and take over a
+                         lock left on another host (never one a live run holds).
   --json                 Machine-readable output on stdout.
 
 Options:
@@ -64,6 +65,8 @@ Options:
   --parallel=<n>         Parallel deployments inside a wave (default 8).
   --cache-dir=<dir>      Registry cache (env ROLLBACK_CACHE_DIR; default ~/.cache/fleetrewind).
   --no-cache             Do not read or write the registry cache.
+  --lock-dir=<dir>       Folder of the per-environment locks (env ROLLBACK_LOCK_DIR;
+                         default $XDG_STATE_HOME/fleetrewind or ~/.local/state/fleetrewind).
   --slack-channel=<c>    Channel for a bot token (SLACK_BOT_TOKEN) (env SLACK_CHANNEL).
   --ledger=<file>        History of deploy and run outcomes (default <dump>/ledger.jsonl).
   --actor=<name>         Who runs this, for Slack and the report (env BUILD_USER, else USER).

@@ -15,7 +15,7 @@ TOOL_VARS = (
     "DOCKER_REGISTRY", "REGISTRY_USER", "REGISTRY_PASSWORD", "DOCKER_CONFIG", "MARATHON_URL", "MARATHON_USER",
     "MARATHON_PASSWORD", "MARATHON_AUTH", "ROLLBACK_CONFIG", "ROLLBACK_CA_BUNDLE", "ROLLBACK_TZ",
     "ROLLBACK_CACHE_DIR", "ROLLBACK_LEDGER", "SLACK_WEBHOOK_URL", "SLACK_BOT_TOKEN", "SLACK_CHANNEL",
-    "BUILD_USER", "BUILD_URL",
+    "BUILD_USER", "BUILD_URL", "ROLLBACK_LOCK_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
 )
 
 
@@ -26,6 +26,8 @@ def clean_tool_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "no-docker-config"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    # The default lock folder: per test, so parallel test runs never share an environment's lock.
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg-state"))
 
 
 @dataclass

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -33,3 +36,34 @@ def index_sample_fleet(registry_url: str, *, prefix: str, services: Sequence[str
                  "--no-cache"], environ=environ, stdout=io.StringIO(), stderr=err)
     assert code == 0, err.getvalue()
     return Indexed(registry_url, registry_url.split("://", 1)[1], (dump / "rollback.json").read_text())
+
+
+def env_lock(env: str = "prod") -> Path:
+    """The lock file of ``env`` in the default lock folder (conftest points XDG_STATE_HOME at tmp_path)."""
+    return Path(os.environ["XDG_STATE_HOME"]) / "fleetrewind" / f"rollback-{env}.lock"
+
+
+HOLDER = """
+import sys, time
+from pathlib import Path
+from fleetrewind.rollout.lock import EnvLock
+with EnvLock(Path(sys.argv[1]), sys.argv[2], command="run", force=False, warn=print):
+    print("held", flush=True)
+    sys.stdin.read()
+"""
+
+
+def hold_lock(env: str = "prod", lock_dir: Path | None = None) -> subprocess.Popen[str]:
+    """Another process that holds ``env``'s lock until its stdin is closed (a live run, as far as the lock goes)."""
+    folder = lock_dir or env_lock(env).parent
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(folder), env], cwd=root, text=True,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def release(proc: subprocess.Popen[str]) -> None:
+    if proc.stdin:
+        proc.stdin.close()
+    proc.wait(timeout=10)

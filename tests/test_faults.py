@@ -27,7 +27,7 @@ import requests
 from marathonsim import Simulator
 from testbed.demo import sample_apps
 from testbed.serving import BackgroundServer
-from tests.fleet_support import Indexed, index_sample_fleet
+from tests.fleet_support import Indexed, env_lock, index_sample_fleet
 
 ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "t/rel-faults/"
@@ -279,7 +279,7 @@ def test_marathon_failing_during_run_leaves_no_service_untracked_and_undo_works_
     assert len(world.puts("web")) <= 1, "a PUT whose answer was lost is never resent blindly"
     assert world.files("junit-*.xml")
     assert f"to undo: rollback.py undo --snapshot={snapshot}" in result.out
-    assert not (world.dump / ".rollback-prod.lock").exists()
+    assert not env_lock().exists()
 
     world.sim.clear_faults()
     undo_restores_everything(world, cli, snapshot)
@@ -314,7 +314,7 @@ def test_a_deployment_already_in_flight_refuses_the_run_with_exit_3_before_any_c
     assert app_id("web") in line and "--force" in line
     assert world.puts() == []
     assert world.files("snapshot-*.json") == []
-    assert not (world.dump / ".rollback-prod.lock").exists()
+    assert not env_lock().exists()
 
 
 def test_a_409_on_the_put_exits_3_and_the_report_says_locked(make_world: Callable[..., World], cli) -> None:
@@ -370,7 +370,89 @@ def test_two_runs_on_one_environment_the_second_is_refused_with_exit_3(
     assert first.returncode == 0, err
     assert len(world.puts()) == 4 and puts_before >= 1  # the second run sent none
     assert len(world.files("snapshot-*.json")) == 1
-    assert not (world.dump / ".rollback-prod.lock").exists()
+    assert not env_lock().exists()
+
+
+def test_a_second_run_of_the_environment_with_another_dump_folder_is_refused(
+        make_world: Callable[..., World], cli) -> None:
+    world = make_world(deploy_seconds=0.6)
+    other_dump = world.dump.parent / "other-dump"
+    other_dump.mkdir()
+    for name in ("rollback.json", "waves.yaml"):
+        (other_dump / name).write_text((world.dump / name).read_text())
+    first = _start_run(world)
+    try:
+        _wait_for(lambda: len(world.puts()) >= 1, "the first run's first PUT")
+        args = [a if not a.startswith(("--dump=", "--config=")) else a.replace(str(world.dump), str(other_dump))
+                for a in world.run_args()]
+
+        second = cli(*args, env=world.env)
+
+        assert second.code == 3, second.err
+        [line] = error_lines(second.err)
+        assert "another rollback of prod is running" in line and f"pid {first.pid}" in line
+        out, err = first.communicate(timeout=30)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    assert first.returncode == 0, err
+    assert len(world.puts()) == 4
+    assert list(other_dump.glob("snapshot-*.json")) == [] and list(other_dump.glob("report-*.json")) == []
+    assert not env_lock().exists()
+
+
+def test_undo_force_while_the_run_is_alive_is_refused_and_the_run_keeps_its_lock(
+        make_world: Callable[..., World], cli) -> None:
+    world = make_world(deploy_seconds=0.6)
+    first = _start_run(world)
+    try:
+        _wait_for(lambda: len(world.puts()) >= 1, "the first run's first PUT")
+        [snapshot] = world.files("snapshot-*.json")
+        puts_before = len(world.puts())
+
+        undo = cli("undo", f"--snapshot={snapshot}", f"--dump={world.dump}", "--force", "--timeout=2", env=world.env)
+
+        assert undo.code == 3, undo.err
+        [line] = error_lines(undo.err)
+        assert f"pid {first.pid}" in line and "--force cannot take it over" in line
+        assert env_lock().exists()
+        out, err = first.communicate(timeout=30)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    assert first.returncode == 0, err
+    assert len(world.puts()) == 4 and puts_before >= 1  # undo sent none
+    assert not env_lock().exists()
+
+
+@pytest.mark.parametrize("record", [json.dumps({"host": "h", "pid": 2**40, "command": "run"}).encode(),
+                                    b"\xff\xfe\x00garbage", b""])
+def test_an_odd_lock_record_left_behind_does_not_stop_the_run(
+        make_world: Callable[..., World], cli, record: bytes) -> None:
+    world = make_world()
+    env_lock().parent.mkdir(parents=True)
+    env_lock().write_bytes(record)
+
+    result = cli(*world.run_args(), env=world.env)
+
+    assert result.code == 0, result.err
+    assert "Traceback" not in result.err and error_lines(result.err) == []
+    assert len(world.puts()) == 4 and not env_lock().exists()
+
+
+def test_a_lock_path_that_is_a_folder_is_one_error_with_exit_2_before_any_change(
+        make_world: Callable[..., World], cli) -> None:
+    world = make_world()
+    env_lock().mkdir(parents=True)
+
+    result = cli(*world.run_args(), env=world.env)
+
+    assert result.code == 2
+    [line] = error_lines(result.err)
+    assert f"the lock file {env_lock()} is a folder" in line
+    assert world.puts() == [] and world.files("snapshot-*.json") == []
 
 
 def _dead_pid() -> int:
@@ -385,7 +467,8 @@ def test_a_stale_lock_left_by_a_crashed_run_is_detected_and_taken_over(
         make_world: Callable[..., World], cli) -> None:
     world = make_world()
     pid = _dead_pid()
-    lock = world.dump / ".rollback-prod.lock"
+    lock = env_lock()
+    lock.parent.mkdir(parents=True)
     lock.write_text(json.dumps({"host": socket.gethostname(), "pid": pid, "command": "run", "since": time.time() - 600}))
 
     result = cli(*world.run_args(), env=world.env)
@@ -399,7 +482,8 @@ def test_a_stale_lock_left_by_a_crashed_run_is_detected_and_taken_over(
 
 def test_a_lock_held_on_another_host_is_not_guessed_stale(make_world: Callable[..., World], cli) -> None:
     world = make_world()
-    lock = world.dump / ".rollback-prod.lock"
+    lock = env_lock()
+    lock.parent.mkdir(parents=True)
     lock.write_text(json.dumps({"host": "jenkins-agent-7", "pid": 4242, "command": "run", "since": time.time()}))
 
     result = cli(*world.run_args(), env=world.env)
@@ -437,7 +521,7 @@ def test_sigterm_in_the_middle_of_run_starts_nothing_new_and_writes_the_report(
     assert statuses[svc("web")] == "not-started"
     assert {statuses[svc(n)] for n in ("api", "worker", "auth")} <= {"interrupted", "not-started", "succeeded"}
     assert world.files("junit-*.xml")
-    assert not (world.dump / ".rollback-prod.lock").exists()
+    assert not env_lock().exists()
     snapshot = assert_snapshot_of_the_original(world)
     undo_restores_everything(world, cli, snapshot)
 
@@ -487,7 +571,7 @@ def test_sigterm_while_slack_is_slow_to_announce_the_run_still_ends_with_a_repor
     report = world.report()
     assert report["state"] == "INTERRUPTED"
     assert {s["status"] for s in report["services"]} == {"not-started"}
-    assert not (world.dump / ".rollback-prod.lock").exists()
+    assert not env_lock().exists()
 
 
 # --- Slack --------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ import requests
 from fleetrewind.cli import main
 from marathonsim import Simulator
 from testbed.fleet import SAMPLE_FLEET, populate
+from tests.fleet_support import env_lock, hold_lock, release
 
 ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "t/run-e2e/"
@@ -557,31 +558,30 @@ def test_the_report_json_and_junit_xml_are_written_in_dump(world: World, cli) ->
 
 # --- the environment lock ------------------------------------------------------------------------------------
 
-def write_lock(dump: Path, pid: int) -> Path:
-    path = dump / ".rollback-prod.lock"
+def write_lock(pid: int) -> Path:
+    """A lock file whose record names ``pid``, as a run that died left it (nobody holds its flock)."""
+    path = env_lock()
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"host": socket.gethostname(), "pid": pid, "command": "run", "since": time.time()}))
     return path
 
 
 def test_a_lock_held_by_a_live_process_refuses_the_run(world: World, cli) -> None:
-    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    holder = hold_lock()
     try:
-        lock = write_lock(world.dump, holder.pid)
-
         r = cli(*run_args(world), env=world.env)
 
         assert r.code == 3
         assert f"another rollback of prod is running: run (pid {holder.pid}" in r.err
-        assert world.puts() == [] and lock.exists()  # the other run's lock is left alone
+        assert world.puts() == [] and env_lock().exists()  # the other run's lock is left alone
     finally:
-        holder.kill()
-        holder.wait()
+        release(holder)
 
 
 def test_a_stale_lock_of_a_dead_process_is_taken_over(world: World, cli) -> None:
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    lock = write_lock(world.dump, dead.pid)
+    lock = write_lock(dead.pid)
 
     r = cli(*run_args(world), env=world.env)
 
@@ -622,7 +622,7 @@ def test_sigterm_in_the_middle_of_a_run_starts_nothing_new_and_writes_the_report
         assert statuses[svc(name)]["status"] == "interrupted"
         assert statuses[svc(name)]["deployment_id"] in statuses[svc(name)]["error"]
     assert "to undo: rollback.py undo --snapshot=" in out
-    assert not (w.dump / ".rollback-prod.lock").exists()
+    assert not env_lock().exists()
 
 
 # --- the ledger ----------------------------------------------------------------------------------------------

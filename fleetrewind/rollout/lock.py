@@ -1,12 +1,16 @@
-"""One rollback per environment at a time: a lock file that survives a crash.
+"""One rollback per environment at a time: an ``flock`` on a lock file in a per-user state folder.
 
-The file holds the owner's host and pid. A lock whose owner is on this host and no longer
-alive is stale and taken over (with a warning); any other lock refuses the run (exit 3)
-unless ``--force``.
+Exclusion comes from ``fcntl.flock`` alone: the kernel drops it when the holder exits or dies,
+so a live holder can never lose it and a dead one never blocks the next run. The JSON record
+inside (host, pid, command, since) is only read for the "held by ..." message. How the lock
+behaves, and why, is written down in ``docs/reliability.md`` ("The environment lock").
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import errno
+import fcntl
 import json
 import os
 import socket
@@ -14,74 +18,135 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from ..errors import RefusedError
+from ..errors import RefusedError, UsageError
+
+MAX_RECORD = 4096  # a record is ~100 bytes; more than this is not one of ours
 
 
-def _alive(pid: int) -> bool:
+def lock_path(folder: Path, env: str) -> Path:
+    """Where the lock of ``env`` lives in the lock folder (``lock_dir``)."""
+    return folder / f"rollback-{env}.lock"
+
+
+def _describe(record: bytes) -> tuple[str, str]:
+    """(host, "run (pid 12 on host) since <time>") from a record; ("", "") when unreadable."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _age(path: Path) -> float:
-    try:
-        return time.time() - path.stat().st_mtime
-    except FileNotFoundError:
-        return 0.0
+        owner = json.loads(record.decode("utf-8"))
+        host, pid, command = owner["host"], owner["pid"], owner.get("command", "a run")
+        since = float(owner.get("since", 0))
+        if not (isinstance(host, str) and host and isinstance(pid, int) and 0 < pid < 2**31
+                and isinstance(command, str)):
+            return "", ""
+        when = dt.datetime.fromtimestamp(since, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError, OverflowError, OSError):
+        return "", ""
+    return host, f"{command[:40]} (pid {pid} on {host[:100]}) since {when}"
 
 
 class EnvLock:
+    """``with EnvLock(lock_dir, env, ...)``: hold the environment's lock for the block, or raise.
+
+    Refused (exit 3) while another process holds the flock, with or without ``force``. A file
+    whose flock is free was left by a run that is gone: it is taken over (with a warning when
+    its record names a run; silently when the record is empty or unreadable, e.g. written on a
+    full disk). A record written on another host is only taken over with ``force``: on a shared
+    folder this host cannot see that host's processes.
+    """
+
     def __init__(self, folder: Path, env: str, *, command: str, force: bool, warn: Callable[[str], None]) -> None:
-        self.path = folder / f".rollback-{env}.lock"
+        self.path = lock_path(folder, env)
         self.env = env
         self.command = command
         self.force = force
         self.warn = warn
-        self._held = False
+        self._fd: int | None = None
 
     def __enter__(self) -> "EnvLock":
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        me = {"host": socket.gethostname(), "pid": os.getpid(), "command": self.command, "since": time.time()}
-        for _ in range(2):
+        self._make_folder()
+        for _ in range(5):  # only loops when another run unlinked the file between our open and flock
+            fd = self._open()
             try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                self._handle_existing()
-                continue
-            with os.fdopen(fd, "w") as handle:
-                json.dump(me, handle)
-            self._held = True
-            return self
+                if self._try_flock(fd) and self._still_ours(fd):
+                    self._take(fd)
+                    self._fd = fd
+                    return self
+            except BaseException:
+                os.close(fd)
+                raise
+            os.close(fd)
         raise RefusedError(f"could not take the lock {self.path}; another run is starting at the same time")
 
-    def _handle_existing(self) -> None:
+    def _make_folder(self) -> None:
         try:
-            owner = json.loads(self.path.read_text(encoding="utf-8"))
-            host, pid = str(owner["host"]), int(owner["pid"])
-            what = f"{owner.get('command', 'a run')} (pid {pid} on {host})"
-        except (OSError, ValueError, KeyError, TypeError):
-            host, pid, what = "", 0, "an unreadable lock"
-            if _age(self.path) < 5:  # another run may be writing it right now
-                raise RefusedError(f"another rollback of {self.env} is starting ({self.path}); try again shortly")
-        stale = host == socket.gethostname() and not _alive(pid)
-        if stale or self.force or not host:
-            self.warn(f"taking over {'a stale' if stale else 'the'} lock of {self.env} held by {what}")
-            try:
-                self.path.unlink()
-            except FileNotFoundError:
-                pass
-            return
-        raise RefusedError(f"another rollback of {self.env} is running: {what}; wait for it "
-                           f"(or remove {self.path} if that run is gone, or use --force)")
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise UsageError(f"cannot create the lock folder {self.path.parent}: {exc.strerror or exc}; "
+                             "set lock_dir (--lock-dir or ROLLBACK_LOCK_DIR) to a writable folder") from None
+
+    def _open(self) -> int:
+        try:
+            return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        except IsADirectoryError:
+            raise UsageError(f"the lock file {self.path} is a folder; remove it or set lock_dir "
+                             "(--lock-dir or ROLLBACK_LOCK_DIR) elsewhere") from None
+        except OSError as exc:
+            what = "is a symbolic link" if exc.errno == errno.ELOOP else f"cannot be opened: {exc.strerror or exc}"
+            raise UsageError(f"the lock file {self.path} {what}; remove it or set lock_dir "
+                             "(--lock-dir or ROLLBACK_LOCK_DIR) elsewhere") from None
+
+    def _try_flock(self, fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            _, who = _describe(_read(fd))
+            # A live holder keeps its lock: not even --force takes it (it may be mid-deployment).
+            raise RefusedError(f"another rollback of {self.env} is running: {who or 'a run starting now'}; "
+                               f"wait for it to finish ({self.path} is held, --force cannot take it over)") from None
+        except OSError as exc:
+            raise UsageError(f"cannot lock {self.path}: {exc.strerror or exc}; set lock_dir "
+                             "(--lock-dir or ROLLBACK_LOCK_DIR) to a local folder") from None
+        return True
+
+    def _still_ours(self, fd: int) -> bool:
+        """The path still names the inode we locked (a finishing run unlinks its file)."""
+        try:
+            return os.stat(self.path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            return False
+
+    def _take(self, fd: int) -> None:
+        record = _read(fd)
+        host, who = _describe(record)
+        if host and host != socket.gethostname() and not self.force:
+            raise RefusedError(f"another rollback of {self.env} may be running: {who}; this host cannot check "
+                               f"that host's processes: wait for it, or pass --force if it is gone ({self.path})")
+        if who:
+            self.warn(f"taking over a stale lock of {self.env} held by {who} (that run is gone)")
+        elif record.strip():
+            self.warn(f"taking over the lock of {self.env}: no run holds it and its record is unreadable ({self.path})")
+        record = json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "command": self.command,
+                             "since": time.time()}).encode()
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, record, 0)
+        except OSError as exc:  # e.g. a full disk: the flock still excludes; only the message is poorer
+            self.warn(f"could not write the lock record {self.path} ({exc.strerror or exc}); the lock is held anyway")
 
     def __exit__(self, *exc: object) -> None:
-        if self._held:
-            try:
+        fd, self._fd = self._fd, None
+        if fd is None:
+            return
+        try:
+            if self._still_ours(fd):  # never unlink a lock file another run has taken since
                 self.path.unlink()
-            except FileNotFoundError:
-                pass
-            self._held = False
+        except OSError:
+            pass
+        finally:
+            os.close(fd)  # releases the flock
+
+
+def _read(fd: int) -> bytes:
+    try:
+        return os.pread(fd, MAX_RECORD + 1, 0)
+    except OSError:
+        return b""

@@ -111,7 +111,7 @@ class Rollout:
         if not plan.changes():
             return self._finish(stamp, started, State.NOTHING_TO_DO, EXIT_OK, outcomes, None)
         _refuse_without_docker(plan, fleet)
-        with EnvLock(self.settings.dump, env, command=self.command, force=self.settings.force, warn=self.console.warn):
+        with EnvLock(self.settings.lock_dir, env, command=self.command, force=self.settings.force, warn=self.console.warn):
             self._refuse_in_flight(plan, fleet)
             snapshot_path = str(write_snapshot(self.settings.dump, stamp, env=env, command=self.command,
                                                marathon=self._marathon(), app_ids=fleet.app_ids, images=fleet.images))
