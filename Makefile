@@ -9,7 +9,7 @@ NPM_DIR := .tools/npm
 .PHONY: test demo bench lint deps system-deps clean help
 
 help:
-	@echo "make demo   - real registry + Marathon simulator, a sample fleet: get, dates, plan, run"
+	@echo "make demo   - real registry + Marathon simulator, a sample fleet: get, dates, status, diff, run --only, plan, run"
 	@echo "make test   - install everything needed and run the whole test suite"
 	@echo "make bench  - run the benchmarks (prints tables; see docs/performance.md)"
 

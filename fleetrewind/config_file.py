@@ -35,6 +35,7 @@ KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "health_grace": ((int, float), "seconds a health URL may take to answer 2xx"),
     "keep": ((int,), "releases kept per service"),
     "pin_digest": ((bool,), "deploy by digest instead of tag"),
+    "pinned": ((list, dict), "services plan and run leave alone unless --only names them (list, or service: reason)"),
 }
 
 SECRET_HINTS = ("password", "pwd", "token", "secret", "webhook", "slack_url")

@@ -19,6 +19,7 @@ from .config_file import load_config
 from .errors import UsageError
 from .secret import Secret
 from .rollout.states import DEFAULT_ROLLBACK_ON, FailureClass
+from .rollout.scope import Scope, parse_pinned, parse_scope_flag
 from .releases.tags import DEFAULT_BRANCHES, DEFAULT_TAG_PATTERN, branch_for_env, check_env, check_service, compile_tag_pattern, parse_services
 from .transport import TLS, sanitize_url
 
@@ -43,6 +44,9 @@ class Settings:
     keep: int | None = None
     date: str | None = None
     to_last_good: bool = False
+    diff_from: str | None = None
+    diff_to: str | None = None
+    scope: Scope = Scope()
     snapshot: Path | None = None
     images: tuple[tuple[str, str], ...] = ()
     health_urls: Mapping[str, str] = field(default_factory=dict)
@@ -147,14 +151,14 @@ def _timezone(value: str | None) -> dt.tzinfo:
         raise UsageError(f"unknown time zone {value!r}; use an IANA name such as Europe/Paris") from None
 
 
-def check_date(value: str) -> str:
+def check_date(value: str, *, flag: str = "--date") -> str:
     """A date as the index writes it; the check that it is offered happens against the index."""
     if not DATE_RE.match(value):
-        raise UsageError(f"--date must look like 2026-11-19 (found: {value!r})")
+        raise UsageError(f"{flag} must look like 2026-11-19 (found: {value!r})")
     try:
         dt.date.fromisoformat(value)
     except ValueError:
-        raise UsageError(f"--date {value!r} is not a calendar date") from None
+        raise UsageError(f"{flag} {value!r} is not a calendar date") from None
     return value
 
 
@@ -217,7 +221,7 @@ def _marathon_password(args: Mapping[str, Any], environ: Mapping[str, str]) -> S
     return None
 
 
-COMMANDS = ("get", "dates", "plan", "run", "undo", "deploy")
+COMMANDS = ("get", "dates", "plan", "run", "undo", "deploy", "diff", "status")
 
 
 def from_args(args: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:
@@ -243,10 +247,20 @@ def from_args(args: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:
         values["keep"] = _positive_int("--keep", keep)
     if args.get("--date") is not None:
         values["date"] = check_date(args["--date"])
-    if args.get("--to") is not None:
+    if command == "diff":
+        values["diff_from"] = check_date(args["--from"], flag="--from")
+        if args.get("--to") is not None:
+            values["diff_to"] = check_date(args["--to"], flag="--to")
+            if values["diff_to"] < values["diff_from"]:
+                raise UsageError(f"--from {values['diff_from']} is after --to {values['diff_to']}; "
+                                 "--from is the older date")
+    elif args.get("--to") is not None:
         if args["--to"] != "last-good":
             raise UsageError(f'--to accepts only "last-good" (found: {args["--to"]!r})')
         values["to_last_good"] = True
+    values["scope"] = Scope(only=parse_scope_flag("--only", args.get("--only")),
+                            exclude=parse_scope_flag("--exclude", args.get("--exclude")) or (),
+                            pinned=parse_pinned(config.get("pinned")) if command in ("plan", "run") else {})
     if args.get("--snapshot"):
         values["snapshot"] = Path(args["--snapshot"])
     if args.get("--image"):

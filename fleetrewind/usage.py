@@ -6,14 +6,18 @@ Put a fleet of Marathon services back to the Docker images they ran on a date.
 Usage:
   rollback.py get --repo=<r> --env=<e> [--dump=<dir>] [--keep=<n>] [options]
   rollback.py dates [--dump=<dir>] [--json] [options]
-  rollback.py plan --date=<d> --env=<e> [--dump=<dir>] [--user=<u>] [--pwd=<p>] [--json] [options]
+  rollback.py plan --date=<d> --env=<e> [--dump=<dir>] [--user=<u>] [--pwd=<p>] [--only=<svc,...>]
+                   [--exclude=<svc,...>] [--json] [options]
   rollback.py run (--date=<d> | --to=<last-good>) --env=<e> [--slack=<s>] [--user=<u>] [--pwd=<p>]
-                  [--dump=<dir>] [--dry-run] [--force] [--on-failure=<policy>] [--timeout=<s>] [--json] [options]
+                  [--dump=<dir>] [--only=<svc,...>] [--exclude=<svc,...>] [--dry-run] [--force] [--on-failure=<policy>] [--timeout=<s>] [--json] [options]
   rollback.py undo --snapshot=<file> [--slack=<s>] [--user=<u>] [--pwd=<p>] [--dump=<dir>] [--force]
                    [--timeout=<s>] [--json] [options]
   rollback.py deploy --env=<e> --image=<svc=tag>... [--health-url=<svc=url>...] [--timeout=<s>]
                      [--auto-rollback=<on|off>] [--slack=<s>] [--user=<u>] [--pwd=<p>] [--dump=<dir>]
                      [--force] [--json] [options]
+  rollback.py diff --from=<date> [--to=<date>] --env=<e> [--dump=<dir>] [--user=<u>] [--pwd=<p>] [--json]
+                   [options]
+  rollback.py status --env=<e> [--dump=<dir>] [--user=<u>] [--pwd=<p>] [--json] [options]
   rollback.py (-h | --help)
   rollback.py --version
 
@@ -24,12 +28,18 @@ Commands:
   run      Roll the fleet back to --date (or --to=last-good): snapshot, redeploy, wait, report.
   undo     Put back the images recorded in a snapshot file.
   deploy   Deploy new images; roll back automatically if they do not come up healthy.
+  diff     The releases built after --from up to the end of --to, per service: the suspects.
+  status   What runs now, deployments in flight, the lock and the last run (changes nothing).
 
 Arguments:
   --repo=<r>             Comma-separated service (repository) names.
   --env=<e>              Environment: dev, stage, prod... (a Marathon path segment).
   --date=<d>             A date of rollback.json (YYYY-MM-DD), as `dates` lists them.
-  --to=<last-good>       Instead of a date: the last state a deploy or run ended well (ledger).
+  --to=<last-good>       run: instead of a date, the last state a deploy or run ended well (ledger).
+                         diff: the last day to list (YYYY-MM-DD; default today).
+  --from=<date>          diff: list the releases built after the end of this day (YYYY-MM-DD).
+  --only=<svc,...>       plan, run: change only these services of rollback.json (pinned ones too).
+  --exclude=<svc,...>    plan, run: leave these services as they are (applied after --only).
   --dump=<dir>           Folder for rollback.json, snapshots and reports (default: current folder).
   --keep=<n>             Keep only the newest n releases per service.
   --user=<u>             Marathon user (env MARATHON_USER).

@@ -1,7 +1,8 @@
 """``make demo``: the whole story on the embedded default, on loopback only.
 
 A real Docker registry (Debian's docker-registry) with a sample fleet of four services, the
-Marathon simulator running them at their newest release, then: get, dates, plan, run to a
+Marathon simulator running them at their newest release, then: get, dates, status, diff
+between two dates (the suspects), a plan and a run of one service only (--only), plan, run to a
 date on which one service (worker) had no release, and the fleet's final state.
 """
 
@@ -70,10 +71,18 @@ def main() -> int:
             steps = [
                 ("get: read the registry's release history", ["get", "--repo=" + ",".join(SERVICES), "--env=prod", dump]),
                 ("dates: what the Jenkins dropdown offers", ["dates", dump]),
-                (f"plan: what a rollback to {DATE} changes (worker had no release that day)",
+                ("status: what runs now, deployments in flight, the lock, the last run", ["status", "--env=prod", dump]),
+                ("diff: what was built after 2026-11-18 up to the end of 2026-11-19 (the suspects)",
+                 ["diff", "--from=2026-11-18", "--to=2026-11-19", "--env=prod", dump]),
+                (f"plan --only=api: roll back only the culprit to {DATE}; the others are excluded",
+                 ["plan", f"--date={DATE}", "--env=prod", "--only=api", dump]),
+                (f"run --only=api: only api goes back to {DATE}",
+                 ["run", f"--date={DATE}", "--env=prod", "--only=api", dump, "--timeout=60", "--quiet"]),
+                (f"plan: what a rollback of the whole fleet to {DATE} changes (worker had no release that day)",
                  ["plan", f"--date={DATE}", "--env=prod", dump]),
                 (f"run: roll prod back to {DATE}", ["run", f"--date={DATE}", "--env=prod", dump, "--timeout=60"]),
                 ("run again: nothing left to do", ["run", f"--date={DATE}", "--env=prod", dump, "--quiet"]),
+                ("status: the fleet now, and the last run from the ledger", ["status", "--env=prod", dump]),
             ]
             for title, args in steps:
                 code = step(title, *args, env=env)

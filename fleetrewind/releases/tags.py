@@ -37,19 +37,24 @@ def check_service(name: str, *, flag: str, noun: str = "service") -> str:
     return name
 
 
-def parse_services(value: str) -> tuple[str, ...]:
-    """Split ``--repo=a,b,c``; refuse empty, malformed and duplicated names."""
+def parse_names(value: str, *, flag: str, noun: str = "service") -> tuple[str, ...]:
+    """Split a comma-separated list of names; refuse empty, malformed and duplicated names."""
     names = [part.strip() for part in value.split(",")]
     if not value.strip() or any(not name for name in names):
-        raise UsageError(f'--repo must be a comma-separated list of repository names (found: {value!r})')
+        raise UsageError(f"{flag} must be a comma-separated list of {noun} names (found: {value!r})")
     for name in names:
-        check_service(name, flag="--repo", noun="repository")
+        check_service(name, flag=flag, noun=noun)
     seen: set[str] = set()
     for name in names:
         if name in seen:
-            raise UsageError(f"--repo names {name!r} twice; list each service once")
+            raise UsageError(f"{flag} names {name!r} twice; list each service once")
         seen.add(name)
     return tuple(names)
+
+
+def parse_services(value: str) -> tuple[str, ...]:
+    """Split ``--repo=a,b,c``; refuse empty, malformed and duplicated names."""
+    return parse_names(value, flag="--repo", noun="repository")
 
 
 def compile_tag_pattern(pattern: str) -> re.Pattern[str]:

@@ -41,3 +41,21 @@ def last_good(path: Path, env: str) -> dict[str, Any]:
                 and isinstance(entry.get("images"), dict) and entry["images"]:
             return entry
     raise UsageError(f"the ledger {path} has no successful state for {env}; use --date instead")
+
+
+def last_entry(path: Path, env: str) -> dict[str, Any] | None:
+    """The newest entry of ``env``, however it ended (None without a ledger or an entry). Reads only."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise UsageError(f"cannot read the ledger {path}: {exc.strerror}") from None
+    for line in reversed(lines):
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue  # a torn last line after a crash
+        if isinstance(entry, dict) and entry.get("env") == env:
+            return entry
+    return None

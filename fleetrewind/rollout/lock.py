@@ -15,6 +15,7 @@ import json
 import os
 import socket
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -150,3 +151,60 @@ def _read(fd: int) -> bytes:
         return os.pread(fd, MAX_RECORD + 1, 0)
     except OSError:
         return b""
+
+
+@dataclass(frozen=True, kw_only=True)
+class LockHolder:
+    """Who holds an environment's lock (read-only; for ``status``)."""
+
+    host: str  # "" when the record is unreadable
+    pid: int | None
+    command: str
+    since: float | None  # seconds since the epoch
+    held: bool | None  # a process holds the flock now; None when this system cannot tell
+
+    def describe(self) -> str:
+        return f"{self.command} (pid {self.pid} on {self.host})" if self.host else "a run whose record is unreadable"
+
+
+def holder(folder: Path, env: str) -> LockHolder | None:
+    """The lock of ``env`` as its file says, or None when there is no lock file.
+
+    Reads only: it neither creates the file nor takes the flock, not even for a moment (a shared
+    flock, however short, would make a starting run's non-blocking exclusive flock fail). Whether
+    a process holds the flock comes from the kernel's table of locks, ``/proc/locks`` on Linux.
+    """
+    path = lock_path(folder, env)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return LockHolder(host="", pid=None, command="", since=None, held=None)
+    try:
+        record, info = _read(fd), os.fstat(fd)
+    finally:
+        os.close(fd)
+    held = _flocked(info.st_dev, info.st_ino)
+    try:
+        owner = json.loads(record.decode("utf-8"))
+        host, pid, command = str(owner["host"]), int(owner["pid"]), str(owner.get("command", "a run"))
+        since = float(owner["since"]) if owner.get("since") is not None else None
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError, OverflowError):
+        return LockHolder(host="", pid=None, command="", since=None, held=held)
+    return LockHolder(host=host, pid=pid, command=command, since=since, held=held)
+
+
+def _flocked(device: int, inode: int, table: Path = Path("/proc/locks")) -> bool | None:
+    """Does any process hold a flock on this file? None when the table cannot be read."""
+    try:
+        lines = table.read_text(encoding="ascii", errors="replace").splitlines()
+    except OSError:
+        return None
+    wanted = f"{os.major(device):02x}:{os.minor(device):02x}:{inode}"
+    for line in lines:
+        fields = line.split()
+        # "1: FLOCK  ADVISORY  WRITE 1009 fe:00:2180923 0 EOF" (a "->" marks a waiter)
+        if "FLOCK" in fields and "->" not in fields and wanted in fields:
+            return True
+    return False

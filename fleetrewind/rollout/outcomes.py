@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from ..report.model import Report, ServiceReport, Summary
-from .plan import CHANGE, NO_RELEASE, UNCHANGED, Plan
+from .plan import CHANGE, EXCLUDED, NO_RELEASE, UNCHANGED, Plan
 from .states import BAD_STATUSES, FailureClass, State, Status
 
 
@@ -41,7 +41,7 @@ def outcomes_for(plan: Plan) -> dict[str, Outcome]:
     return {
         s.service: Outcome(s.service, s.app_id, s.current, s.target if s.action != NO_RELEASE else None, s.action,
                            s.reason, _INITIAL[s.action])
-        for s in plan.steps
+        for s in plan.steps if s.action != EXCLUDED  # never touched: the report's scope names them
     }
 
 

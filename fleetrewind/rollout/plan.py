@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Mapping, Sequence
 
 from ..releases.index import Index, Release, day_of, target_for
 from ..releases.imageref import retarget, runs
+from .scope import Scope, Selection
 
 CHANGE = "change"
 UNCHANGED = "unchanged"
 NO_RELEASE = "no-release"
+EXCLUDED = "excluded"  # outside --only/--exclude/pinned: shown, never touched
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,7 @@ class Step:
     reason: str
     wave: int = 0
     release: Release | None = None
+    pinned: str | None = None  # the pin's reason ("" without one) when the config pins the service
 
 
 @dataclass(frozen=True)
@@ -31,9 +34,23 @@ class Plan:
     date: str | None
     steps: tuple[Step, ...]
     waves: tuple[tuple[str, ...], ...] = field(default=())
+    scope: Scope = Scope()
 
     def changes(self) -> list[Step]:
         return [s for s in self.steps if s.action == CHANGE]
+
+    def excluded(self) -> list[Step]:
+        return [s for s in self.steps if s.action == EXCLUDED]
+
+    def in_scope(self) -> list[str]:
+        return [s.service for s in self.steps if s.action != EXCLUDED]
+
+    def resulting_images(self) -> dict[str, str | None]:
+        """The whole fleet once the plan is carried out: targets where it changes, what runs elsewhere.
+
+        This, not the changing services alone, is the set that must be able to run together.
+        """
+        return {s.service: s.target if s.action == CHANGE else s.current for s in self.steps}
 
     def step(self, service: str) -> Step:
         return next(s for s in self.steps if s.service == service)
@@ -86,17 +103,46 @@ def plan_for_images(targets: Mapping[str, str], *, current: Mapping[str, str | N
     return Plan(env=env, date=date, steps=tuple(steps), waves=tuple(tuple(w) for w in waves))
 
 
+def scoped(plan: Plan, selection: Selection, scope: Scope, *,
+           left_out: Mapping[str, tuple[str | None, str | None]] | None = None) -> Plan:
+    """The plan with every service outside ``selection`` turned into an excluded step (pins shown).
+
+    ``left_out``: service -> (app id, image it runs), as far as Marathon could tell.
+    """
+    others = left_out or {}
+    steps: list[Step] = []
+    for step in plan.steps:
+        pin = scope.pinned.get(step.service)
+        if step.service in selection.left_out:
+            app_id, current = others.get(step.service, (step.app_id, step.current))
+            step = replace(step, app_id=app_id, current=current, target=None, action=EXCLUDED, release=None,
+                           reason=selection.left_out[step.service], pinned=pin)
+        elif pin is not None:
+            step = replace(step, pinned=pin, reason=f"{step.reason} (pinned{': ' + pin if pin else ''}; named in --only)")
+        steps.append(step)
+    listed = {s.service for s in steps}
+    for service, why in selection.left_out.items():  # left out before a plan step was made for it
+        if service not in listed:
+            app_id, current = others.get(service, (None, None))
+            steps.append(Step(service, app_id, current, None, EXCLUDED, why, len(plan.waves),
+                              pinned=scope.pinned.get(service)))
+    return replace(plan, steps=tuple(steps), scope=scope)
+
+
 def render_table(plan: Plan) -> str:
     """The plan as a fixed-width table: service, app id, current, target, why."""
     header = ("SERVICE", "APP", "CURRENT", "TARGET", "WHY")
     rows = [header] + [
-        (s.service, s.app_id or "-", s.current or "-", (s.target or "-") if s.action != NO_RELEASE else "-", s.reason)
+        (s.service, s.app_id or "-", s.current or "-", (s.target or "-") if s.action != NO_RELEASE else "-",
+         f"excluded: {s.reason}" if s.action == EXCLUDED else s.reason)
         for s in plan.steps
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = ["  ".join(cell.ljust(widths[i]) if i < 4 else cell for i, cell in enumerate(row)).rstrip() for row in rows]
     changes = len(plan.changes())
-    lines.append(f"{changes} of {len(plan.steps)} services change" + (f" (rollback to {plan.date})" if plan.date else ""))
+    excluded = len(plan.excluded())
+    lines.append(f"{changes} of {len(plan.steps)} services change" + (f" (rollback to {plan.date})" if plan.date else "")
+                 + (f"; {excluded} excluded" if excluded else ""))
     return "\n".join(lines)
 
 
@@ -105,10 +151,11 @@ def plan_json(plan: Plan) -> dict[str, object]:
         "env": plan.env,
         "date": plan.date,
         "changes": len(plan.changes()),
+        "scope": {**plan.scope.as_dict(), "in_scope": plan.in_scope(), "excluded": [s.service for s in plan.excluded()]},
         "services": [
             {"service": s.service, "app_id": s.app_id, "current": s.current, "target": s.target,
              "action": s.action, "reason": s.reason, "wave": s.wave,
-             "tag": s.release.tag if s.release else None}
+             "tag": s.release.tag if s.release else None, "pinned": s.pinned}
             for s in plan.steps
         ],
     }

@@ -1,0 +1,264 @@
+"""`diff` (the suspects between two dates) and `status` (what runs now), pure and end to end.
+
+End to end: the sample fleet in the real registry, indexed by `get`, and the Marathon simulator
+running it at its newest release.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import requests
+
+from fleetrewind.marathon.fleet import Peek
+from fleetrewind.releases.diff import diff, render_diff
+from fleetrewind.releases.index import parse_index
+from fleetrewind.report.status import build_status, duration, render_status
+from fleetrewind.rollout.lock import EnvLock
+from marathonsim import Simulator
+from testbed.demo import sample_apps
+from tests.fleet_support import Indexed, index_sample_fleet
+
+FLEET = ("api", "worker", "auth", "web")
+
+
+def _index() -> Any:
+    def rel(service: str, tag: str, created: str) -> dict[str, str]:
+        return {"service": service, "tag": tag, "created": created, "digest": "sha256:" + tag[0] * 64,
+                "image": f"r.example/{service}:{tag}"}
+
+    days = {
+        "2026-11-20": [rel("api", "515-master", "2026-11-20T09:30:00Z"), rel("worker", "210-master", "2026-11-20T08:00:00Z")],
+        "2026-11-19": [rel("api", "511-master", "2026-11-19T08:00:00Z"), rel("api", "512-master", "2026-11-19T11:00:00Z")],
+        "2026-11-18": [rel("api", "510-master", "2026-11-18T17:59:00Z"), rel("web", "305-master", "2026-11-18T07:30:00Z")],
+    }
+    return parse_index({"format": 2, "env": "prod", "branch": "master", "registry": "https://r.example",
+                        "all": list(FLEET), "rollbacks": days}, Path("rollback.json"))
+
+
+@pytest.mark.parametrize("after, through, expected", [
+    ("2026-11-18", "2026-11-20", {"api": ["515-master", "512-master", "511-master"], "worker": ["210-master"]}),
+    ("2026-11-18", "2026-11-19", {"api": ["512-master", "511-master"]}),
+    ("2026-11-17", "2026-11-18", {"api": ["510-master"], "web": ["305-master"]}),
+    ("2026-11-20", "2026-11-20", {}),
+    ("2026-11-01", "2026-11-02", {}),
+], ids=["two-days", "one-day", "first-day", "same-day", "before-everything"])
+def test_diff_lists_the_releases_of_the_days_after_from_through_to_newest_first(
+        after: str, through: str, expected: dict[str, list[str]]) -> None:
+    result = diff(_index(), after=after, through=through)
+
+    assert {s.service: [r.tag for r in s.releases] for s in result.changed()} == expected
+    assert [s.service for s in result.unchanged()] == [s for s in FLEET if s not in expected]
+
+
+def test_diff_says_which_release_runs_now_and_what_is_not_in_the_index() -> None:
+    current = {"api": "r.example/api:512-master", "worker": "r.example/worker:9-hotfix", "auth": None,
+               "web": "r.example/web:305-master"}
+    text = render_diff(diff(_index(), after="2026-11-18", through="2026-11-20", current=current,
+                            problems={"auth": "auth: no Marathon app /<group>/prod/.../auth"}))
+
+    assert "api  (3 releases; runs now: 512-master (built 2026-11-19T11:00:00Z))" in text
+    assert "  512-master           built 2026-11-19T11:00:00Z  r.example/api:512-master  <- runs now" in text
+    assert "worker  (1 release; runs now: r.example/worker:9-hotfix (not in the index))" in text
+    assert text.splitlines()[-2:] == ["unchanged: auth, web", "2 of 4 services have releases in that span"]
+
+
+def test_status_computes_in_flight_time_from_the_clock_it_is_given() -> None:
+    now = dt.datetime(2026, 11, 21, 3, 0, 0, tzinfo=dt.timezone.utc)
+    app = {"id": "/ds/prod/shop/api", "instances": 3, "tasksRunning": 2, "tasksHealthy": 1,
+           "healthChecks": [{"path": "/health"}], "deployments": [{"id": "d-1"}],
+           "container": {"docker": {"image": "r.example/api:512-master"}}}
+    peeks = {"api": Peek("/ds/prod/shop/api", app), "worker": Peek(None, None, "worker: no Marathon app")}
+    deployments = [{"id": "d-1", "version": "2026-11-21T02:57:55.000Z", "affectedApps": ["/ds/prod/shop/api"]}]
+
+    status = build_status(_index(), peeks, deployments, now=now, lock=None, last_run=None)
+
+    api = status.services[0]
+    assert [(d.id, d.seconds) for d in api.deployments] == [("d-1", 125.0)]
+    text = render_status(status)
+    assert "d-1 for 2m05s" in text and "2/3 running, 1 healthy" in text and "512-master (2026-11-19)" in text
+    assert "unknown: worker: no Marathon app" in text
+    assert text.splitlines()[-2:] == ["lock: free", "last run: none recorded in the ledger"]
+
+
+@pytest.mark.parametrize("seconds, shown", [(None, "?"), (0.4, "0s"), (59, "59s"), (95, "1m35s"), (7300, "2h01m")])
+def test_durations_read_like_a_person_says_them(seconds: float | None, shown: str) -> None:
+    assert duration(seconds) == shown
+
+
+# --- end to end ----------------------------------------------------------------------------------
+
+PREFIX = "t/diff-status/"
+NAMES = [PREFIX + s for s in FLEET]
+NEWEST = {"api": "515-master", "worker": "210-master", "auth": "406-master", "web": "308-master"}
+
+
+@pytest.fixture(scope="module")
+def indexed(registry: Any, tmp_path_factory: pytest.TempPathFactory) -> Indexed:
+    return index_sample_fleet(registry.url, prefix=PREFIX, services=NAMES, dump=tmp_path_factory.mktemp("get"))
+
+
+def make_sim(indexed: Indexed, **options: Any) -> Simulator:
+    return Simulator(apps=sample_apps(f"{indexed.host}/{PREFIX.rstrip('/')}"), **options)
+
+
+@pytest.fixture
+def sim(indexed: Indexed) -> Iterator[Simulator]:
+    with make_sim(indexed, deploy_seconds=0.1) as server:
+        yield server
+
+
+@pytest.fixture
+def dump(indexed: Indexed, tmp_path: Path) -> Path:
+    folder = tmp_path / "dump"
+    folder.mkdir()
+    (folder / "rollback.json").write_text(indexed.index_text)
+    return folder
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_diff_between_two_dates_lists_the_suspects_and_what_runs_now(sim: Simulator, dump: Path, cli) -> None:
+    r = cli("diff", "--from=2026-11-18", "--to=2026-11-19", "--env=prod", f"--dump={dump}",
+            env={"MARATHON_URL": sim.url})
+
+    assert r.code == 0, r.err
+    lines = r.out.splitlines()
+    assert lines[0] == "releases of prod built after 2026-11-18 up to the end of 2026-11-19, newest first:"
+    api = lines.index(f"{PREFIX}api  (1 release; runs now: 515-master (built 2026-11-20T09:30:00Z))")
+    assert lines[api + 1].split()[:3] == ["512-master", "built", "2026-11-19T11:00:00Z"]
+    assert lines[api + 2] == ""
+    web = lines.index(f"{PREFIX}web  (1 release; runs now: 308-master (built 2026-11-20T06:00:00Z))")
+    assert lines[web + 1].split()[:3] == ["306-master", "built", "2026-11-19T23:59:59.999999Z"]
+    assert f"unchanged: {PREFIX}worker" in lines
+    assert lines[-1] == "3 of 4 services have releases in that span"
+    assert [req for req in sim.requests if req["method"] != "GET"] == []
+
+
+def test_diff_json_is_for_machines_and_the_end_defaults_to_today(sim: Simulator, dump: Path, cli) -> None:
+    r = cli("diff", "--from=2026-11-19", "--env=prod", f"--dump={dump}", "--json", env={"MARATHON_URL": sim.url})
+
+    assert r.code == 0, r.err
+    data = json.loads(r.out)
+    assert (data["env"], data["from"], data["marathon"]) == ("prod", "2026-11-19", "read")
+    assert data["to"] == dt.datetime.now(dt.timezone.utc).date().isoformat()
+    by = {s["service"]: s for s in data["services"]}
+    assert set(by) == set(NAMES)  # every service released on 2026-11-20
+    assert [r["tag"] for r in by[PREFIX + "api"]["releases"]] == ["515-master"]
+    assert by[PREFIX + "api"]["current_release"]["tag"] == "515-master"
+    assert by[PREFIX + "web"]["current"].endswith(f"{PREFIX}web:308-master")
+    assert data["unchanged"] == []
+
+
+def test_diff_without_marathon_lists_the_releases_and_says_what_is_missing(dump: Path, cli) -> None:
+    r = cli("diff", "--from=2026-11-18", "--to=2026-11-19", "--env=prod", f"--dump={dump}", "--json")
+
+    assert r.code == 0, r.err
+    data = json.loads(r.out)
+    assert data["marathon"] == "no Marathon URL (--marathon or MARATHON_URL)"
+    assert all(s["current"] is None for s in data["services"])
+
+
+def test_diff_with_marathon_down_warns_and_still_lists_the_releases(indexed: Indexed, dump: Path, cli) -> None:
+    with make_sim(indexed) as gone:
+        url = gone.url
+    r = cli("diff", "--from=2026-11-18", "--to=2026-11-19", "--env=prod", f"--dump={dump}", env={"MARATHON_URL": url})
+
+    assert r.code == 0, r.err
+    assert "warning:" in r.err and "listing the releases without what runs now" in r.err
+    assert "what runs now is not shown: Marathon could not be read" in r.out
+
+
+DIFF_BAD = {
+    "from-after-to": (("--from=2026-11-20", "--to=2026-11-19"), "--from 2026-11-20 is after --to 2026-11-19"),
+    "from-after-today": (("--from=2099-01-01",), "--from 2099-01-01 is after today"),
+    "from-not-a-date": (("--from=2026-02-30",), "--from '2026-02-30' is not a calendar date"),
+    "to-not-a-date": (("--from=2026-11-18", "--to=2026-13-01"), "--to '2026-13-01' is not a calendar date"),
+    "from-malformed": (("--from=19/11/2026",), "--from must look like 2026-11-19 (found: '19/11/2026')"),
+    "to-last-good": (("--from=2026-11-18", "--to=last-good"), "--to must look like 2026-11-19 (found: 'last-good')"),
+    "other-env": (("--from=2026-11-18", "--env=stage"), "was made for env 'prod', not 'stage'"),
+}
+
+
+@pytest.mark.parametrize("case", list(DIFF_BAD), ids=list(DIFF_BAD))
+def test_bad_diff_input_is_one_error_line_exit_2_and_nothing_read_from_marathon(sim: Simulator, dump: Path, cli,
+                                                                                case: str) -> None:
+    extra, message = DIFF_BAD[case]
+    env = [] if any(e.startswith("--env") for e in extra) else ["--env=prod"]
+    before = tree(dump)
+    r = cli("diff", *extra, *env, f"--dump={dump}", env={"MARATHON_URL": sim.url})
+
+    assert r.code == 2
+    errors = [line for line in r.err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and message in errors[0], r.err
+    assert r.out == "" and sim.requests == [] and tree(dump) == before
+
+
+def test_status_shows_what_runs_now_with_its_release_and_instances(sim: Simulator, dump: Path, cli) -> None:
+    r = cli("status", "--env=prod", f"--dump={dump}", env={"MARATHON_URL": sim.url})
+
+    assert r.code == 0, r.err
+    lines = r.out.splitlines()
+    assert lines[0].split() == ["SERVICE", "APP", "IMAGE", "RELEASE", "DEPLOYMENT", "INSTANCES"]
+    rows = {line.split()[0]: line for line in lines[1:5]}
+    assert "515-master (2026-11-20)" in rows[PREFIX + "api"] and "2/2 running, 2 healthy" in rows[PREFIX + "api"]
+    assert "2/2 running (no health checks)" in rows[PREFIX + "worker"]
+    assert lines[5:] == ["prod: 4 services, 0 with a deployment in flight", "lock: free",
+                         "last run: none recorded in the ledger"]
+
+
+def test_status_json_shows_a_deployment_in_flight_the_lock_and_the_last_run(
+        indexed: Indexed, dump: Path, cli, tmp_path: Path) -> None:
+    locks = tmp_path / "locks"
+    with make_sim(indexed, deploy_seconds=0.1) as quick:
+        run = cli("run", "--date=2026-11-19", f"--only={PREFIX}web", "--env=prod", f"--dump={dump}", "--timeout=10",
+                  env={"MARATHON_URL": quick.url, "BUILD_USER": "alice"})
+        assert run.code == 0, run.err
+    with make_sim(indexed, deploy_seconds=60) as slow:
+        app = slow.apps["/ds/prod/shop/api"]
+        container = copy.deepcopy(app["container"])
+        container["docker"]["image"] = f"{indexed.host}/{PREFIX}api:9-hotfix"
+        resp = requests.put(f"{slow.url}/v2/apps/ds/prod/shop/api", json={"container": container}, timeout=5)
+        assert resp.status_code == 200, resp.text
+        with EnvLock(locks, "prod", command="deploy", force=False, warn=print):
+            r = cli("status", "--env=prod", f"--dump={dump}", "--json",
+                    env={"MARATHON_URL": slow.url, "ROLLBACK_LOCK_DIR": str(locks)})
+
+    assert r.code == 0, r.err
+    data = json.loads(r.out)
+    by = {s["service"]: s for s in data["services"]}
+    api = by[PREFIX + "api"]
+    assert api["image"].endswith(":9-hotfix") and api["in_index"] is False and api["tag"] is None
+    [deployment] = api["deployments"]
+    assert deployment["id"] and deployment["seconds"] >= 0
+    assert by[PREFIX + "web"]["tag"] == "308-master" and by[PREFIX + "web"]["released"] == "2026-11-20T06:00:00Z"
+    assert by[PREFIX + "worker"]["healthy"] is None and by[PREFIX + "worker"]["running"] == 2
+    assert (data["lock"]["command"], data["lock"]["pid"], data["lock"]["held"]) == ("deploy", os.getpid(), True)
+    assert data["last_run"]["command"] == "run" and data["last_run"]["state"] == "SUCCEEDED"
+    assert data["last_run"]["actor"] == "alice" and data["last_run"]["date"] == "2026-11-19"
+
+
+def test_status_writes_nothing_not_even_a_lock(sim: Simulator, dump: Path, cli, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    state = tmp_path / "state"
+    (state / "fleetrewind").mkdir(parents=True)
+    monkeypatch.setenv("XDG_STATE_HOME", str(state))
+    (dump / "ledger.jsonl").write_text('{"env": "prod", "command": "run", "state": "FAILED"}\n{"torn')
+    before = tree(dump), tree(state), sorted(p.name for p in dump.iterdir())
+
+    for extra in ((), ("--json",)):
+        r = cli("status", "--env=prod", f"--dump={dump}", *extra, env={"MARATHON_URL": sim.url})
+        assert r.code == 0, r.err
+
+    assert (tree(dump), tree(state), sorted(p.name for p in dump.iterdir())) == before
+    assert [req for req in sim.requests if req["method"] != "GET"] == []
+    assert "last run: run by ?, finished ?: FAILED" in cli("status", "--env=prod", f"--dump={dump}",
+                                                           env={"MARATHON_URL": sim.url}).out
