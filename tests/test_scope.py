@@ -7,6 +7,7 @@ sample fleet, indexed once by ``get``) and the Marathon simulator.
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -206,17 +207,35 @@ def test_plan_only_one_service_shows_the_others_as_excluded(sim: Simulator, dump
     assert [r for r in sim.requests if r["method"] != "GET"] == []
 
 
-def test_run_only_one_service_changes_only_it(sim: Simulator, dump: Path, cli) -> None:
+def test_run_only_one_service_changes_only_it_and_report_junit_and_slack_say_what_was_in_scope(
+        sim: Simulator, dump: Path, cli, slack_recorder: Any) -> None:
     r = cli("run", f"--date={DATE}", "--env=prod", f"--dump={dump}", f"--only={PREFIX}api", "--timeout=10",
-            env={"MARATHON_URL": sim.url})
+            f"--slack={slack_recorder.webhook_url}", env={"MARATHON_URL": sim.url})
 
     assert r.code == 0, r.err
     assert tags(sim) == {**NEWEST, "api": AT_19["api"]}
     puts = [req["path"] for req in sim.requests if req["method"] == "PUT"]
     assert puts == ["/v2/apps/ds/prod/shop/api"]
     assert "1 of 4 services change (rollback to 2026-11-19); 3 excluded" in r.out
+    left = ", ".join(f"{PREFIX}{s} (not named in --only)" for s in FLEET[1:])
+    assert f"in scope: {PREFIX}api; left out: {left}" in r.out.splitlines()
     [snapshot] = dump.glob("snapshot-*.json")
     assert [a["service"] for a in json.loads(snapshot.read_text())["apps"]] == [PREFIX + "api"]
+    [report_file] = dump.glob("report-*.json")
+    report = json.loads(report_file.read_text())
+    assert [s["service"] for s in report["services"]] == [PREFIX + "api"]
+    assert report["scope"]["only"] == [PREFIX + "api"] and report["scope"]["in_scope"] == [PREFIX + "api"]
+    assert report["scope"]["excluded"] == [{"service": n, "reason": "not named in --only"} for n in NAMES[1:]]
+    [junit] = dump.glob("junit-*.xml")
+    suite = ET.parse(junit).getroot()
+    assert (suite.get("tests"), suite.get("skipped"), suite.get("failures")) == ("4", "3", "0")
+    skipped = {c.get("name"): c.find("skipped").get("message") for c in suite.iter("testcase")
+               if c.find("skipped") is not None}
+    assert skipped == {n: "excluded: not named in --only" for n in NAMES[1:]}
+    assert any(p.get("name") == "scope" and p.get("value").startswith(f"in scope: {PREFIX}api;")
+               for p in suite.iter("property"))
+    finished = [str(m.body) for m in slack_recorder.wait_for(2)][-1]
+    assert f"In scope: {PREFIX}api." in finished and "Left out, not touched" in finished
 
 
 def test_run_exclude_after_only_and_a_pin_leave_those_services_alone(sim: Simulator, dump: Path, cli,

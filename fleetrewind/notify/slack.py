@@ -209,6 +209,11 @@ def finished_message(report: Report, build_url: str | None) -> Message:
     if left:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _cut(
             f"Left as is (no release at or before {_md(report.date or 'the date')}): {_md(', '.join(left))}", 3000)}})
+    if report.scope.excluded:
+        out = ", ".join(f"{s} ({why})" for s, why in report.scope.excluded)
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _cut(
+            f"*In scope:* {_md(', '.join(report.scope.in_scope) or 'none')}\n*Left out, not touched:* {_md(out)}", 3000)}})
+        text += f" In scope: {', '.join(report.scope.in_scope)}."
     if step:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"*Next step:* `{_md(step)}`"}})
     _add_link(blocks, build_url or report.build_url)

@@ -63,6 +63,33 @@ class Summary:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ScopeReport:
+    """Which services the run could touch (``--only``, ``--exclude``, ``pinned``), and why the others not."""
+
+    in_scope: tuple[str, ...] = ()
+    excluded: tuple[tuple[str, str], ...] = ()  # (service, why it was left out), in fleet order
+    only: tuple[str, ...] | None = None
+    exclude: tuple[str, ...] = ()
+    pinned: tuple[tuple[str, str], ...] = ()  # (service, reason)
+
+    def line(self) -> str | None:
+        """``in scope: api; left out: web (named in --exclude)``; None when nothing was left out."""
+        if not self.excluded:
+            return None
+        left = ", ".join(f"{service} ({why})" for service, why in self.excluded)
+        return f"in scope: {', '.join(self.in_scope) or 'none'}; left out: {left}"
+
+    def map_text(self, fn: Callable[[str], str]) -> ScopeReport:
+        return replace(self, excluded=tuple((s, fn(why)) for s, why in self.excluded),
+                       pinned=tuple((s, fn(why)) for s, why in self.pinned))
+
+    def as_dict(self) -> dict[str, JSONValue]:
+        return {"only": list(self.only) if self.only is not None else None, "exclude": list(self.exclude),
+                "pinned": {s: why for s, why in self.pinned}, "in_scope": list(self.in_scope),
+                "excluded": [{"service": s, "reason": why} for s, why in self.excluded]}
+
+
+@dataclass(frozen=True, kw_only=True)
 class Report:
     """``report-<stamp>.json`` as a value."""
 
@@ -81,6 +108,7 @@ class Report:
     states: tuple[State, ...] = ()
     services: tuple[ServiceReport, ...] = ()
     summary: Summary = field(default_factory=Summary)
+    scope: ScopeReport = field(default_factory=ScopeReport)
     format: int = REPORT_FORMAT
 
     @property
@@ -95,7 +123,7 @@ class Report:
         """A copy with ``fn`` applied to every free-text value (Slack redacts secrets this way)."""
         return replace(self, command=fn(self.command), env=fn(self.env), date=_opt(fn, self.date),
                        actor=fn(self.actor), build_url=_opt(fn, self.build_url), marathon=fn(self.marathon),
-                       snapshot=_opt(fn, self.snapshot), services=tuple(s.map_text(fn) for s in self.services))
+                       snapshot=_opt(fn, self.snapshot), services=tuple(s.map_text(fn) for s in self.services), scope=self.scope.map_text(fn))
 
     def as_dict(self) -> dict[str, JSONValue]:
         return {
@@ -104,6 +132,7 @@ class Report:
             "finished_at": self.finished_at, "seconds": self.seconds, "state": str(self.state),
             "exit_code": self.exit_code, "snapshot": self.snapshot, "states": [str(s) for s in self.states],
             "services": [s.as_dict() for s in self.services], "summary": self.summary.as_dict(),
+            "scope": self.scope.as_dict(),
         }
 
     def to_json(self) -> str:

@@ -73,15 +73,16 @@ def _change(service: ServiceReport) -> str:
 
 
 def junit_xml(report: Report) -> str:
-    """The JUnit document (one testsuite, one testcase per service) as text."""
+    """The JUnit document (one testsuite, one testcase per service, skipped when out of scope) as text."""
     services = report.services
     outcomes = [_outcome(s) for s in services]
+    excluded = report.scope.excluded
     suite = ET.Element("testsuite", {
         "name": _xml(suite_name(report)),
-        "tests": str(len(services)),
+        "tests": str(len(services) + len(excluded)),
         "failures": str(outcomes.count("failure")),
         "errors": "0",
-        "skipped": str(outcomes.count("skipped")),
+        "skipped": str(outcomes.count("skipped") + len(excluded)),
         "time": _time(report.seconds),
     })
     if report.started_at:
@@ -91,6 +92,8 @@ def junit_xml(report: Report) -> str:
     for key in ("command", "env", "date", "state", "exit_code", "actor", "marathon", "snapshot", "build_url"):
         if values[key] is not None:
             ET.SubElement(properties, "property", {"name": key, "value": _xml(values[key])})
+    if report.scope.line():
+        ET.SubElement(properties, "property", {"name": "scope", "value": _xml(report.scope.line())})
     for service, outcome in zip(services, outcomes):
         case = ET.SubElement(suite, "testcase", {
             "classname": _xml(f"rollback.{report.env}"),
@@ -113,5 +116,9 @@ def junit_xml(report: Report) -> str:
         if outcome != "failure":
             ET.SubElement(case, "system-out").text = _xml(
                 _change(service) + (f"; {status}" if status == Status.ROLLED_BACK else ""))
+    for service_name, why in excluded:  # never touched: shown so that Jenkins says what was out of scope
+        case = ET.SubElement(suite, "testcase", {"classname": _xml(f"rollback.{report.env}"),
+                                                 "name": _xml(service_name), "time": "0.000"})
+        ET.SubElement(case, "skipped", {"message": _xml(f"excluded: {why}")})
     ET.indent(suite)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Sequence
 
-from ..report.model import Report, ServiceReport, Summary
+from ..report.model import Report, ScopeReport, ServiceReport, Summary
 from .plan import CHANGE, EXCLUDED, NO_RELEASE, UNCHANGED, Plan
 from .states import BAD_STATUSES, FailureClass, State, Status
 
@@ -45,6 +45,12 @@ def outcomes_for(plan: Plan) -> dict[str, Outcome]:
     }
 
 
+def scope_of(plan: Plan) -> ScopeReport:
+    """The report's view of the plan's scope: the services in it, and why each other one is not."""
+    return ScopeReport(in_scope=tuple(plan.in_scope()), excluded=tuple((s.service, s.reason) for s in plan.excluded()),
+                       only=plan.scope.only, exclude=plan.scope.exclude, pinned=tuple(plan.scope.pinned.items()))
+
+
 def _iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -60,10 +66,12 @@ def summarise(outcomes: Sequence[ServiceReport]) -> Summary:
 
 def build_report(*, command: str, env: str, date: str | None, actor: str, build_url: str | None, marathon: str,
                  started: dt.datetime, finished: dt.datetime, state: State, exit_code: int, snapshot: str | None,
-                 outcomes: Sequence[Outcome], states: Sequence[State] = ()) -> Report:
+                 outcomes: Sequence[Outcome], states: Sequence[State] = (),
+                 scope: ScopeReport | None = None) -> Report:
     """The one place a :class:`Report` is made."""
     services = tuple(o.frozen() for o in outcomes)
     return Report(command=command, env=env, date=date, actor=actor, build_url=build_url, marathon=marathon,
                   started_at=_iso(started), finished_at=_iso(finished),
                   seconds=round((finished - started).total_seconds(), 3), state=state, exit_code=exit_code,
-                  snapshot=snapshot, states=tuple(states), services=services, summary=summarise(services))
+                  snapshot=snapshot, states=tuple(states), services=services, summary=summarise(services),
+                  scope=scope or ScopeReport(in_scope=tuple(o.service for o in outcomes)))

@@ -24,9 +24,9 @@ from .execute import Executor, Verify
 from ..marathon.fleet import FleetState, load_apps
 from ..marathon.client import MarathonClient
 from ..notify.slack import Notifier
-from .outcomes import Outcome, build_report, outcomes_for
+from .outcomes import Outcome, build_report, outcomes_for, scope_of
 from .plan import CHANGE, Plan, plan_for_images
-from ..report.model import Report
+from ..report.model import Report, ScopeReport
 from ..report.run import stamp_now, write_junit, write_report
 from ..settings import Settings
 from .snapshot import write_snapshot
@@ -89,6 +89,7 @@ class Rollout:
         self.verify = verify
         self.stop = threading.Event()
         self.states: list[State] = []
+        self.scope: ScopeReport | None = None
 
     def _state(self, state: State, detail: str = "") -> None:
         self.states.append(state)
@@ -104,6 +105,7 @@ class Rollout:
                 revert_on: frozenset[FailureClass] | None = None) -> Result:
         """Carry ``plan`` out. ``policy``: stop | continue | revert; ``revert_on`` limits revert to failure classes."""
         started = dt.datetime.now(dt.timezone.utc)
+        self.scope = scope_of(plan)
         stamp = unused_stamp(self.settings.dump)
         env = plan.env
         outcomes = outcomes_for(plan)
@@ -192,7 +194,8 @@ class Rollout:
         report = build_report(command=self.command, env=self.settings.env or "", date=self.date,
                               actor=self.settings.actor, build_url=self.settings.build_url, marathon=self._marathon(),
                               started=started, finished=dt.datetime.now(dt.timezone.utc), state=state, exit_code=code,
-                              snapshot=snapshot_path, outcomes=ordered, states=self.states)
+                              snapshot=snapshot_path, outcomes=ordered, states=self.states,
+                              scope=self.scope)
         report_path = write_report(self.settings.dump, report, stamp)
         write_junit(self.settings.dump, report, stamp)
         final = {s: (o.to_image if o.status == Status.SUCCEEDED else o.from_image) for s, o in outcomes.items()}
@@ -239,6 +242,9 @@ def print_result(console: Console, result: Result, *, as_json: bool) -> None:
     summary = result.report.summary
     console.result(f"{result.state}: {summary.changed} changed, {summary.failed} failed, "
                    f"{summary.unchanged} unchanged, {summary.skipped} skipped")
+    scope = result.report.scope.line()
+    if scope:
+        console.result(scope)
     if result.exit_code and result.report.snapshot:
         console.result(f"to undo: rollback.py undo --snapshot={result.report.snapshot}"
                        + (" --force" if result.report.stuck else ""))
