@@ -63,5 +63,13 @@ class MarathonLocked(MarathonError, RefusedError):
     exit_code = EXIT_REFUSED
 
 
+class MarathonBusy(MarathonError):
+    """Marathon runs as many deployments as it admits (403 "Max number (N) ..."): wait, it is not a permission problem."""
+
+    def __init__(self, message: str, *, cap: int | None) -> None:
+        super().__init__(message, status=403)
+        self.cap = cap
+
+
 class DeploymentFailed(RollbackError):
     """Some service did not reach its target (exit 1)."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 from fleetrewind.rollout.execute import Executor
 from fleetrewind.marathon.client import MarathonClient
 from fleetrewind.notify.slack import NullNotifier
@@ -12,6 +10,7 @@ from fleetrewind.rollout.states import Status
 from fleetrewind.rollout.plan import plan_for_images
 from fleetrewind.transport import TLS, Transport
 from marathonsim import Simulator
+from tests.fake_time import FakeTime
 
 APP = {
     "id": "/ds/prod/shop/api",
@@ -22,7 +21,8 @@ APP = {
 
 
 def test_a_listed_deployment_is_watched_through_the_deployments_list() -> None:
-    with Simulator(apps=[APP], deploy_seconds=3.0) as sim:
+    fake = FakeTime()
+    with Simulator(apps=[APP], deploy_seconds=3.0, clock=fake.epoch) as sim:
         client = MarathonClient(Transport(sim.url, tls=TLS()))
         app = client.get_app(APP["id"])
         plan = plan_for_images({"api": "reg:5000/api:2-master"}, current={"api": "reg:5000/api:1-master"},
@@ -30,10 +30,13 @@ def test_a_listed_deployment_is_watched_through_the_deployments_list() -> None:
         outcomes = outcomes_for(plan)
         sim.reset_requests()
         ok = Executor(client, timeout=30, parallel=1, force=False, report=lambda _: None, notifier=NullNotifier(),
-                      stop=threading.Event()).run(plan, {"api": app}, outcomes, policy="stop")
+                      stop=fake.stop, clock=fake.monotonic, wait=fake.wait, now=fake.now).run(
+            plan, {"api": app}, outcomes, policy="stop")
         assert ok and outcomes["api"].status == Status.SUCCEEDED
         reads = [r["path"] for r in sim.requests if r["method"] == "GET"]
         # one look right after the PUT, one once the deployment left the list: not one per poll
         assert reads.count("/v2/apps/ds/prod/shop/api") == 2, reads
         assert reads.count("/v2/deployments") >= 2, reads
         assert sim.apps[APP["id"]]["container"]["docker"]["image"] == "reg:5000/api:2-master"
+        # polls at 0, 0.5, 1.25, 2.25 s see it listed; the one at 3.25 s sees it done
+        assert outcomes["api"].seconds == 3.25

@@ -13,6 +13,7 @@ from ..releases.index import Index, check_offered, read_index
 from ..report.matrix import write_matrix
 from ..rollout.plan import Plan, plan_for_date, plan_json, render_table, scoped
 from ..rollout.scope import Selection, check_known, nothing_left, select
+from ..rollout.stuck import timeout_warnings
 from ..settings import Settings
 
 
@@ -87,4 +88,6 @@ def execute(settings: Settings, console: Console) -> int:
     fleet = load_fleet(client, selection.selected, settings)
     plan = build_plan(settings, index, fleet, settings.date, selection, left_out_apps(client, settings, selection))
     show_plan(settings, console, index, plan)
+    for warning in timeout_warnings([s.service for s in plan.changes()], fleet.apps, settings.timeout):
+        console.warn(warning)
     return 0

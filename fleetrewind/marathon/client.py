@@ -8,16 +8,28 @@ from __future__ import annotations
 
 import copy
 import logging
+import re
 import threading
 from typing import Any
 
 import requests
 
-from ..errors import AuthError, MarathonError, MarathonLocked, MarathonRejected, UnreachableError, UsageError
+from ..errors import (AuthError, MarathonBusy, MarathonError, MarathonLocked, MarathonRejected, UnreachableError,
+                      UsageError)
 from ..secret import Secret
 from ..transport import Transport
 
 log = logging.getLogger(__name__)
+
+# Marathon's 403 at its deployment cap (``TooManyRunningDeploymentsException`` in Marathon's
+# src/main/scala/mesosphere/marathon/Exception.scala); the cap is published nowhere else.
+CAP_MESSAGE = re.compile(r"Max number \((\d+)\) of running deployments")
+
+
+def deployment_cap(message: str) -> int | None:
+    """The N of "Max number (N) of running deployments is achieved", or None for any other text."""
+    found = CAP_MESSAGE.search(message)
+    return int(found.group(1)) if found else None
 
 # Fields only the server fills in (AppInfo) or that mean "roll back" when sent (version).
 SERVER_FIELDS = frozenset({
@@ -119,7 +131,12 @@ class MarathonClient:
                 "check --user and the password"
             raise AuthError(f"Marathon at {self.transport.display_url} refused the credentials (HTTP 401); {hint}")
         if resp.status_code == 403:
-            raise AuthError(f"Marathon denied {method} {path} (HTTP 403): {_message(resp)}; "
+            message = _message(resp)
+            cap = deployment_cap(message)
+            if cap is not None:
+                raise MarathonBusy(f"Marathon runs as many deployments as it admits ({cap}); "
+                                   f"waiting for one to finish ({method} {path})", cap=cap)
+            raise AuthError(f"Marathon denied {method} {path} (HTTP 403): {message}; "
                             "the user needs permission on these apps")
         return resp
 
@@ -159,6 +176,15 @@ class MarathonClient:
     def deployments(self) -> list[dict[str, Any]]:
         body = self._json(self._call("GET", "/v2/deployments"), "GET /v2/deployments")
         return [d for d in body if isinstance(d, dict)] if isinstance(body, list) else []
+
+    def queue(self) -> list[dict[str, Any]] | None:
+        """The launch queue's entries (``GET /v2/queue``), or None when this Marathon does not serve it."""
+        resp = self._call("GET", "/v2/queue")
+        if resp.status_code in (404, 405, 501):
+            return None
+        body = self._json(resp, "GET /v2/queue")
+        entries = body.get("queue") if isinstance(body, dict) else None
+        return [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
 
     # -- writes ------------------------------------------------------------------------------
     def update_image(self, app: dict[str, Any], image: str, *, force: bool = False) -> str:

@@ -36,18 +36,20 @@ class ServiceReport:
     seconds: float | None = None
     error: str | None = None
     failure_class: FailureClass | None = None
+    stuck_reason: str | None = None  # why its deployment waited (rollout/stuck.py)
 
     def map_text(self, fn: Callable[[str], str]) -> ServiceReport:
         return replace(self, service=fn(self.service), app_id=_opt(fn, self.app_id),
                        from_image=_opt(fn, self.from_image), to_image=_opt(fn, self.to_image), action=fn(self.action),
-                       reason=fn(self.reason), deployment_id=_opt(fn, self.deployment_id), error=_opt(fn, self.error))
+                       reason=fn(self.reason), deployment_id=_opt(fn, self.deployment_id), error=_opt(fn, self.error),
+                       stuck_reason=_opt(fn, self.stuck_reason))
 
     def as_dict(self) -> dict[str, JSONValue]:
         return {
             "service": self.service, "app_id": self.app_id, "action": self.action, "reason": self.reason,
             "status": str(self.status), "deployment_id": self.deployment_id, "seconds": self.seconds,
             "error": self.error, "failure_class": str(self.failure_class) if self.failure_class else None,
-            "from": self.from_image, "to": self.to_image,
+            "from": self.from_image, "to": self.to_image, "stuck_reason": self.stuck_reason,
         }
 
 

@@ -2,66 +2,54 @@
 
 A deployment is done when the app has no deployment in flight and runs ``instances`` tasks
 of the new version, healthy where it has health checks. Marathon never fails a deployment by
-itself (reference section 9), so the deadline and the judgement are ours.
+itself (docs/how-it-works.md, "Waiting"), so the deadline and the judgement are ours; while it
+waits the tool says why (rollout/stuck.py), and it never starts more deployments at once than
+Marathon admits (rollout/slots.py).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from ..errors import MarathonError, MarathonLocked, MarathonRejected, UnreachableError
-from .health import judge
+from ..errors import MarathonBusy, MarathonError, MarathonLocked, MarathonRejected, UnreachableError
 from ..marathon.client import MarathonClient
+from .health import Judgement, judge
 from .outcomes import Outcome
 from .plan import Plan, Step
+from .slots import DeploymentSlots
 from .states import FailureClass, Status
+from .stuck import stuck_reason
+from .watch import View, WaveWatch
 
 if TYPE_CHECKING:
     from ..notify.slack import Notifier
 
 # A check run once a service is deployed (deploy's --health-url); returns an error or None.
 Verify = Callable[[Step], "str | None"]
-
+Clock = Callable[[], float]  # monotonic seconds
+Wait = Callable[[float], object]  # pause up to that many seconds (returns early when stopped)
+Now = Callable[[], dt.datetime]  # wall-clock time, for Marathon's timestamps (health grace, queue)
 
 APP_EVERY = 5  # while a deployment is listed, read the app itself only every 5th poll (progress)
+STUCK_AFTER = 5.0  # a deployment waiting this long is explained (launch queue, health timing)
+DEFAULT_MAX_DEPLOYMENTS = 100  # Marathon's max_running_deployments default
 
 
-class DeploymentWatch:
-    """One shared ``GET /v2/deployments`` per interval for a whole wave.
-
-    While a service's deployment is still listed there is nothing to judge yet, so the threads
-    of a wave share this one cheap read instead of each reading its app (with all its tasks)
-    on every poll: that is most of the tool's CPU and of Marathon's load in a big wave.
-    """
-
-    def __init__(self, client: MarathonClient, interval: float) -> None:
-        self.client = client
-        self.interval = interval
-        self._lock = threading.Lock()
-        self._fetched = float("-inf")
-        self._ids: set[str] | None = None
-
-    def listed(self, deployment_id: str | None) -> bool:
-        """True when Marathon lists this deployment as running (False when unsure: then look at the app)."""
-        if not deployment_id:
-            return False
-        with self._lock:
-            if time.monotonic() - self._fetched >= self.interval:
-                try:
-                    self._ids = {str(d.get("id")) for d in self.client.deployments()}
-                except (UnreachableError, MarathonError):
-                    self._ids = None
-                self._fetched = time.monotonic()
-            return self._ids is not None and deployment_id in self._ids
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
 
 
 class Executor:
     def __init__(self, client: MarathonClient, *, timeout: float, parallel: int, force: bool,
                  report: Callable[[str], None], notifier: "Notifier", stop: threading.Event,
-                 verify: Verify | None = None, poll: float = 0.5, max_poll: float = 1.0) -> None:
+                 verify: Verify | None = None, poll: float = 0.5, max_poll: float = 1.0,
+                 max_deployments: int = DEFAULT_MAX_DEPLOYMENTS, slots: DeploymentSlots | None = None,
+                 clock: Clock = time.monotonic, wait: Wait | None = None, now: Now = _utc_now,
+                 stuck_after: float = STUCK_AFTER) -> None:
         # Polls of one app after its PUT: 0.5 s, then x1.5 up to max_poll (0.5, 1.25, 2.25, 3.25 s...).
         # A deployment is seen done at most max_poll late; 6 polls for a 5 s deployment (bench/bench_run.py).
         self.client = client
@@ -74,6 +62,16 @@ class Executor:
         self.poll = poll
         self.max_poll = max_poll
         self.verify = verify
+        self.slots = slots or DeploymentSlots(max_deployments)
+        # The clock seam: tests pass a fake monotonic clock, wall clock and wait so that no test
+        # depends on real time. An injected wait also paces the wait for a free deployment slot.
+        self.clock = clock
+        self.now = now
+        self._wait: Wait = wait or stop.wait
+        self._slot_wait: Wait = wait or self.slots.wait
+        self.stuck_after = stuck_after
+        self._said: set[str] = set()
+        self._said_lock = threading.Lock()
 
     def run(self, plan: Plan, apps: Mapping[str, dict[str, Any]], outcomes: Mapping[str, Outcome], *,
             policy: str) -> bool:
@@ -92,9 +90,9 @@ class Executor:
 
     def _run_wave(self, steps: list[Step], apps: Mapping[str, dict[str, Any]], outcomes: Mapping[str, Outcome],
                   policy: str) -> bool:
-        deadline = time.monotonic() + self.timeout
+        deadline = self.clock() + self.timeout
         halt = threading.Event()
-        watch = DeploymentWatch(self.client, self.poll)
+        watch = WaveWatch(self.client, interval=self.poll, clock=self.clock, slots=self.slots)
         with ThreadPoolExecutor(max_workers=min(self.parallel, len(steps)), thread_name_prefix="deploy") as pool:
             futures = [pool.submit(self._deploy_one, step, apps[step.service], outcomes[step.service], deadline,
                                    halt, policy, watch) for step in steps]
@@ -103,53 +101,111 @@ class Executor:
                 future.result()
         return all(outcomes[s.service].status == Status.SUCCEEDED for s in steps)
 
-    def _deploy_one(self, step: Step, app: dict[str, Any], outcome: Outcome, deadline: float,
-                    halt: threading.Event, policy: str, watch: DeploymentWatch) -> None:
-        if self.stop.is_set() or halt.is_set():
-            outcome.status = Status.NOT_STARTED
-            return
-        assert step.target is not None
-        started = time.monotonic()
-        try:
-            outcome.deployment_id = self.client.update_image(app, step.target, force=self.force) or None
-        except MarathonLocked as err:
-            self._fail(outcome, FailureClass.LOCKED, str(err), started, halt, policy)
-            return
-        except MarathonRejected as err:
-            self._fail(outcome, FailureClass.REJECTED, str(err), started, halt, policy)
-            return
-        except (UnreachableError, MarathonError) as err:
-            self._fail(outcome, FailureClass.UNREACHABLE, str(err), started, halt, policy)
-            return
-        self.report(f"{step.service}: deploying {step.target} (deployment {outcome.deployment_id or '?'})")
-        self._wait(step, outcome, deadline, started, halt, policy, watch)
+    def _say_once(self, key: str, line: str) -> None:
+        with self._said_lock:
+            if key in self._said:
+                return
+            self._said.add(key)
+        self.report(line)
 
-    def _wait(self, step: Step, outcome: Outcome, deadline: float, started: float, halt: threading.Event,
-              policy: str, watch: DeploymentWatch) -> None:
+    def _admit(self, outcome: Outcome, deadline: float, watch: WaveWatch, halt: threading.Event) -> int | None:
+        """Wait for one of Marathon's deployment slots; None when stopped, halted or past the deadline."""
+        while True:
+            watch.view()  # counts the running deployments (at most once per poll interval)
+            token = self.slots.take()
+            if token is not None:
+                outcome.stuck_reason = None
+                return token
+            remaining = deadline - self.clock()
+            if self.stop.is_set() or halt.is_set() or remaining <= 0:
+                return None
+            outcome.stuck_reason = (f"waiting for a free deployment slot: Marathon admits {self.slots.cap} "
+                                    f"running deployments and {self.slots.in_use()} are running")
+            self._say_once(f"full {self.slots.cap}", f"deployment slots full: {outcome.stuck_reason}; "
+                           "the other services wait for a free slot")
+            self._slot_wait(min(self.poll, remaining))
+
+    def _deploy_one(self, step: Step, app: dict[str, Any], outcome: Outcome, deadline: float,
+                    halt: threading.Event, policy: str, watch: WaveWatch) -> None:
+        assert step.target is not None
+        queued = self.clock()
+        while True:
+            if self.stop.is_set() or halt.is_set():
+                outcome.status = Status.NOT_STARTED
+                return
+            token = self._admit(outcome, deadline, watch, halt)
+            if token is None:
+                if self.stop.is_set() or halt.is_set():
+                    outcome.status = Status.NOT_STARTED
+                    return
+                self._fail(outcome, FailureClass.DEADLINE, f"no free deployment slot within {self.timeout:.0f}s "
+                           f"({outcome.stuck_reason}); nothing was changed for it", queued, halt, policy)
+                return
+            started = self.clock()
+            try:
+                outcome.deployment_id = self.client.update_image(app, step.target, force=self.force) or None
+            except MarathonBusy as err:
+                # other tools deploy too: Marathon's cap was reached after all; wait for the next free slot
+                self.slots.refused(token, err.cap)
+                self._say_once(f"cap {self.slots.cap}", f"Marathon admits at most {self.slots.cap} running "
+                               "deployments (its 403); waiting for free slots")
+                continue
+            except MarathonLocked as err:
+                self._fail(outcome, FailureClass.LOCKED, str(err), started, halt, policy)
+            except MarathonRejected as err:
+                self._fail(outcome, FailureClass.REJECTED, str(err), started, halt, policy)
+            except (UnreachableError, MarathonError) as err:
+                self._fail(outcome, FailureClass.UNREACHABLE, str(err), started, halt, policy)
+            else:
+                self.slots.started(token, outcome.deployment_id, self.clock())
+                self.report(f"{step.service}: deploying {step.target} (deployment {outcome.deployment_id or '?'})")
+                self._wait_for(step, outcome, deadline, started, halt, policy, watch)
+                if outcome.status == Status.SUCCEEDED:
+                    self.slots.release(token)  # its deployment is over (the app lists none)
+                return
+            self.slots.release(token)
+            return
+
+    def _explain(self, step: Step, outcome: Outcome, app: dict[str, Any] | None, view: View, started: float) -> None:
+        """Say why the deployment still waits, when that changes (after ``stuck_after`` seconds)."""
+        if app is None or self.clock() - started < self.stuck_after:
+            return
+        reason = stuck_reason(queue_entry=view.queue.get(str(step.app_id)), app=app,
+                              deployment=view.deployments.get(outcome.deployment_id or ""), now=self.now())
+        if reason and reason != outcome.stuck_reason:
+            self.report(f"{step.service}: still waiting: {reason}")
+        outcome.stuck_reason = reason or outcome.stuck_reason
+
+    def _wait_for(self, step: Step, outcome: Outcome, deadline: float, started: float, halt: threading.Event,
+                  policy: str, watch: WaveWatch) -> None:
         assert step.app_id and step.target
         interval = self.poll
         last_detail, last_error = "", ""
         unhealthy = False
         polls = 0
+        app: dict[str, Any] | None = None
         while True:
             if self.stop.is_set():
                 outcome.status = Status.INTERRUPTED
-                outcome.seconds = round(time.monotonic() - started, 3)
+                outcome.seconds = round(self.clock() - started, 3)
                 outcome.error = f"interrupted while deployment {outcome.deployment_id} was in flight"
                 return
             polls += 1
-            near_deadline = deadline - time.monotonic() <= interval
-            if polls > 1 and polls % APP_EVERY and not near_deadline and watch.listed(outcome.deployment_id):
-                self.stop.wait(min(interval, max(0.0, deadline - time.monotonic())))
+            near_deadline = deadline - self.clock() <= interval
+            view = watch.view(want_queue=self.clock() - started >= self.stuck_after)
+            if polls > 1 and polls % APP_EVERY and not near_deadline and view.listed(outcome.deployment_id):
+                self._explain(step, outcome, app, view, started)
+                self._wait(min(interval, max(0.0, deadline - self.clock())))
                 interval = min(interval * 1.5, self.max_poll)
                 continue
+            verdict: Judgement | None = None
             try:
                 # A hung Marathon must not hold the wave far past its deadline.
-                app = self.client.get_app(step.app_id, timeout=max(1.0, min(10.0, deadline - time.monotonic())))
+                app = self.client.get_app(step.app_id, timeout=max(1.0, min(10.0, deadline - self.clock())))
                 verdict = judge(app, step.target, {outcome.deployment_id} if outcome.deployment_id else set())
                 last_error = ""
             except (UnreachableError, MarathonError) as err:
-                verdict, last_error = None, str(err)
+                last_error = str(err)
             if verdict is not None:
                 if verdict.done and self.verify:
                     problem = self.verify(step)
@@ -158,7 +214,8 @@ class Executor:
                         return
                 if verdict.done:
                     outcome.status = Status.SUCCEEDED
-                    outcome.seconds = round(time.monotonic() - started, 3)
+                    outcome.stuck_reason = None
+                    outcome.seconds = round(self.clock() - started, 3)
                     self.report(f"{step.service}: done on {step.target} in {outcome.seconds:.1f}s ({verdict.detail})")
                     self.notifier.service_done(service=step.service, app_id=step.app_id, from_image=step.current,
                                                to_image=step.target, status=Status.SUCCEEDED, seconds=outcome.seconds,
@@ -169,22 +226,24 @@ class Executor:
                     return
                 unhealthy = verdict.unhealthy
                 if verdict.detail != last_detail:
-                    self.report(f"{step.service}: {verdict.detail} ({time.monotonic() - started:.1f}s)")
+                    self.report(f"{step.service}: {verdict.detail} ({self.clock() - started:.1f}s)")
                     last_detail = verdict.detail
-            remaining = deadline - time.monotonic()
+                self._explain(step, outcome, app, view, started)
+            remaining = deadline - self.clock()
             if remaining <= 0:
+                why = f"; why: {outcome.stuck_reason}" if outcome.stuck_reason else ""
                 if last_error:
                     self._fail(outcome, FailureClass.UNREACHABLE, f"lost Marathon while waiting: {last_error}",
                                started, halt, policy)
                 elif unhealthy:
                     self._fail(outcome, FailureClass.UNHEALTHY, f"new tasks unhealthy after {self.timeout:.0f}s "
-                               f"({last_detail}); deployment {outcome.deployment_id} is still in flight",
+                               f"({last_detail}); deployment {outcome.deployment_id} is still in flight{why}",
                                started, halt, policy)
                 else:
                     self._fail(outcome, FailureClass.DEADLINE, f"not done after {self.timeout:.0f}s ({last_detail}); "
-                               f"deployment {outcome.deployment_id} is still in flight", started, halt, policy)
+                               f"deployment {outcome.deployment_id} is still in flight{why}", started, halt, policy)
                 return
-            self.stop.wait(min(interval, remaining))
+            self._wait(min(interval, remaining))
             interval = min(interval * 1.5, self.max_poll)
 
     def _fail(self, outcome: Outcome, failure_class: FailureClass, error: str, started: float, halt: threading.Event,
@@ -192,9 +251,10 @@ class Executor:
         outcome.status = Status.FAILED
         outcome.failure_class = failure_class
         outcome.error = error
-        outcome.seconds = round(time.monotonic() - started, 3)
+        outcome.seconds = round(self.clock() - started, 3)
         if policy != "continue":
             halt.set()
         self.report(f"{outcome.service}: FAILED ({failure_class}): {error}")
         self.notifier.service_done(service=outcome.service, app_id=outcome.app_id, from_image=outcome.from_image,
-                                   to_image=outcome.to_image, status=Status.FAILED, seconds=outcome.seconds, error=error)
+                                   to_image=outcome.to_image, status=Status.FAILED, seconds=outcome.seconds,
+                                   error=error)

@@ -26,12 +26,13 @@ class Outcome:
     seconds: float | None = None
     error: str | None = None
     failure_class: FailureClass | None = None
+    stuck_reason: str | None = None  # why its deployment waited, in words a person acts on (rollout/stuck.py)
 
     def frozen(self) -> ServiceReport:
         return ServiceReport(service=self.service, app_id=self.app_id, from_image=self.from_image,
                              to_image=self.to_image, action=self.action, reason=self.reason, status=self.status,
                              deployment_id=self.deployment_id, seconds=self.seconds, error=self.error,
-                             failure_class=self.failure_class)
+                             failure_class=self.failure_class, stuck_reason=self.stuck_reason)
 
 
 _INITIAL = {CHANGE: Status.NOT_STARTED, UNCHANGED: Status.UNCHANGED, NO_RELEASE: Status.SKIPPED}

@@ -29,6 +29,7 @@ from .plan import CHANGE, Plan, plan_for_images
 from ..report.model import Report, ScopeReport
 from ..report.run import stamp_now, write_junit, write_report
 from ..settings import Settings
+from .slots import DeploymentSlots
 from .snapshot import write_snapshot
 from .states import GOOD_STATES, FailureClass, State, Status
 from ..transport import sanitize_url
@@ -90,6 +91,8 @@ class Rollout:
         self.stop = threading.Event()
         self.states: list[State] = []
         self.scope: ScopeReport | None = None
+        # one count of Marathon's deployment slots for the run and its rollback (the cap a 403 taught stays)
+        self.slots = DeploymentSlots(settings.max_deployments)
 
     def _state(self, state: State, detail: str = "") -> None:
         self.states.append(state)
@@ -99,7 +102,8 @@ class Rollout:
 
     def _executor(self, *, force: bool, verify: Verify | None) -> Executor:
         return Executor(self.client, timeout=self.settings.timeout, parallel=self.settings.parallel, force=force,
-                        report=self.console.info, notifier=self.notifier, stop=self.stop, verify=verify)
+                        report=self.console.info, notifier=self.notifier, stop=self.stop, verify=verify,
+                        slots=self.slots)
 
     def execute(self, plan: Plan, fleet: FleetState, *, policy: str,
                 revert_on: frozenset[FailureClass] | None = None) -> Result:
