@@ -21,8 +21,7 @@ Measured, each on a fresh simulator, with ``rollback.py run`` as a subprocess:
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
+import math
 import os
 import platform
 import shutil
@@ -31,13 +30,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from fleetrewind.releases.index import Release, build_index  # noqa: E402
 from marathonsim import Simulator  # noqa: E402
 from marathonsim.server import SimServer  # noqa: E402
+from testbed import wave  # noqa: E402
+from testbed.wave import apps_for, service_name, write_index  # noqa: E402
 
 # socketserver listens with a backlog of 5; Marathon's Jetty accepts a queue of 50 or more. With
 # --parallel=50 the tool opens ~50 connections at once, and a backlog of 5 makes some of them wait
@@ -46,46 +47,11 @@ from marathonsim.server import SimServer  # noqa: E402
 ACCEPT_QUEUE = 128
 SimServer.request_queue_size = ACCEPT_QUEUE  # (the simulator now defaults to 128 too)
 
-REGISTRY = "registry.bench.example:5000"
-ENV = "prod"
-DATE = "2026-11-19"
-TARGETS = {"bound_slack": 2.0, "serial_speedup": 10.0, "cpu_ms_per_service": 20.0}
-
-
-def service_name(index: int) -> str:
-    return f"svc{index:03d}"
-
-
-def apps_for(services: list[str]) -> list[dict[str, object]]:
-    """Each service runs its newest release (2000-master), 2 instances with health checks."""
-    return [{
-        "id": f"/ds/{ENV}/bench/{service}",
-        "instances": 2,
-        "cpus": 0.1,
-        "mem": 128,
-        "container": {
-            "type": "DOCKER",
-            "docker": {"image": f"{REGISTRY}/{service}:2000-master", "forcePullImage": False},
-            "portMappings": [{"containerPort": 8080, "hostPort": 0, "protocol": "tcp", "name": "http"}],
-        },
-        "healthChecks": [{"protocol": "MESOS_HTTP", "path": "/health", "portIndex": 0}],
-        "labels": {"bench": "run"},
-    } for service in services]
-
-
-def write_index(folder: Path, services: list[str]) -> None:
-    """rollback.json: 1999-master on DATE (the rollback target), 2000-master the day after."""
-    releases = []
-    for i, service in enumerate(services):
-        for tag, day in (("1999-master", DATE), ("2000-master", "2026-11-20")):
-            created = dt.datetime.fromisoformat(f"{day}T08:00:00+00:00") + dt.timedelta(seconds=i)
-            releases.append(Release(service=service, created=created, tag=tag,
-                                    digest="sha256:" + f"{i:04d}{tag}".encode().hex().ljust(64, "0")[:64],
-                                    image=f"{REGISTRY}/{service}:{tag}"))
-    document = build_index(releases, env=ENV, branch="master", registry=f"https://{REGISTRY}",
-                           services=services, tz=dt.timezone.utc,
-                           generated_at=dt.datetime.now(dt.timezone.utc))
-    (folder / "rollback.json").write_text(json.dumps(document))
+DATE = wave.DATE
+TARGETS = {"bound_slack": 2.0, "serial_speedup": 10.0, "cpu_ms_per_service": 20.0,
+           "wave_bound_ratio": 1.3, "wave_cpu_ms_per_service": 10.0}
+CAP = 100  # the simulator's max_running_deployments, as Marathon's default
+DEFAULT_PARALLEL = 8  # the tool's default --parallel
 
 
 def run_child(argv: list[str], *, env: dict[str, str], log: Path) -> tuple[int, float, float, float]:
@@ -99,7 +65,8 @@ def run_child(argv: list[str], *, env: dict[str, str], log: Path) -> tuple[int, 
     return proc.returncode, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0
 
 
-def rollback(count: int, *, parallel: int, deploy_seconds: float, work: Path, name: str) -> dict[str, float]:
+def rollback(count: int, *, parallel: int, deploy_seconds: float, work: Path, name: str,
+             instances: int = 2) -> dict[str, Any]:
     """``run --date`` on a fresh simulator with ``count`` services; check every app afterwards."""
     services = [service_name(i) for i in range(count)]
     dump = work / name
@@ -108,9 +75,9 @@ def rollback(count: int, *, parallel: int, deploy_seconds: float, work: Path, na
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("MARATHON_", "ROLLBACK_", "SLACK_", "DOCKER_", "REGISTRY_"))}
     env["BUILD_USER"] = "bench"
-    with Simulator(apps=apps_for(services), deploy_seconds=deploy_seconds) as sim:
-        argv = [sys.executable, str(ROOT / "rollback.py"), "run", f"--date={DATE}", f"--env={ENV}",
-                f"--dump={dump}", f"--marathon={sim.url}", f"--parallel={parallel}", "--timeout=3600", "--quiet"]
+    with Simulator(apps=apps_for(services, instances=instances), deploy_seconds=deploy_seconds,
+                   max_running_deployments=CAP) as sim:
+        argv = [sys.executable, str(ROOT / "rollback.py"), *wave.run_argv(dump, sim.url, parallel=parallel), "--quiet"]
         code, wall, cpu, rss = run_child(argv, env=env, log=dump / "run.log")
         if code != 0:
             lines = (dump / "run.log").read_text().splitlines()
@@ -122,7 +89,11 @@ def rollback(count: int, *, parallel: int, deploy_seconds: float, work: Path, na
         if wrong:
             sys.exit(f"run ({name}) left {len(wrong)} apps on the wrong image: {wrong[:5]}")
         requests_made = len(sim.requests)
-    return {"wall": wall, "cpu": cpu, "rss": rss, "requests": requests_made, "count": count}
+        by_kind: dict[str, int] = {}
+        for r in sim.requests:
+            kind = f"{r['method']} " + ("/v2/apps/<id>" if r["path"].startswith("/v2/apps/") else r["path"])
+            by_kind[kind] = by_kind.get(kind, 0) + 1
+    return {"wall": wall, "cpu": cpu, "rss": rss, "requests": requests_made, "count": count, "kinds": by_kind}
 
 
 def main() -> int:
@@ -131,7 +102,18 @@ def main() -> int:
     parser.add_argument("--deploy-seconds", type=float, default=5.0, help="seconds each deployment takes, default 5")
     parser.add_argument("--serial-services", type=int, default=6,
                         help="services the one-at-a-time run uses, extrapolated to --services (0: all)")
+    parser.add_argument("--wave-services", type=int, default=500,
+                        help="services of the big wave against Marathon's cap of 100 (0: skip), default 500")
+    parser.add_argument("--wave-deploy-seconds", type=float, default=2.0,
+                        help="seconds each deployment of the big wave takes, default 2")
+    parser.add_argument("--wave-parallel", type=int, nargs="*", default=None,
+                        help="--parallel values of the big wave (default: the tool's default 8, and N)")
     args = parser.parse_args()
+    if args.wave_services > 0:
+        big_wave(args.wave_services, args.wave_deploy_seconds, args.wave_parallel or
+                 [DEFAULT_PARALLEL, args.wave_services])
+    if args.services <= 0:
+        return 0
     n, d = args.services, args.deploy_seconds
     waves = 1
     bound = waves * d
@@ -177,6 +159,52 @@ def main() -> int:
     print(f"parallel run: {par['requests']} Marathon requests, peak RSS {par['rss']:.0f} MB; "
           f"one-at-a-time run: {ser['requests']} requests for {k} services")
     return 0
+
+
+def _table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> None:
+    widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
+    print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |")
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for row in rows:
+        print("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |")
+
+
+def big_wave(n: int, d: float, parallels: list[int]) -> None:
+    """N services in one wave against Marathon's cap: wall vs ceil(N / admitted) x d, requests, CPU."""
+    rows: list[tuple[str, ...]] = []
+    notes: list[str] = []
+    work = Path(tempfile.mkdtemp(prefix="bench-wave-"))
+    try:
+        for parallel in parallels:
+            print(f"big wave: {n} services, --parallel={parallel}, deployments of {d:g} s, cap {CAP} ...", flush=True)
+            got = rollback(n, parallel=parallel, deploy_seconds=d, work=work, name=f"wave-{parallel}", instances=1)
+            admitted = min(parallel, CAP)
+            bound = math.ceil(n / admitted) * d
+            ratio = got["wall"] / bound
+            cpu_ms = got["cpu"] * 1000 / n
+            target = parallel >= CAP
+            rows.append((f"{n} services, --parallel={parallel}", f"{got['wall']:.1f} s",
+                         f"{bound:.1f} s (ceil({n}/{admitted}) x {d:g} s)",
+                         f"{ratio:.2f}x" + (f" (target <= {TARGETS['wave_bound_ratio']:g}x: "
+                                            + ("met" if ratio <= TARGETS["wave_bound_ratio"] else "MISSED") + ")"
+                                            if target else ""),
+                         f"{got['requests']:.0f} ({got['requests'] / n:.1f}/service)",
+                         f"{cpu_ms:.1f} ms (target < {TARGETS['wave_cpu_ms_per_service']:g} ms: "
+                         + ("met" if cpu_ms < TARGETS["wave_cpu_ms_per_service"] else "MISSED") + ")"))
+            kinds: dict[str, int] = got["kinds"]
+            notes.append(f"--parallel={parallel}: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print()
+    print(f"big wave: {n} services (1 instance, health checks) in one wave, {d:g} s per deployment, simulator cap "
+          f"{CAP} running deployments, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+          f"load average {os.getloadavg()[0]:.1f}")
+    print()
+    _table(rows, ("run", "wall", "lower bound", "wall / bound", "Marathon requests", "CPU per service"))
+    print()
+    for note in notes:
+        print(note)
+    print()
 
 
 if __name__ == "__main__":

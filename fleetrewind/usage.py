@@ -7,7 +7,7 @@ Usage:
   rollback.py get --repo=<r> --env=<e> [--dump=<dir>] [--keep=<n>] [options]
   rollback.py dates [--dump=<dir>] [--json] [options]
   rollback.py plan --date=<d> --env=<e> [--dump=<dir>] [--user=<u>] [--pwd=<p>] [--only=<svc,...>]
-                   [--exclude=<svc,...>] [--json] [options]
+                   [--exclude=<svc,...>] [--timeout=<s>] [--json] [options]
   rollback.py run (--date=<d> | --to=<last-good>) --env=<e> [--slack=<s>] [--user=<u>] [--pwd=<p>]
                   [--dump=<dir>] [--only=<svc,...>] [--exclude=<svc,...>] [--dry-run] [--force] [--on-failure=<policy>] [--timeout=<s>] [--json] [options]
   rollback.py undo --snapshot=<file> [--slack=<s>] [--user=<u>] [--pwd=<p>] [--dump=<dir>] [--force]

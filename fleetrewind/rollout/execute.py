@@ -166,9 +166,10 @@ class Executor:
             self.slots.release(token)
             return
 
-    def _explain(self, step: Step, outcome: Outcome, app: dict[str, Any] | None, view: View, started: float) -> None:
-        """Say why the deployment still waits, when that changes (after ``stuck_after`` seconds)."""
-        if app is None or self.clock() - started < self.stuck_after:
+    def _explain(self, step: Step, outcome: Outcome, app: dict[str, Any] | None, view: View, started: float, *,
+                 now: bool = False) -> None:
+        """Say why the deployment still waits, when that changes (after ``stuck_after`` seconds, or ``now``)."""
+        if app is None or (not now and self.clock() - started < self.stuck_after):
             return
         reason = stuck_reason(queue_entry=view.queue.get(str(step.app_id)), app=app,
                               deployment=view.deployments.get(outcome.deployment_id or ""), now=self.now())
@@ -231,6 +232,8 @@ class Executor:
                 self._explain(step, outcome, app, view, started)
             remaining = deadline - self.clock()
             if remaining <= 0:
+                if not last_error:  # a failure always says why it waited, however short the deadline
+                    self._explain(step, outcome, app, watch.view(want_queue=True), started, now=True)
                 why = f"; why: {outcome.stuck_reason}" if outcome.stuck_reason else ""
                 if last_error:
                     self._fail(outcome, FailureClass.UNREACHABLE, f"lost Marathon while waiting: {last_error}",
