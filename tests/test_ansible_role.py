@@ -32,7 +32,7 @@ ROLE = ANSIBLE / "roles" / "fleet_rollback"
 PLAYBOOK = ANSIBLE / "rollback_service.yaml"
 INVENTORIES = ANSIBLE / "inventories"
 ENVIRONMENTS = ("dev", "stage", "prod")
-STEP_TAGS = ("get", "plan", "run", "deploy")
+STEP_TAGS = ("get", "plan", "run", "deploy", "status", "diff")
 
 # Values the secrets take while rendering: none may ever show up in a command line.
 SECRET_ENV = {
@@ -51,6 +51,10 @@ ALL_OPTIONS: dict[str, Any] = {
     "fleet_rollback_env": "prod",
     "fleet_rollback_services": ["api", "worker", "web"],
     "fleet_rollback_date": "2026-11-19",
+    "fleet_rollback_only": ["api", "web"],
+    "fleet_rollback_exclude": ["web"],
+    "fleet_rollback_diff_from": "2026-11-17",
+    "fleet_rollback_diff_to": "2026-11-19",
     "fleet_rollback_registry": "https://registry.example.com",
     "fleet_rollback_marathon": "https://marathon.example.com",
     "fleet_rollback_config": "/etc/fleetrewind/prod.yaml",
@@ -428,7 +432,7 @@ def test_command_lines_with_the_defaults_and_an_inventory_are_accepted() -> None
 
 def test_every_flag_maps_to_the_option_it_means() -> None:
     commands = {argv[1]: docopt_accepts(argv) for argv in rendered_commands(ALL_OPTIONS).values()}
-    run, deploy, get = commands["run"], commands["deploy"], commands["get"]
+    run, deploy, get, plan = commands["run"], commands["deploy"], commands["get"], commands["plan"]
     assert (run["--date"], run["--env"], run["--timeout"], run["--on-failure"]) == ("2026-11-19", "prod", "900", "revert")
     assert run["--force"] and run["--dry-run"] and run["--json"] and run["--insecure"]
     assert (run["--config"], run["--ca-bundle"], run["--actor"]) == (
@@ -438,6 +442,20 @@ def test_every_flag_maps_to_the_option_it_means() -> None:
     assert deploy["--health-url"] == ["api=https://api.example.com/health"]
     assert deploy["--auto-rollback"] == "off"
     assert (get["--repo"], get["--keep"]) == ("api,worker,web", "20")
+    for scoped in (run, plan):
+        assert (scoped["--only"], scoped["--exclude"]) == ("api,web", "web")
+    diff, status = commands["diff"], commands["status"]
+    assert (diff["--from"], diff["--to"], diff["--env"]) == ("2026-11-17", "2026-11-19", "prod")
+    assert status["--env"] == "prod" and not status["--json"]
+
+
+def test_an_empty_scope_passes_no_flag_and_diff_without_an_end_passes_no_to() -> None:
+    settings = load_yaml(INVENTORIES / "prod" / "group_vars" / "all.yml")
+    settings.update(fleet_rollback_date="2026-11-19", fleet_rollback_diff_from="2026-11-17")
+    commands = {argv[1]: argv for argv in rendered_commands(settings, {"plan", "run", "diff"}).values()}
+    for name in ("plan", "run"):
+        assert not [a for a in commands[name] if a.startswith(("--only", "--exclude"))], name
+    assert docopt_accepts(commands["diff"])["--to"] is None
 
 
 def test_a_bad_command_line_would_be_caught() -> None:

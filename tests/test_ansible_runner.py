@@ -165,3 +165,30 @@ def test_a_date_not_offered_fails_the_play_with_the_tools_message(world: World) 
     assert world.tags() == before
     _assert_no_password(played, world)
     assert not list(world.home.glob(".secrets-*"))  # removed after a failure too
+
+
+def test_status_and_diff_change_nothing_and_run_with_only_touches_only_that_service(world: World) -> None:
+    if not (world.fetch / "rollback.json").exists():
+        assert world.play("get").rc == 0
+    before = world.tags()
+
+    looked = world.play("status,diff", fleet_rollback_diff_from="2026-11-19", fleet_rollback_diff_to="2026-11-20")
+
+    assert (looked.status, looked.rc) == ("successful", 0), looked.stdout[-4000:]
+    [status] = looked.task_events("Show what runs now, the lock and the last run")
+    lines = status["event_data"]["res"]["msg"]
+    assert lines[0].split() == ["SERVICE", "APP", "IMAGE", "RELEASE", "DEPLOYMENT", "INSTANCES"]
+    assert any(line.startswith(f"{PREFIX}api ") and f"{before['api']} (" in line for line in lines), lines
+    [diff] = looked.task_events("Show the releases per service, newest first")
+    shown = diff["event_data"]["res"]["msg"]
+    assert shown[-1] == "4 of 4 services have releases in that span", shown
+    assert world.tags() == before
+    _assert_no_password(looked, world)
+
+    ran = world.play("run", fleet_rollback_date="2026-11-20", fleet_rollback_only=[PREFIX + "api"])
+
+    assert (ran.status, ran.rc) == ("successful", 0), ran.stdout[-4000:]
+    assert world.tags() == {**before, "api": NEWEST["api"]}
+    report = json.loads(sorted(world.fetch.glob("report-*.json"))[-1].read_text())
+    assert report["scope"]["in_scope"] == [PREFIX + "api"]
+    _assert_no_password(ran, world)

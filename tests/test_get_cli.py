@@ -419,6 +419,7 @@ def test_dates_json_with_labels(cli, index_folder: Path) -> None:
         "env": "prod",
         "branch": "master",
         "generated_at": "2026-11-21T20:00:00Z",
+        "services": ["api", "web"],
         "dates": [
             {"date": "2026-11-21", "label": "2026-11-21 — api 515-master"},
             {"date": "2026-11-19", "label": "2026-11-19 — api 512-master, web 88-master"},

@@ -164,6 +164,8 @@ def test_the_files_the_pipelines_read_are_written_by_the_role_or_the_tool() -> N
 SAMPLES: dict[str, Any] = {
     "fleet_rollback_date": "2026-11-19",
     "fleet_rollback_actor": "jane.doe",
+    "fleet_rollback_only": ["api", "web"],
+    "fleet_rollback_exclude": ["web"],
     "fleet_rollback_images": ["api=516-master", "web=registry.example.com/web:309-master"],
     "fleet_rollback_health_urls": ["api=https://api.example.com/health"],
     "fleet_rollback_auto_rollback": False,
@@ -188,6 +190,8 @@ def test_what_the_pipelines_run_is_a_command_line_the_tool_accepts(path: Path, e
                 assert args["--env"] == env
             if argv[1] in ("plan", "run"):
                 assert args["--date"] == "2026-11-19"
+                if path == ROLLBACK:
+                    assert (args["--only"], args["--exclude"]) == ("api,web", "web")
             if argv[1] == "run":
                 assert args["--actor"] == "jane.doe"
             if argv[1] == "deploy":
@@ -224,6 +228,40 @@ def test_the_rollback_pipeline_asks_twice_validates_the_date_and_locks_the_envir
     assert re.search(r'currentBuild\.description =\s*"\$\{params\.ENVIRONMENT\} -> \$\{env\.ROLLBACK_DATE[^"]*'
                      r'\} by \$\{env\.APPROVER', source)
     _archives_and_publishes(source)
+
+
+def test_services_and_exclude_are_checked_against_the_index_before_the_plan_and_reach_plan_and_run() -> None:
+    source = code_only(text(ROLLBACK))
+    for name in ("SERVICES", "EXCLUDE"):
+        assert re.search(rf"string\(name: '{name}', defaultValue: '',", source), name
+    calls = dict(role_calls(source))
+    for tag in ("plan", "run"):
+        assert "fleet_rollback_only: names(params.SERVICES)" in calls[tag], tag
+        assert "fleet_rollback_exclude: names(params.EXCLUDE)" in calls[tag], tag
+    assert "fleet_rollback_only" not in calls["get"]
+    check = source.index("!index.services.contains(name)")
+    assert source.index("readJSON(file: 'dump/dates.json')") < check
+    assert check < source.index("input(") < source.index("runRole('plan'")
+    assert source.index("error(", check) < source.index("input(")
+    assert "${scopeText()}?" in source  # the approval question shows the scope
+    # the role turns the lists into the tool's flags; the tool lists the services the pipeline checks against
+    assert "__fleet_rollback_scope_args" in (ROOT / "ansible/roles/fleet_rollback/tasks/plan.yml").read_text()
+    assert "__fleet_rollback_scope_args" in (ROOT / "ansible/roles/fleet_rollback/tasks/run.yml").read_text()
+
+
+def test_dates_json_carries_the_services_the_pipeline_checks_against(tmp_path: Path) -> None:
+    import io
+    import json
+
+    from fleetrewind.cli import main
+
+    (tmp_path / "rollback.json").write_text(json.dumps({
+        "format": 2, "env": "prod", "branch": "master", "registry": "https://r", "generated_at": "x",
+        "all": ["api", "web"], "rollbacks": {}}))
+    out = io.StringIO()
+    assert main(["dates", f"--dump={tmp_path}", "--json"], environ={}, stdout=out, stderr=io.StringIO()) == 0
+    assert json.loads(out.getvalue())["services"] == ["api", "web"]
+    assert "index.services" in code_only(text(ROLLBACK))
 
 
 def test_the_deploy_pipeline_locks_the_environment_and_shows_the_final_state() -> None:

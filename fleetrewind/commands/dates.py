@@ -14,6 +14,7 @@ def execute(settings: Settings, console: Console) -> int:
             "env": index.env,
             "branch": index.branch,
             "generated_at": index.generated_at,
+            "services": list(index.services),  # what Jenkins checks SERVICES and EXCLUDE against
             "dates": [{"date": day, "label": label(index, day)} for day in index.dates()],
         })
     else:
