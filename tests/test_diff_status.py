@@ -262,3 +262,17 @@ def test_status_writes_nothing_not_even_a_lock(sim: Simulator, dump: Path, cli, 
     assert [req for req in sim.requests if req["method"] != "GET"] == []
     assert "last run: run by ?, finished ?: FAILED" in cli("status", "--env=prod", f"--dump={dump}",
                                                            env={"MARATHON_URL": sim.url}).out
+
+
+@pytest.mark.parametrize("extra, message", [
+    (("--env=stage",), "was made for env 'prod', not 'stage'"),
+    (("--env=prod", "--dump=/nonexistent/fleet"), "no rollback.json in /nonexistent/fleet"),
+    (("--env=Prod",), "--env must be lower-case letters"),
+], ids=["other-env", "no-index", "bad-env"])
+def test_bad_status_input_is_exit_2_before_marathon_is_read(sim: Simulator, dump: Path, cli,
+                                                            extra: tuple[str, ...], message: str) -> None:
+    argv = [*extra] if any(e.startswith("--dump") for e in extra) else [*extra, f"--dump={dump}"]
+    r = cli("status", *argv, env={"MARATHON_URL": sim.url})
+
+    assert r.code == 2 and message in r.err and r.out == ""
+    assert sim.requests == []

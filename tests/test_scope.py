@@ -6,12 +6,15 @@ sample fleet, indexed once by ``get``) and the Marathon simulator.
 
 from __future__ import annotations
 
+import copy
 import json
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+import requests
 
 from fleetrewind.errors import UsageError
 from fleetrewind.rollout.plan import CHANGE, EXCLUDED, Plan, Step, render_table, scoped
@@ -307,3 +310,34 @@ def test_bad_scope_is_one_error_line_and_nothing_is_read_from_marathon(sim: Simu
     assert r.out == ""
     assert sim.requests == [], "bad input must not read Marathon"
     assert files(dump) == before
+
+
+def test_run_to_last_good_takes_exclude_and_checks_names_against_the_ledger(sim: Simulator, dump: Path, cli) -> None:
+    first = cli("run", f"--date={DATE}", "--env=prod", f"--dump={dump}", "--timeout=10", env={"MARATHON_URL": sim.url})
+    assert first.code == 0, first.err
+    for name in FLEET:  # then someone puts the newest releases back, outside the tool
+        app = sim.apps[f"/ds/prod/shop/{name}"]
+        container = copy.deepcopy(app["container"])
+        container["docker"]["image"] = container["docker"]["image"].rsplit(":", 1)[0] + ":" + NEWEST[name]
+        resp = requests.put(f"{sim.url}/v2/apps{app['id']}", json={"container": container}, timeout=5)
+        assert resp.status_code == 200, resp.text
+    deadline = time.monotonic() + 10
+    while sim.deployments and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    bad = cli("run", "--to=last-good", "--env=prod", f"--dump={dump}", "--only=nope", env={"MARATHON_URL": sim.url})
+    assert bad.code == 2 and "--only names nope, not a service of the ledger's last good state" in bad.err
+
+    r = cli("run", "--to=last-good", "--env=prod", f"--dump={dump}", f"--exclude={PREFIX}web", "--timeout=10",
+            env={"MARATHON_URL": sim.url})
+
+    assert r.code == 0, r.err
+    assert tags(sim) == {**AT_19, "web": NEWEST["web"]}
+    assert f"left out: {PREFIX}web (named in --exclude)" in r.out
+
+
+def test_deploy_takes_neither_only_nor_exclude(cli) -> None:
+    for flag in ("--only=api", "--exclude=api"):
+        r = cli("deploy", "--env=prod", "--image=api=1-master", flag)
+        assert r.code == 2
+        assert f"deploy does not accept {flag.split('=')[0]}" in r.err
