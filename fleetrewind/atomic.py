@@ -8,9 +8,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from .secret import redact
+
 
 def write_text(path: Path, text: str, *, mode: int = 0o644) -> None:
-    """Replace ``path`` with ``text`` so that readers see the old file or the new one, never half."""
+    """Replace ``path`` with ``text`` so that readers see the old file or the new one, never half.
+
+    Every file the tool writes (index, HTML, reports, JUnit, snapshots, cache) passes the redaction.
+    """
+    text = redact(text)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

@@ -18,7 +18,7 @@ from docopt import DocoptExit, docopt
 from . import __version__
 from .console import Console, setup_logging
 from .errors import EXIT_FAILED, EXIT_USAGE, RollbackError
-from .secret import Secret, redact
+from .secret import REGISTRY, Secret, redact, weak_secrets
 from .settings import COMMANDS, Settings, from_args
 from .usage import USAGE
 
@@ -84,7 +84,7 @@ def usage_problem(argv: Sequence[str]) -> str:
             if resolved is None:
                 if len(prefixed) > 1:
                     return f"ambiguous option {name} (one of {', '.join(sorted(prefixed))})"
-                return f"unknown option {name}"
+                return f"unknown option {_shown_option(name, known)}"
             if resolved in takes_value and "=" not in token and next(tokens, None) is None:
                 return f"{resolved} needs a value"  # (a value given is never looked at, never shown)
             given.append(resolved)
@@ -117,6 +117,16 @@ def usage_problem(argv: Sequence[str]) -> str:
     return f"{command} does not accept these arguments"
 
 
+def _shown_option(name: str, known: set[str]) -> str:
+    """An unknown option's name, unless it may carry a value (``--pwd:SECRET``, ``--pwdSECRET``)."""
+    stem = [o for o in known if name.startswith(o)]
+    if stem:
+        return f"starting with {max(stem, key=len)} (the rest is not shown)"
+    if not _OPTION.fullmatch(name) or len(name) > 30:
+        return "(not shown: it is not an option name)"
+    return name
+
+
 def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None = None,
          stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     """Run one command; return its exit code (0 done, 1 failed, 2 usage, 3 refused, 4 unreachable)."""
@@ -124,12 +134,15 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
     environ = os.environ if environ is None else environ
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
+    REGISTRY.reset()
     try:
         args = docopt(USAGE, argv=argv, default_help=False, version=None)
     except DocoptExit:
         # docopt's message repeats what was typed (a --pwd value included): never show it.
-        print(_usage_lines(), file=stderr)
-        print(f"error: invalid command line: {usage_problem(argv)}; see the usage above or --help", file=stderr)
+        _raw_secrets({"--pwd": _value_after(argv, "--pwd"), "--slack": _value_after(argv, "--slack")}, environ)
+        usage = Console(stdout=stdout, stderr=stderr)
+        usage.plain(_usage_lines())
+        usage.error(f"invalid command line: {usage_problem(argv)}; see the usage above or --help")
         return EXIT_USAGE
     if args.get("--help"):
         print(USAGE, file=stdout)
@@ -145,6 +158,9 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
         console.quiet, console.verbose = settings.quiet, settings.verbose
         console.secrets = secrets + settings.secrets()
         setup_logging(verbose=settings.verbose, stderr=stderr)
+        for weak in weak_secrets():
+            console.warn(f"{weak.name} is short or common (under 8 characters, all digits, or a word such as a "
+                         "branch name): it is hidden where credentials appear, not everywhere; use a longer one")
         if settings.tls.insecure:
             console.warn("--insecure: TLS certificates are NOT verified; anyone on the path can read credentials")
         return _handler(settings.command)(settings, console)
@@ -164,10 +180,21 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
 
 def _raw_secrets(args: Mapping[str, object], environ: Mapping[str, str]) -> list[Secret | None]:
     """Secrets known before Settings exists, so even a settings error cannot echo them."""
-    values = [args.get("--pwd"), args.get("--slack")] + [
-        environ.get(name) for name in ("MARATHON_PASSWORD", "REGISTRY_PASSWORD", "SLACK_WEBHOOK_URL", "SLACK_BOT_TOKEN")
+    values = [("--pwd", args.get("--pwd")), ("--slack", args.get("--slack"))] + [
+        (name, environ.get(name)) for name in ("MARATHON_PASSWORD", "REGISTRY_PASSWORD", "SLACK_WEBHOOK_URL",
+                                               "SLACK_BOT_TOKEN")
     ]
-    return [Secret(v) for v in values if isinstance(v, str) and v]
+    return [Secret(v, name) for name, v in values if isinstance(v, str) and v]
+
+
+def _value_after(argv: Sequence[str], option: str) -> str | None:
+    """The value typed for ``option`` in a command line docopt refused (to hide it, never to use it)."""
+    for number, token in enumerate(argv):
+        if token.startswith(option + "="):
+            return token.split("=", 1)[1]
+        if token == option and number + 1 < len(argv):
+            return argv[number + 1]
+    return None
 
 
 def run_main() -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from .errors import UsageError
+from .secret import shorten
 
 # key -> (accepted types, description). Secrets are not accepted here on purpose.
 KEYS: dict[str, tuple[tuple[type, ...], str]] = {
@@ -42,6 +43,22 @@ KEYS: dict[str, tuple[tuple[type, ...], str]] = {
 SECRET_HINTS = ("password", "pwd", "token", "secret", "webhook", "slack_url")
 
 
+class _AliasFound(yaml.YAMLError):
+    def __init__(self, line: int) -> None:
+        super().__init__("alias")
+        self.line = line
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """safe_load, but an anchor or alias is refused: a few hundred bytes of aliases expand to gigabytes."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise _AliasFound(event.start_mark.line + 1)
+        return super().compose_node(parent, index)
+
+
 def load_config(path: str | None) -> dict[str, Any]:
     """Read and check a config file; ``None`` gives an empty config."""
     if not path:
@@ -51,8 +68,13 @@ def load_config(path: str | None) -> dict[str, Any]:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot read config file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"config file {path} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader without aliases
+    except _AliasFound as exc:
+        raise UsageError(f"config file {path} uses a YAML alias or anchor at line {exc.line}; "
+                         "write each value out (aliases can expand without bound)") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
@@ -65,14 +87,14 @@ def load_config(path: str | None) -> dict[str, Any]:
         if key not in KEYS:
             if any(hint in str(key).lower() for hint in SECRET_HINTS):
                 raise UsageError(
-                    f"config file {path}: {key!r} looks like a secret; secrets come from the environment "
+                    f"config file {path}: {shorten(key)} looks like a secret; secrets come from the environment "
                     "or flags, never the config file"
                 )
-            raise UsageError(f"config file {path}: unknown key {key!r} (known: {', '.join(sorted(KEYS))})")
+            raise UsageError(f"config file {path}: unknown key {shorten(key)} (known: {', '.join(sorted(KEYS))})")
         types, what = KEYS[key]
         if isinstance(value, bool) and bool not in types or not isinstance(value, types):
             raise UsageError(
                 f"config file {path}: {key!r} must be {' or '.join(t.__name__ for t in types)} ({what}), "
-                f"found {type(value).__name__}: {value!r}"
+                f"found {type(value).__name__}: {shorten(value)}"
             )
     return data

@@ -26,10 +26,20 @@ class Console:
         self.secrets = secrets or []
         self.started = time.monotonic()
         self._lock = threading.Lock()  # deploy threads report at once: one whole line each
+        self._closed: set[TextIO] = set()
+        self.lost_output = False
 
     def _print(self, text: str, stream: TextIO) -> None:
         with self._lock:
-            print(self._clean(text), file=stream, flush=True)
+            if stream in self._closed:
+                return
+            try:
+                print(self._clean(text), file=stream, flush=True)
+            except (BrokenPipeError, ValueError, OSError):
+                # `run | head` closed the pipe (or the terminal went away): the run carries on
+                # to its report; the lines meant for this stream are dropped from now on.
+                self._closed.add(stream)
+                self.lost_output = True
 
     def _clean(self, text: str) -> str:
         return redact(text, self.secrets)
@@ -52,13 +62,24 @@ class Console:
     def error(self, text: str) -> None:
         self._print(f"error: {text}", self.stderr)
 
+    def plain(self, text: str) -> None:
+        """A line on stderr without a prefix (the usage text above a usage error)."""
+        self._print(text, self.stderr)
+
+
+class RedactingFormatter(logging.Formatter):
+    """Log lines and --verbose tracebacks pass the same redaction as every other line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
 
 def setup_logging(*, verbose: bool, stderr: TextIO) -> None:
     """Debug logs only with --verbose; urllib3 stays quiet either way unless verbose."""
     root = logging.getLogger("fleetrewind")
     root.handlers.clear()
     handler = logging.StreamHandler(stderr)
-    handler.setFormatter(logging.Formatter("debug: %(name)s: %(message)s"))
+    handler.setFormatter(RedactingFormatter("debug: %(name)s: %(message)s"))
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.WARNING)
     root.propagate = False

@@ -1,15 +1,48 @@
-"""A value that never shows itself in a repr, a log line or a traceback."""
+"""A value that never shows itself, and the one redaction every byte the tool writes goes through.
+
+Every :class:`Secret` made anywhere (flags, environment, ``--pwd-file``, the docker config's
+``auths``, the password of a URL's ``user:password@``, app ``env``/``secrets`` values) joins
+:data:`REGISTRY`. :func:`redact` then hides, in any text: credentials where they occur (URL
+userinfo with or without a scheme, ``Authorization`` values, known secret fields, Slack
+webhook paths and tokens) and, as substrings, every registered secret that is strong enough.
+A short or common secret (under 8 characters, or a branch or environment name) is not hidden
+as a substring: hiding every ``master`` in the output would tell readers the password. It is
+still hidden where credentials occur, and the run warns about it (see :func:`weak_secrets`).
+"""
 
 from __future__ import annotations
 
+import base64
+import html
+import json
+import re
+import threading
+import urllib.parse
+from typing import Iterable
+
+HIDDEN = "<hidden>"
+MIN_STRONG = 8
+# Words that turn up in the tool's own output: a secret equal to one is never substring-redacted.
+COMMON = frozenset({
+    "master", "main", "develop", "development", "stage", "staging", "prod", "production", "release",
+    "latest", "password", "passw0rd", "admin", "secret", "changeme", "default", "marathon", "registry",
+    "rollback", "snapshot", "succeeded", "failed", "unchanged", "interrupted", "localhost",
+})
+
 
 class Secret:
-    """Holds a password, token or webhook URL; only :meth:`reveal` gives the value back."""
+    """Holds a password, token or webhook URL; only :meth:`reveal` gives the value back.
 
-    __slots__ = ("_value",)
+    ``name`` says where it came from (``--pwd``, ``REGISTRY_PASSWORD``), for warnings that
+    must not show the value.
+    """
 
-    def __init__(self, value: str) -> None:
+    __slots__ = ("_value", "name")
+
+    def __init__(self, value: str, name: str = "a secret") -> None:
         self._value = value
+        self.name = name
+        REGISTRY.add(self)
 
     def reveal(self) -> str:
         return self._value
@@ -29,9 +62,117 @@ class Secret:
         return hash(self._value)
 
 
-def redact(text: str, secrets: "list[Secret | None] | tuple[Secret | None, ...]") -> str:
-    """Replace every known secret value in ``text`` with ``<hidden>`` (last line of defence)."""
-    for secret in secrets:
-        if secret and len(secret.reveal()) >= 3:
-            text = text.replace(secret.reveal(), "<hidden>")
-    return text
+def is_weak(value: str, common: Iterable[str] = ()) -> bool:
+    """Too short or too common to hide everywhere without revealing it."""
+    lowered = value.lower()
+    return len(value) < MIN_STRONG or lowered in COMMON or lowered in {c.lower() for c in common} \
+        or value.isdigit()
+
+
+def _forms(value: str) -> set[str]:
+    """The spellings a value takes in the tool's output: raw, in JSON, in HTML, in a URL, Basic-encoded."""
+    forms = {value, json.dumps(value, ensure_ascii=False)[1:-1], json.dumps(value)[1:-1], html.escape(value),
+             urllib.parse.quote(value, safe=""), urllib.parse.quote_plus(value, safe="")}
+    return {f for f in forms if f}
+
+
+class Registry:
+    """Every secret this process has seen; strong ones are hidden wherever they appear."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._secrets: list[Secret] = []
+        self._common: set[str] = set()
+        self._forms: list[str] = []
+
+    def add(self, secret: Secret) -> None:
+        value = secret.reveal()
+        if not value:
+            return
+        with self._lock:
+            if any(s.reveal() == value for s in self._secrets):
+                return
+            self._secrets.append(secret)
+            self._rebuild()
+
+    def add_user(self, user: str, secret: Secret | None) -> None:
+        """The Basic-auth encoding of ``user:password`` is a secret of its own."""
+        if user and secret and not self.weak_value(secret.reveal()):
+            Secret(base64.b64encode(f"{user}:{secret.reveal()}".encode("utf-8")).decode("ascii"), secret.name)
+
+    def common_words(self, words: Iterable[str]) -> None:
+        """Words this run prints (branches, environments, services): a secret equal to one is weak."""
+        with self._lock:
+            self._common.update(w for w in words if w)
+            self._rebuild()
+
+    def weak_value(self, value: str) -> bool:
+        return is_weak(value, self._common)
+
+    def _rebuild(self) -> None:
+        forms: set[str] = set()
+        for secret in self._secrets:
+            if not is_weak(secret.reveal(), self._common):
+                forms |= _forms(secret.reveal())
+        self._forms = sorted(forms, key=len, reverse=True)  # longest first: a secret inside another
+
+    def weak(self) -> list[Secret]:
+        with self._lock:
+            return [s for s in self._secrets if is_weak(s.reveal(), self._common)]
+
+    def forms(self) -> list[str]:
+        with self._lock:
+            return list(self._forms)
+
+    def reset(self) -> None:
+        """A new command starts with what it reads itself (tests run many commands in one process)."""
+        with self._lock:
+            self._secrets.clear()
+            self._common.clear()
+            self._forms = []
+
+
+REGISTRY = Registry()
+
+# Credentials where they occur, whatever their strength.
+_SCHEME_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/'\"<>]*@")
+# ops:pw@host typed without a scheme; not an image's repo:tag@sha256:<hex>
+_BARE_USERINFO = re.compile(
+    r"(?<![\w/:.@-])([\w.~%+-]+):[^\s/@'\"<>]+@(?![a-z0-9]+(?:[.+_-][a-z0-9]+)*:[0-9a-fA-F]{32})(?=[\w\[])")
+_AUTH_HEADER = re.compile(r"(?i)(\bauthorization\b['\"]?\s*[:=]\s*['\"]?)(?:(basic|bearer|token)\s+)?[^\s'\",}]+")
+_SECRET_FIELD = re.compile(
+    r"(?i)(\b[\w-]*(?:password|passwd|pwd|secret|token)['\"]?\s*[:=]\s*['\"]?)(?!<hidden>)([^\s'\",}&;]+)")
+_SLACK = re.compile(r"(?i)(hooks\.slack\.com/(?:services|workflows|triggers)/)[^\s'\"<>]+|\bxox[abposr]-[\w-]+")
+
+
+def _structural(text: str) -> str:
+    text = _SCHEME_USERINFO.sub(lambda m: f"{m.group(1)}{HIDDEN}@", text)
+    text = _BARE_USERINFO.sub(lambda m: f"{m.group(1)}:{HIDDEN}@", text)
+    text = _AUTH_HEADER.sub(lambda m: f"{m.group(1)}{m.group(2) + ' ' if m.group(2) else ''}{HIDDEN}", text)
+    text = _SECRET_FIELD.sub(lambda m: f"{m.group(1)}{HIDDEN}", text)
+    return _SLACK.sub(lambda m: f"{m.group(1)}{HIDDEN}" if m.group(1) else HIDDEN, text)
+
+
+def redact(text: str, secrets: "Iterable[Secret | None]" = ()) -> str:
+    """Hide credentials where they occur and every strong known secret wherever it appears."""
+    if not text:
+        return text
+    forms = REGISTRY.forms()
+    for secret in secrets:  # call sites pass their own too; usually already registered
+        if secret and not REGISTRY.weak_value(secret.reveal()):
+            forms.extend(_forms(secret.reveal()))
+    for form in sorted(set(forms), key=len, reverse=True):
+        if form in text:
+            text = text.replace(form, HIDDEN)
+    return _structural(text)
+
+
+def weak_secrets() -> list[Secret]:
+    """Secrets too short or common to hide everywhere: the run warns about each."""
+    return REGISTRY.weak()
+
+
+def shorten(value: object, limit: int = 80) -> str:
+    """``repr`` of a value for a message, cut to ``limit`` characters (a value can be huge)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"

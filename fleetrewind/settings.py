@@ -10,6 +10,7 @@ import datetime as dt
 import getpass
 import json
 import re
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -17,13 +18,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .config_file import load_config
 from .errors import UsageError
-from .secret import Secret
+from .secret import REGISTRY, Secret, shorten
 from .rollout.states import DEFAULT_ROLLBACK_ON, FailureClass
 from .rollout.scope import Scope, parse_pinned, parse_scope_flag
 from .releases.tags import DEFAULT_BRANCHES, DEFAULT_TAG_PATTERN, branch_for_env, check_env, check_service, compile_tag_pattern, parse_services
 from .transport import TLS, sanitize_url
 
 DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")  # ASCII digits only (\d takes any script's)
+# Numbers as typed: ASCII digits only, as for dates (int() and float() accept any script's digits).
+_INT_RE = re.compile(r"[0-9]+", re.ASCII)
+_FLOAT_RE = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
 FAILURE_POLICIES = ("stop", "continue", "revert")
 DEFAULT_TIMEOUT = 600.0
 
@@ -112,35 +116,42 @@ def _pick(flag: Any, environ: Mapping[str, str], env_name: str | None, config: M
 
 
 def _positive_int(name: str, value: Any) -> int:
-    try:
-        number = int(str(value))
-    except ValueError:
-        number = 0
-    if isinstance(value, bool) or number <= 0 or str(number) != str(value).strip():
-        raise UsageError(f'{name} must be a positive integer (found: "{value}")')
+    text = str(value).strip()
+    number = int(text) if _INT_RE.fullmatch(text) else 0
+    if isinstance(value, bool) or number <= 0 or str(number) != text:
+        raise UsageError(f'{name} must be a positive integer (found: "{shorten(str(value))[1:-1]}")')
     return number
 
 
 def _positive_float(name: str, value: Any) -> float:
-    try:
-        number = float(str(value))
-    except ValueError:
-        number = -1.0
-    if isinstance(value, bool) or not number > 0 or number != number or number == float("inf"):
-        raise UsageError(f'{name} must be a positive number of seconds (found: "{value}")')
+    text = str(value).strip()
+    number = float(text) if _FLOAT_RE.fullmatch(text) else -1.0
+    if isinstance(value, bool) or not number > 0 or number == float("inf"):
+        raise UsageError(f'{name} must be a positive number of seconds (found: "{shorten(str(value))[1:-1]}")')
     return number
 
 
 def _url(name: str, value: str | None) -> str | None:
     if value is None:
         return None
+    _userinfo_secret(name, value)
     if not re.match(r"^https?://[^\s/]+", value):
-        raise UsageError(f"{name} must be an http:// or https:// URL (found: {_hide_userinfo(value)!r})")
+        raise UsageError(f"{name} must be an http:// or https:// URL (found: {shorten(_hide_userinfo(value))})")
     return value.rstrip("/")
 
 
+def _userinfo_secret(name: str, value: str) -> None:
+    """The password of ``user:password@`` in a URL, typed with or without a scheme, is a secret."""
+    netloc = value.split("://", 1)[1] if "://" in value else value
+    userinfo, at, _ = netloc.split("/", 1)[0].rpartition("@")
+    if at:
+        user, _, password = userinfo.partition(":")
+        REGISTRY.add_user(urllib.parse.unquote(user), Secret(urllib.parse.unquote(password or user), f"the password in {name}"))
+
+
 def _hide_userinfo(value: str) -> str:
-    return re.sub(r"//[^/@\s]*@", "//<hidden>@", value)
+    hidden = re.sub(r"//[^/\s]*@", "//<hidden>@", value)
+    return re.sub(r"^[^/@\s]*@", "<hidden>@", hidden)  # typed without a scheme: ops:pw@host
 
 
 def _timezone(value: str | None) -> dt.tzinfo:
@@ -187,7 +198,7 @@ def _waves(config: Mapping[str, Any]) -> tuple[tuple[str, ...], ...]:
         if isinstance(wave, str):
             wave = [wave]
         if not isinstance(wave, list) or not all(isinstance(s, str) for s in wave):
-            raise UsageError(f"config 'waves' must be a list of lists of service names (found: {raw!r})")
+            raise UsageError(f"config 'waves' must be a list of lists of service names (found: {shorten(raw)})")
         waves.append(tuple(wave))
     return tuple(waves)
 
@@ -195,14 +206,16 @@ def _waves(config: Mapping[str, Any]) -> tuple[tuple[str, ...], ...]:
 def _str_map(config: Mapping[str, Any], key: str) -> dict[str, str]:
     raw = config.get(key, {})
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
-        raise UsageError(f"config {key!r} must map names to strings (found: {raw!r})")
+        raise UsageError(f"config {key!r} must map names to strings (found: {shorten(raw)})")
     return dict(raw)
 
 
 def _registry_credentials(environ: Mapping[str, str]) -> RegistryCredentials | None:
     user, password = environ.get("REGISTRY_USER"), environ.get("REGISTRY_PASSWORD")
     if user and password:
-        return RegistryCredentials(user=user, password=Secret(password))
+        secret = Secret(password, "REGISTRY_PASSWORD")
+        REGISTRY.add_user(user, secret)
+        return RegistryCredentials(user=user, password=secret)
     if user or password:
         raise UsageError("set both REGISTRY_USER and REGISTRY_PASSWORD, or neither")
     return None
@@ -210,15 +223,17 @@ def _registry_credentials(environ: Mapping[str, str]) -> RegistryCredentials | N
 
 def _marathon_password(args: Mapping[str, Any], environ: Mapping[str, str]) -> Secret | None:
     if args.get("--pwd"):
-        return Secret(args["--pwd"])
+        return Secret(args["--pwd"], "--pwd")
     if args.get("--pwd-file"):
         path = args["--pwd-file"]
         try:
-            return Secret(Path(path).read_text(encoding="utf-8").strip())
+            return Secret(Path(path).read_text(encoding="utf-8").strip(), "the password in --pwd-file")
         except OSError as exc:
             raise UsageError(f"cannot read --pwd-file {path}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise UsageError(f"--pwd-file {path} is not UTF-8 text; write the password as UTF-8") from None
     if environ.get("MARATHON_PASSWORD"):
-        return Secret(environ["MARATHON_PASSWORD"])
+        return Secret(environ["MARATHON_PASSWORD"], "MARATHON_PASSWORD")
     return None
 
 
@@ -279,6 +294,8 @@ def from_args(args: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:
     values["marathon_url"] = _url("--marathon", _pick(args.get("--marathon"), environ, "MARATHON_URL", config, "marathon"))
     values["marathon_user"] = _pick(args.get("--user"), environ, "MARATHON_USER", config, "marathon_user")
     values["marathon_password"] = _marathon_password(args, environ)
+    if values["marathon_user"] and values["marathon_password"]:
+        REGISTRY.add_user(values["marathon_user"], values["marathon_password"])
     auth = _pick(args.get("--marathon-auth"), environ, "MARATHON_AUTH", config, "marathon_auth", "basic")
     if auth not in ("basic", "dcos"):
         raise UsageError(f'--marathon-auth must be basic or dcos (found: "{auth}")')
@@ -293,9 +310,12 @@ def from_args(args: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:
     if slack:
         if not re.match(r"^https?://", slack):
             raise UsageError("--slack must be an incoming-webhook URL starting with https:// (value hidden)")
-        values["slack_webhook"] = Secret(slack)
+        values["slack_webhook"] = Secret(slack, "the Slack webhook URL")
+        token = slack.rstrip("/").rsplit("/", 1)[-1]
+        if len(token) >= 8:
+            Secret(token, "the Slack webhook URL")
     if environ.get("SLACK_BOT_TOKEN"):
-        values["slack_token"] = Secret(environ["SLACK_BOT_TOKEN"])
+        values["slack_token"] = Secret(environ["SLACK_BOT_TOKEN"], "SLACK_BOT_TOKEN")
     values["slack_channel"] = _pick(args.get("--slack-channel"), environ, "SLACK_CHANNEL", config, "slack_channel")
 
     values["tz"] = _timezone(_pick(args.get("--tz"), environ, "ROLLBACK_TZ", config, "timezone"))
@@ -337,7 +357,12 @@ def from_args(args: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:
     values["ledger"] = Path(ledger) if ledger else dump / "ledger.jsonl"
     values["actor"] = _pick(args.get("--actor"), environ, "BUILD_USER", {}, None) or environ.get("USER") or _whoami()
     # a BUILD_URL with user:token@ would carry a credential into reports, JUnit and Slack
+    if environ.get("BUILD_URL"):
+        _userinfo_secret("BUILD_URL", environ["BUILD_URL"])
     values["build_url"] = sanitize_url(environ["BUILD_URL"]) if environ.get("BUILD_URL") else None
+    # Words the run prints: a secret equal to one of them is too weak to hide everywhere.
+    REGISTRY.common_words([values.get("env") or "", values.get("branch") or "", *values.get("services", ()),
+                           *dict(DEFAULT_BRANCHES).values(), *dict(DEFAULT_BRANCHES)])
     for flag in ("dry_run", "force", "json", "quiet", "verbose"):
         values[flag] = bool(args.get("--" + flag.replace("_", "-")))
     if values["quiet"] and values["verbose"]:

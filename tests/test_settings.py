@@ -185,7 +185,7 @@ def test_registry_url_loses_its_trailing_slash() -> None:
     ((*GET, "--registry=registry.example.com"), {}, "--registry must be an http:// or https:// URL (found: 'registry.example.com')"),
     (GET, {"DOCKER_REGISTRY": "ftp://registry.example.com"}, "(found: 'ftp://registry.example.com')"),
     ((*GET, "--platform=amd64"), {}, '--platform must look like linux/amd64 (found: "amd64")'),
-    (("get", "--repo=api", "--env=Prod"), {}, "--env must be lower-case letters, digits and inner dashes, like \"prod\" (found: 'Prod')"),
+    (("get", "--repo=api", "--env=Prod"), {}, "--env must be lower-case letters, digits and inner dashes, at most 63 characters, like \"prod\" (found: 'Prod')"),
     (("get", "--repo=api,API", "--env=prod"), {}, "'API' is not a valid repository name"),
     ((*GET, "--tag-pattern=^(?P<build>[0-9]+)$"), {}, "needs a named group (?P<branch>...)"),
     ((*GET, "--tag-pattern=(?P<branch>"), {}, "'(?P<branch>' is not a valid regular expression"),

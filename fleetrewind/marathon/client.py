@@ -79,6 +79,15 @@ def _message(resp: requests.Response) -> str:
     return message or f"HTTP {resp.status_code}"
 
 
+def _basic_auth(user: str, password: str) -> tuple[str | bytes, str | bytes]:
+    """requests encodes Basic credentials as Latin-1 and fails on anything else; RFC 7617 allows UTF-8."""
+    try:
+        f"{user}:{password}".encode("latin-1")
+        return user, password
+    except UnicodeEncodeError:
+        return user.encode("utf-8"), password.encode("utf-8")
+
+
 class MarathonClient:
     def __init__(self, transport: Transport, *, user: str | None = None, password: Secret | None = None,
                  auth_mode: str = "basic") -> None:
@@ -116,7 +125,7 @@ class MarathonClient:
 
     def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         if self.auth_mode == "basic" and self.user and self.password:
-            kwargs["auth"] = (self.user, self.password.reveal())
+            kwargs["auth"] = _basic_auth(self.user, self.password.reveal())
         for attempt in (1, 2):
             headers = dict(kwargs.pop("headers", {}))
             headers.update(self._auth_headers())

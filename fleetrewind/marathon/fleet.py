@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
@@ -9,6 +10,7 @@ from typing import Any, Mapping, Sequence
 from .appmap import map_apps
 from .client import MarathonClient, image_of
 from ..errors import RollbackError, UnreachableError
+from ..secret import Secret
 from ..settings import Settings
 
 
@@ -26,7 +28,31 @@ def load_apps(client: MarathonClient, app_ids: Mapping[str, str], *, parallel: i
     services = list(app_ids)
     with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(services) or 1))) as pool:
         apps = list(pool.map(lambda s: client.get_app(app_ids[s]), services))
+    for app in apps:
+        register_app_secrets(app)
     return FleetState(app_ids=dict(app_ids), apps=dict(zip(services, apps)))
+
+
+_SECRET_NAME = re.compile(r"(?i)pass|pwd|secret|token|key|credential|auth|private|cert|dsn")
+
+
+def register_app_secrets(app: Mapping[str, Any]) -> None:
+    """An app's ``secrets`` and its secret-looking ``env`` values are secrets of this run too.
+
+    They travel in the app definition (a PUT body, a 422's answer, a --verbose log line); the
+    redaction must know them. Other ``env`` values (ports, hosts, image names) are not.
+    """
+    env = app.get("env")
+    if isinstance(env, dict):
+        for name, value in env.items():
+            if isinstance(value, str) and value and _SECRET_NAME.search(str(name)):
+                Secret(value, f"the env value {str(name)[:40]} of {str(app.get('id'))[:80]}")
+    secrets = app.get("secrets")
+    if isinstance(secrets, dict):
+        for entry in secrets.values():
+            for value in (entry.values() if isinstance(entry, dict) else [entry]):
+                if isinstance(value, str) and value:
+                    Secret(value, f"a secret of {str(app.get('id'))[:80]}")
 
 
 def load_fleet(client: MarathonClient, services: Sequence[str], settings: Settings) -> FleetState:

@@ -43,6 +43,7 @@ def credentials_from_docker_config(path: Path | None, registry_url: str) -> Regi
     auths = data.get("auths") if isinstance(data, dict) else None
     if not isinstance(auths, dict):
         return None
+    _register_auths(auths)
     for key, entry in auths.items():
         key_host = urllib.parse.urlsplit(key if "://" in key else "//" + key).netloc
         if key_host != host or not isinstance(entry, dict):
@@ -52,10 +53,28 @@ def credentials_from_docker_config(path: Path | None, registry_url: str) -> Regi
                 user, _, password = base64.b64decode(entry["auth"]).decode("utf-8").partition(":")
             except (ValueError, UnicodeDecodeError):
                 raise UsageError(f"docker config {path}: the auth entry for {host} is not valid base64 user:password") from None
-            return RegistryCredentials(user=user, password=Secret(password))
+            return RegistryCredentials(user=user, password=Secret(password, "the docker config password"))
         if entry.get("username") and entry.get("password"):
-            return RegistryCredentials(user=entry["username"], password=Secret(entry["password"]))
+            return RegistryCredentials(user=entry["username"],
+                                       password=Secret(entry["password"], "the docker config password"))
     return None
+
+
+def _register_auths(auths: dict[str, object]) -> None:
+    """Every credential in the file is a secret, also those of other registries: none may be printed."""
+    for entry in auths.values():
+        if not isinstance(entry, dict):
+            continue
+        for field in ("auth", "password", "identitytoken", "registrytoken"):
+            if isinstance(entry.get(field), str) and entry[field]:
+                Secret(entry[field], "a docker config credential")
+        if isinstance(entry.get("auth"), str):
+            try:
+                user, _, password = base64.b64decode(entry["auth"]).decode("utf-8").partition(":")
+            except (ValueError, UnicodeDecodeError):
+                continue
+            if password:
+                Secret(password, "a docker config password")
 
 
 class RegistryAuth:

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from ..errors import UsageError
+from ..secret import shorten
 
-ENV_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+ENV_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$", re.ASCII)
+MAX_ENV = 63
 # A Docker repository path (distribution's reference grammar, lower case, no host).
-SERVICE_RE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
-DEFAULT_TAG_PATTERN = r"^(?P<build>\d+)-(?P<branch>.+)$"
+SERVICE_RE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$", re.ASCII)
+DEFAULT_TAG_PATTERN = r"^(?P<build>\d+)-(?P<branch>.+)$"  # compiled with re.ASCII: \d is 0-9
 DEFAULT_BRANCHES: Mapping[str, str] = {"prod": "master", "stage": "stage", "dev": "develop"}
 
 
@@ -21,19 +23,23 @@ class TagInfo:
     branch: str
 
 
-def check_env(env: str) -> str:
-    """An environment is a Marathon path segment; anything else is refused before any I/O."""
-    if not ENV_RE.fullmatch(env):
+def check_env(env: str, *, source: str = "--env") -> str:
+    """An environment is a Marathon path segment; anything else is refused before any I/O.
+
+    At most 63 characters (a DNS label): it goes into file names (snapshots, locks).
+    """
+    if not ENV_RE.fullmatch(env) or len(env) > MAX_ENV:
         raise UsageError(
-            f'--env must be lower-case letters, digits and inner dashes, like "prod" (found: {env!r})'
+            f'{source} must be lower-case letters, digits and inner dashes, at most {MAX_ENV} characters, '
+            f'like "prod" (found: {shorten(env)})'
         )
     return env
 
 
 def check_service(name: str, *, flag: str, noun: str = "service") -> str:
     """A service is a Docker repository path; refuse anything else, naming the flag it came from."""
-    if not SERVICE_RE.match(name):
-        raise UsageError(f"{flag}: {name!r} is not a valid {noun} name (lower case, digits, . _ - /)")
+    if not isinstance(name, str) or not SERVICE_RE.fullmatch(name) or len(name) > 255:
+        raise UsageError(f"{flag}: {shorten(name)} is not a valid {noun} name (lower case, digits, . _ - /)")
     return name
 
 
@@ -59,7 +65,7 @@ def parse_services(value: str) -> tuple[str, ...]:
 
 def compile_tag_pattern(pattern: str) -> re.Pattern[str]:
     try:
-        compiled = re.compile(pattern)
+        compiled = re.compile(pattern, re.ASCII)  # \d and \w: ASCII only, as for dates
     except re.error as exc:
         raise UsageError(f"tag pattern {pattern!r} is not a valid regular expression: {exc}") from None
     if "branch" not in compiled.groupindex:
@@ -78,4 +84,5 @@ def parse_tag(tag: str, pattern: re.Pattern[str]) -> TagInfo | None:
     if not match:
         return None
     build = match.groupdict().get("build")
-    return TagInfo(build=int(build) if build and build.isdigit() else None, branch=match.group("branch"))
+    return TagInfo(build=int(build) if build and build.isascii() and build.isdigit() else None,
+                   branch=match.group("branch"))

@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
+from ..secret import redact
 from .states import GOOD_STATES
 
 
 def append(path: Path, entry: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    line = json.dumps(entry, sort_keys=True) + "\n"
+    line = redact(json.dumps(entry, sort_keys=True)) + "\n"
     # O_APPEND writes of one short line are atomic enough for concurrent appenders.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     try:
