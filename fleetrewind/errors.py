@@ -57,6 +57,12 @@ class MarathonRejected(MarathonError):
     """Marathon refused an app definition (422): a configuration error, not a flaky deploy."""
 
 
+class MarathonBadAnswer(MarathonError, UnreachableError):
+    """Marathon (or something in front of it) answered with the wrong shape or for another app (exit 4)."""
+
+    exit_code = EXIT_UNREACHABLE
+
+
 class MarathonLocked(MarathonError, RefusedError):
     """A deployment already holds the app (409)."""
 

@@ -7,9 +7,23 @@ segment equals the service name exactly (``/ds/prod/shop/api`` for prod and api)
 
 from __future__ import annotations
 
+import re
 from typing import Iterable, Mapping, Sequence
 
 from ..errors import UsageError
+from ..secret import shorten
+
+# Marathon's PathId segments (src/main/scala/mesosphere/marathon/state/PathId.scala), without "." and "..":
+# an id read back from a file must not climb out of its group.
+_SEGMENT = r"(?:[a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])(?:\.(?:[a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9]))*"
+APP_ID_RE = re.compile(rf"^(?:/{_SEGMENT})+$", re.ASCII)
+
+
+def check_app_id(value: object, where: str) -> str:
+    """An absolute Marathon app id such as ``/ds/prod/shop/api``; anything else is refused."""
+    if not isinstance(value, str) or not APP_ID_RE.fullmatch(value) or len(value) > 512:
+        raise UsageError(f"{where}: {shorten(value)} is not a Marathon app id like /ds/prod/shop/api")
+    return value
 
 
 def _segments(app_id: str) -> list[str]:

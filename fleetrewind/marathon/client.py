@@ -17,6 +17,7 @@ import requests
 from ..errors import (AuthError, MarathonBusy, MarathonError, MarathonLocked, MarathonRejected, UnreachableError,
                       UsageError)
 from ..secret import Secret
+from .answers import app_ids_of, check_app, error_message
 from ..transport import Transport
 
 log = logging.getLogger(__name__)
@@ -66,17 +67,7 @@ def _message(resp: requests.Response) -> str:
         body = resp.json()
     except ValueError:
         return resp.text[:200].strip() or f"HTTP {resp.status_code}"
-    if not isinstance(body, dict):
-        return str(body)[:200]
-    message = str(body.get("message", ""))
-    details = body.get("details")
-    if isinstance(details, list):
-        parts = [f"{d.get('path', '/')}: {'; '.join(d.get('errors', []))}" for d in details if isinstance(d, dict)]
-        if parts:
-            message += " (" + ", ".join(parts) + ")"
-    elif isinstance(details, str) and details:
-        message += f" ({details[:150]})"
-    return message or f"HTTP {resp.status_code}"
+    return error_message(body, resp.status_code)
 
 
 def _basic_auth(user: str, password: str) -> tuple[str | bytes, str | bytes]:
@@ -167,8 +158,7 @@ class MarathonClient:
         self._json(resp, "GET /v2/info")
 
     def list_app_ids(self) -> list[str]:
-        body = self._json(self._call("GET", "/v2/apps"), "GET /v2/apps")
-        return [str(app["id"]) for app in body.get("apps", []) if isinstance(app, dict) and "id" in app]
+        return app_ids_of(self._json(self._call("GET", "/v2/apps"), "GET /v2/apps"))
 
     def get_app(self, app_id: str, *, timeout: float | None = None) -> dict[str, Any]:
         extra: dict[str, Any] = {"timeout": timeout} if timeout else {}
@@ -177,10 +167,7 @@ class MarathonClient:
         if resp.status_code == 404:
             raise MarathonError(f"Marathon app {app_id} does not exist", status=404)
         body = self._json(resp, f"GET /v2/apps{app_id}")
-        app = body.get("app") if isinstance(body, dict) else None
-        if not isinstance(app, dict):
-            raise MarathonError(f"Marathon's answer for {app_id} has no 'app'")
-        return app
+        return check_app(body.get("app") if isinstance(body, dict) else None, app_id)
 
     def deployments(self) -> list[dict[str, Any]]:
         body = self._json(self._call("GET", "/v2/deployments"), "GET /v2/deployments")

@@ -14,6 +14,9 @@ import threading
 from pathlib import Path
 
 from ..atomic import write_json
+from ..releases.imageref import DIGEST_RE as _DIGEST_RE, TAG_RE as _TAG_RE
+from ..releases.index import parse_time
+from ..releases.tags import SERVICE_RE
 from ..transport import sanitize_url
 
 log = logging.getLogger(__name__)
@@ -32,18 +35,38 @@ class DigestCache:
         self._load()
 
     def _load(self) -> None:
+        """Read the cache back as untrusted input: an entry whose digest or date is malformed is
+        dropped with a warning (and fetched again); a file that is not a cache is ignored."""
         if not self.path or not self.path.is_file():
             return
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
-            if data.get("format") != CACHE_FORMAT:
-                return
-            self.created = {str(k): str(v) for k, v in data.get("digests", {}).items()}
-            self.tags = {str(r): {str(t): str(d) for t, d in m.items()} for r, m in data.get("tags", {}).items()}
-        except (OSError, ValueError, AttributeError):
+        except (OSError, ValueError):
             # A cache is only an optimisation: a broken one is ignored and rewritten.
-            log.debug("ignoring unreadable cache %s", self.path)
-            self.created, self.tags = {}, {}
+            log.warning("ignoring the unreadable registry cache %s; it will be rewritten", self.path)
+            return
+        if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT:
+            return
+        digests, tags = data.get("digests"), data.get("tags")
+        dropped = 0
+        for digest, created in (digests.items() if isinstance(digests, dict) else ()):
+            if _DIGEST_RE.fullmatch(digest) and parse_time(created) is not None:
+                self.created[digest] = created
+            else:
+                dropped += 1
+        for repo, tag_map in (tags.items() if isinstance(tags, dict) else ()):
+            if not SERVICE_RE.fullmatch(repo) or not isinstance(tag_map, dict):
+                dropped += 1
+                continue
+            for tag, digest in tag_map.items():
+                if isinstance(digest, str) and digest in self.created and _TAG_RE.fullmatch(tag):
+                    self.tags.setdefault(repo, {})[tag] = digest
+                else:
+                    dropped += 1
+        if dropped:
+            log.warning("dropped %d malformed entries of the registry cache %s; they will be fetched again",
+                        dropped, self.path)
+            self._dirty = True
 
     def lookup_tag(self, repo: str, tag: str) -> tuple[str, str] | None:
         """(digest, created) when this tag was seen before and its digest's date is known."""

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
-from dateutil.parser import isoparse
 
 from ..errors import AuthError, RegistryError, UnreachableError, UsageError
 from .auth import RegistryAuth
 from ..settings import RegistryCredentials
+from ..releases.index import parse_time
+from ..secret import shorten
 from ..transport import Transport
 
 log = logging.getLogger(__name__)
@@ -59,13 +60,11 @@ def parse_created(value: Any, where: str) -> dt.datetime:
     """An RFC 3339 time, nanoseconds allowed, as an aware UTC datetime."""
     if not isinstance(value, str) or not value:
         raise MalformedManifest(f"{where} has no 'created' time")
-    try:
-        parsed = isoparse(value)
-    except (ValueError, OverflowError):
-        raise MalformedManifest(f"{where} has an unreadable 'created' time {value!r}") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.timezone.utc)
-    return parsed.astimezone(dt.timezone.utc)
+    parsed = parse_time(value)
+    if parsed is None:
+        raise MalformedManifest(f"{where} has an unreadable 'created' time {shorten(value, 60)} "
+                                "(years 1970-8999 are accepted); fix or delete that tag in the registry")
+    return parsed
 
 
 class RegistryClient:
@@ -129,7 +128,10 @@ class RegistryClient:
                 page = body.get("tags") or []
             except (ValueError, AttributeError):
                 raise RegistryError(f"registry sent an unreadable tag list for {repo}") from None
-            tags.extend(str(t) for t in page)
+            if not isinstance(page, list) or not all(isinstance(t, str) for t in page):
+                raise RegistryError(f"registry sent a tag list for {repo} whose 'tags' is not a list of strings "
+                                    f"(found: {shorten(page, 60)})")
+            tags.extend(page)
             path = _next_link(resp, self.transport.base_url)
             params = None
             if path and urllib.parse.urlsplit(path).netloc != urllib.parse.urlsplit(self.transport.base_url).netloc:

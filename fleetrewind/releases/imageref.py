@@ -10,11 +10,18 @@ import re
 from dataclasses import dataclass
 
 from ..errors import UsageError
+from ..secret import shorten
 
-_DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[0-9a-fA-F]{32,}$")
-_TAG_RE = re.compile(r"^[\w][\w.-]{0,127}$")
+# ASCII only (re.ASCII): \w would take letters and digits of any script.
+_DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[0-9a-fA-F]{32,}$", re.ASCII)
+_TAG_RE = re.compile(r"^[\w][\w.-]{0,127}$", re.ASCII)
 # distribution's reference grammar: path components of lower-case letters and digits with separators
-_REPO_RE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
+_REPO_RE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$",
+                      re.ASCII)
+_HOST_RE = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
+                      r"|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$", re.ASCII)
+MAX_REFERENCE = 512
+DIGEST_RE, TAG_RE = _DIGEST_RE, _TAG_RE  # for the registry cache's checks
 
 
 @dataclass(frozen=True)
@@ -49,8 +56,9 @@ class ImageRef:
 
 def parse_image(reference: str) -> ImageRef:
     """Split an image reference; raise UsageError naming it when it cannot be one."""
-    if not reference or reference != reference.strip() or " " in reference:
-        raise UsageError(f"{reference!r} is not an image reference")
+    if not isinstance(reference, str) or not reference or reference != reference.strip() or " " in reference \
+            or len(reference) > MAX_REFERENCE:
+        raise UsageError(f"{shorten(reference)} is not an image reference")
     rest, digest = reference, None
     if "@" in rest:
         rest, digest = rest.split("@", 1)
@@ -60,6 +68,8 @@ def parse_image(reference: str) -> ImageRef:
     first, sep, remainder = rest.partition("/")
     if sep and ("." in first or ":" in first or first == "localhost"):
         host, rest = first, remainder
+        if not _HOST_RE.fullmatch(host):
+            raise UsageError(f"{reference!r} has a malformed registry host {host!r}")
     tag = None
     last_slash = rest.rfind("/")
     colon = rest.rfind(":")
@@ -72,6 +82,17 @@ def parse_image(reference: str) -> ImageRef:
     if not _REPO_RE.fullmatch(rest):
         raise UsageError(f"{reference!r} has a malformed repository name {rest!r}")
     return ImageRef(host=host, repository=rest, tag=tag, digest=digest)
+
+
+def check_image(value: object, where: str) -> str:
+    """An image read back from a file (snapshot, ledger, rollback.json): the same checks as typed input."""
+    if not isinstance(value, str):
+        raise UsageError(f"{where}: {shorten(value)} is not an image reference")
+    try:
+        parse_image(value)
+    except UsageError as err:
+        raise UsageError(f"{where}: {err}") from None
+    return value
 
 
 def retarget(current: str, *, tag: str, digest: str | None = None, pin_digest: bool = False) -> str:

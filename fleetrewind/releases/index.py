@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,9 +19,19 @@ from dateutil.parser import isoparse
 
 from ..atomic import write_json
 from ..errors import UsageError
+from ..secret import shorten
+from .imageref import check_image, parse_image
+from .tags import check_env, check_service
 
 INDEX_FORMAT = 2
 INDEX_NAME = "rollback.json"
+# The one spelling of a date key (ASCII digits): 20261118 or 2026-W47-3 are ISO 8601 too, but
+# sort and compare differently, so they are refused rather than silently skipped by the date rule.
+DATE_KEY_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+# A creation time a release can have: converting year 1 or 9999 to a time zone overflows, and
+# neither is a real build date (Go's zero time is year 1). Reproducible builds use 1970-01-01.
+EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+LATEST = dt.datetime(9000, 1, 1, tzinfo=dt.timezone.utc)
 
 
 @dataclass(frozen=True, order=True)
@@ -52,6 +63,20 @@ class Index:
 
     def releases(self, service: str) -> list[Release]:
         return sorted(r for day in self.rollbacks.values() for r in day if r.service == service)
+
+
+def parse_time(value: object) -> dt.datetime | None:
+    """An RFC 3339 time (nanoseconds allowed) as aware UTC, or None when unreadable or out of range."""
+    if not isinstance(value, str) or not value or not value.isascii():
+        return None
+    try:
+        parsed = isoparse(value)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=dt.timezone.utc)
+        parsed = parsed.astimezone(dt.timezone.utc)
+    except (ValueError, OverflowError):
+        return None
+    return parsed if EARLIEST <= parsed < LATEST else None
 
 
 def tz_name(tz: dt.tzinfo) -> str:
@@ -135,19 +160,25 @@ def parse_index(data: Any, path: Path) -> Index:
     for key, kind in (("env", str), ("branch", str), ("registry", str), ("all", list), ("rollbacks", dict)):
         if not isinstance(data.get(key), kind):
             raise _bad(path, f"{key!r} is missing or not a {kind.__name__}")
+    try:
+        check_env(data["env"], source="env")
+        services = tuple(check_service(s, flag="'all'") for s in data["all"])
+    except UsageError as err:
+        raise _bad(path, str(err)) from None
     timezone = data.get("timezone", "UTC")
     if not isinstance(timezone, str):
         raise _bad(path, "'timezone' is not a string")
     rollbacks: dict[str, list[Release]] = {}
     for day, entries in data["rollbacks"].items():
         try:
+            if not DATE_KEY_RE.fullmatch(day):
+                raise ValueError(day)
             dt.date.fromisoformat(day)
         except (TypeError, ValueError):
-            raise _bad(path, f"date key {day!r} is not YYYY-MM-DD") from None
+            raise _bad(path, f"date key {shorten(day)} is not YYYY-MM-DD") from None
         if not isinstance(entries, list):
             raise _bad(path, f"the releases of {day} are not a list")
         rollbacks[day] = [_release(entry, day, path) for entry in entries]
-    services = tuple(str(s) for s in data["all"])
     return Index(env=data["env"], branch=data["branch"], registry=data["registry"],
                  generated_at=str(data.get("generated_at", "")), timezone=timezone,
                  services=services, rollbacks=rollbacks)
@@ -159,14 +190,20 @@ def _release(entry: Any, day: str, path: Path) -> Release:
     missing = [k for k in ("service", "tag", "created", "image") if not isinstance(entry.get(k), str)]
     if missing:
         raise _bad(path, f"a release of {day} lacks {', '.join(missing)}")
+    digest = entry.get("digest", "")
     try:
-        created = isoparse(entry["created"])
-    except ValueError:
-        raise _bad(path, f"release {entry['service']}:{entry['tag']} has an unreadable created time") from None
-    if created.tzinfo is None:
-        created = created.replace(tzinfo=dt.timezone.utc)
-    return Release(service=entry["service"], created=created.astimezone(dt.timezone.utc), tag=entry["tag"],
-                   digest=str(entry.get("digest", "")), image=entry["image"])
+        check_service(entry["service"], flag=f"a release of {day}")
+        ref = parse_image(check_image(entry["image"], f"the image of a release of {day}"))
+        ref.with_tag(entry["tag"])
+        if not isinstance(digest, str):  # its format is checked where it is used (pin_digest)
+            raise UsageError(f"{shorten(digest)} is not a valid image digest")
+    except UsageError as err:
+        raise _bad(path, str(err)) from None
+    created = parse_time(entry["created"])
+    if created is None:
+        raise _bad(path, f"release {entry['service']}:{entry['tag']} has an unreadable created time "
+                         f"{shorten(entry['created'], 40)} (years 1970-8999 are accepted)")
+    return Release(service=entry["service"], created=created, tag=entry["tag"], digest=digest, image=entry["image"])
 
 
 def read_index(folder: Path) -> Index:
@@ -177,6 +214,8 @@ def read_index(folder: Path) -> Index:
         raise UsageError(f"no {INDEX_NAME} in {folder}; run `rollback.py get --repo=... --env=...` first") from None
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise _bad(path, f"it is not UTF-8 text (byte {exc.start})") from None
     try:
         data = json.loads(text)
     except ValueError as exc:

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
+from ..releases.imageref import check_image
+from ..releases.tags import check_service
 from ..secret import redact
 from .states import GOOD_STATES
 
@@ -27,19 +29,34 @@ def append(path: Path, entry: dict[str, Any]) -> None:
 
 
 def last_good(path: Path, env: str) -> dict[str, Any]:
-    """The newest entry of ``env`` that ended well and recorded the fleet's images."""
+    """The newest entry of ``env`` that ended well and recorded the fleet's images.
+
+    The ledger is read back as untrusted input: the chosen entry's services and images get the
+    checks typed input gets, and a bad one is one error naming the file and line.
+    """
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
         raise UsageError(f"no ledger at {path}: nothing has been deployed with this tool yet; "
                          "use --date instead of --to=last-good") from None
-    for line in reversed(lines):
+    except IsADirectoryError:
+        raise UsageError(f"cannot read the ledger {path}: it is a folder") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read the ledger {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"the ledger {path} is not UTF-8 text (byte {exc.start}); "
+                         "fix or move it, or use --date instead") from None
+    for number in range(len(lines), 0, -1):
         try:
-            entry = json.loads(line)
+            entry = json.loads(lines[number - 1])
         except ValueError:
             continue  # a torn last line after a crash is skipped, not fatal
         if isinstance(entry, dict) and entry.get("env") == env and entry.get("state") in GOOD_STATES \
                 and isinstance(entry.get("images"), dict) and entry["images"]:
+            where = f"the ledger {path}, line {number}"
+            entry["images"] = {check_service(str(service), flag=f"{where}: service"):
+                               check_image(image, f"{where}: image of {str(service)[:80]}")
+                               for service, image in entry["images"].items()}
             return entry
     raise UsageError(f"the ledger {path} has no successful state for {env}; use --date instead")
 

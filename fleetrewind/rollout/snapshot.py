@@ -10,6 +10,9 @@ from typing import Any, Mapping
 
 from ..atomic import write_json
 from ..errors import UsageError
+from ..marathon.appmap import check_app_id
+from ..releases.imageref import check_image
+from ..releases.tags import check_env, check_service
 
 SNAPSHOT_FORMAT = 1
 
@@ -39,6 +42,8 @@ def write_snapshot(folder: Path, stamp: str, *, env: str, command: str, marathon
 
 
 def read_snapshot(path: Path) -> Snapshot:
+    """A snapshot is read back as untrusted input: env, services, app ids and images are checked
+    as if typed on the command line (its env names files; its images go to Marathon)."""
     def bad(what: str) -> UsageError:
         return UsageError(f"{path} is not a usable snapshot: {what}")
 
@@ -46,8 +51,12 @@ def read_snapshot(path: Path) -> Snapshot:
         data: Any = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UsageError(f"snapshot {path} does not exist; snapshots are the snapshot-<stamp>.json files in --dump") from None
+    except IsADirectoryError:
+        raise bad("it is a folder") from None
     except OSError as exc:
         raise UsageError(f"cannot read snapshot {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise bad("it is not UTF-8 text") from None
     except ValueError:
         raise bad("invalid JSON (truncated?)") from None
     if not isinstance(data, dict) or data.get("format") != SNAPSHOT_FORMAT:
@@ -55,13 +64,18 @@ def read_snapshot(path: Path) -> Snapshot:
     apps = data.get("apps")
     if not isinstance(apps, list) or not isinstance(data.get("env"), str):
         raise bad("'env' or 'apps' is missing")
+    env = check_env(data["env"], source=f"{path}: env")
     images: dict[str, str] = {}
     app_ids: dict[str, str] = {}
     for entry in apps:
         if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str) for k in ("service", "app_id")):
             raise bad("an app entry lacks service or app_id")
-        app_ids[entry["service"]] = entry["app_id"]
-        if isinstance(entry.get("image"), str):
-            images[entry["service"]] = entry["image"]
-    return Snapshot(env=data["env"], taken_at=str(data.get("taken_at", "")), command=str(data.get("command", "")),
+        service = check_service(entry["service"], flag=f"{path}: service")
+        if service in app_ids:
+            raise bad(f"service {service!r} is listed twice")
+        app_ids[service] = check_app_id(entry["app_id"], f"{path}: app_id of {service}")
+        image = entry.get("image")
+        if image is not None:
+            images[service] = check_image(image, f"{path}: image of {service}")
+    return Snapshot(env=env, taken_at=str(data.get("taken_at", ""))[:40], command=str(data.get("command", ""))[:20],
                     images=images, app_ids=app_ids, path=path)
