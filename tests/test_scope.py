@@ -117,6 +117,13 @@ def test_a_name_outside_the_fleet_lists_the_known_ones(scope: Scope, message: st
     assert str(err.value).startswith(message)
 
 
+def test_pins_of_services_outside_a_partial_list_do_not_apply_when_told_so() -> None:
+    scope = Scope(pinned={"payments": "hotfix"})
+    check_known(scope, ("api", "web"), source="the ledger's last good state", pins=False)
+    with pytest.raises(UsageError):
+        check_known(scope, ("api", "web"))
+
+
 def test_nothing_left_says_which_flags_left_nothing() -> None:
     scope = Scope(only=("api",), exclude=("api",))
     assert nothing_left(scope, select(FLEET, scope)) == \
@@ -237,6 +244,10 @@ def test_run_only_one_service_changes_only_it_and_report_junit_and_slack_say_wha
     assert skipped == {n: "excluded: not named in --only" for n in NAMES[1:]}
     assert any(p.get("name") == "scope" and p.get("value").startswith(f"in scope: {PREFIX}api;")
                for p in suite.iter("property"))
+    [entry] = [json.loads(line) for line in (dump / "ledger.jsonl").read_text().splitlines()]
+    # the state that worked is the whole fleet: api's new image and what the others kept running
+    assert {s: i.rsplit(":", 1)[1] for s, i in entry["images"].items()} == \
+        {PREFIX + s: (AT_19[s] if s == "api" else NEWEST[s]) for s in FLEET}
     finished = [str(m.body) for m in slack_recorder.wait_for(2)][-1]
     assert f"In scope: {PREFIX}api." in finished and "Left out, not touched" in finished
 

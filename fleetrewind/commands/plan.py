@@ -28,9 +28,10 @@ def load_index_for(settings: Settings) -> Index:
     return index
 
 
-def select_for(settings: Settings, services: Sequence[str], *, source: str = "rollback.json") -> Selection:
+def select_for(settings: Settings, services: Sequence[str], *, source: str = "rollback.json",
+               pins: bool = True) -> Selection:
     """--only, --exclude and pinned applied to ``services``; a name outside them is exit 2 (no I/O yet)."""
-    check_known(settings.scope, services, source=source)
+    check_known(settings.scope, services, source=source, pins=pins)
     return select(services, settings.scope)
 
 

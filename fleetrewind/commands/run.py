@@ -20,7 +20,7 @@ def execute(settings: Settings, console: Console) -> int:
     if settings.to_last_good:
         entry = last_good(settings.ledger_file, settings.env)
         recorded: dict[str, str] = entry["images"]
-        selection = select_for(settings, list(recorded), source="the ledger's last good state")
+        selection = select_for(settings, list(recorded), source="the ledger's last good state", pins=False)
         if not selection.selected:
             return say_nothing_to_do(settings, console, selection)
         images = {s: recorded[s] for s in selection.selected}

@@ -22,11 +22,6 @@ class Scope:
     exclude: tuple[str, ...] = ()
     pinned: Mapping[str, str] = field(default_factory=dict)  # service -> reason ("" when none was given)
 
-    @property
-    def narrowed(self) -> bool:
-        """Does anything keep a service out (so that the report has to say what was in scope)?"""
-        return self.only is not None or bool(self.exclude) or bool(self.pinned)
-
     def as_dict(self) -> dict[str, object]:
         return {"only": list(self.only) if self.only is not None else None, "exclude": list(self.exclude),
                 "pinned": dict(self.pinned)}
@@ -69,11 +64,16 @@ def parse_pinned(raw: object) -> dict[str, str]:
     return pinned
 
 
-def check_known(scope: Scope, services: Sequence[str], *, source: str = "rollback.json") -> None:
-    """Every name of --only, --exclude and pinned must be a service of ``source`` (exit 2, listing them)."""
+def check_known(scope: Scope, services: Sequence[str], *, source: str = "rollback.json",
+                pins: bool = True) -> None:
+    """Every name of --only, --exclude (and pinned, when ``pins``) must be a service of ``source`` (exit 2).
+
+    ``pins=False`` where ``services`` is part of the fleet only (a ledger state): a pin of another
+    service is then no typo, and simply does not apply.
+    """
     known = set(services)
     for what, names in (("--only", scope.only or ()), ("--exclude", scope.exclude),
-                        ("config 'pinned'", tuple(scope.pinned))):
+                        ("config 'pinned'", tuple(scope.pinned) if pins else ())):
         unknown = [n for n in names if n not in known]
         if unknown:
             raise UsageError(f"{what} names {', '.join(unknown)}, not a service of {source}; "

@@ -91,6 +91,7 @@ class Rollout:
         self.stop = threading.Event()
         self.states: list[State] = []
         self.scope: ScopeReport | None = None
+        self.left_alone: dict[str, str] = {}  # out of scope: what they ran, untouched, is part of the fleet
         # one count of Marathon's deployment slots for the run and its rollback (the cap a 403 taught stays)
         self.slots = DeploymentSlots(settings.max_deployments)
 
@@ -110,6 +111,7 @@ class Rollout:
         """Carry ``plan`` out. ``policy``: stop | continue | revert; ``revert_on`` limits revert to failure classes."""
         started = dt.datetime.now(dt.timezone.utc)
         self.scope = scope_of(plan)
+        self.left_alone = {s.service: s.current for s in plan.excluded() if s.current}
         stamp = unused_stamp(self.settings.dump)
         env = plan.env
         outcomes = outcomes_for(plan)
@@ -202,7 +204,8 @@ class Rollout:
                               scope=self.scope)
         report_path = write_report(self.settings.dump, report, stamp)
         write_junit(self.settings.dump, report, stamp)
-        final = {s: (o.to_image if o.status == Status.SUCCEEDED else o.from_image) for s, o in outcomes.items()}
+        final = {**self.left_alone,
+                 **{s: (o.to_image if o.status == Status.SUCCEEDED else o.from_image) for s, o in outcomes.items()}}
         entry = {"at": report.finished_at, "command": self.command, "env": self.settings.env, "date": self.date,
                  "actor": self.settings.actor, "state": str(state), "report": str(report_path),
                  "images": {s: i for s, i in final.items() if i} if state in GOOD_STATES else {}}
