@@ -6,7 +6,6 @@ error; everything below raises :class:`RollbackError` subclasses.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import re
@@ -16,6 +15,7 @@ from typing import Callable, Mapping, Sequence, TextIO
 from docopt import DocoptExit, docopt
 
 from . import __version__
+from .commands import dates, deploy, diff, get, plan, run, status, undo
 from .console import Console, setup_logging
 from .errors import EXIT_FAILED, EXIT_USAGE, RollbackError
 from .secret import REGISTRY, Secret, redact, weak_secrets
@@ -24,10 +24,17 @@ from .usage import USAGE
 
 log = logging.getLogger(__name__)
 
-def _handler(command: str) -> Callable[[Settings, Console], int]:
-    """Each command is a module under fleetrewind.commands exposing ``execute(settings, console) -> int``."""
-    module = importlib.import_module(f"fleetrewind.commands.{command}")
-    return module.execute  # type: ignore[no-any-return]
+# One entry per command of the usage text: settings -> use case -> output, returning the exit code.
+HANDLERS: Mapping[str, Callable[[Settings, Console], int]] = {
+    "get": get.execute,
+    "dates": dates.execute,
+    "plan": plan.execute,
+    "run": run.execute,
+    "undo": undo.execute,
+    "deploy": deploy.execute,
+    "diff": diff.execute,
+    "status": status.execute,
+}
 
 
 def _usage_lines() -> str:
@@ -163,7 +170,7 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
                          "branch name): it is hidden where credentials appear, not everywhere; use a longer one")
         if settings.tls.insecure:
             console.warn("--insecure: TLS certificates are NOT verified; anyone on the path can read credentials")
-        return _handler(settings.command)(settings, console)
+        return HANDLERS[settings.command](settings, console)
     except RollbackError as err:
         console.error(str(err))
         return err.exit_code

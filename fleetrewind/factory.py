@@ -1,13 +1,24 @@
-"""Factories that build the network clients from Settings (one session per API)."""
+"""Settings -> the values the lower layers take: clients (one session per API), the notifier, the fleet.
+
+Only this module, cli.py and the commands read :class:`~fleetrewind.settings.Settings`; every
+client and use case below them is handed plain values.
+"""
 
 from __future__ import annotations
 
+from typing import Callable, Sequence
+
 from .errors import UsageError
 from .marathon.client import MarathonClient
-from .registry.client import RegistryClient
+from .marathon.fleet import FleetState, load_fleet
+from .notify.slack import Notifier, make_notifier
 from .registry.auth import credentials_from_docker_config
+from .registry.client import RegistryClient
+from .rollout import planning
+from .rollout.scope import Selection
+from .rollout.usecase import RolloutOptions
 from .settings import Settings
-from .transport import Transport
+from .transport import Transport, sanitize_url
 
 
 def registry_client(settings: Settings) -> RegistryClient:
@@ -29,3 +40,32 @@ def marathon_client(settings: Settings) -> MarathonClient:
                           name="Marathon", timeout=30.0)
     return MarathonClient(transport, user=settings.marathon_user, password=settings.marathon_password,
                           auth_mode=settings.marathon_auth)
+
+
+def notifier(settings: Settings, warn: Callable[[str], None]) -> Notifier:
+    """Slack as configured (webhook, or bot token and channel), or a notifier that says nothing."""
+    return make_notifier(webhook=settings.slack_webhook, token=settings.slack_token, channel=settings.slack_channel,
+                         build_url=settings.build_url, warn=warn, secrets=settings.secrets())
+
+
+def fleet(client: MarathonClient, services: Sequence[str], settings: Settings) -> FleetState:
+    """The apps of ``services`` in --env as Marathon runs them now (config ``apps``/``app_group`` map them)."""
+    assert settings.env
+    return load_fleet(client, services, env=settings.env, overrides=settings.app_ids, app_group=settings.app_group,
+                      parallel=settings.parallel)
+
+
+def rollout_options(settings: Settings, *, command: str, env: str, announce_states: bool = False) -> RolloutOptions:
+    return RolloutOptions(command=command, env=env, dump=settings.dump, lock_dir=settings.lock_dir, ledger_file=settings.ledger_file,
+                          actor=settings.actor, build_url=settings.build_url,
+                          marathon=sanitize_url(settings.marathon_url or ""), timeout=settings.timeout,
+                          parallel=settings.parallel, force=settings.force,
+                          max_deployments=settings.max_deployments, announce_states=announce_states)
+
+
+def left_out_apps(client: MarathonClient, settings: Settings,
+                  selection: Selection) -> dict[str, tuple[str | None, str | None]]:
+    """What the services outside the --only/--exclude selection run now (the plan shows them)."""
+    assert settings.env
+    return planning.left_out_apps(client, selection, env=settings.env, overrides=settings.app_ids,
+                                  app_group=settings.app_group, parallel=settings.parallel)

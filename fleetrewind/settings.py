@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .config_file import load_config
 from .errors import UsageError
 from .secret import REGISTRY, Secret, shorten
+from .registry.auth import RegistryCredentials
 from .rollout.states import DEFAULT_ROLLBACK_ON, FailureClass
 from .rollout.scope import Scope, parse_pinned, parse_scope_flag
 from .releases.tags import DEFAULT_BRANCHES, DEFAULT_TAG_PATTERN, branch_for_env, check_env, check_service, compile_tag_pattern, parse_services
@@ -30,12 +31,6 @@ _INT_RE = re.compile(r"[0-9]+", re.ASCII)
 _FLOAT_RE = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
 FAILURE_POLICIES = ("stop", "continue", "revert")
 DEFAULT_TIMEOUT = 600.0
-
-
-@dataclass(frozen=True, kw_only=True)
-class RegistryCredentials:
-    user: str
-    password: Secret
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -9,7 +9,8 @@ import pytest
 import responses
 
 from fleetrewind.errors import AuthError, MarathonError, MarathonLocked, MarathonRejected, UnreachableError, UsageError
-from fleetrewind.marathon.client import SERVER_FIELDS, MarathonClient, image_of
+from fleetrewind.marathon.appdef import SERVER_FIELDS, image_of
+from fleetrewind.marathon.client import MarathonClient
 from fleetrewind.secret import Secret
 from fleetrewind.transport import TLS, Transport
 from marathonsim import Simulator

@@ -13,7 +13,8 @@ from typing import Any, Iterator
 import pytest
 from slack_sdk.models.blocks import Block
 
-from fleetrewind.notify.slack import NullNotifier, SlackNotifier, make_notifier, next_step
+from fleetrewind import factory
+from fleetrewind.notify.slack import NullNotifier, SlackNotifier, next_step
 from fleetrewind.report.model import Report, ServiceReport, Summary
 from fleetrewind.rollout.states import FailureClass, State, Status
 from fleetrewind.secret import Secret
@@ -359,19 +360,19 @@ def _settings(**values: Any) -> Settings:
 
 def test_make_notifier_picks_slack_or_nothing(slack_recorder: SlackRecorder) -> None:
     warn = Warnings()
-    assert isinstance(make_notifier(_settings(), warn), NullNotifier)
-    webhook = make_notifier(_settings(slack_webhook=Secret(slack_recorder.webhook_url), build_url=BUILD), warn)
+    assert isinstance(factory.notifier(_settings(), warn), NullNotifier)
+    webhook = factory.notifier(_settings(slack_webhook=Secret(slack_recorder.webhook_url), build_url=BUILD), warn)
     assert isinstance(webhook, SlackNotifier)
     webhook.started(command="run", env="prod", date="2026-11-19", actor="a", changes=1, total=1)
     assert slack_recorder.wait_for(1)[0].path.startswith("/services/")
-    bot = make_notifier(_settings(slack_token=Secret(TOKEN), slack_channel="C123"), warn)
+    bot = factory.notifier(_settings(slack_token=Secret(TOKEN), slack_channel="C123"), warn)
     assert isinstance(bot, SlackNotifier)
     assert warn == []
 
 
 def test_make_notifier_token_without_channel_warns_once() -> None:
     warn = Warnings()
-    notifier = make_notifier(_settings(slack_token=Secret(TOKEN)), warn)
+    notifier = factory.notifier(_settings(slack_token=Secret(TOKEN)), warn)
     assert isinstance(notifier, NullNotifier)
     assert warn == ["SLACK_BOT_TOKEN is set but no channel (--slack-channel or SLACK_CHANNEL); Slack messages are off"]
     notifier.finished(_report())  # says nothing, raises nothing

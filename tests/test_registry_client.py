@@ -20,7 +20,7 @@ from fleetrewind.registry.client import (
     _next_link,
 )
 from fleetrewind.secret import Secret
-from fleetrewind.settings import RegistryCredentials
+from fleetrewind.registry.auth import RegistryCredentials
 from fleetrewind.transport import TLS, Transport, make_session
 from testbed.images import DOCKER_MANIFEST, ImagePusher, push_image
 from testbed.proxy import canned

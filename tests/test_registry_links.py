@@ -8,7 +8,7 @@ import responses
 from fleetrewind.errors import RegistryError
 from fleetrewind.registry.client import RegistryClient
 from fleetrewind.secret import Secret
-from fleetrewind.settings import RegistryCredentials
+from fleetrewind.registry.auth import RegistryCredentials
 from fleetrewind.transport import TLS, Transport
 
 

@@ -8,13 +8,11 @@ ROLLBACK_FAILED. Which failure classes trigger the rollback is the config's ``ro
 from __future__ import annotations
 
 from ..marathon.appmap import order_waves
-from ..factory import marathon_client
+from .. import factory
 from ..console import Console
 from ..errors import UsageError
-from ..marathon.fleet import load_fleet
 from ..rollout.healthurl import HealthUrlChecker
 from ..releases.imageref import parse_image, retarget
-from ..notify.slack import make_notifier
 from ..rollout.plan import plan_for_images, render_table
 from ..rollout.states import State
 from ..rollout.usecase import Rollout, print_result
@@ -33,16 +31,16 @@ def target_image(current: str | None, value: str) -> str:
 
 def execute(settings: Settings, console: Console) -> int:
     assert settings.env
-    client = marathon_client(settings)
+    client = factory.marathon_client(settings)
     services = [svc for svc, _ in settings.images]
-    fleet = load_fleet(client, services, settings)
+    fleet = factory.fleet(client, services, settings)
     targets = {svc: target_image(fleet.images.get(svc), value) for svc, value in settings.images}
     plan = plan_for_images(targets, current=fleet.images, app_ids=fleet.app_ids,
                            waves=order_waves(services, settings.waves), env=settings.env, reason="new release")
     if not settings.json:
         console.result(render_table(plan))
-    notifier = make_notifier(settings, console.warn)
-    rollout = Rollout(settings, console, client, notifier, command="deploy")
+    options = factory.rollout_options(settings, command="deploy", env=settings.env, announce_states=True)
+    rollout = Rollout(options, console, client, factory.notifier(settings, console.warn))
     rollout.verify = HealthUrlChecker(settings.health_urls, grace=settings.health_grace, tls=settings.tls,
                                       stop=rollout.stop) if settings.health_urls else None
     policy = "revert" if settings.auto_rollback else "stop"

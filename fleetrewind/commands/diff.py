@@ -9,13 +9,13 @@ from ..errors import UnreachableError, UsageError
 from ..factory import marathon_client
 from ..marathon.fleet import peek_apps
 from ..releases.diff import diff, diff_json, render_diff
+from ..rollout.planning import load_index
 from ..settings import Settings
-from .plan import load_index_for
 
 
 def execute(settings: Settings, console: Console) -> int:
     assert settings.env and settings.diff_from
-    index = load_index_for(settings)
+    index = load_index(settings.dump, env=settings.env, date=settings.date)
     through = settings.diff_to or dt.datetime.now(index.tz).date().isoformat()
     if settings.diff_from > through:
         raise UsageError(f"--from {settings.diff_from} is after today ({through}); --from is the older date")

@@ -13,13 +13,13 @@ from ..marathon.fleet import peek_apps
 from ..report.status import build_status, render_status, status_json
 from ..rollout.ledger import last_entry
 from ..rollout.lock import holder
+from ..rollout.planning import load_index
 from ..settings import Settings
-from .plan import load_index_for
 
 
 def execute(settings: Settings, console: Console) -> int:
     assert settings.env
-    index = load_index_for(settings)
+    index = load_index(settings.dump, env=settings.env, date=settings.date)
     client = marathon_client(settings)
     peeks = peek_apps(client, index.services, env=settings.env, overrides=settings.app_ids,
                       app_group=settings.app_group, parallel=settings.parallel)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from ..marathon.appmap import order_waves
-from ..factory import marathon_client
+from .. import factory
 from ..console import Console
 from ..errors import UsageError
 from ..marathon.fleet import load_apps
-from ..notify.slack import make_notifier
 from ..rollout.plan import plan_for_images
 from ..rollout.usecase import Rollout, print_result
 from ..settings import Settings
@@ -20,20 +19,15 @@ def execute(settings: Settings, console: Console) -> int:
     snapshot = read_snapshot(path)
     if not snapshot.images:
         raise UsageError(f"snapshot {path} records no images to put back")
-    settings = _with_env(settings, snapshot.env)
-    client = marathon_client(settings)
+    client = factory.marathon_client(settings)
     fleet = load_apps(client, {s: snapshot.app_ids[s] for s in snapshot.images}, parallel=settings.parallel)
     plan = plan_for_images(snapshot.images, current=fleet.images, app_ids=fleet.app_ids,
                            waves=order_waves(list(snapshot.images), settings.waves), env=snapshot.env,
                            reason=f"undo to snapshot {path.name}")
     console.info(f"undo: {len(plan.changes())} of {len(plan.steps)} services go back to {path.name}")
-    rollout = Rollout(settings, console, client, make_notifier(settings, console.warn), command="undo")
+    options = factory.rollout_options(settings, command="undo", env=snapshot.env)
+    rollout = Rollout(options, console, client, factory.notifier(settings, console.warn))
     result = rollout.execute(plan, fleet, policy="continue")
     print_result(console, result, as_json=settings.json)
     return result.exit_code
 
-
-def _with_env(settings: Settings, env: str) -> Settings:
-    from dataclasses import replace
-
-    return replace(settings, env=env)

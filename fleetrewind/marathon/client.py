@@ -6,19 +6,18 @@ out is followed by a look at the app and its deployments (reference section 14, 
 
 from __future__ import annotations
 
-import copy
 import logging
 import re
 import threading
-from typing import Any
+from typing import Mapping
 
 import requests
 
-from ..errors import (AuthError, MarathonBusy, MarathonError, MarathonLocked, MarathonRejected, UnreachableError,
-                      UsageError)
+from ..errors import AuthError, MarathonBusy, MarathonError, MarathonLocked, MarathonRejected, UnreachableError
 from ..secret import Secret
 from .answers import app_ids_of, check_app, error_message
 from ..transport import Transport
+from .appdef import AppDef, Doc, deployment_ids, image_of, image_update_body
 
 log = logging.getLogger(__name__)
 
@@ -31,36 +30,6 @@ def deployment_cap(message: str) -> int | None:
     """The N of "Max number (N) of running deployments is achieved", or None for any other text."""
     found = CAP_MESSAGE.search(message)
     return int(found.group(1)) if found else None
-
-# Fields only the server fills in (AppInfo) or that mean "roll back" when sent (version).
-SERVER_FIELDS = frozenset({
-    "version", "versionInfo", "tasksStaged", "tasksRunning", "tasksHealthy", "tasksUnhealthy", "deployments",
-    "tasks", "lastTaskFailure", "readinessCheckResults", "tasksStats",
-})
-
-
-def image_of(app: dict[str, Any]) -> str | None:
-    image = ((app.get("container") or {}).get("docker") or {}).get("image")
-    return image if isinstance(image, str) and image else None
-
-
-def image_update_body(app: dict[str, Any], image: str) -> dict[str, Any]:
-    """The partial-update body that changes only the image.
-
-    ``container`` is replaced whole by a partial update, so the whole current container is sent
-    with only ``docker.image`` changed. ``executorResources``/``resourceLimits`` are dropped by
-    a partial update that leaves them out (trap 14), so they are sent back as they are.
-    """
-    container = copy.deepcopy(app.get("container") or {})
-    if not isinstance(container.get("docker"), dict):
-        raise UsageError(f"app {app.get('id')} has no container.docker: it does not run a Docker image")
-    container["docker"]["image"] = image
-    body: dict[str, Any] = {"container": container}
-    for key in ("executorResources", "resourceLimits"):
-        if key in app:
-            body[key] = copy.deepcopy(app[key])
-    return body
-
 
 def _message(resp: requests.Response) -> str:
     try:
@@ -88,7 +57,6 @@ class MarathonClient:
         self.auth_mode = auth_mode
         self._token: str | None = None
         self._lock = threading.Lock()
-        self.writes = 0
 
     # -- auth and low level ------------------------------------------------------------------
     def _auth_headers(self) -> dict[str, str]:
@@ -114,13 +82,15 @@ class MarathonClient:
                                    f"{resp.status_code} without a token") from None
         return str(token)
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+    def _call(self, method: str, path: str, *, params: Mapping[str, str | list[str]] | None = None,
+              json: Doc | None = None, timeout: float | None = None) -> requests.Response:
+        options: Doc = {"params": params, "json": json}
+        if timeout:
+            options["timeout"] = timeout
         if self.auth_mode == "basic" and self.user and self.password:
-            kwargs["auth"] = _basic_auth(self.user, self.password.reveal())
+            options["auth"] = _basic_auth(self.user, self.password.reveal())
         for attempt in (1, 2):
-            headers = dict(kwargs.pop("headers", {}))
-            headers.update(self._auth_headers())
-            resp = self.transport.request(method, path, headers=headers, **kwargs)
+            resp = self.transport.request(method, path, headers=self._auth_headers(), **options)
             if resp.status_code == 401 and self.auth_mode == "dcos" and attempt == 1:
                 with self._lock:  # the token expired: log in again, once
                     self._token = None
@@ -140,7 +110,7 @@ class MarathonClient:
                             "the user needs permission on these apps")
         return resp
 
-    def _json(self, resp: requests.Response, what: str) -> Any:
+    def _json(self, resp: requests.Response, what: str) -> object:
         if resp.status_code >= 500:
             raise UnreachableError(f"Marathon at {self.transport.display_url} failed on {what} "
                                    f"(HTTP {resp.status_code}) after retries; try again when it is healthy")
@@ -160,20 +130,19 @@ class MarathonClient:
     def list_app_ids(self) -> list[str]:
         return app_ids_of(self._json(self._call("GET", "/v2/apps"), "GET /v2/apps"))
 
-    def get_app(self, app_id: str, *, timeout: float | None = None) -> dict[str, Any]:
-        extra: dict[str, Any] = {"timeout": timeout} if timeout else {}
+    def get_app(self, app_id: str, *, timeout: float | None = None) -> AppDef:
         resp = self._call("GET", f"/v2/apps{app_id}", params={"embed": ["app.tasks", "app.deployments",
-                                                                          "app.lastTaskFailure"]}, **extra)
+                                                                          "app.lastTaskFailure"]}, timeout=timeout)
         if resp.status_code == 404:
             raise MarathonError(f"Marathon app {app_id} does not exist", status=404)
         body = self._json(resp, f"GET /v2/apps{app_id}")
         return check_app(body.get("app") if isinstance(body, dict) else None, app_id)
 
-    def deployments(self) -> list[dict[str, Any]]:
+    def deployments(self) -> list[Doc]:
         body = self._json(self._call("GET", "/v2/deployments"), "GET /v2/deployments")
         return [d for d in body if isinstance(d, dict)] if isinstance(body, list) else []
 
-    def queue(self) -> list[dict[str, Any]] | None:
+    def queue(self) -> list[Doc] | None:
         """The launch queue's entries (``GET /v2/queue``), or None when this Marathon does not serve it."""
         resp = self._call("GET", "/v2/queue")
         if resp.status_code in (404, 405, 501):
@@ -183,12 +152,11 @@ class MarathonClient:
         return [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
 
     # -- writes ------------------------------------------------------------------------------
-    def update_image(self, app: dict[str, Any], image: str, *, force: bool = False) -> str:
+    def update_image(self, app: AppDef, image: str, *, force: bool = False) -> str:
         """Change one app's image; return the deployment id. Never sends ``version``."""
         app_id = str(app["id"])
         body = image_update_body(app, image)
         params = {"force": "true"} if force else None
-        self.writes += 1
         try:
             resp = self._call("PUT", f"/v2/apps{app_id}", json=body, params=params)
         except UnreachableError:
@@ -198,8 +166,8 @@ class MarathonClient:
                 return found
             raise
         if resp.status_code == 409:
-            ids = [d.get("id") for d in (_safe_json(resp).get("deployments") or []) if isinstance(d, dict)]
-            raise MarathonLocked(f"a deployment is already running for {app_id} ({', '.join(map(str, ids)) or '?'}); "
+            ids = deployment_ids(_safe_json(resp))
+            raise MarathonLocked(f"a deployment is already running for {app_id} ({', '.join(ids) or '?'}); "
                                  "wait for it, or use --force", status=409)
         if resp.status_code == 422 or resp.status_code == 400:
             raise MarathonRejected(f"Marathon rejected the new definition of {app_id}: {_message(resp)}",
@@ -223,19 +191,12 @@ class MarathonClient:
             return None
         if image_of(app) != image:
             return None
-        deps = app.get("deployments") or []
+        deps = deployment_ids(app)
         log.debug("PUT %s was applied despite a lost answer", app_id)
-        return str(deps[0].get("id", "")) if deps and isinstance(deps[0], dict) else ""
-
-    def cancel_deployment(self, deployment_id: str, *, force: bool = False) -> None:
-        params = {"force": "true"} if force else None
-        resp = self._call("DELETE", f"/v2/deployments/{deployment_id}", params=params)
-        if resp.status_code not in (200, 202, 404):
-            raise MarathonError(f"Marathon answered HTTP {resp.status_code} to cancelling deployment "
-                                f"{deployment_id}: {_message(resp)}", status=resp.status_code)
+        return deps[0] if deps else ""
 
 
-def _safe_json(resp: requests.Response) -> dict[str, Any]:
+def _safe_json(resp: requests.Response) -> Doc:
     try:
         body = resp.json()
     except ValueError:

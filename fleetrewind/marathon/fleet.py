@@ -5,19 +5,19 @@ from __future__ import annotations
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Mapping, Sequence
 
-from .appmap import map_apps
-from .client import MarathonClient, image_of
 from ..errors import RollbackError, UnreachableError
 from ..secret import Secret
-from ..settings import Settings
+from .appdef import AppDef, image_of
+from .appmap import map_apps
+from .client import MarathonClient
 
 
 @dataclass(frozen=True)
 class FleetState:
     app_ids: dict[str, str]
-    apps: dict[str, dict[str, Any]]
+    apps: dict[str, AppDef]
 
     @property
     def images(self) -> dict[str, str | None]:
@@ -36,7 +36,7 @@ def load_apps(client: MarathonClient, app_ids: Mapping[str, str], *, parallel: i
 _SECRET_NAME = re.compile(r"(?i)pass|pwd|secret|token|key|credential|auth|private|cert|dsn")
 
 
-def register_app_secrets(app: Mapping[str, Any]) -> None:
+def register_app_secrets(app: Mapping[str, object]) -> None:
     """An app's ``secrets`` and its secret-looking ``env`` values are secrets of this run too.
 
     They travel in the app definition (a PUT body, a 422's answer, a --verbose log line); the
@@ -55,12 +55,11 @@ def register_app_secrets(app: Mapping[str, Any]) -> None:
                     Secret(value, f"a secret of {str(app.get('id'))[:80]}")
 
 
-def load_fleet(client: MarathonClient, services: Sequence[str], settings: Settings) -> FleetState:
+def load_fleet(client: MarathonClient, services: Sequence[str], *, env: str, overrides: Mapping[str, str],
+               app_group: str | None, parallel: int) -> FleetState:
     """Map services to apps (exit 2 on zero or several matches), then read each app."""
-    assert settings.env
-    mapping = map_apps(services, client.list_app_ids(), env=settings.env, overrides=settings.app_ids,
-                       app_group=settings.app_group)
-    return load_apps(client, mapping, parallel=settings.parallel)
+    mapping = map_apps(services, client.list_app_ids(), env=env, overrides=overrides, app_group=app_group)
+    return load_apps(client, mapping, parallel=parallel)
 
 
 @dataclass(frozen=True)
@@ -68,7 +67,7 @@ class Peek:
     """One service's app as far as it could be read (read-only, best effort)."""
 
     app_id: str | None
-    app: dict[str, Any] | None
+    app: AppDef | None
     problem: str | None = None
 
     @property

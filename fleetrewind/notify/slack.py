@@ -25,7 +25,6 @@ from ..secret import Secret, redact
 if TYPE_CHECKING:
     from slack_sdk import WebClient
     from slack_sdk.webhook import WebhookClient
-from ..settings import Settings
 
 # slack-sdk logs failures (and, at debug level, the webhook URL and body) through its logger;
 # ours stays silent: the one warning line below is all the user sees.
@@ -376,15 +375,14 @@ def _describe(exc: BaseException, timeout: float) -> str:
     return exc.__class__.__name__
 
 
-def make_notifier(settings: Settings, warn: Callable[[str], None]) -> Notifier:
+def make_notifier(*, webhook: Secret | None, token: Secret | None, channel: str | None, build_url: str | None,
+                  warn: Callable[[str], None], secrets: list[Secret | None]) -> Notifier:
     """Slack when a webhook (it wins) or a bot token and channel are set; otherwise nothing."""
-    if settings.slack_webhook:
-        return SlackNotifier(webhook=settings.slack_webhook, build_url=settings.build_url, warn=warn,
-                             secrets=settings.secrets())
-    if settings.slack_token:
-        if not settings.slack_channel:
+    if webhook:
+        return SlackNotifier(webhook=webhook, build_url=build_url, warn=warn, secrets=secrets)
+    if token:
+        if not channel:
             warn("SLACK_BOT_TOKEN is set but no channel (--slack-channel or SLACK_CHANNEL); Slack messages are off")
             return NullNotifier()
-        return SlackNotifier(token=settings.slack_token, channel=settings.slack_channel, build_url=settings.build_url,
-                             warn=warn, secrets=settings.secrets())
+        return SlackNotifier(token=token, channel=channel, build_url=build_url, warn=warn, secrets=secrets)
     return NullNotifier()

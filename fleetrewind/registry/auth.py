@@ -13,14 +13,22 @@ import logging
 import re
 import threading
 import urllib.parse
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import AuthError, UsageError
 from ..secret import Secret
-from ..settings import RegistryCredentials
 from ..transport import Transport
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegistryCredentials:
+    """A registry user and password (REGISTRY_USER/REGISTRY_PASSWORD or docker's config.json)."""
+
+    user: str
+    password: Secret
 
 _PARAM_RE = re.compile(r'(\w+)="([^"]*)"')
 

@@ -18,8 +18,7 @@ from typing import Any
 import requests
 
 from ..errors import AuthError, RegistryError, UnreachableError, UsageError
-from .auth import RegistryAuth
-from ..settings import RegistryCredentials
+from .auth import RegistryAuth, RegistryCredentials
 from ..releases.index import parse_time
 from ..secret import shorten
 from ..transport import Transport

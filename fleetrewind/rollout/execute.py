@@ -13,9 +13,10 @@ import datetime as dt
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
 from ..errors import MarathonBusy, MarathonError, MarathonLocked, MarathonRejected, UnreachableError
+from ..marathon.appdef import AppDef
 from ..marathon.client import MarathonClient
 from .health import Judgement, judge
 from .outcomes import Outcome
@@ -73,7 +74,7 @@ class Executor:
         self._said: set[str] = set()
         self._said_lock = threading.Lock()
 
-    def run(self, plan: Plan, apps: Mapping[str, dict[str, Any]], outcomes: Mapping[str, Outcome], *,
+    def run(self, plan: Plan, apps: Mapping[str, AppDef], outcomes: Mapping[str, Outcome], *,
             policy: str) -> bool:
         """Deploy every changing step; return True when all of them succeeded."""
         all_ok = True
@@ -88,7 +89,7 @@ class Executor:
                 break
         return all_ok and not self.stop.is_set()
 
-    def _run_wave(self, steps: list[Step], apps: Mapping[str, dict[str, Any]], outcomes: Mapping[str, Outcome],
+    def _run_wave(self, steps: list[Step], apps: Mapping[str, AppDef], outcomes: Mapping[str, Outcome],
                   policy: str) -> bool:
         deadline = self.clock() + self.timeout
         halt = threading.Event()
@@ -125,7 +126,7 @@ class Executor:
                            "the other services wait for a free slot")
             self._slot_wait(min(self.poll, remaining))
 
-    def _deploy_one(self, step: Step, app: dict[str, Any], outcome: Outcome, deadline: float,
+    def _deploy_one(self, step: Step, app: AppDef, outcome: Outcome, deadline: float,
                     halt: threading.Event, policy: str, watch: WaveWatch) -> None:
         assert step.target is not None
         queued = self.clock()
@@ -166,7 +167,7 @@ class Executor:
             self.slots.release(token)
             return
 
-    def _explain(self, step: Step, outcome: Outcome, app: dict[str, Any] | None, view: View, started: float, *,
+    def _explain(self, step: Step, outcome: Outcome, app: AppDef | None, view: View, started: float, *,
                  now: bool = False) -> None:
         """Say why the deployment still waits, when that changes (after ``stuck_after`` seconds, or ``now``)."""
         if app is None or (not now and self.clock() - started < self.stuck_after):
@@ -184,7 +185,7 @@ class Executor:
         last_detail, last_error = "", ""
         unhealthy = False
         polls = 0
-        app: dict[str, Any] | None = None
+        app: AppDef | None = None
         while True:
             if self.stop.is_set():
                 outcome.status = Status.INTERRUPTED

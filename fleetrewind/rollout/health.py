@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
-from ..marathon.client import image_of
+from ..marathon.appdef import AppDef, Doc, deployment_ids, image_of
 
 # Marathon's default gracePeriodSeconds for a health check that sets none (docs/how-it-works.md).
 DEFAULT_GRACE = 300.0
@@ -42,24 +41,24 @@ def parse_time(value: object) -> dt.datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
-def grace_seconds(app: dict[str, Any]) -> float:
+def grace_seconds(app: AppDef) -> float:
     """The longest health grace period of the app's checks (0 without checks)."""
     graces = [float(c.get("gracePeriodSeconds", DEFAULT_GRACE)) for c in app.get("healthChecks") or []
               if isinstance(c, dict)]
     return max(graces, default=0.0)
 
 
-def config_at(app: dict[str, Any]) -> str:
+def config_at(app: AppDef) -> str:
     return str((app.get("versionInfo") or {}).get("lastConfigChangeAt") or app.get("version") or "")
 
 
-def new_tasks(app: dict[str, Any]) -> list[dict[str, Any]]:
+def new_tasks(app: AppDef) -> list[Doc]:
     """Tasks launched for the current configuration (a task's version is its app version)."""
     since = config_at(app)
     return [t for t in app.get("tasks") or [] if isinstance(t, dict) and str(t.get("version", "")) >= since]
 
 
-def task_health(task: dict[str, Any]) -> str:
+def task_health(task: Doc) -> str:
     """healthy, unhealthy, or not healthy yet (no result, or none Marathon has counted yet).
 
     Marathon ignores a failing check until the task's first success or the end of its grace
@@ -73,7 +72,7 @@ def task_health(task: dict[str, Any]) -> str:
     return UNHEALTHY if counted else NOT_YET
 
 
-def judge(app: dict[str, Any], target_image: str, running_deployments: set[str]) -> Judgement:
+def judge(app: AppDef, target_image: str, running_deployments: set[str]) -> Judgement:
     if image_of(app) != target_image:
         return Judgement(False, False, True, f"its image was changed to {image_of(app)} by someone else")
     instances = int(app.get("instances", 1) or 0)
@@ -83,7 +82,7 @@ def judge(app: dict[str, Any], target_image: str, running_deployments: set[str])
     health = [task_health(t) for t in running] if has_checks else [HEALTHY] * len(running)
     healthy, not_yet = health.count(HEALTHY), health.count(NOT_YET)
     unhealthy = health.count(UNHEALTHY)
-    app_deployments = {str(d.get("id")) for d in app.get("deployments") or [] if isinstance(d, dict)}
+    app_deployments = set(deployment_ids(app))
     in_flight = bool(app_deployments & running_deployments) or bool(app_deployments)
     detail = (f"{healthy}/{instances} new tasks {'healthy' if has_checks else 'running'}"
               + (f", {not_yet} not healthy yet" if not_yet else "")

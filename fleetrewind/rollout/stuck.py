@@ -9,8 +9,9 @@ app (with its tasks and ``lastTaskFailure``) and the deployment (``GET /v2/deplo
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Mapping
+from typing import Mapping
 
+from ..marathon.appdef import AppDef, Doc
 from .health import NOT_YET, UNHEALTHY, config_at, grace_seconds, new_tasks, parse_time, task_health
 
 # Marathon's offer-matching reasons (core/launchqueue/impl/OfferMatchStatistics.scala), as a person says them.
@@ -34,7 +35,7 @@ def _number(value: object) -> int:
     return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
 
 
-def _offers(entry: dict[str, Any]) -> str | None:
+def _offers(entry: Doc) -> str | None:
     summary = entry.get("processedOffersSummary")
     if not isinstance(summary, dict):
         return None
@@ -54,7 +55,7 @@ def _offers(entry: dict[str, Any]) -> str | None:
     return f"{head}: {', '.join(parts)}"
 
 
-def _failure(app: dict[str, Any]) -> str:
+def _failure(app: AppDef) -> str:
     failure = app.get("lastTaskFailure")
     if not isinstance(failure, dict) or str(failure.get("version", "")) < config_at(app):
         return ""
@@ -63,7 +64,7 @@ def _failure(app: dict[str, Any]) -> str:
     return message + (f" ({state})" if state else "")
 
 
-def _backoff(entry: dict[str, Any], app: dict[str, Any]) -> str | None:
+def _backoff(entry: Doc, app: AppDef) -> str | None:
     delay = entry.get("delay")
     if not isinstance(delay, dict) or delay.get("overdue") is not False:
         return None
@@ -73,7 +74,7 @@ def _backoff(entry: dict[str, Any], app: dict[str, Any]) -> str | None:
     return f"backing off after failed launches: next launch in {left}s{last}"
 
 
-def _health(app: dict[str, Any], now: dt.datetime) -> str | None:
+def _health(app: AppDef, now: dt.datetime) -> str | None:
     if not app.get("healthChecks"):
         return None
     grace = grace_seconds(app)
@@ -97,8 +98,8 @@ def _health(app: dict[str, Any], now: dt.datetime) -> str | None:
     return f"new tasks not healthy yet: {len(waiting)} of {len(running)} have no passing health check"
 
 
-def _readiness(app: dict[str, Any], deployment: dict[str, Any] | None) -> str | None:
-    results: list[Any] = list(app.get("readinessCheckResults") or [])
+def _readiness(app: AppDef, deployment: Doc | None) -> str | None:
+    results: list[object] = list(app.get("readinessCheckResults") or [])
     if deployment:
         for action in deployment.get("currentActions") or []:
             if isinstance(action, dict) and action.get("app") == app.get("id"):
@@ -113,7 +114,7 @@ def _readiness(app: dict[str, Any], deployment: dict[str, Any] | None) -> str | 
     return f"new tasks not ready: readiness check {', '.join(names)} not ready on {len(waiting)} tasks{answer}"
 
 
-def stuck_reason(*, queue_entry: dict[str, Any] | None, app: dict[str, Any], deployment: dict[str, Any] | None,
+def stuck_reason(*, queue_entry: Doc | None, app: AppDef, deployment: Doc | None,
                  now: dt.datetime) -> str | None:
     """The one reason a person acts on first, or None when nothing explains the wait."""
     if queue_entry:
@@ -125,7 +126,7 @@ def stuck_reason(*, queue_entry: dict[str, Any] | None, app: dict[str, Any], dep
     return _health(app, now) or _readiness(app, deployment) or (f"new tasks failed: {failure}" if failure else None)
 
 
-def timeout_warnings(services: list[str], apps: Mapping[str, dict[str, Any]], timeout: float) -> list[str]:
+def timeout_warnings(services: list[str], apps: Mapping[str, AppDef], timeout: float) -> list[str]:
     """One warning per changing service whose health grace period outlasts the wave's deadline."""
     warnings = []
     for service in services:

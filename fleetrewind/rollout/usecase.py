@@ -22,17 +22,35 @@ from .lock import EnvLock
 from ..errors import EXIT_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_UNREACHABLE, RefusedError, RollbackError, UsageError
 from .execute import Executor, Verify
 from ..marathon.fleet import FleetState, load_apps
+from ..marathon.appdef import deployment_ids, docker_of
 from ..marathon.client import MarathonClient
 from ..notify.slack import Notifier
 from .outcomes import Outcome, build_report, outcomes_for, scope_of
 from .plan import CHANGE, Plan, plan_for_images
 from ..report.model import Report, ScopeReport
 from ..report.run import stamp_now, write_junit, write_report
-from ..settings import Settings
 from .slots import DeploymentSlots
 from .snapshot import write_snapshot
 from .states import GOOD_STATES, FailureClass, State, Status
-from ..transport import sanitize_url
+
+
+@dataclass(frozen=True, kw_only=True)
+class RolloutOptions:
+    """What a rollout needs to know of the command that starts it (built by factory.rollout_options)."""
+
+    command: str  # run, undo or deploy: the word in the lock, snapshot, report, ledger and Slack
+    env: str
+    dump: Path
+    lock_dir: Path
+    ledger_file: Path
+    actor: str
+    build_url: str | None
+    marathon: str  # the URL as reports may show it (no credentials)
+    timeout: float
+    parallel: int
+    force: bool
+    max_deployments: int = 100  # config max_deployments: how many deployments Marathon admits at once
+    announce_states: bool = False  # tell the notifier about every state change, not only start and end
 
 
 @dataclass
@@ -79,13 +97,13 @@ def stop_on_signals(stop: threading.Event, console: Console) -> Iterator[None]:
 
 
 class Rollout:
-    def __init__(self, settings: Settings, console: Console, client: MarathonClient, notifier: Notifier, *,
-                 command: str, date: str | None = None, verify: Verify | None = None) -> None:
-        self.settings = settings
+    def __init__(self, options: RolloutOptions, console: Console, client: MarathonClient, notifier: Notifier, *,
+                 date: str | None = None, verify: Verify | None = None) -> None:
+        self.options = options
         self.console = console
         self.client = client
         self.notifier = notifier
-        self.command = command
+        self.command = options.command
         self.date = date
         self.verify = verify
         self.stop = threading.Event()
@@ -93,16 +111,16 @@ class Rollout:
         self.scope: ScopeReport | None = None
         self.left_alone: dict[str, str] = {}  # out of scope: what they ran, untouched, is part of the fleet
         # one count of Marathon's deployment slots for the run and its rollback (the cap a 403 taught stays)
-        self.slots = DeploymentSlots(settings.max_deployments)
+        self.slots = DeploymentSlots(options.max_deployments)
 
     def _state(self, state: State, detail: str = "") -> None:
         self.states.append(state)
         self.console.info(f"state: {state}{' - ' + detail if detail else ''}")
-        if self.command == "deploy":
-            self.notifier.state(command=self.command, env=self.settings.env or "", state=state, detail=detail)
+        if self.options.announce_states:
+            self.notifier.state(command=self.command, env=self.options.env, state=state, detail=detail)
 
     def _executor(self, *, force: bool, verify: Verify | None) -> Executor:
-        return Executor(self.client, timeout=self.settings.timeout, parallel=self.settings.parallel, force=force,
+        return Executor(self.client, timeout=self.options.timeout, parallel=self.options.parallel, force=force,
                         report=self.console.info, notifier=self.notifier, stop=self.stop, verify=verify,
                         slots=self.slots)
 
@@ -112,25 +130,26 @@ class Rollout:
         started = dt.datetime.now(dt.timezone.utc)
         self.scope = scope_of(plan)
         self.left_alone = {s.service: s.current for s in plan.excluded() if s.current}
-        stamp = unused_stamp(self.settings.dump)
+        stamp = unused_stamp(self.options.dump)
         env = plan.env
         outcomes = outcomes_for(plan)
         snapshot_path: str | None = None
         if not plan.changes():
             return self._finish(stamp, started, State.NOTHING_TO_DO, EXIT_OK, outcomes, None)
         _refuse_without_docker(plan, fleet)
-        with EnvLock(self.settings.lock_dir, env, command=self.command, force=self.settings.force, warn=self.console.warn):
+        with EnvLock(self.options.lock_dir, env, command=self.command, force=self.options.force,
+                     warn=self.console.warn):
             self._refuse_in_flight(plan, fleet)
-            snapshot_path = str(write_snapshot(self.settings.dump, stamp, env=env, command=self.command,
-                                               marathon=self._marathon(), app_ids=fleet.app_ids, images=fleet.images))
+            snapshot_path = str(write_snapshot(self.options.dump, stamp, env=env, command=self.command,
+                                               marathon=self.options.marathon, app_ids=fleet.app_ids, images=fleet.images))
             self.console.info(f"snapshot of {len(fleet.app_ids)} apps written to {snapshot_path}")
             # from the snapshot on, a SIGTERM (even while Slack is slow to answer) ends with a report
             with stop_on_signals(self.stop, self.console):
-                self.notifier.started(command=self.command, env=env, date=self.date, actor=self.settings.actor,
+                self.notifier.started(command=self.command, env=env, date=self.date, actor=self.options.actor,
                                       changes=len(plan.changes()), total=len(plan.steps))
                 self._state(State.RUNNING, f"{len(plan.changes())} of {len(plan.steps)} services change")
                 first_policy = "stop" if policy == "revert" else policy
-                ok = self._executor(force=self.settings.force, verify=self.verify).run(
+                ok = self._executor(force=self.options.force, verify=self.verify).run(
                     plan, fleet.apps, outcomes, policy=first_policy)
                 if ok:
                     self._state(State.SUCCEEDED)
@@ -149,11 +168,11 @@ class Rollout:
                 return self._finish(stamp, started, State.FAILED, _failure_code(failed), outcomes, snapshot_path)
 
     def _refuse_in_flight(self, plan: Plan, fleet: FleetState) -> None:
-        if self.settings.force:
+        if self.options.force:
             return
         busy = []
         for step in plan.changes():
-            deps = [str(d.get("id")) for d in fleet.apps[step.service].get("deployments") or [] if isinstance(d, dict)]
+            deps = deployment_ids(fleet.apps[step.service])
             if deps:
                 busy.append(f"{step.app_id} ({', '.join(deps)})")
         if busy:
@@ -167,7 +186,7 @@ class Rollout:
         touched = {o.service: o.from_image for o in outcomes.values()
                    if o.action == CHANGE and o.status in (Status.SUCCEEDED, Status.FAILED, Status.INTERRUPTED) and o.from_image}
         try:
-            fresh = load_apps(self.client, {s: fleet.app_ids[s] for s in touched}, parallel=self.settings.parallel)
+            fresh = load_apps(self.client, {s: fleet.app_ids[s] for s in touched}, parallel=self.options.parallel)
         except RollbackError as err:
             # Marathon went away as the rollback began: say where every service is, in the report.
             for service in touched:
@@ -191,26 +210,24 @@ class Rollout:
         self._state(state)
         return self._finish(stamp, started, state, EXIT_FAILED, outcomes, snapshot_path)
 
-    def _marathon(self) -> str:
-        return sanitize_url(self.settings.marathon_url or "")
-
     def _finish(self, stamp: str, started: dt.datetime, state: State, code: int, outcomes: dict[str, Outcome],
                 snapshot_path: str | None) -> Result:
         ordered = list(outcomes.values())
-        report = build_report(command=self.command, env=self.settings.env or "", date=self.date,
-                              actor=self.settings.actor, build_url=self.settings.build_url, marathon=self._marathon(),
+        report = build_report(command=self.command, env=self.options.env, date=self.date,
+                              actor=self.options.actor, build_url=self.options.build_url,
+                              marathon=self.options.marathon,
                               started=started, finished=dt.datetime.now(dt.timezone.utc), state=state, exit_code=code,
                               snapshot=snapshot_path, outcomes=ordered, states=self.states,
                               scope=self.scope)
-        report_path = write_report(self.settings.dump, report, stamp)
-        write_junit(self.settings.dump, report, stamp)
+        report_path = write_report(self.options.dump, report, stamp)
+        write_junit(self.options.dump, report, stamp)
         final = {**self.left_alone,
                  **{s: (o.to_image if o.status == Status.SUCCEEDED else o.from_image) for s, o in outcomes.items()}}
-        entry = {"at": report.finished_at, "command": self.command, "env": self.settings.env, "date": self.date,
-                 "actor": self.settings.actor, "state": str(state), "report": str(report_path),
+        entry = {"at": report.finished_at, "command": self.command, "env": self.options.env, "date": self.date,
+                 "actor": self.options.actor, "state": str(state), "report": str(report_path),
                  "images": {s: i for s, i in final.items() if i} if state in GOOD_STATES else {}}
         try:
-            ledger.append(self.settings.ledger_file, entry)
+            ledger.append(self.options.ledger_file, entry)
         except OSError as exc:
             self.console.warn(f"could not append to the ledger: {exc.strerror}")
         self.notifier.finished(report)
@@ -221,7 +238,7 @@ class Rollout:
 def _refuse_without_docker(plan: Plan, fleet: FleetState) -> None:
     """Only a Docker image can be changed: refuse before the first change, not half-way through a wave."""
     bad = [f"{step.service} ({step.app_id})" for step in plan.changes()
-           if not isinstance((fleet.apps[step.service].get("container") or {}).get("docker"), dict)]
+           if docker_of(fleet.apps[step.service]) is None]
     if bad:
         raise UsageError(f"no Docker image to change in {', '.join(bad)}: the app has no container.docker; "
                          "map the service to its Docker app with `apps:` in the config")

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Callable, Mapping
 
 from ..errors import MarathonError, UnreachableError
+from ..marathon.appdef import Doc
 from ..marathon.client import MarathonClient
 from .slots import DeploymentSlots
 
@@ -21,8 +22,8 @@ from .slots import DeploymentSlots
 @dataclass(frozen=True)
 class View:
     ids: frozenset[str] | None = None  # running deployments; None when the read failed
-    deployments: Mapping[str, dict[str, Any]] = field(default_factory=dict)
-    queue: Mapping[str, dict[str, Any]] = field(default_factory=dict)  # app id -> launch queue entry
+    deployments: Mapping[str, Doc] = field(default_factory=dict)
+    queue: Mapping[str, Doc] = field(default_factory=dict)  # app id -> launch queue entry
 
     def listed(self, deployment_id: str | None) -> bool:
         """True when Marathon lists this deployment as running (False when unsure: then look at the app)."""

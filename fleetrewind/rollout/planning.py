@@ -1,0 +1,78 @@
+"""The plan use case shared by ``plan``, ``run``, ``diff`` and ``status``: index, scope, plan, showing it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from ..console import Console
+from ..errors import UsageError
+from ..marathon.appmap import order_waves
+from ..marathon.client import MarathonClient
+from ..marathon.fleet import FleetState, peek_apps
+from ..releases.index import Index, check_offered, read_index
+from ..report.matrix import write_matrix
+from .plan import Plan, plan_for_date, plan_json, render_table, scoped
+from .scope import Scope, Selection, check_known, nothing_left, select
+
+LeftOut = Mapping[str, tuple[str | None, str | None]]  # service -> (app id, image it runs), as far as known
+
+
+def load_index(dump: Path, *, env: str | None, date: str | None) -> Index:
+    """rollback.json of ``dump``, made for ``env``, offering ``date`` (exit 2 otherwise)."""
+    index = read_index(dump)
+    if index.env != env:
+        raise UsageError(f"{dump / 'rollback.json'} was made for env {index.env!r}, not {env!r}; "
+                         f"run get --env={env} (or use another --dump)")
+    if date:
+        check_offered(index, date)
+    return index
+
+
+def select_services(scope: Scope, services: Sequence[str], *, source: str = "rollback.json",
+                    pins: bool = True) -> Selection:
+    """--only, --exclude and pinned applied to ``services``; a name outside them is exit 2 (no I/O yet)."""
+    check_known(scope, services, source=source, pins=pins)
+    return select(services, scope)
+
+
+def say_nothing_to_do(console: Console, scope: Scope, selection: Selection, *, env: str | None, date: str | None,
+                      as_json: bool) -> int:
+    """An empty selection: one line (or a JSON object), exit 0, nothing read or written."""
+    message = nothing_left(scope, selection)
+    if as_json:
+        console.json({"env": env, "date": date, "state": "NOTHING_TO_DO", "message": message,
+                      "scope": {**scope.as_dict(), "in_scope": [], "excluded": list(selection.left_out)},
+                      "summary": {"changed": 0, "failed": 0, "unchanged": 0, "skipped": 0}})
+    else:
+        console.result(message)
+    return 0
+
+
+def left_out_apps(client: MarathonClient, selection: Selection, *, env: str, overrides: Mapping[str, str],
+                  app_group: str | None, parallel: int) -> dict[str, tuple[str | None, str | None]]:
+    """What the services outside the selection run (read only, best effort): the plan shows them."""
+    if not selection.left_out:
+        return {}
+    peeks = peek_apps(client, list(selection.left_out), env=env, overrides=overrides, app_group=app_group,
+                      parallel=parallel)
+    return {service: (peek.app_id, peek.image) for service, peek in peeks.items()}
+
+
+def plan_to_date(index: Index, fleet: FleetState, date: str, *, waves: Sequence[Sequence[str]], pin_digest: bool,
+                 scope: Scope, selection: Selection | None = None, left_out: LeftOut | None = None) -> Plan:
+    """The selected services back on their images of ``date``, in the configured waves."""
+    services = selection.selected if selection else index.services
+    plan = plan_for_date(index, date, current=fleet.images, app_ids=fleet.app_ids,
+                         waves=order_waves(services, waves), pin_digest=pin_digest)
+    return scoped(plan, selection, scope, left_out=left_out) if selection else plan
+
+
+def show_plan(console: Console, plan: Plan, *, as_json: bool, dump: Path, index: Index | None) -> None:
+    """The plan on stdout (table or --json), and the release matrix of the date when there is an index."""
+    if as_json:
+        console.json(plan_json(plan))
+    else:
+        console.result(render_table(plan))
+    if index is not None:
+        write_matrix(dump, index, date=plan.date)
