@@ -276,3 +276,13 @@ def test_bad_status_input_is_exit_2_before_marathon_is_read(sim: Simulator, dump
 
     assert r.code == 2 and message in r.err and r.out == ""
     assert sim.requests == []
+
+
+def test_a_ledger_that_is_not_text_is_one_error_line_for_status(sim: Simulator, dump: Path, cli) -> None:
+    (dump / "ledger.jsonl").write_bytes(b'{"env": "prod"}\n\xff\xfe')
+
+    r = cli("status", "--env=prod", f"--dump={dump}", env={"MARATHON_URL": sim.url})
+
+    assert r.code == 2 and r.out == ""
+    assert [line for line in r.err.splitlines() if line.startswith("error:")] == [
+        f"error: the ledger {dump / 'ledger.jsonl'} is not UTF-8 text (byte 16); fix or move it, or use --date instead"]

@@ -34,18 +34,10 @@ def last_good(path: Path, env: str) -> dict[str, Any]:
     The ledger is read back as untrusted input: the chosen entry's services and images get the
     checks typed input gets, and a bad one is one error naming the file and line.
     """
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
+    lines = _lines(path)
+    if lines is None:
         raise UsageError(f"no ledger at {path}: nothing has been deployed with this tool yet; "
-                         "use --date instead of --to=last-good") from None
-    except IsADirectoryError:
-        raise UsageError(f"cannot read the ledger {path}: it is a folder") from None
-    except OSError as exc:
-        raise UsageError(f"cannot read the ledger {path}: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"the ledger {path} is not UTF-8 text (byte {exc.start}); "
-                         "fix or move it, or use --date instead") from None
+                         "use --date instead of --to=last-good")
     for number in range(len(lines), 0, -1):
         try:
             entry = json.loads(lines[number - 1])
@@ -61,19 +53,34 @@ def last_good(path: Path, env: str) -> dict[str, Any]:
     raise UsageError(f"the ledger {path} has no successful state for {env}; use --date instead")
 
 
-def last_entry(path: Path, env: str) -> dict[str, Any] | None:
-    """The newest entry of ``env``, however it ended (None without a ledger or an entry). Reads only."""
+def _lines(path: Path) -> list[str] | None:
+    """The ledger's lines; None when there is no ledger yet."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        return path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
         return None
+    except IsADirectoryError:
+        raise UsageError(f"cannot read the ledger {path}: it is a folder") from None
     except OSError as exc:
         raise UsageError(f"cannot read the ledger {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"the ledger {path} is not UTF-8 text (byte {exc.start}); "
+                         "fix or move it, or use --date instead") from None
+
+
+SUMMARY_KEYS = ("at", "command", "env", "date", "actor", "state", "report")
+
+
+def last_entry(path: Path, env: str) -> dict[str, str] | None:
+    """The newest entry of ``env``, however it ended, as short text fields (None without one). Reads only."""
+    lines = _lines(path)
+    if lines is None:
+        return None
     for line in reversed(lines):
         try:
             entry = json.loads(line)
         except ValueError:
             continue  # a torn last line after a crash
         if isinstance(entry, dict) and entry.get("env") == env:
-            return entry
+            return {k: str(entry[k])[:200] for k in SUMMARY_KEYS if isinstance(entry.get(k), (str, int))}
     return None
