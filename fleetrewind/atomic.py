@@ -6,7 +6,6 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from .secret import redact
 
@@ -34,5 +33,5 @@ def write_text(path: Path, text: str, *, mode: int = 0o644) -> None:
         raise
 
 
-def write_json(path: Path, data: Any, *, mode: int = 0o644) -> None:
+def write_json(path: Path, data: object, *, mode: int = 0o644) -> None:
     write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n", mode=mode)

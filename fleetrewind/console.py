@@ -7,7 +7,7 @@ import logging
 import sys
 import threading
 import time
-from typing import Any, TextIO
+from typing import TextIO
 
 from .secret import Secret, redact
 
@@ -47,7 +47,7 @@ class Console:
     def result(self, text: str = "") -> None:
         self._print(text, self.stdout)
 
-    def json(self, data: Any) -> None:
+    def json(self, data: object) -> None:
         self.result(json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False))
 
     def info(self, text: str) -> None:

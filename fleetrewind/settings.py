@@ -110,7 +110,7 @@ def _pick(flag: Any, environ: Mapping[str, str], env_name: str | None, config: M
     return default
 
 
-def _positive_int(name: str, value: Any) -> int:
+def _positive_int(name: str, value: object) -> int:
     text = str(value).strip()
     number = int(text) if _INT_RE.fullmatch(text) else 0
     if isinstance(value, bool) or number <= 0 or str(number) != text:
@@ -118,7 +118,7 @@ def _positive_int(name: str, value: Any) -> int:
     return number
 
 
-def _positive_float(name: str, value: Any) -> float:
+def _positive_float(name: str, value: object) -> float:
     text = str(value).strip()
     number = float(text) if _FLOAT_RE.fullmatch(text) else -1.0
     if isinstance(value, bool) or not number > 0 or number == float("inf"):

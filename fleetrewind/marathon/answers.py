@@ -9,10 +9,9 @@ that service.
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..errors import MarathonBadAnswer
 from ..secret import shorten
+from .appdef import AppDef
 
 # field -> (accepted types, what it is); absent fields are fine (Marathon omits empty ones)
 _APP_FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
@@ -28,7 +27,7 @@ _APP_FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
 }
 
 
-def check_app(app: Any, app_id: str) -> dict[str, Any]:
+def check_app(app: object, app_id: str) -> AppDef:
     """The ``app`` of ``GET /v2/apps/{app_id}``: the right id, the right field types."""
     if not isinstance(app, dict):
         raise MarathonBadAnswer(f"Marathon's answer for {app_id} has no 'app' object")
@@ -51,7 +50,7 @@ def check_app(app: Any, app_id: str) -> dict[str, Any]:
     return app
 
 
-def app_ids_of(body: Any) -> list[str]:
+def app_ids_of(body: object) -> list[str]:
     """The ids of ``GET /v2/apps``: an object whose ``apps`` is a list of objects with an ``id``."""
     apps = body.get("apps") if isinstance(body, dict) else None
     if not isinstance(apps, list):
@@ -60,7 +59,7 @@ def app_ids_of(body: Any) -> list[str]:
     return [app["id"] for app in apps if isinstance(app, dict) and isinstance(app.get("id"), str)]
 
 
-def error_message(body: Any, status: int) -> str:
+def error_message(body: object, status: int) -> str:
     """Marathon's ``{"message": ..., "details": [{"path": ..., "errors": [...]}]}``, whatever its shape."""
     if not isinstance(body, dict):
         return shorten(body, 200)

@@ -7,13 +7,14 @@ through :func:`~fleetrewind.secret.redact`, so no secret this run knows can reac
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import socket
 import ssl
 import threading
 import urllib.error
-from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Callable, NamedTuple, Protocol
 
 # slack_sdk is imported only when a Slack notifier is made: most runs without Slack (and the
 # benchmarks' CPU per service) should not pay for importing it.
@@ -79,11 +80,14 @@ class NullNotifier:
         pass
 
 
+Block = dict[str, object]  # one Block Kit block, as Slack's JSON
+
+
 class Message(NamedTuple):
     """A plain-text fallback (notifications, old clients) and the Block Kit blocks."""
 
     text: str
-    blocks: list[dict[str, Any]]
+    blocks: list[Block]
 
 
 # --- pure: what the messages say -------------------------------------------------------------
@@ -153,7 +157,7 @@ def started_message(*, command: str, env: str, date: str | None, actor: str, cha
     fields = [("Environment", env), ("Started by", actor), ("Changes", what)]
     if date:
         fields.insert(1, ("Date", date))
-    blocks: list[dict[str, Any]] = [
+    blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": _cut(f"{head}: started", 150)}},
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{_md(v)}"} for k, v in fields]},
     ]
@@ -192,7 +196,7 @@ def finished_message(report: Report, build_url: str | None) -> Message:
     took = _duration(report.seconds)
     step = next_step(report)
     text = f"{icon} {head} {_OUTCOMES.get(state, state)} in {took}: {counts}." + (f" Next: {step}" if step else "")
-    blocks: list[dict[str, Any]] = [
+    blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": _cut(f"{head}: {state}", 150)}},
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{_md(v)}"} for k, v in (
             ("Result", f"{icon} {state}"), ("Duration", took), ("Services", counts),
@@ -219,13 +223,17 @@ def finished_message(report: Report, build_url: str | None) -> Message:
     return Message(_md(_cut(text, 3000)), blocks)
 
 
-def _add_link(blocks: list[dict[str, Any]], build_url: str | None) -> None:
+def _add_link(blocks: list[Block], build_url: str | None) -> None:
     url = _clean_url(build_url)
     if url:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"<{_md(url)}|Jenkins build>"}]})
 
 
-def _redact_all(value: Any, secrets: list[Secret | None]) -> Any:
+def _redact_blocks(blocks: list[Block], secrets: list[Secret | None]) -> list[Block]:
+    return [{k: _redact_all(v, secrets) for k, v in block.items()} for block in blocks]
+
+
+def _redact_all(value: object, secrets: list[Secret | None]) -> object:
     if isinstance(value, str):
         return redact(value, secrets)
     if isinstance(value, list):
@@ -271,23 +279,28 @@ class SlackNotifier:
                                           retry_handlers=handlers)
         else:
             assert token is not None
-            extra: dict[str, Any] = {"base_url": base_url} if base_url else {}
-            self._client = WebClient(token=token.reveal(), timeout=timeout, logger=_SDK_LOG,  # type: ignore[arg-type]
-                                     retry_handlers=handlers, **extra)
+            # without a base_url of ours, the SDK's own default (or a test's) applies
+            make = functools.partial(WebClient, base_url=base_url) if base_url else WebClient
+            self._client = make(token=token.reveal(), timeout=timeout, logger=_SDK_LOG,  # type: ignore[arg-type]
+                                retry_handlers=handlers)
 
     def started(self, *, command: str, env: str, date: str | None, actor: str, changes: int, total: int) -> None:
-        self._send(lambda: started_message(**self._clean(
-            command=command, env=env, date=date, actor=actor, changes=changes, total=total, build_url=self._build_url)),
-            first=True)
+        # the raw values are redacted before they are escaped for mrkdwn (escaping could hide a secret)
+        r, maybe = self._redact, self._redact_opt
+        self._send(lambda: started_message(command=r(command), env=r(env), date=maybe(date), actor=r(actor),
+                                           changes=changes, total=total, build_url=maybe(self._build_url)),
+                   first=True)
 
     def service_done(self, *, service: str, app_id: str | None, from_image: str | None, to_image: str | None,
                      status: Status, seconds: float | None, error: str | None) -> None:
-        self._send(lambda: service_message(**self._clean(
-            service=service, app_id=app_id, from_image=from_image, to_image=to_image, status=status, seconds=seconds,
-            error=error)))
+        r, maybe = self._redact, self._redact_opt
+        self._send(lambda: service_message(service=r(service), app_id=maybe(app_id), from_image=maybe(from_image),
+                                           to_image=maybe(to_image), status=status, seconds=seconds,
+                                           error=maybe(error)))
 
     def state(self, *, command: str, env: str, state: State, detail: str) -> None:
-        self._send(lambda: state_message(**self._clean(command=command, env=env, state=state, detail=detail)))
+        r = self._redact
+        self._send(lambda: state_message(command=r(command), env=r(env), state=state, detail=r(detail)))
 
     def finished(self, report: Report) -> None:
         self._send(lambda: finished_message(report.map_text(self._redact), self._redact_opt(self._build_url)),
@@ -299,10 +312,6 @@ class SlackNotifier:
     def _redact_opt(self, text: str | None) -> str | None:
         return None if text is None else redact(text, self._secrets)
 
-    def _clean(self, **values: Any) -> dict[str, Any]:
-        """Redact the raw values before they are escaped for mrkdwn (escaping could hide a secret)."""
-        return {k: _redact_all(v, self._secrets) for k, v in values.items()}
-
     def _send(self, build: Callable[[], Message], *, first: bool = False, final: bool = False) -> None:
         with self._lock:
             # a dead Slack must not slow a rollback by a timeout per service: stop trying, but
@@ -311,7 +320,7 @@ class SlackNotifier:
                 return
             try:
                 message = build()  # inside the guard: an odd report must not stop a rollback either
-                blocks = _redact_all(message.blocks, self._secrets)
+                blocks = _redact_blocks(message.blocks, self._secrets)
                 problem = self._post(redact(message.text, self._secrets), blocks, first=first, final=final)
             except Exception as exc:  # noqa: BLE001 - best effort: nothing here may stop a rollback
                 problem = _describe(exc, self._timeout)
@@ -325,7 +334,7 @@ class SlackNotifier:
             self._warn(redact(f"Slack notification failed ({problem}); the rollback itself is not affected",
                               self._secrets))
 
-    def _post(self, text: str, blocks: list[dict[str, Any]], *, first: bool, final: bool) -> str | None:
+    def _post(self, text: str, blocks: list[Block], *, first: bool, final: bool) -> str | None:
         """Send one message; the reason it failed, or None."""
         if self._webhook is not None:
             # a non-200 answer does not raise in slack-sdk's WebhookClient
@@ -334,11 +343,11 @@ class SlackNotifier:
                 return f"HTTP {response.status_code}{_short_body(response.status_code, response.body)}"
             return None
         assert self._client is not None
-        thread: dict[str, Any] = {}
-        if self._thread_ts and not first:
-            thread = {"thread_ts": self._thread_ts, "reply_broadcast": final}
+        in_thread = bool(self._thread_ts) and not first
         answer = self._client.chat_postMessage(channel=self._channel or "", text=text, blocks=blocks,
-                                               unfurl_links=False, unfurl_media=False, **thread)
+                                               unfurl_links=False, unfurl_media=False,
+                                               thread_ts=self._thread_ts if in_thread else None,
+                                               reply_broadcast=final if in_thread else None)
         if first and isinstance(answer.get("ts"), str):
             self._thread_ts = answer["ts"]
         return None

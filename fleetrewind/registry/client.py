@@ -49,13 +49,18 @@ class MalformedManifest(RegistryError):
     """A manifest or config blob the tool cannot read a date from."""
 
 
+# A manifest or manifest list as the registry sends it (the registry HTTP API spec's image manifest
+# formats); read field by field, with each field's type checked where it is used.
+Manifest = dict[str, Any]
+
+
 @dataclass(frozen=True)
 class ImageDate:
     digest: str
     created: dt.datetime
 
 
-def parse_created(value: Any, where: str) -> dt.datetime:
+def parse_created(value: object, where: str) -> dt.datetime:
     """An RFC 3339 time, nanoseconds allowed, as an aware UTC datetime."""
     if not isinstance(value, str) or not value:
         raise MalformedManifest(f"{where} has no 'created' time")
@@ -144,7 +149,7 @@ class RegistryClient:
         return tags
 
     # -- manifests and dates -----------------------------------------------------------------
-    def _manifest(self, repo: str, reference: str) -> tuple[str, str, dict[str, Any]]:
+    def _manifest(self, repo: str, reference: str) -> tuple[str, str, Manifest]:
         """(digest, media type, parsed body) of a tag or digest."""
         what = f"manifest {repo}:{reference}" if not reference.startswith("sha256:") else f"manifest {repo}@{reference}"
         resp = self._get(repo, f"/v2/{repo}/manifests/{reference}", headers={"Accept": ACCEPT})
@@ -167,7 +172,7 @@ class RegistryClient:
         where = f"{repo}:{tag}"
         return ImageDate(digest=digest, created=self._created(repo, where, media_type, body))
 
-    def _created(self, repo: str, where: str, media_type: str, body: dict[str, Any]) -> dt.datetime:
+    def _created(self, repo: str, where: str, media_type: str, body: Manifest) -> dt.datetime:
         if media_type in LISTS or (not media_type and "manifests" in body):
             child = self._platform_child(body, where)
             _, child_type, child_body = self._manifest(repo, child)
@@ -183,7 +188,7 @@ class RegistryClient:
             return self._config_created(repo, config["digest"], where)
         raise MalformedManifest(f"{where}: unsupported manifest type {media_type or 'unknown'!r}")
 
-    def _platform_child(self, body: dict[str, Any], where: str) -> str:
+    def _platform_child(self, body: Manifest, where: str) -> str:
         want = self.platform.split("/")
         entries = body.get("manifests")
         if not isinstance(entries, list):
@@ -208,17 +213,8 @@ class RegistryClient:
             raise MalformedManifest(f"{where}: config blob is not a JSON object")
         return parse_created(config.get("created"), f"{where} config")
 
-    def ping(self) -> None:
-        """Check that the URL is a v2 registry (and trigger the auth challenge early)."""
-        resp = self.transport.request("GET", "/v2/")
-        if resp.status_code not in (200, 401):
-            raise UnreachableError(
-                f"{self.transport.display_url} does not answer like a Docker registry (GET /v2/ -> HTTP "
-                f"{resp.status_code}); check --registry"
-            )
 
-
-def _schema1_created(body: dict[str, Any], where: str) -> dt.datetime:
+def _schema1_created(body: Manifest, where: str) -> dt.datetime:
     history = body.get("history")
     if not isinstance(history, list) or not history:
         raise MalformedManifest(f"{where}: schema 1 manifest without history")

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Mapping, Sequence
 
 from dateutil.parser import isoparse
 
+from ..marathon.appdef import AppDef, Doc
 from ..marathon.fleet import Peek
 from ..releases.diff import release_of
 from ..releases.index import Index, Release, day_of, iso_utc
@@ -46,7 +47,7 @@ class FleetStatus:
     services: tuple[ServiceStatus, ...]
     lock: LockHolder | None
     lock_seconds: float | None
-    last_run: Mapping[str, Any] | None
+    last_run: Mapping[str, object] | None  # the ledger entry of the last run
 
 
 def _int(value: object) -> int | None:
@@ -65,7 +66,7 @@ def _seconds_since(stamp: object, now: dt.datetime) -> float | None:
     return max(0.0, (now - moment).total_seconds())
 
 
-def _in_flight(app: Mapping[str, Any], app_id: str, deployments: Sequence[Mapping[str, Any]],
+def _in_flight(app: AppDef, app_id: str, deployments: Sequence[Doc],
                now: dt.datetime) -> tuple[InFlight, ...]:
     ids = [str(d.get("id")) for d in app.get("deployments") or [] if isinstance(d, dict) and d.get("id")]
     listed = {str(d.get("id")): d for d in deployments}
@@ -80,8 +81,8 @@ def _in_flight(app: Mapping[str, Any], app_id: str, deployments: Sequence[Mappin
     return tuple(found)
 
 
-def build_status(index: Index, peeks: Mapping[str, Peek], deployments: Sequence[Mapping[str, Any]], *,
-                 now: dt.datetime, lock: LockHolder | None, last_run: Mapping[str, Any] | None) -> FleetStatus:
+def build_status(index: Index, peeks: Mapping[str, Peek], deployments: Sequence[Doc], *,
+                 now: dt.datetime, lock: LockHolder | None, last_run: Mapping[str, object] | None) -> FleetStatus:
     services = []
     for service in index.services:
         peek = peeks.get(service) or Peek(None, None, "not read")
@@ -146,7 +147,7 @@ def _lock_text(status: FleetStatus) -> str:
     return f"lock: held by {lock.describe()}{since}"
 
 
-def _last_run_text(entry: Mapping[str, Any] | None) -> str:
+def _last_run_text(entry: Mapping[str, object] | None) -> str:
     if entry is None:
         return "last run: none recorded in the ledger"
     target = f" to {entry['date']}" if entry.get("date") else ""
