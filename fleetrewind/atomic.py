@@ -7,6 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from .errors import UsageError
 from .secret import redact
 
 
@@ -35,3 +36,20 @@ def write_text(path: Path, text: str, *, mode: int = 0o644) -> None:
 
 def write_json(path: Path, data: object, *, mode: int = 0o644) -> None:
     write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n", mode=mode)
+
+
+def check_writable(folder: Path, what: str) -> None:
+    """Find out now, before minutes of work, that ``folder`` can take files (exists or can be made)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-test.", dir=folder)
+        try:
+            os.write(fd, b"x")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            os.unlink(probe)
+    except FileExistsError:
+        raise UsageError(f"{what} {folder} is not a folder") from None
+    except OSError as exc:
+        raise UsageError(f"{what} {folder} is not a writable folder: {exc.strerror or type(exc).__name__}") from None

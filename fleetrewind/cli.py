@@ -9,8 +9,11 @@ from __future__ import annotations
 import logging
 import os
 import re
+import signal
 import sys
-from typing import Callable, Mapping, Sequence, TextIO
+import threading
+from contextlib import contextmanager
+from typing import Callable, Iterator, Mapping, Sequence, TextIO
 
 from docopt import DocoptExit, docopt
 
@@ -160,11 +163,22 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
 
     secrets = _raw_secrets(args, environ)
     console = Console(stdout=stdout, stderr=stderr, secrets=secrets)
+    with _signals_end_the_command():
+        try:
+            return _run(args, environ, console, secrets)
+        finally:
+            _drop_closed(stdout)
+
+
+def _run(args: Mapping[str, object], environ: Mapping[str, str], console: Console,
+         secrets: list[Secret | None]) -> int:
+    # logging first: a traceback of a settings bug passes the redaction too (never Python's last resort)
+    setup_logging(verbose=bool(args.get("--verbose")), stderr=console.stderr)
     try:
         settings = from_args(args, environ)
         console.quiet, console.verbose = settings.quiet, settings.verbose
         console.secrets = secrets + settings.secrets()
-        setup_logging(verbose=settings.verbose, stderr=stderr)
+        setup_logging(verbose=settings.verbose, stderr=console.stderr)
         for weak in weak_secrets():
             console.warn(f"{weak.name} is short or common (under 8 characters, all digits, or a word such as a "
                          "branch name): it is hidden where credentials appear, not everywhere; use a longer one")
@@ -177,12 +191,54 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
     except KeyboardInterrupt:
         console.error("interrupted; nothing further was started")
         return EXIT_FAILED
+    except Signalled as sig:  # before a rollout's own handler (get, or a run before its snapshot)
+        console.error(f"{sig.name} received: stopped; nothing more is changed in Marathon "
+                      "(files are replaced whole or not at all)")
+        return EXIT_FAILED
     except Exception as exc:  # a bug: one line, no secret, traceback only with --verbose
         if args.get("--verbose"):
             log.exception("internal error")
         console.error(redact(f"internal error: {type(exc).__name__}: {exc} (rerun with --verbose for details)",
                              secrets))
         return EXIT_FAILED
+
+
+class Signalled(Exception):
+    """SIGTERM or SIGHUP outside a rollout: the command ends with one line, not silently."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.name = signal.Signals(signum).name
+
+
+@contextmanager
+def _signals_end_the_command() -> Iterator[None]:
+    """SIGTERM and SIGHUP become :class:`Signalled` (a rollout installs its own handler over this)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, _frame: object) -> None:
+        raise Signalled(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _drop_closed(stream: TextIO) -> None:
+    """`rollback.py run | head`: once the reader is gone, later writes (and the exit flush) go nowhere."""
+    try:
+        stream.flush()
+    except (BrokenPipeError, OSError, ValueError):
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, stream.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
 
 
 def _raw_secrets(args: Mapping[str, object], environ: Mapping[str, str]) -> list[Secret | None]:

@@ -6,6 +6,7 @@ import datetime as dt
 
 from ..registry.cache import DigestCache
 from ..factory import registry_client
+from ..atomic import check_writable
 from ..console import Console
 from ..errors import UsageError
 from ..releases.index import Index, build_index, label, parse_index, write_index
@@ -17,6 +18,7 @@ from ..transport import sanitize_url
 
 def execute(settings: Settings, console: Console) -> int:
     assert settings.env and settings.branch
+    check_writable(settings.dump, "--dump")  # before minutes of registry reads, not after
     client = registry_client(settings)
     registry_url = sanitize_url(settings.registry_url or "")
     cache = DigestCache(settings.cache_dir, registry_url)

@@ -8,7 +8,9 @@ INTERRUPTED when SIGINT/SIGTERM stopped it; NOTHING_TO_DO when every service alr
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import signal
+import tempfile
 import threading
 import time
 from contextlib import contextmanager
@@ -52,6 +54,12 @@ class RolloutOptions:
     max_deployments: int = 100  # config max_deployments: how many deployments Marathon admits at once
     announce_states: bool = False  # tell the notifier about every state change, not only start and end
 
+from ..atomic import check_writable
+
+log = logging.getLogger(__name__)
+# The signals that end a run's terminal session or job: each is handled like a Jenkins abort.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
 
 @dataclass
 class Result:
@@ -78,7 +86,8 @@ def unused_stamp(folder: Path) -> str:
 
 @contextmanager
 def stop_on_signals(stop: threading.Event, console: Console) -> Iterator[None]:
-    """SIGINT/SIGTERM (a Jenkins abort) start nothing new; in-flight work is reported."""
+    """SIGINT, SIGTERM (a Jenkins abort) and SIGHUP (an ssh session or VPN dropped) start nothing new;
+    in-flight work is reported."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -88,7 +97,7 @@ def stop_on_signals(stop: threading.Event, console: Console) -> Iterator[None]:
             console.warn(f"{signal.Signals(signum).name} received: starting nothing new, writing the report")
         stop.set()
 
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
     try:
         yield
     finally:
@@ -126,46 +135,82 @@ class Rollout:
 
     def execute(self, plan: Plan, fleet: FleetState, *, policy: str,
                 revert_on: frozenset[FailureClass] | None = None) -> Result:
-        """Carry ``plan`` out. ``policy``: stop | continue | revert; ``revert_on`` limits revert to failure classes."""
+        """Carry ``plan`` out. ``policy``: stop | continue | revert; ``revert_on`` limits revert to failure classes.
+
+        From the snapshot on, every way out (a bug, a full disk, an odd Marathon answer, a signal)
+        goes through the one handler below and then ``_finish``: the report first, wherever it can be written.
+        """
         started = dt.datetime.now(dt.timezone.utc)
         self.scope = scope_of(plan)
         self.left_alone = {s.service: s.current for s in plan.excluded() if s.current}
+        check_writable(self.options.dump, "--dump")
         stamp = unused_stamp(self.options.dump)
         env = plan.env
         outcomes = outcomes_for(plan)
-        snapshot_path: str | None = None
         if not plan.changes():
             return self._finish(stamp, started, State.NOTHING_TO_DO, EXIT_OK, outcomes, None)
         _refuse_without_docker(plan, fleet)
         with EnvLock(self.options.lock_dir, env, command=self.command, force=self.options.force,
                      warn=self.console.warn):
             self._refuse_in_flight(plan, fleet)
-            snapshot_path = str(write_snapshot(self.options.dump, stamp, env=env, command=self.command,
-                                               marathon=self.options.marathon, app_ids=fleet.app_ids, images=fleet.images))
-            self.console.info(f"snapshot of {len(fleet.app_ids)} apps written to {snapshot_path}")
-            # from the snapshot on, a SIGTERM (even while Slack is slow to answer) ends with a report
+            # a SIGTERM or SIGHUP from here on (even while Slack is slow to answer) ends with a report
             with stop_on_signals(self.stop, self.console):
-                self.notifier.started(command=self.command, env=env, date=self.date, actor=self.options.actor,
-                                      changes=len(plan.changes()), total=len(plan.steps))
-                self._state(State.RUNNING, f"{len(plan.changes())} of {len(plan.steps)} services change")
-                first_policy = "stop" if policy == "revert" else policy
-                ok = self._executor(force=self.options.force, verify=self.verify).run(
-                    plan, fleet.apps, outcomes, policy=first_policy)
-                if ok:
-                    self._state(State.SUCCEEDED)
-                    return self._finish(stamp, started, State.SUCCEEDED, EXIT_OK, outcomes, snapshot_path)
-                if self.stop.is_set():
-                    self._state(State.INTERRUPTED)
-                    return self._finish(stamp, started, State.INTERRUPTED, EXIT_FAILED, outcomes, snapshot_path)
-                failed = [o for o in outcomes.values() if o.status == Status.FAILED]
-                classes = {o.failure_class for o in failed}
-                self._state(State.FAILED, "; ".join(f"{o.service}: {o.failure_class}" for o in failed))
-                if policy == "revert" and (revert_on is None or any(c in revert_on for c in classes)):
-                    return self._revert(plan, fleet, outcomes, stamp, started, snapshot_path)
-                if policy == "revert":
-                    self.console.warn(f"no automatic rollback: the failure ({', '.join(sorted(map(str, classes)))}) "
-                                      "is not one a rollback can fix (see rollback_on in the config)")
-                return self._finish(stamp, started, State.FAILED, _failure_code(failed), outcomes, snapshot_path)
+                try:
+                    snapshot_path = str(write_snapshot(self.options.dump, stamp, env=env, command=self.command,
+                                                       marathon=self.options.marathon, app_ids=fleet.app_ids,
+                                                       images=fleet.images))
+                except OSError as exc:
+                    raise UsageError(f"cannot write the snapshot to --dump {self.options.dump}: {exc.strerror}; "
+                                     "nothing was changed") from None
+                self.console.info(f"snapshot of {len(fleet.app_ids)} apps written to {snapshot_path}")
+                try:
+                    state, code = self._carry_out(plan, fleet, outcomes, policy, revert_on)
+                except BaseException as exc:  # after the first change nothing ends without a report
+                    state, code = self._stopped_by(exc, outcomes)
+                return self._finish(stamp, started, state, code, outcomes, snapshot_path)
+
+    def _carry_out(self, plan: Plan, fleet: FleetState, outcomes: dict[str, Outcome], policy: str,
+                   revert_on: frozenset[FailureClass] | None) -> tuple[State, int]:
+        self.notifier.started(command=self.command, env=plan.env, date=self.date, actor=self.options.actor,
+                              changes=len(plan.changes()), total=len(plan.steps))
+        self._state(State.RUNNING, f"{len(plan.changes())} of {len(plan.steps)} services change")
+        first_policy = "stop" if policy == "revert" else policy
+        ok = self._executor(force=self.options.force, verify=self.verify).run(
+            plan, fleet.apps, outcomes, policy=first_policy)
+        if ok:
+            self._state(State.SUCCEEDED)
+            return State.SUCCEEDED, EXIT_OK
+        if self.stop.is_set():
+            self._state(State.INTERRUPTED)
+            return State.INTERRUPTED, EXIT_FAILED
+        failed = [o for o in outcomes.values() if o.status == Status.FAILED]
+        classes = {o.failure_class for o in failed}
+        self._state(State.FAILED, "; ".join(f"{o.service}: {o.failure_class}" for o in failed))
+        if policy == "revert" and (revert_on is None or any(c in revert_on for c in classes)):
+            return self._revert(plan, fleet, outcomes)
+        if policy == "revert":
+            self.console.warn(f"no automatic rollback: the failure ({', '.join(sorted(map(str, classes)))}) "
+                              "is not one a rollback can fix (see rollback_on in the config)")
+        return State.FAILED, _failure_code(failed)
+
+    def _stopped_by(self, exc: BaseException, outcomes: dict[str, Outcome]) -> tuple[State, int]:
+        """What the report says when the run ended by an exception after the snapshot."""
+        self.stop.set()
+        if isinstance(exc, RollbackError):
+            cause = str(exc)
+        elif isinstance(exc, KeyboardInterrupt):
+            cause = "interrupted"
+        else:
+            cause = f"internal error: {type(exc).__name__}: {exc}"
+            log.debug("internal error after the first change", exc_info=exc)  # the traceback, with --verbose
+        for outcome in outcomes.values():
+            if outcome.status == Status.NOT_STARTED and outcome.deployment_id:
+                outcome.status = Status.INTERRUPTED
+                outcome.error = f"the run stopped while its deployment was in flight: {cause}"
+        self.console.error(f"the run stopped after changes began ({cause}); writing the report")
+        state = State.INTERRUPTED if isinstance(exc, KeyboardInterrupt) else State.FAILED
+        self._state(state, cause)
+        return state, EXIT_FAILED
 
     def _refuse_in_flight(self, plan: Plan, fleet: FleetState) -> None:
         if self.options.force:
@@ -179,8 +224,7 @@ class Rollout:
             raise RefusedError(f"a deployment is already in flight for {'; '.join(busy)}; wait for it to finish "
                                "or pass --force to override it")
 
-    def _revert(self, plan: Plan, fleet: FleetState, outcomes: dict[str, Outcome], stamp: str,
-                started: dt.datetime, snapshot_path: str | None) -> Result:
+    def _revert(self, plan: Plan, fleet: FleetState, outcomes: dict[str, Outcome]) -> tuple[State, int]:
         """Put every service this run touched back on its snapshot image (forced: failed ones are stuck)."""
         self._state(State.ROLLING_BACK)
         touched = {o.service: o.from_image for o in outcomes.values()
@@ -193,7 +237,7 @@ class Rollout:
                 outcomes[service].status = Status.ROLLBACK_FAILED
                 outcomes[service].error = f"{outcomes[service].error or ''}; rollback not started: {err}".lstrip("; ")
             self._state(State.ROLLBACK_FAILED, str(err))
-            return self._finish(stamp, started, State.ROLLBACK_FAILED, EXIT_FAILED, outcomes, snapshot_path)
+            return State.ROLLBACK_FAILED, EXIT_FAILED
         back = plan_for_images(touched, current=fresh.images, app_ids=fresh.app_ids,
                                waves=[list(w) for w in plan.waves], env=plan.env, reason="rollback to snapshot")
         back_outcomes = outcomes_for(back)
@@ -208,10 +252,11 @@ class Rollout:
                 outcome.error = f"{outcome.error or ''}; rollback failed: {back_outcome.error}".lstrip("; ")
         state = State.ROLLBACK_COMPLETED if all_back else State.ROLLBACK_FAILED
         self._state(state)
-        return self._finish(stamp, started, state, EXIT_FAILED, outcomes, snapshot_path)
+        return state, EXIT_FAILED
 
     def _finish(self, stamp: str, started: dt.datetime, state: State, code: int, outcomes: dict[str, Outcome],
                 snapshot_path: str | None) -> Result:
+        """Report first (to a fallback folder if --dump fails), then JUnit, ledger, Slack; say where."""
         ordered = list(outcomes.values())
         report = build_report(command=self.command, env=self.options.env, date=self.date,
                               actor=self.options.actor, build_url=self.options.build_url,
@@ -219,8 +264,11 @@ class Rollout:
                               started=started, finished=dt.datetime.now(dt.timezone.utc), state=state, exit_code=code,
                               snapshot=snapshot_path, outcomes=ordered, states=self.states,
                               scope=self.scope)
-        report_path = write_report(self.options.dump, report, stamp)
-        write_junit(self.options.dump, report, stamp)
+        report_path = self._write_report(report, stamp)
+        try:
+            write_junit(self.options.dump, report, stamp)
+        except OSError as exc:
+            self.console.warn(f"could not write the JUnit file to {self.options.dump}: {exc.strerror}")
         final = {**self.left_alone,
                  **{s: (o.to_image if o.status == Status.SUCCEEDED else o.from_image) for s, o in outcomes.items()}}
         entry = {"at": report.finished_at, "command": self.command, "env": self.options.env, "date": self.date,
@@ -230,9 +278,30 @@ class Rollout:
             ledger.append(self.options.ledger_file, entry)
         except OSError as exc:
             self.console.warn(f"could not append to the ledger: {exc.strerror}")
-        self.notifier.finished(report)
-        self.console.info(f"report written to {report_path}")
+        try:
+            self.notifier.finished(report)
+        except Exception as exc:  # Slack is best effort; the report is already written
+            self.console.warn(f"Slack notification failed ({type(exc).__name__}); the rollback itself is not affected")
+        if report_path:
+            self.console.info(f"report written to {report_path}")
         return Result(state=state, exit_code=code, outcomes=ordered, report=report, states=list(self.states))
+
+    def _write_report(self, report: Report, stamp: str) -> Path | None:
+        """The report in --dump; if that fails, in the lock folder, then the temp folder; else on stderr."""
+        problems: list[str] = []
+        for folder in (self.options.dump, self.options.lock_dir, Path(tempfile.gettempdir())):
+            try:
+                path = write_report(folder, report, stamp)
+            except OSError as exc:
+                problems.append(f"{folder}: {exc.strerror or type(exc).__name__}")
+                continue
+            if problems:
+                self.console.warn(f"could not write the report to {'; '.join(problems)}; "
+                                  f"it was written to {path} instead")
+            return path
+        self.console.error(f"could not write the report anywhere ({'; '.join(problems)}); here it is:")
+        self.console.plain(report.to_json())
+        return None
 
 
 def _refuse_without_docker(plan: Plan, fleet: FleetState) -> None:
