@@ -35,7 +35,7 @@ def execute(settings: Settings, console: Console) -> int:
     services = [svc for svc, _ in settings.images]
     fleet = factory.fleet(client, services, settings)
     targets = {svc: target_image(fleet.images.get(svc), value) for svc, value in settings.images}
-    plan = plan_for_images(targets, current=fleet.images, app_ids=fleet.app_ids,
+    plan = plan_for_images(targets, current=fleet.images, app_ids=fleet.app_ids, problems=fleet.problems,
                            waves=order_waves(services, settings.waves), env=settings.env, reason="new release")
     if not settings.json:
         console.result(render_table(plan))

@@ -25,7 +25,7 @@ def execute(settings: Settings, console: Console) -> int:
                                      as_json=settings.json)
         images = {s: recorded[s] for s in selection.selected}
         fleet = factory.fleet(client, list(images), settings)
-        plan = plan_for_images(images, current=fleet.images, app_ids=fleet.app_ids,
+        plan = plan_for_images(images, current=fleet.images, app_ids=fleet.app_ids, problems=fleet.problems,
                                waves=order_waves(list(images), settings.waves), env=settings.env,
                                reason=f"last good state ({entry.get('at')}, {entry.get('command')})")
         plan = scoped(plan, selection, settings.scope, left_out=factory.left_out_apps(client, settings, selection))

@@ -21,7 +21,7 @@ def execute(settings: Settings, console: Console) -> int:
         raise UsageError(f"snapshot {path} records no images to put back")
     client = factory.marathon_client(settings)
     fleet = load_apps(client, {s: snapshot.app_ids[s] for s in snapshot.images}, parallel=settings.parallel)
-    plan = plan_for_images(snapshot.images, current=fleet.images, app_ids=fleet.app_ids,
+    plan = plan_for_images(snapshot.images, current=fleet.images, app_ids=fleet.app_ids, problems=fleet.problems,
                            waves=order_waves(list(snapshot.images), settings.waves), env=snapshot.env,
                            reason=f"undo to snapshot {path.name}")
     console.info(f"undo: {len(plan.changes())} of {len(plan.steps)} services go back to {path.name}")

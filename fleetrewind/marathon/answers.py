@@ -24,6 +24,9 @@ _APP_FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
     "env": ((dict,), "an object"),
     "secrets": ((dict,), "an object"),
     "versionInfo": ((dict,), "an object"),
+    "tasksRunning": ((int,), "a whole number"),
+    "tasksHealthy": ((int,), "a whole number"),
+    "tasksUnhealthy": ((int,), "a whole number"),
 }
 
 
@@ -79,3 +82,26 @@ def error_message(body: object, status: int) -> str:
     elif details is not None and details != "":
         message += f" ({str(details)[:150]})"
     return message or f"HTTP {status}"
+
+
+def app_problem(app: AppDef) -> str | None:
+    """Why an app at rest is not in a good state, or None: no deployment in flight, as many tasks
+    running as ``instances``, all healthy where it has health checks (AppInfo's task counts)."""
+    deployments = [str(d.get("id")) for d in app.get("deployments") or [] if isinstance(d, dict)]
+    if deployments:
+        return f"deployment {', '.join(deployments)} is still in flight"
+    instances = _count(app, "instances", 1)
+    unhealthy = _count(app, "tasksUnhealthy", 0)
+    if unhealthy:
+        return f"{unhealthy} of its tasks are unhealthy"
+    running = _count(app, "tasksRunning", instances)
+    if running < instances:
+        return f"{running}/{instances} tasks running"
+    if app.get("healthChecks") and _count(app, "tasksHealthy", instances) < instances:
+        return f"{_count(app, 'tasksHealthy', instances)}/{instances} tasks healthy"
+    return None
+
+
+def _count(app: AppDef, name: str, default: int) -> int:
+    value = app.get(name, default)
+    return value if isinstance(value, int) and not isinstance(value, bool) else default

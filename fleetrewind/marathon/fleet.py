@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
+from .answers import app_problem
 from ..errors import RollbackError, UnreachableError
 from ..secret import Secret
 from .appdef import AppDef, image_of
@@ -22,6 +23,11 @@ class FleetState:
     @property
     def images(self) -> dict[str, str | None]:
         return {s: image_of(app) for s, app in self.apps.items()}
+
+    @property
+    def problems(self) -> dict[str, str | None]:
+        """service -> why its app is not healthy at rest (None when it is): "already runs" needs both."""
+        return {s: app_problem(app) for s, app in self.apps.items()}
 
 
 def load_apps(client: MarathonClient, app_ids: Mapping[str, str], *, parallel: int) -> FleetState:

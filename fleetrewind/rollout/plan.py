@@ -64,8 +64,15 @@ class Plan:
 
 
 def plan_for_date(index: Index, date: str, *, current: Mapping[str, str | None], app_ids: Mapping[str, str],
-                  waves: Sequence[Sequence[str]], pin_digest: bool = False) -> Plan:
-    """For each service: its newest release at or before the end of ``date`` vs what runs now."""
+                  waves: Sequence[Sequence[str]], pin_digest: bool = False,
+                  problems: Mapping[str, str | None] | None = None) -> Plan:
+    """For each service: its newest release at or before the end of ``date`` vs what runs now.
+
+    "Already runs it" needs the image AND a healthy app at rest (``problems``: service -> what is
+    wrong, from :attr:`FleetState.problems`); a service on its target but stuck is deployed again
+    and waited on, and the plan says why.
+    """
+    problems = problems or {}
     wave_of = {s: i for i, wave in enumerate(waves) for s in wave}
     steps: list[Step] = []
     for service in index.services:
@@ -80,8 +87,12 @@ def plan_for_date(index: Index, date: str, *, current: Mapping[str, str | None],
         released_on = day_of(release.created, index.tz)
         why = "released that day" if released_on == date else f"filled from an older date ({released_on})"
         if runs(now, tag=release.tag, digest=release.digest or None):
-            steps.append(Step(service, app_id, now, now, UNCHANGED, f"unchanged: already runs {release.tag} ({why})",
-                              wave, release))
+            if problems.get(service):
+                steps.append(Step(service, app_id, now, now, CHANGE, _stuck(release.tag, problems[service]), wave,
+                                  release))
+            else:
+                steps.append(Step(service, app_id, now, now, UNCHANGED,
+                                  f"unchanged: already runs {release.tag} ({why})", wave, release))
             continue
         target = retarget(now, tag=release.tag, digest=release.digest, pin_digest=pin_digest) if now else release.image
         steps.append(Step(service, app_id, now, target, CHANGE, why, wave, release))
@@ -89,18 +100,27 @@ def plan_for_date(index: Index, date: str, *, current: Mapping[str, str | None],
 
 
 def plan_for_images(targets: Mapping[str, str], *, current: Mapping[str, str | None], app_ids: Mapping[str, str],
-                    waves: Sequence[Sequence[str]], env: str, reason: str, date: str | None = None) -> Plan:
+                    waves: Sequence[Sequence[str]], env: str, reason: str, date: str | None = None,
+                    problems: Mapping[str, str | None] | None = None) -> Plan:
     """A plan to put each service on a given image (undo, deploy, last-good): same machinery."""
+    problems = problems or {}
     wave_of = {s: i for i, wave in enumerate(waves) for s in wave}
     steps: list[Step] = []
     for service, target in targets.items():
         now = current.get(service)
         wave = wave_of.get(service, len(waves))
-        if now == target:
+        if now == target and problems.get(service):
+            steps.append(Step(service, app_ids.get(service), now, now, CHANGE,
+                              _stuck(target.rpartition(":")[2], problems[service]), wave))
+        elif now == target:
             steps.append(Step(service, app_ids.get(service), now, now, UNCHANGED, "unchanged: already runs it", wave))
         else:
             steps.append(Step(service, app_ids.get(service), now, target, CHANGE, reason, wave))
     return Plan(env=env, date=date, steps=tuple(steps), waves=tuple(tuple(w) for w in waves))
+
+
+def _stuck(tag: str, problem: str | None) -> str:
+    return f"runs {tag} but {problem}: deployed again and waited on until healthy"
 
 
 def scoped(plan: Plan, selection: Selection, scope: Scope, *,

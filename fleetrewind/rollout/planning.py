@@ -63,7 +63,7 @@ def plan_to_date(index: Index, fleet: FleetState, date: str, *, waves: Sequence[
                  scope: Scope, selection: Selection | None = None, left_out: LeftOut | None = None) -> Plan:
     """The selected services back on their images of ``date``, in the configured waves."""
     services = selection.selected if selection else index.services
-    plan = plan_for_date(index, date, current=fleet.images, app_ids=fleet.app_ids,
+    plan = plan_for_date(index, date, current=fleet.images, app_ids=fleet.app_ids, problems=fleet.problems,
                          waves=order_waves(services, waves), pin_digest=pin_digest)
     return scoped(plan, selection, scope, left_out=left_out) if selection else plan
 
