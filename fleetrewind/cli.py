@@ -22,7 +22,7 @@ from .commands import dates, deploy, diff, get, plan, run, status, undo
 from .console import Console, setup_logging
 from .errors import EXIT_FAILED, EXIT_USAGE, RollbackError
 from .secret import REGISTRY, Secret, redact, weak_secrets
-from .settings import COMMANDS, Settings, from_args
+from .settings import CA_VARIABLES, COMMANDS, Settings, from_args
 from .usage import USAGE
 
 log = logging.getLogger(__name__)
@@ -184,6 +184,9 @@ def _run(args: Mapping[str, object], environ: Mapping[str, str], console: Consol
                          "branch name): it is hidden where credentials appear, not everywhere; use a longer one")
         if settings.tls.insecure:
             console.warn("--insecure: TLS certificates are NOT verified; anyone on the path can read credentials")
+        elif settings.tls.source in CA_VARIABLES:
+            console.warn(f"TLS: trusting only the CAs in {settings.tls.ca_bundle} (from {settings.tls.source}), "
+                         "not the default CAs; set --ca-bundle or ROLLBACK_CA_BUNDLE to choose explicitly")
         return HANDLERS[settings.command](settings, console)
     except RollbackError as err:
         console.error(str(err))

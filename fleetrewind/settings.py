@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import ipaddress
 import json
 import re
 import urllib.parse
@@ -132,6 +133,14 @@ def _url(name: str, value: str | None) -> str | None:
     _userinfo_secret(name, value)
     if not re.match(r"^https?://[^\s/]+", value):
         raise UsageError(f"{name} must be an http:// or https:// URL (found: {shorten(_hide_userinfo(value))})")
+    try:
+        parts = urllib.parse.urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+        if not parts.hostname:
+            raise ValueError("no host name")
+    except ValueError as exc:
+        raise UsageError(f"{name} is not a usable URL ({_url_problem(exc)}; "
+                         f"found: {shorten(_hide_userinfo(value))})") from None
     return value.rstrip("/")
 
 
@@ -142,6 +151,47 @@ def _userinfo_secret(name: str, value: str) -> None:
     if at:
         user, _, password = userinfo.partition(":")
         REGISTRY.add_user(urllib.parse.unquote(user), Secret(urllib.parse.unquote(password or user), f"the password in {name}"))
+
+
+def _url_problem(exc: ValueError) -> str:
+    text = str(exc)
+    if "IPv6" in text:
+        return "an IPv6 address must be closed with ]"
+    if "Port" in text or "port" in text:
+        return "the port must be a number from 1 to 65535"
+    return "no host name"
+
+
+def _loopback_http(url: str) -> bool:
+    """An http:// URL to this machine (a local relay or a test bed): nothing crosses the network."""
+    try:
+        host = urllib.parse.urlsplit(url).hostname or ""
+    except ValueError:
+        return False
+    if not url.startswith("http://"):
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+CA_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+
+
+def _tls(args: Mapping[str, Any], environ: Mapping[str, str], config: Mapping[str, Any]) -> TLS:
+    """--ca-bundle > ROLLBACK_CA_BUNDLE > config ca_bundle > REQUESTS_CA_BUNDLE > CURL_CA_BUNDLE > system CAs."""
+    candidates: list[tuple[str, Any]] = [("--ca-bundle", args.get("--ca-bundle")),
+                                         ("ROLLBACK_CA_BUNDLE", environ.get("ROLLBACK_CA_BUNDLE")),
+                                         ("config ca_bundle", config.get("ca_bundle"))]
+    candidates += [(name, environ.get(name)) for name in CA_VARIABLES]
+    source, ca_bundle = next(((n, v) for n, v in candidates if v), ("--ca-bundle", None))
+    if ca_bundle and not Path(ca_bundle).is_file():
+        hint = "; fix or unset it (the tool reads it as a CA bundle setting)" if source in CA_VARIABLES else ""
+        raise UsageError(f"{source} {ca_bundle} is not a readable file{hint}")
+    return TLS(ca_bundle=ca_bundle, insecure=bool(args.get("--insecure")), source=source)
 
 
 def _hide_userinfo(value: str) -> str:
@@ -296,15 +346,14 @@ def from_args(args: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:
         raise UsageError(f'--marathon-auth must be basic or dcos (found: "{auth}")')
     values["marathon_auth"] = auth
 
-    ca_bundle = _pick(args.get("--ca-bundle"), environ, "ROLLBACK_CA_BUNDLE", config, "ca_bundle")
-    if ca_bundle and not Path(ca_bundle).is_file():
-        raise UsageError(f"--ca-bundle {ca_bundle} is not a readable file")
-    values["tls"] = TLS(ca_bundle=ca_bundle, insecure=bool(args.get("--insecure")))
+    values["tls"] = _tls(args, environ, config)
 
     slack = args.get("--slack") or environ.get("SLACK_WEBHOOK_URL")
     if slack:
-        if not re.match(r"^https?://", slack):
-            raise UsageError("--slack must be an incoming-webhook URL starting with https:// (value hidden)")
+        if not re.match(r"^https://", slack) and not _loopback_http(slack):
+            # The URL is the credential: over http it would cross the network in clear.
+            raise UsageError("--slack must be an incoming-webhook URL starting with https:// (http:// only to a "
+                             "loopback address; value hidden)")
         values["slack_webhook"] = Secret(slack, "the Slack webhook URL")
         token = slack.rstrip("/").rsplit("/", 1)[-1]
         if len(token) >= 8:

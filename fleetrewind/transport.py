@@ -1,40 +1,52 @@
-"""One pooled requests session per API, with timeouts, read retries and explicit TLS settings.
+"""One pooled requests session per API: timeouts, a total deadline, read retries, explicit TLS and proxies.
 
-Every request goes through :class:`Transport`, so no call can forget its timeout or its
-``verify`` value. ``verify`` is passed on each request because requests lets
-``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` override ``Session.verify`` (but not a per-request
-path or ``False``).
+Every request goes through :class:`Transport`, so no call can forget its timeout, its deadline,
+its ``verify`` value or the origin rule for credentials. The session does not read the
+environment (``trust_env = False``): proxies are resolved once per origin from the proxy
+variables, and ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` are read by the settings as a CA bundle
+setting of their own (docs/security.md, "TLS"; docs/performance.md for the CPU this saves).
 """
 
 from __future__ import annotations
 
 import logging
-import os
+import socket
+import threading
+import time
 import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
-from requests.sessions import merge_setting
 from requests.utils import get_environ_proxies
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import InvalidHeader
 from urllib3.util.retry import Retry
 
 from . import __version__
-from .errors import UnreachableError
+from .errors import RollbackError, UnreachableError
 
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 USER_AGENT = f"fleetrewind/{__version__}"
+RETRY_AFTER_MAX = 10  # seconds: a server asking for an hour (Retry-After: 3600) gets ten
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class CredentialsRefused(RollbackError):
+    """A request would carry credentials over a weaker scheme or to another origin (exit 1)."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class TLS:
-    """TLS choice for one endpoint: a CA bundle path, or verification off (``--insecure``)."""
+    """TLS choice for one endpoint: a CA bundle path (and which setting named it), or ``--insecure``."""
 
     ca_bundle: str | None = None
     insecure: bool = False
+    source: str = "--ca-bundle"  # the flag, variable or config key the bundle came from
 
     @property
     def verify(self) -> bool | str:
@@ -45,49 +57,156 @@ class TLS:
 
 def sanitize_url(url: str) -> str:
     """Drop user:password from a URL so it can be shown or logged."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
-
-
-class _Session(requests.Session):
-    """A requests Session that reads the environment's proxy settings once per scheme://host.
-
-    requests scans every environment variable twice per request to find proxies (about a
-    quarter of a millisecond each time: a fifth of the tool's CPU per request); the environment
-    does not change while the tool runs. Everything else is requests' own logic, unchanged.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._env_proxies: dict[tuple[str, str, str | None], dict[str, str]] = {}
-
-    def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any,
-                                   cert: Any) -> Any:
-        if not self.trust_env:
-            return super().merge_environment_settings(url, proxies, stream, verify, cert)
-        no_proxy = proxies.get("no_proxy") if proxies is not None else None
+    try:
         parts = urllib.parse.urlsplit(url)
-        key = (parts.scheme, parts.netloc, no_proxy)
-        env_proxies = self._env_proxies.get(key)
-        if env_proxies is None:
-            env_proxies = self._env_proxies[key] = get_environ_proxies(url, no_proxy=no_proxy)
-        if proxies is not None:
-            for name, value in env_proxies.items():
-                proxies.setdefault(name, value)
-        if verify is True or verify is None:
-            verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or verify
-        merge: Any = merge_setting  # requests leaves it untyped
-        return {
-            "proxies": merge(proxies, self.proxies),
-            "stream": merge(stream, self.stream),
-            "verify": merge(verify, self.verify),
-            "cert": merge(cert, self.cert),
-        }
+    except ValueError:
+        return url.rpartition("@")[2] if "@" in url else url
+    if "@" not in parts.netloc:
+        return url
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, parts.query,
+                                    parts.fragment))
+
+
+def origin(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) with the scheme's default port filled in (RFC 6454); ValueError if unusable."""
+    parts = urllib.parse.urlsplit(url)
+    scheme = parts.scheme.lower()
+    port = parts.port or DEFAULT_PORTS.get(scheme)
+    if scheme not in DEFAULT_PORTS or not parts.hostname or port is None:
+        raise ValueError(sanitize_url(url))  # not an http(s) URL with a host
+    return scheme, parts.hostname.lower(), port
+
+
+def show_origin(value: tuple[str, str, int]) -> str:
+    scheme, host, port = value
+    return f"{scheme}://{'[' + host + ']' if ':' in host else host}:{port}"
+
+
+# -- the total deadline --------------------------------------------------------------------------
+# requests' timeout is per socket read: a server trickling one header byte a second never trips
+# it. Each request registers a watch; one watchdog thread shuts the socket of every request whose
+# deadline has passed, and a connection asked to send for an expired watch raises at once.
+
+
+class DeadlineExceeded(Exception):
+    """Not an OSError on purpose: urllib3 retries those, and a request past its deadline must stop."""
+
+
+class _Watch:
+    __slots__ = ("deadline", "expired", "conn")
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.expired = False
+        self.conn: HTTPConnection | None = None
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def expire(self) -> None:
+        self.expired = True
+        conn = self.conn
+        # Only while the connection still works for this request (it goes back to the pool after).
+        if conn is not None and getattr(conn, "_fleetrewind_watch", None) is self and conn.sock is not None:
+            try:
+                socket.socket.shutdown(conn.sock, socket.SHUT_RDWR)  # wakes a recv blocked in another thread
+            except OSError:
+                pass
+
+
+class _Watchdog:
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._watches: set[_Watch] = set()
+        self._wake_at = float("inf")
+        self._thread: threading.Thread | None = None
+
+    def add(self, watch: _Watch) -> None:
+        with self._cond:
+            self._watches.add(watch)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="request-deadlines", daemon=True)
+                self._thread.start()
+            if watch.deadline < self._wake_at:
+                self._cond.notify()
+
+    def remove(self, watch: _Watch) -> None:
+        with self._cond:
+            self._watches.discard(watch)
+            watch.conn = None
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                for watch in [w for w in self._watches if w.deadline <= now]:
+                    self._watches.discard(watch)
+                    watch.expire()
+                self._wake_at = min((w.deadline for w in self._watches), default=float("inf"))
+                self._cond.wait(None if self._wake_at == float("inf") else max(0.0, self._wake_at - now))
+
+
+_WATCHDOG = _Watchdog()
+_CURRENT = threading.local()
+
+
+def _attach(conn: HTTPConnection) -> None:
+    watch: _Watch | None = getattr(_CURRENT, "watch", None)
+    if watch is None:
+        return
+    if watch.expired or watch.remaining() <= 0:
+        raise DeadlineExceeded()
+    conn._fleetrewind_watch = watch  # type: ignore[attr-defined]
+    watch.conn = conn
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _attach(self)
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _attach(self)
+        super().request(*args, **kwargs)
+
+
+class _HTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _HTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+_POOLS = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
+class _Adapter(HTTPAdapter):
+    """requests' adapter with urllib3 pools whose connections honour the request's deadline."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _POOLS
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if not proxy.lower().startswith("socks"):  # SOCKS brings pool classes of its own
+            manager.pool_classes_by_scheme = _POOLS
+        return manager
+
+
+class _Retry(Retry):
+    """urllib3's Retry, with ``Retry-After`` bounded and a malformed one (``soon``) read as absent."""
+
+    def parse_retry_after(self, retry_after: str) -> float:
+        try:
+            seconds = super().parse_retry_after(retry_after)
+        except InvalidHeader:
+            return 0.0  # falls back to the backoff
+        watch: _Watch | None = getattr(_CURRENT, "watch", None)
+        return max(0.0, min(seconds, watch.remaining())) if watch else seconds
 
 
 def make_session(*, pool_size: int = 16, retries: int = 3, status_retries: int | None = None,
@@ -96,12 +215,12 @@ def make_session(*, pool_size: int = 16, retries: int = 3, status_retries: int |
 
     Error statuses get twice as many retries as connection errors (default 6 and 3): with 3, a
     registry failing one request in five sank one ``get`` in ten (0.2**4 per request, ~60
-    requests; issue 7), while a server that is gone is still given up on within a few seconds
+    requests), while a server that is gone is still given up on within a few seconds
     (backoff 0, 0.2, 0.4, 0.8, 1, 1 s). Writes are never retried on a status: a Marathon PUT
     that failed half-way must be looked at (deployments) before it is sent again.
     """
     status_retries = 2 * retries if status_retries is None else status_retries
-    retry = Retry(
+    retry = _Retry(
         total=max(retries, status_retries),
         connect=retries,
         read=retries,
@@ -112,18 +231,37 @@ def make_session(*, pool_size: int = 16, retries: int = 3, status_retries: int |
         status_forcelist=RETRY_STATUSES,
         allowed_methods=frozenset({"GET", "HEAD"}),
         respect_retry_after_header=True,
+        retry_after_max=RETRY_AFTER_MAX,
         raise_on_status=False,
     )
-    session = _Session()
-    adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=pool_size)
+    session = requests.Session()
+    # No environment lookups per request (proxies, CA variables, .netrc): Transport passes them.
+    session.trust_env = False
+    adapter = _Adapter(max_retries=retry, pool_connections=4, pool_maxsize=pool_size)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers["User-Agent"] = USER_AGENT
     return session
 
 
+class Proxies:
+    """The environment's proxies for a URL, resolved once per origin (the environment does not change
+    while a command runs; requests would rescan it twice per request)."""
+
+    def __init__(self) -> None:
+        self._by_origin: dict[str, dict[str, str]] = {}
+
+    def for_url(self, url: str) -> dict[str, str]:
+        parts = urllib.parse.urlsplit(url)
+        key = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+        found = self._by_origin.get(key)
+        if found is None:
+            found = self._by_origin[key] = dict(get_environ_proxies(key))
+        return found
+
+
 class Transport:
-    """Base URL + session + TLS + timeout: the only way the clients send requests."""
+    """Base URL + session + TLS + timeout + deadline: the only way the clients send requests."""
 
     def __init__(
         self,
@@ -131,6 +269,7 @@ class Transport:
         *,
         tls: TLS,
         timeout: float = 15.0,
+        deadline: float | None = None,
         session: requests.Session | None = None,
         pool_size: int = 16,
         name: str = "server",
@@ -138,7 +277,9 @@ class Transport:
         self.base_url = base_url.rstrip("/")
         self.tls = tls
         self.timeout = timeout
+        self.deadline = deadline if deadline is not None else max(60.0, 2 * timeout)
         self.session = session or make_session(pool_size=pool_size)
+        self.proxies = Proxies()
         self.name = name
         if tls.insecure:
             import urllib3
@@ -154,29 +295,91 @@ class Transport:
             return path
         return self.base_url + path
 
-    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """Send one request; connection and TLS failures become :class:`UnreachableError`."""
+    def check_credentials_target(self, url: str, *, other_origin_ok: bool = False) -> None:
+        """Refuse to send credentials over a weaker scheme, to another origin, or with userinfo in the URL."""
+        try:
+            target = origin(url)
+            home = origin(self.base_url)
+            has_userinfo = "@" in urllib.parse.urlsplit(url).netloc
+        except ValueError:
+            raise CredentialsRefused(f"refusing to send credentials for {self.name} to an unusable URL "
+                                     f"{sanitize_url(url)!r}") from None
+        if has_userinfo and url != self.base_url and not url.startswith(self.base_url + "/"):
+            raise CredentialsRefused(f"refusing to send credentials for {self.name} to {sanitize_url(url)}: "
+                                     "the URL carries a user name or password of its own")
+        if home[0] == "https" and target[0] != "https":
+            raise CredentialsRefused(f"refusing to send credentials for {self.name} over plain http to "
+                                     f"{show_origin(target)}: {self.display_url} uses https")
+        if target != home and not other_origin_ok:
+            raise CredentialsRefused(f"refusing to send credentials for {self.name} to another origin "
+                                     f"{show_origin(target)} (they go only to {show_origin(home)})")
+
+    def request(self, method: str, path: str, *, other_origin_ok: bool = False, **kwargs: Any) -> requests.Response:
+        """Send one request within the total deadline; network and TLS failures become :class:`UnreachableError`.
+
+        ``timeout`` given by the caller is both the read timeout and the request's deadline.
+        """
+        url = self.url(path)
+        if kwargs.get("auth") or "Authorization" in (kwargs.get("headers") or {}):
+            self.check_credentials_target(url, other_origin_ok=other_origin_ok)
+        deadline = float(kwargs["timeout"]) if kwargs.get("timeout") else self.deadline
         kwargs.setdefault("timeout", self.timeout)
         kwargs["verify"] = self.tls.verify
-        url = self.url(path)
+        kwargs["proxies"] = self.proxies.for_url(url)
+        watch = _Watch(time.monotonic() + deadline)
+        _CURRENT.watch = watch
+        _WATCHDOG.add(watch)
         try:
-            return self.session.request(method, url, **kwargs)
+            resp = self.session.request(method, url, **kwargs)
+            if watch.expired:  # http.client takes a connection cut mid-headers for their end
+                raise DeadlineExceeded()
+            return resp
+        except DeadlineExceeded:
+            raise self._too_slow(method, url, deadline) from None
         except requests.exceptions.SSLError as exc:
-            raise UnreachableError(
-                f"TLS verification failed for {self.name} at {sanitize_url(url)}: "
-                f"{_short_reason(exc)}; pass --ca-bundle=<file> for a private CA "
-                "(or --insecure, not recommended)"
-            ) from None
-        except requests.exceptions.Timeout:
-            raise UnreachableError(
-                f"{self.name} at {self.display_url} did not answer {method} {_path_of(url)} "
-                f"within {kwargs['timeout']} s; check that it is up and reachable"
-            ) from None
-        except (requests.exceptions.ConnectionError, requests.exceptions.RetryError) as exc:
+            raise UnreachableError(self._tls_message(url, exc)) from None
+        except requests.exceptions.RequestException as exc:
+            if watch.expired:
+                raise self._too_slow(method, url, deadline) from None
+            if isinstance(exc, requests.exceptions.Timeout):
+                raise UnreachableError(
+                    f"{self.name} at {self.display_url} did not answer {method} {_path_of(url)} "
+                    f"within {kwargs['timeout']} s; check that it is up and reachable"
+                ) from None
             raise UnreachableError(
                 f"cannot reach {self.name} at {self.display_url} ({_short_reason(exc)}); "
                 "check the URL and that the service is up"
             ) from None
+        finally:
+            _CURRENT.watch = None
+            _WATCHDOG.remove(watch)
+
+    def _too_slow(self, method: str, url: str, deadline: float) -> UnreachableError:
+        return UnreachableError(
+            f"{self.name} at {self.display_url} did not finish {method} {_path_of(url)} within {deadline:g} s "
+            "(the deadline of one request, retries included); check that it is up and not overloaded"
+        )
+
+    def _tls_message(self, url: str, exc: BaseException) -> str:
+        """Say what really failed: only an untrusted issuer without a CA bundle is fixed by --ca-bundle."""
+        where = f"TLS verification failed for {self.name} at {sanitize_url(url)}"
+        text = str(exc)
+        if "expired" in text:
+            return f"{where}: the server's certificate has expired; it must be renewed (no CA bundle fixes that)"
+        if "not yet valid" in text:
+            return f"{where}: the server's certificate is not valid yet; check the clocks of both hosts"
+        if "mismatch" in text or "match" in text and "hostname" in text:
+            return (f"{where}: the certificate does not match the host name; use the name it was issued "
+                    "for in the URL")
+        if "wrong version number" in text or "record layer failure" in text:
+            return f"{where}: TLS spoken to a plain-HTTP server; use an http:// URL"
+        if self.tls.ca_bundle and ("unable to get" in text or "self" in text or "verify failed" in text):
+            return (f"{where}: certificate verify failed: it is not signed by a CA in {self.tls.ca_bundle} "
+                    f"(from {self.tls.source}); check that this bundle holds the server's CA")
+        if "verify failed" in text or "CERTIFICATE_VERIFY_FAILED" in text:
+            return (f"{where}: certificate verify failed; pass --ca-bundle=<file> for a private CA "
+                    "(or --insecure, not recommended)")
+        return f"{where}: {_short_reason(exc)}"
 
     def close(self) -> None:
         self.session.close()
@@ -198,12 +401,13 @@ _REASONS = (
     ("reset", "connection reset"),
     ("RemoteDisconnected", "connection closed without an answer"),
     ("aborted", "connection aborted"),
+    ("InvalidURL", "an invalid URL"),
 )
 
 
 def _short_reason(exc: BaseException) -> str:
     """A short cause without the URL (which may carry credentials) or nested reprs."""
-    text = str(exc)
+    text = f"{type(exc).__name__}: {exc}"
     for marker, reason in _REASONS:
         if marker in text:
             return reason

@@ -21,12 +21,17 @@ class QuietServer(ThreadingHTTPServer):
 class BackgroundServer:
     """Listen on 127.0.0.1 (a free port, or a given one) and serve until :meth:`stop`."""
 
-    def __init__(self, handler: type[BaseHTTPRequestHandler], *, name: str, port: int = 0) -> None:
-        self._server = QuietServer(("127.0.0.1", port), handler)
+    def __init__(self, handler: type[BaseHTTPRequestHandler], *, name: str, port: int = 0,
+                 server_class: type[QuietServer] = QuietServer) -> None:
+        self._server = server_class(("127.0.0.1", port), handler)
         self.port: int = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=name, daemon=True)
         self._thread.start()
+
+    @property
+    def server(self) -> QuietServer:
+        return self._server
 
     @property
     def url(self) -> str:

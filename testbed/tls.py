@@ -45,8 +45,12 @@ def _name(common_name: str) -> x509.Name:
     )
 
 
-def _validity(builder: x509.CertificateBuilder) -> x509.CertificateBuilder:
+def _validity(builder: x509.CertificateBuilder, *, expired: bool = False) -> x509.CertificateBuilder:
     now = datetime.datetime.now(datetime.timezone.utc)
+    if expired:  # valid for a day, ten days ago
+        return builder.not_valid_before(now - datetime.timedelta(days=11)).not_valid_after(
+            now - datetime.timedelta(days=10)
+        )
     return builder.not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(
         now + datetime.timedelta(days=2)
     )
@@ -88,11 +92,12 @@ def issue_cert(
     *,
     names: Sequence[str] = (),
     server: bool = True,
+    expired: bool = False,
 ) -> KeyPair:
     """Create a leaf certificate signed by ``ca``; ``names`` become IP or DNS SANs."""
     key = ec.generate_private_key(ec.SECP256R1())
     builder = (
-        _validity(x509.CertificateBuilder())
+        _validity(x509.CertificateBuilder(), expired=expired)
         .subject_name(_name(common_name))
         .issuer_name(ca.cert.subject)
         .public_key(key.public_key())
@@ -143,6 +148,7 @@ def make_server_tls(
     *,
     names: Sequence[str] = DEFAULT_SERVER_NAMES,
     prefix: str = "registry",
+    expired: bool = False,
 ) -> TlsPaths:
     """Write ``ca.pem``, ``<prefix>.pem`` and ``<prefix>-key.pem`` into ``directory``.
 
@@ -152,7 +158,7 @@ def make_server_tls(
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     ca = make_ca()
-    leaf = issue_cert(ca, names[0] if names else "localhost", names=names)
+    leaf = issue_cert(ca, names[0] if names else "localhost", names=names, expired=expired)
     return TlsPaths(
         ca_cert=_write(out / "ca.pem", cert_pem(ca.cert)),
         cert=_write(out / f"{prefix}.pem", cert_pem(leaf.cert)),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import json
 from pathlib import Path
 
@@ -480,21 +481,27 @@ def test_malformed_manifests(body: bytes, content_type: str, message: str) -> No
 def test_schema1_takes_the_newest_history_entry() -> None:
     history = [{"v1Compatibility": json.dumps({"created": c})} for c in
                ("2026-11-17T10:00:00Z", "2026-11-19T10:00:00.5Z", "2026-10-01T00:00:00Z")]
-    responses.get(f"{BASE}/v2/api/manifests/1-master", json={"schemaVersion": 1, "history": history},
+    body = json.dumps({"schemaVersion": 1, "history": history}).encode()
+    digest = "sha256:" + hashlib.sha256(body).hexdigest()
+    responses.get(f"{BASE}/v2/api/manifests/1-master", body=body,
                   content_type="application/vnd.docker.distribution.manifest.v1+prettyjws",
-                  headers={"Docker-Content-Digest": "sha256:" + "a" * 64})
+                  headers={"Docker-Content-Digest": digest})
     got = client_for(BASE).image_date("api", "1-master")
     assert got.created == dt.datetime(2026, 11, 19, 10, 0, 0, 500000, tzinfo=UTC)
-    assert got.digest == "sha256:" + "a" * 64
+    assert got.digest == digest
 
 
 @responses.activate
 def test_a_list_nested_in_a_list_is_refused() -> None:
-    child = "sha256:" + "c" * 64
-    index = {"schemaVersion": 2, "manifests": [
-        {"digest": child, "platform": {"os": "linux", "architecture": "amd64"}}]}
-    responses.get(f"{BASE}/v2/api/manifests/1-master", json=index, content_type="application/vnd.oci.image.index.v1+json")
-    responses.get(f"{BASE}/v2/api/manifests/{child}", json=index, content_type="application/vnd.oci.image.index.v1+json")
+    def index_of(digest: str) -> bytes:
+        return json.dumps({"schemaVersion": 2, "manifests": [
+            {"digest": digest, "platform": {"os": "linux", "architecture": "amd64"}}]}).encode()
+
+    inner = index_of("sha256:" + "c" * 64)
+    child = "sha256:" + hashlib.sha256(inner).hexdigest()
+    responses.get(f"{BASE}/v2/api/manifests/1-master", body=index_of(child),
+                  content_type="application/vnd.oci.image.index.v1+json")
+    responses.get(f"{BASE}/v2/api/manifests/{child}", body=inner, content_type="application/vnd.oci.image.index.v1+json")
     with pytest.raises(MalformedManifest, match="nested in a manifest list"):
         client_for(BASE).image_date("api", "1-master")
 

@@ -132,7 +132,9 @@ class RegistryAuth:
         query = {"service": params.get("service", "")}
         query["scope"] = params.get("scope") or scope
         headers = {"Authorization": "Basic " + self._basic()} if self.credentials else {}
-        resp = self.transport.request("GET", params["realm"], params=query, headers=headers)
+        # The token service may live elsewhere (auth.docker.io for Docker Hub): another origin is
+        # allowed for it, a weaker scheme is not (Transport.check_credentials_target).
+        resp = self.transport.request("GET", params["realm"], params=query, headers=headers, other_origin_ok=True)
         if resp.status_code in (401, 403):
             who = f"user {self.credentials.user!r}" if self.credentials else "anonymous access"
             raise AuthError(

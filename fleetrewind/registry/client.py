@@ -8,6 +8,8 @@ schema 1 manifest's history). It never trusts the order of a tag list.
 from __future__ import annotations
 
 import datetime as dt
+import base64
+import binascii
 import hashlib
 import json
 import logging
@@ -21,7 +23,7 @@ from ..errors import AuthError, RegistryError, UnreachableError, UsageError
 from .auth import RegistryAuth, RegistryCredentials
 from ..releases.index import parse_time
 from ..secret import shorten
-from ..transport import Transport
+from ..transport import CredentialsRefused, Transport, sanitize_url
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,13 @@ class MalformedManifest(RegistryError):
 # A manifest or manifest list as the registry sends it (the registry HTTP API spec's image manifest
 # formats); read field by field, with each field's type checked where it is used.
 Manifest = dict[str, Any]
+
+
+class DigestMismatch(RegistryError):
+    """The registry's bytes do not have the digest it claims (or that was asked for): nothing is written."""
+
+
+MAX_TAG_PAGES = 1000  # 1000 pages of n=1000: a million tags, far beyond any real repository
 
 
 @dataclass(frozen=True)
@@ -119,34 +128,48 @@ class RegistryClient:
 
     # -- tags --------------------------------------------------------------------------------
     def list_tags(self, repo: str) -> list[str]:
-        """Every tag of ``repo``, across ``Link: rel="next"`` pages (relative or absolute)."""
+        """Every tag of ``repo``, across ``Link: rel="next"`` pages (relative or absolute).
+
+        Bounded against a hostile registry: at most MAX_TAG_PAGES pages, a page seen before (by
+        URL or by content under a new cursor) stops the listing, and a page at another origin
+        (scheme, host, port) is never asked for: the credentials would go with it.
+        """
         path: str | None = f"/v2/{repo}/tags/list"
         params: dict[str, str] | None = {"n": "1000"}
         tags: list[str] = []
         seen_pages: set[str] = set()
+        seen_contents: set[tuple[str, ...]] = set()
+        pages = 0
         while path:
+            pages += 1
+            if pages > MAX_TAG_PAGES:
+                raise RegistryError(f"registry's tag list for {repo} did not end after {MAX_TAG_PAGES} pages; "
+                                    "refusing to read more (a registry bug, or a hostile server)")
             resp = self._get(repo, path, params=params)
             self._check(resp, f"the tags of {repo}", repo)
-            try:
-                body = resp.json()
-                page = body.get("tags") or []
-            except (ValueError, AttributeError):
-                raise RegistryError(f"registry sent an unreadable tag list for {repo}") from None
-            if not isinstance(page, list) or not all(isinstance(t, str) for t in page):
-                raise RegistryError(f"registry sent a tag list for {repo} whose 'tags' is not a list of strings "
-                                    f"(found: {shorten(page, 60)})")
+            page = _tag_page(resp, repo)
+            if page and tuple(page) in seen_contents:
+                raise RegistryError(f"registry's tag pages for {repo} loop back on themselves: a page repeats an "
+                                    f"earlier one under another cursor ({sanitize_url(resp.url)})")
+            seen_contents.add(tuple(page))
             tags.extend(page)
             path = _next_link(resp, self.transport.base_url)
             params = None
-            if path and urllib.parse.urlsplit(path).netloc != urllib.parse.urlsplit(self.transport.base_url).netloc:
-                # Credentials go with every request: never follow a page to another host.
-                raise RegistryError(f"registry's tag pages for {repo} point to another host "
-                                    f"({urllib.parse.urlsplit(path).netloc}); refusing to send credentials there")
+            if path:
+                self._check_next(repo, path)
             if path in seen_pages:
-                raise RegistryError(f"registry's tag pages for {repo} loop back on themselves ({path})")
+                raise RegistryError(f"registry's tag pages for {repo} loop back on themselves ({sanitize_url(path)})")
             if path:
                 seen_pages.add(path)
         return tags
+
+    def _check_next(self, repo: str, url: str) -> None:
+        """The origin rule for a next page: credentials are sent with it, so only to the registry itself."""
+        try:
+            self.transport.check_credentials_target(url)
+        except CredentialsRefused as refused:
+            raise RegistryError(f"registry's tag pages for {repo} continue at {sanitize_url(url)}; not followed: "
+                                f"{refused}") from None
 
     # -- manifests and dates -----------------------------------------------------------------
     def _manifest(self, repo: str, reference: str) -> tuple[str, str, Manifest]:
@@ -163,7 +186,7 @@ class RegistryClient:
         except ValueError:
             raise MalformedManifest(f"{what} is not valid JSON; fix or delete that tag in the registry") from None
         media_type = (resp.headers.get("Content-Type") or "").split(";")[0].strip() or str(body.get("mediaType", ""))
-        digest = resp.headers.get("Docker-Content-Digest") or "sha256:" + hashlib.sha256(resp.content).hexdigest()
+        digest = _checked_digest(resp, body, media_type, reference, what)
         return digest, media_type, body
 
     def image_date(self, repo: str, tag: str) -> ImageDate:
@@ -205,6 +228,9 @@ class RegistryClient:
     def _config_created(self, repo: str, digest: str, where: str) -> dt.datetime:
         resp = self._get(repo, f"/v2/{repo}/blobs/{digest}")
         self._check(resp, f"config blob of {where}", repo)
+        if _digest_of(resp.content, digest) != digest:
+            raise DigestMismatch(f"{where}: the config blob the registry sent does not have the digest {digest} "
+                                 "it was asked for; nothing was written (check the registry and its storage)")
         try:
             config = resp.json()
         except ValueError:
@@ -231,11 +257,64 @@ def _schema1_created(body: Manifest, where: str) -> dt.datetime:
     return max(times)
 
 
+def _tag_page(resp: requests.Response, repo: str) -> list[str]:
+    """The ``tags`` of one page: a list of strings (``null`` for an empty repository)."""
+    try:
+        body = resp.json()
+    except ValueError:
+        raise RegistryError(f"registry sent an unreadable tag list for {repo}") from None
+    page = body.get("tags") if isinstance(body, dict) else None
+    if page is None and isinstance(body, dict):
+        return []
+    if not isinstance(page, list) or not all(isinstance(t, str) for t in page):
+        raise RegistryError(f"registry sent a tag list for {repo} whose 'tags' is not a list of strings "
+                            f"(found: {shorten(page, 60)})")
+    return page
+
+
+def _digest_of(content: bytes, like: str) -> str:
+    """The digest of ``content`` in the algorithm of ``like`` (sha256 unless it names sha384/sha512)."""
+    algorithm = like.partition(":")[0] if like.startswith(("sha384:", "sha512:")) else "sha256"
+    return f"{algorithm}:{hashlib.new(algorithm, content).hexdigest()}"
+
+
+def _schema1_payload(content: bytes, body: dict[str, Any]) -> bytes:
+    """A signed schema 1 manifest's digest covers it without its signatures (libtrust's formatLength/Tail)."""
+    try:
+        protected = body["signatures"][0]["protected"]
+        header = json.loads(base64.urlsafe_b64decode(protected + "=" * (-len(protected) % 4)))
+        tail = header["formatTail"]
+        return content[:int(header["formatLength"])] + base64.urlsafe_b64decode(tail + "=" * (-len(tail) % 4))
+    except (KeyError, IndexError, TypeError, ValueError, binascii.Error):
+        return content
+
+
+def _checked_digest(resp: requests.Response, body: dict[str, Any], media_type: str, reference: str,
+                    what: str) -> str:
+    """The manifest's digest, computed from the bytes received and compared with what the registry claims.
+
+    The digest goes into rollback.json and, with pin_digest, into Marathon: a registry (or a proxy)
+    that lies about it must not get it there (docs/reliability.md, "A hostile server").
+    """
+    claimed = resp.headers.get("Docker-Content-Digest") or ""
+    content = resp.content
+    if media_type == MT_DOCKER_V1_SIGNED or (not media_type and "signatures" in body):
+        content = _schema1_payload(content, body)
+    expected = claimed or (reference if reference.startswith("sha") and ":" in reference else "sha256:")
+    actual = _digest_of(content, expected)
+    for name, value in (("Docker-Content-Digest", claimed), ("requested digest", reference)):
+        if value.startswith(("sha256:", "sha384:", "sha512:")) and _digest_of(content, value) != value:
+            raise DigestMismatch(f"{what}: the registry's {name} {value[:80]} is not the digest of the manifest "
+                                 f"it sent ({actual}); nothing was written (check the registry, or a proxy "
+                                 "in front of it)")
+    return claimed if claimed.startswith(("sha256:", "sha384:", "sha512:")) else actual
+
+
 def _error_codes(resp: requests.Response) -> list[str]:
     try:
         errors = resp.json().get("errors") or []
         return [str(e.get("code")) for e in errors if isinstance(e, dict)]
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, TypeError):
         return []
 
 

@@ -6,10 +6,9 @@ import threading
 import time
 from typing import Mapping
 
-import requests
-
+from ..errors import RollbackError
 from .plan import Step
-from ..transport import TLS, make_session, sanitize_url
+from ..transport import TLS, Transport, make_session, sanitize_url
 
 
 class HealthUrlChecker:
@@ -20,7 +19,10 @@ class HealthUrlChecker:
         self.tls = tls
         self.stop = stop
         self.interval = interval
-        self.session = make_session(retries=0)
+        timeout = min(5.0, max(0.5, grace))
+        # Absolute URLs, no credentials: the Transport brings the deadline, proxies and verify.
+        self.transport = Transport("", tls=tls, session=make_session(retries=0), timeout=timeout,
+                                   deadline=timeout, name="health URL")
 
     def __call__(self, step: Step) -> str | None:
         """None when the service's URL answered 2xx in time (or it has none), else what went wrong."""
@@ -31,13 +33,12 @@ class HealthUrlChecker:
         last = "no answer"
         while True:
             try:
-                resp = self.session.get(url, timeout=min(5.0, max(0.5, self.grace)), verify=self.tls.verify,
-                                        allow_redirects=False)
+                resp = self.transport.request("GET", url, allow_redirects=False)
                 if 200 <= resp.status_code < 300:
                     return None
                 last = f"HTTP {resp.status_code}"
-            except requests.RequestException as exc:
-                last = type(exc).__name__
+            except RollbackError as err:
+                last = str(err)  # already without credentials
             if time.monotonic() >= deadline or self.stop.is_set():
                 return f"health URL {sanitize_url(url)} did not answer 2xx within {self.grace:.0f}s (last: {last})"
             self.stop.wait(self.interval)
