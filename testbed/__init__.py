@@ -5,5 +5,7 @@
 - ``token_issuer.TokenIssuer``: Bearer token realm; ``tls.make_server_tls``: test CA and cert.
 - ``proxy.RegistryProxy``: reverse proxy with pagination, latency, faults and request counts.
 - ``slack_recorder.SlackRecorder``: records Slack webhook and Web API calls.
+- ``hostile.HostileRegistry``: a registry that lies on purpose (downgrade links, endless pages,
+  trickled answers, huge Retry-After, lying digests, odd JSON), one ``Behaviour`` per repository.
 - ``fleet.populate`` / ``fleet.SAMPLE_FLEET``: a sample fleet of releases.
 """
