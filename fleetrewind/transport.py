@@ -161,12 +161,20 @@ def _attach(conn: HTTPConnection) -> None:
 
 
 class _WatchedHTTPConnection(HTTPConnection):
+    def connect(self) -> None:
+        _attach(self)
+        super().connect()
+
     def request(self, *args: Any, **kwargs: Any) -> None:
         _attach(self)
         super().request(*args, **kwargs)
 
 
 class _WatchedHTTPSConnection(HTTPSConnection):
+    def connect(self) -> None:  # self.sock exists before the handshake: it and its retries end at the deadline
+        _attach(self)
+        super().connect()
+
     def request(self, *args: Any, **kwargs: Any) -> None:
         _attach(self)
         super().request(*args, **kwargs)

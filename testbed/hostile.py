@@ -27,6 +27,9 @@ the server speaks TLS, and with ``dual=True`` it also answers plain HTTP on the 
 sniffs the first byte): a downgrade link to ``http://`` on the same host and port then reaches a
 server that records whether a credential arrived in clear. ``requests`` lists every request
 (method, path, scheme, Authorization header); ``aborted`` counts answers the client hung up on.
+
+:class:`TrickleRelay` sits in front of any server and passes what the server sends one byte at a
+time: in front of a TLS server it trickles the handshake itself.
 """
 
 from __future__ import annotations
@@ -312,3 +315,61 @@ def _route(path: str) -> tuple[str | None, str, str]:
         if sep and repo:
             return repo, kind, ref
     return None, "", ""
+
+
+class TrickleRelay:
+    """``TrickleRelay(port, interval)``: a TCP relay on 127.0.0.1 that slows the server's bytes to one per interval."""
+
+    def __init__(self, target_port: int, interval: float) -> None:
+        self.target_port = target_port
+        self.interval = interval
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self._listener.getsockname()[1]
+        self._stopped = threading.Event()
+        self.relayed = 0  # bytes passed from the server to the client
+        self.accepted = 0  # connections the client opened
+        threading.Thread(target=self._accept, name="trickle-relay", daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            threading.Thread(target=self._pump, args=(client, upstream, 0.0, False), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, self.interval, True), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket, interval: float, count: bool) -> None:
+        try:
+            while not self._stopped.is_set():
+                data = source.recv(65536)
+                if not data:
+                    break
+                if interval <= 0:
+                    sink.sendall(data)
+                    self.relayed += len(data) if count else 0
+                    continue
+                for index in range(len(data)):
+                    sink.sendall(data[index:index + 1])
+                    self.relayed += 1 if count else 0
+                    time.sleep(interval)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._listener.close()
+
+    def __enter__(self) -> "TrickleRelay":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

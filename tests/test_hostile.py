@@ -22,7 +22,7 @@ from fleetrewind.registry.client import DigestMismatch, RegistryClient
 from fleetrewind.secret import Secret
 from fleetrewind.settings import RegistryCredentials
 from fleetrewind.transport import RETRY_AFTER_MAX, TLS, CredentialsRefused, Transport
-from testbed.hostile import Behaviour, HostileRegistry, config_blob, digest_of, manifest_for
+from testbed.hostile import Behaviour, HostileRegistry, TrickleRelay, config_blob, digest_of, manifest_for
 from testbed.tls import TlsPaths, make_server_tls
 
 USER, PASSWORD = "ci", "hostile-pw-Zq81"
@@ -172,6 +172,24 @@ def test_a_slow_answer_is_cut_at_the_deadline(hostile: HostileRegistry, where: s
             registry.list_tags("api")
         else:
             registry.image_date("api", "1-master")
+
+
+def test_a_tls_handshake_trickled_byte_by_byte_is_cut_at_the_deadline(tls: TlsPaths) -> None:
+    def through(relay: TrickleRelay) -> Transport:
+        return Transport(f"https://127.0.0.1:{relay.port}", tls=TLS(ca_bundle=tls.ca_cert), timeout=1.0,
+                         deadline=1.5, name="registry")
+
+    with HostileRegistry(tls=tls) as server:
+        with TrickleRelay(server.port, 0.0) as fast:
+            through(fast).request("GET", "/v2/")
+            whole = fast.relayed  # the handshake and the answer
+        with TrickleRelay(server.port, 0.02) as slow:
+            with pytest.raises(UnreachableError, match="did not finish GET /v2/ within 1.5 s"):
+                through(slow).request("GET", "/v2/")
+            assert slow.relayed < whole / 2, "a handshake ran to its end"
+            # Python bounds one handshake by the connect timeout; the deadline also stops the retries.
+            assert slow.accepted <= 2
+        assert len(server.seen()) == 1  # only the fast one got as far as a request
 
 
 def test_the_connection_pool_still_works_after_a_request_was_cut(hostile: HostileRegistry) -> None:
