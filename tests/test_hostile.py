@@ -395,3 +395,34 @@ def test_the_digest_in_rollback_json_is_the_digest_of_the_bytes_received(hostile
     assert code == 0, err
     expected = digest_of(manifest_for(config_blob("2026-11-19T10:00:00Z")))
     assert f'"{expected}"' in (tmp_path / "rollback.json").read_text()
+
+
+# --- the real registry behind a proxy that tampers with what it passes on -----------------------------
+
+@pytest.mark.parametrize("tamper", ["manifest bytes", "digest header", "config blob"])
+def test_a_tampering_proxy_in_front_of_the_real_registry_is_caught(
+        registry: Any, proxy_factory: Any, unique_repo: str, tmp_path: Path, tamper: str) -> None:
+    from testbed.images import push_image
+
+    push_image(registry.url, unique_repo, "7-master", "2026-11-19T10:00:00Z")
+    other = push_image(registry.url, unique_repo, "8-master", "2026-11-20T10:00:00Z")
+
+    def hook(path: str, status: int, headers: dict[str, str], data: bytes) -> tuple[int, dict[str, str], bytes]:
+        if tamper == "manifest bytes" and "/manifests/7-master" in path:
+            data = data + b"\n"  # still the same JSON, no longer the same bytes
+        elif tamper == "digest header" and "/manifests/7-master" in path:
+            headers = {k: (other if k.lower() == "docker-content-digest" else v) for k, v in headers.items()}
+        elif tamper == "config blob" and "/blobs/" in path and data.startswith(b"{"):
+            data = data.replace(b"2026-11-19", b"2026-11-21")
+        headers = {k: (str(len(data)) if k.lower() == "content-length" else v) for k, v in headers.items()}
+        return status, headers, data
+
+    proxy = proxy_factory(registry.url, response_hook=hook)
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["get", f"--repo={unique_repo}", "--env=prod", f"--dump={tmp_path}", f"--registry={proxy.url}",
+                 "--no-cache"], environ={}, stdout=out, stderr=err)
+    assert code == 1, err.getvalue()
+    [line] = errors(err.getvalue())
+    assert "nothing was written" in line and ("is not the digest of the manifest it sent" in line or
+                                              "does not have the digest" in line)
+    assert not (tmp_path / "rollback.json").exists()
