@@ -11,7 +11,6 @@ from typing import TextIO
 
 from .secret import Secret, redact
 
-log = logging.getLogger("fleetrewind")
 
 
 class Console:
@@ -68,19 +67,25 @@ class Console:
 
 
 class RedactingFormatter(logging.Formatter):
-    """Log lines and --verbose tracebacks pass the same redaction as every other line."""
+    """``warning: fleetrewind.registry.cache: ...``: the record's own level, then the same redaction
+    as every other line (--verbose tracebacks included)."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return redact(super().format(record))
+        return redact(f"{record.levelname.lower()}: {super().format(record)}")
 
 
 def setup_logging(*, verbose: bool, stderr: TextIO) -> None:
-    """Debug logs only with --verbose; urllib3 stays quiet either way unless verbose."""
-    root = logging.getLogger("fleetrewind")
-    root.handlers.clear()
+    """Debug logs only with --verbose; urllib3 stays quiet either way unless verbose.
+
+    Both loggers that can speak (ours and urllib3's) write through one handler and
+    :class:`RedactingFormatter`; a second call (tests run many commands) replaces it.
+    """
     handler = logging.StreamHandler(stderr)
-    handler.setFormatter(RedactingFormatter("debug: %(name)s: %(message)s"))
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
-    root.propagate = False
-    logging.getLogger("urllib3").setLevel(logging.DEBUG if verbose else logging.ERROR)
+    handler.setFormatter(RedactingFormatter("%(name)s: %(message)s"))
+    for name, level in (("fleetrewind", logging.DEBUG if verbose else logging.WARNING),
+                        ("urllib3", logging.DEBUG if verbose else logging.ERROR)):
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.addHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = False

@@ -157,6 +157,7 @@ def redact(text: str, secrets: "Iterable[Secret | None]" = ()) -> str:
     """Hide credentials where they occur and every strong known secret wherever it appears."""
     if not text:
         return text
+    text = _structural(text)  # first: a URL's whole userinfo goes, not only the password inside it
     forms = REGISTRY.forms()
     for secret in secrets:  # call sites pass their own too; usually already registered
         if secret and not REGISTRY.weak_value(secret.reveal()):

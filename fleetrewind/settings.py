@@ -15,14 +15,14 @@ import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .config_file import load_config
 from .errors import UsageError
-from .secret import REGISTRY, Secret, shorten
+from .secret import REGISTRY, Secret, redact, shorten
 from .registry.auth import RegistryCredentials
 from .rollout.states import DEFAULT_ROLLBACK_ON, FailureClass
 from .rollout.scope import Scope, parse_pinned, parse_scope_flag
+from .releases.index import find_zone
 from .releases.tags import DEFAULT_BRANCHES, DEFAULT_TAG_PATTERN, branch_for_env, check_env, check_service, compile_tag_pattern, parse_services
 from .transport import TLS, sanitize_url
 
@@ -132,7 +132,7 @@ def _url(name: str, value: str | None) -> str | None:
         return None
     _userinfo_secret(name, value)
     if not re.match(r"^https?://[^\s/]+", value):
-        raise UsageError(f"{name} must be an http:// or https:// URL (found: {shorten(_hide_userinfo(value))})")
+        raise UsageError(f"{name} must be an http:// or https:// URL (found: {shorten(redact(value))})")
     try:
         parts = urllib.parse.urlsplit(value)
         parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
@@ -140,7 +140,7 @@ def _url(name: str, value: str | None) -> str | None:
             raise ValueError("no host name")
     except ValueError as exc:
         raise UsageError(f"{name} is not a usable URL ({_url_problem(exc)}; "
-                         f"found: {shorten(_hide_userinfo(value))})") from None
+                         f"found: {shorten(redact(value))})") from None
     return value.rstrip("/")
 
 
@@ -194,18 +194,13 @@ def _tls(args: Mapping[str, Any], environ: Mapping[str, str], config: Mapping[st
     return TLS(ca_bundle=ca_bundle, insecure=bool(args.get("--insecure")), source=source)
 
 
-def _hide_userinfo(value: str) -> str:
-    hidden = re.sub(r"//[^/\s]*@", "//<hidden>@", value)
-    return re.sub(r"^[^/@\s]*@", "<hidden>@", hidden)  # typed without a scheme: ops:pw@host
-
-
 def _timezone(value: str | None) -> dt.tzinfo:
-    if not value or value.upper() == "UTC":
+    if not value:
         return dt.timezone.utc
-    try:
-        return ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise UsageError(f"unknown time zone {value!r}; use an IANA name such as Europe/Paris") from None
+    zone = find_zone(value)
+    if zone is None:
+        raise UsageError(f"unknown time zone {value!r}; use an IANA name such as Europe/Paris")
+    return zone
 
 
 def check_date(value: str, *, flag: str = "--date") -> str:

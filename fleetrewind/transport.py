@@ -9,7 +9,6 @@ setting of their own (docs/security.md, "TLS"; docs/performance.md for the CPU t
 
 from __future__ import annotations
 
-import logging
 import socket
 import threading
 import time
@@ -28,7 +27,6 @@ from urllib3.util.retry import Retry
 from . import __version__
 from .errors import RollbackError, UnreachableError
 
-log = logging.getLogger(__name__)
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 USER_AGENT = f"fleetrewind/{__version__}"

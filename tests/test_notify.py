@@ -15,7 +15,7 @@ from slack_sdk.models.blocks import Block
 
 from fleetrewind import factory
 from fleetrewind.notify.slack import NullNotifier, SlackNotifier, next_step
-from fleetrewind.report.model import Report, ServiceReport, Summary
+from fleetrewind.report.model import Report, Outcome, Summary
 from fleetrewind.rollout.states import FailureClass, State, Status
 from fleetrewind.secret import Secret
 from fleetrewind.settings import Settings
@@ -26,8 +26,8 @@ TOKEN = "xoxb-1111-2222-secret-token"
 BUILD = "https://jenkins.example.com/job/rollback/42/"
 
 
-def _service(name: str, to_image: str | None, action: str, reason: str, status: Status, **extra: Any) -> ServiceReport:
-    return ServiceReport(service=name, app_id=f"/ds/prod/{name}", from_image=extra.pop("from_image"), to_image=to_image,
+def _service(name: str, to_image: str | None, action: str, reason: str, status: Status, **extra: Any) -> Outcome:
+    return Outcome(service=name, app_id=f"/ds/prod/{name}", from_image=extra.pop("from_image"), to_image=to_image,
                          action=action, reason=reason, status=status, **extra)
 
 

@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 import xmlschema
 
-from fleetrewind.report.model import Report, ServiceReport, Summary
+from fleetrewind.report.model import Report, Outcome, Summary
 from fleetrewind.report.run import junit_xml, stamp_now, write_junit, write_report
 from fleetrewind.rollout.states import FailureClass, State, Status
 
 SCHEMA = xmlschema.XMLSchema(Path(__file__).parent / "data" / "jenkins-junit.xsd")
 
 
-def _service(name: str, status: str, action: str = "change", **extra: Any) -> ServiceReport:
+def _service(name: str, status: str, action: str = "change", **extra: Any) -> Outcome:
     values: dict[str, Any] = {
         "service": name, "app_id": f"/ds/prod/{name}", "from_image": f"reg/{name}:2-master",
         "to_image": f"reg/{name}:1-master", "action": action, "reason": "released that day", "status": Status(status),
@@ -28,10 +28,10 @@ def _service(name: str, status: str, action: str = "change", **extra: Any) -> Se
     values.update(extra)
     if values["failure_class"] is not None:
         values["failure_class"] = FailureClass(values["failure_class"])
-    return ServiceReport(**values)
+    return Outcome(**values)
 
 
-def _report(services: list[ServiceReport], **changes: Any) -> Report:
+def _report(services: list[Outcome], **changes: Any) -> Report:
     values: dict[str, Any] = {
         "command": "run", "env": "prod", "date": "2026-11-19", "actor": "alice", "build_url": None,
         "marathon": "https://marathon.example.com", "started_at": "2026-11-21T20:00:00Z",

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Callable, NamedTuple, Protocol
 from ..report.model import Report
 from ..rollout.states import State, Status
 from ..secret import Secret, redact
+from ..transport import sanitize_url
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
@@ -114,11 +115,6 @@ def _duration(seconds: float | None) -> str:
         return f"{seconds:.1f}s" if seconds < 10 else f"{whole}s"
     minutes, secs = divmod(whole, 60)
     return f"{minutes}m {secs:02d}s" if minutes < 60 else f"{minutes // 60}h {minutes % 60:02d}m"
-
-
-def _clean_url(url: str | None) -> str | None:
-    """A build URL with ``user:token@`` would leak credentials into the channel."""
-    return re.sub(r"//[^/@\s]*@", "//", url) if url else None
 
 
 def title(command: str, env: str, date: str | None) -> str:
@@ -224,7 +220,7 @@ def finished_message(report: Report, build_url: str | None) -> Message:
 
 
 def _add_link(blocks: list[Block], build_url: str | None) -> None:
-    url = _clean_url(build_url)
+    url = sanitize_url(build_url) if build_url else None  # user:token@ would leak into the channel
     if url:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"<{_md(url)}|Jenkins build>"}]})
 

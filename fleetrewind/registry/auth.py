@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
 import re
 import threading
 import urllib.parse
@@ -20,7 +19,6 @@ from ..errors import AuthError, UsageError
 from ..secret import Secret
 from ..transport import Transport
 
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, kw_only=True)

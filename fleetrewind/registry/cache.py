@@ -76,10 +76,6 @@ class DigestCache:
                 return digest, self.created[digest]
         return None
 
-    def lookup_digest(self, digest: str) -> str | None:
-        with self._lock:
-            return self.created.get(digest)
-
     def store(self, repo: str, tag: str, digest: str, created: str) -> None:
         with self._lock:
             self.created[digest] = created

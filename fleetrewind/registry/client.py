@@ -12,7 +12,6 @@ import base64
 import binascii
 import hashlib
 import json
-import logging
 import urllib.parse
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +24,6 @@ from ..releases.index import parse_time
 from ..secret import shorten
 from ..transport import CredentialsRefused, Transport, sanitize_url
 
-log = logging.getLogger(__name__)
 
 MT_OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 MT_DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"

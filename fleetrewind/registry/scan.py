@@ -29,7 +29,6 @@ _R = TypeVar("_R")
 class ScanResult:
     releases: list[Release] = field(default_factory=list)
     unmatched: dict[str, list[str]] = field(default_factory=dict)   # tags that follow no pattern
-    other_branch: dict[str, int] = field(default_factory=dict)      # tags of other branches
     cache_hits: int = 0
     fetched: int = 0
 
@@ -67,9 +66,7 @@ def scan(client: RegistryClient, cache: DigestCache, *, services: Sequence[str],
                 info = parse_tag(tag, pattern)
                 if info is None:
                     result.unmatched.setdefault(service, []).append(tag)
-                elif info.branch != branch:
-                    result.other_branch[service] = result.other_branch.get(service, 0) + 1
-                else:
+                elif info.branch == branch:  # other branches' releases are not this env's
                     wanted.append((service, tag))
 
         reading = Progress("reading image dates (tags)", len(wanted), report)

@@ -16,8 +16,8 @@ from ..secret import shorten
 _DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[0-9a-fA-F]{32,}$", re.ASCII)
 _TAG_RE = re.compile(r"^[\w][\w.-]{0,127}$", re.ASCII)
 # distribution's reference grammar: path components of lower-case letters and digits with separators
-_REPO_RE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$",
-                      re.ASCII)
+REPO_RE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$",
+                     re.ASCII)
 _HOST_RE = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
                       r"|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$", re.ASCII)
 MAX_REFERENCE = 512
@@ -79,7 +79,7 @@ def parse_image(reference: str) -> ImageRef:
             raise UsageError(f"{reference!r} has a malformed tag {tag!r}")
     if not rest or rest.startswith("/") or rest.endswith("/") or "//" in rest:
         raise UsageError(f"{reference!r} has no repository name")
-    if not _REPO_RE.fullmatch(rest):
+    if not REPO_RE.fullmatch(rest):
         raise UsageError(f"{reference!r} has a malformed repository name {rest!r}")
     return ImageRef(host=host, repository=rest, tag=tag, digest=digest)
 

@@ -83,13 +83,21 @@ def tz_name(tz: dt.tzinfo) -> str:
     return getattr(tz, "key", None) or "UTC"
 
 
-def tz_from_name(name: str) -> dt.tzinfo:
+def find_zone(name: str) -> dt.tzinfo | None:
+    """``UTC`` (any case) or an IANA name such as ``Europe/Paris``; None for anything else."""
     if name.upper() == "UTC":
         return dt.timezone.utc
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise UsageError(f"rollback.json names an unknown time zone {name!r}; run get again") from None
+        return None
+
+
+def tz_from_name(name: str) -> dt.tzinfo:
+    zone = find_zone(name)
+    if zone is None:
+        raise UsageError(f"rollback.json names an unknown time zone {name!r}; run get again")
+    return zone
 
 
 def image_name(registry_url: str, repo: str, tag: str) -> str:

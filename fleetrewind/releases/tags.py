@@ -8,11 +8,11 @@ from typing import Mapping
 
 from ..errors import UsageError
 from ..secret import shorten
+from .imageref import REPO_RE
 
 ENV_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$", re.ASCII)
 MAX_ENV = 63
-# A Docker repository path (distribution's reference grammar, lower case, no host).
-SERVICE_RE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$", re.ASCII)
+SERVICE_RE = REPO_RE  # a service is a Docker repository path (lower case, no host)
 DEFAULT_TAG_PATTERN = r"^(?P<build>\d+)-(?P<branch>.+)$"  # compiled with re.ASCII: \d is 0-9
 DEFAULT_BRANCHES: Mapping[str, str] = {"prod": "master", "stage": "stage", "dev": "develop"}
 

@@ -21,9 +21,10 @@ def _opt(fn: Callable[[str], str], value: str | None) -> str | None:
     return fn(value) if value is not None else None
 
 
-@dataclass(frozen=True, kw_only=True)
-class ServiceReport:
-    """One service's line in the report."""
+@dataclass
+class Outcome:
+    """What happened to one service: the executor fills it in as the run goes on (from its
+    threads); the report holds its own copy, taken when the run ends."""
 
     service: str
     app_id: str | None
@@ -31,14 +32,14 @@ class ServiceReport:
     to_image: str | None
     action: str
     reason: str
-    status: Status
+    status: Status = Status.NOT_STARTED
     deployment_id: str | None = None
     seconds: float | None = None
     error: str | None = None
     failure_class: FailureClass | None = None
     stuck_reason: str | None = None  # why its deployment waited (rollout/stuck.py)
 
-    def map_text(self, fn: Callable[[str], str]) -> ServiceReport:
+    def map_text(self, fn: Callable[[str], str]) -> Outcome:
         return replace(self, service=fn(self.service), app_id=_opt(fn, self.app_id),
                        from_image=_opt(fn, self.from_image), to_image=_opt(fn, self.to_image), action=fn(self.action),
                        reason=fn(self.reason), deployment_id=_opt(fn, self.deployment_id), error=_opt(fn, self.error),
@@ -108,7 +109,7 @@ class Report:
     exit_code: int
     snapshot: str | None
     states: tuple[State, ...] = ()
-    services: tuple[ServiceReport, ...] = ()
+    services: tuple[Outcome, ...] = ()  # copies: the run's own outcomes cannot change them
     summary: Summary = field(default_factory=Summary)
     scope: ScopeReport = field(default_factory=ScopeReport)
     format: int = REPORT_FORMAT
@@ -118,7 +119,7 @@ class Report:
         """A service may still have a deployment in flight: an undo must override it (--force)."""
         return any(s.status in BAD_STATUSES for s in self.services)
 
-    def failed_services(self) -> list[ServiceReport]:
+    def failed_services(self) -> list[Outcome]:
         return [s for s in self.services if s.status in BAD_STATUSES]
 
     def map_text(self, fn: Callable[[str], str]) -> Report:

@@ -14,7 +14,7 @@ from typing import Literal
 
 from ..atomic import write_text
 from ..rollout.states import BAD_STATUSES, Status
-from .model import Report, ServiceReport
+from .model import Report, Outcome
 
 SKIPPED = frozenset({Status.SKIPPED, Status.NOT_STARTED})
 
@@ -59,7 +59,7 @@ def suite_name(report: Report) -> str:
     return f"rollback {report.env} {report.date or report.command}"
 
 
-def _outcome(service: ServiceReport) -> Literal["pass", "failure", "skipped"]:
+def _outcome(service: Outcome) -> Literal["pass", "failure", "skipped"]:
     if service.status in BAD_STATUSES:
         return "failure"
     if service.action == "no-release" or service.status in SKIPPED:
@@ -67,7 +67,7 @@ def _outcome(service: ServiceReport) -> Literal["pass", "failure", "skipped"]:
     return "pass"
 
 
-def _change(service: ServiceReport) -> str:
+def _change(service: Outcome) -> str:
     text = f"{service.from_image or '-'} -> {service.to_image or '-'}"
     return text + (f" ({service.reason})" if service.reason else "")
 

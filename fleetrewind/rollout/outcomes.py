@@ -1,38 +1,16 @@
-"""What happened to each service, and the report built from it (pure)."""
+"""What happened to each service (:class:`Outcome`), and the report built from it (pure)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Sequence
 
-from ..report.model import Report, ScopeReport, ServiceReport, Summary
+from ..report.model import Outcome, Report, ScopeReport, Summary
 from .plan import CHANGE, EXCLUDED, NO_RELEASE, UNCHANGED, Plan
-from .states import BAD_STATUSES, FailureClass, State, Status
+from .states import BAD_STATUSES, State, Status
 
-
-@dataclass
-class Outcome:
-    """One service's record while the run goes on (the executor fills it in from its threads)."""
-
-    service: str
-    app_id: str | None
-    from_image: str | None
-    to_image: str | None
-    action: str
-    reason: str
-    status: Status = Status.NOT_STARTED
-    deployment_id: str | None = None
-    seconds: float | None = None
-    error: str | None = None
-    failure_class: FailureClass | None = None
-    stuck_reason: str | None = None  # why its deployment waited, in words a person acts on (rollout/stuck.py)
-
-    def frozen(self) -> ServiceReport:
-        return ServiceReport(service=self.service, app_id=self.app_id, from_image=self.from_image,
-                             to_image=self.to_image, action=self.action, reason=self.reason, status=self.status,
-                             deployment_id=self.deployment_id, seconds=self.seconds, error=self.error,
-                             failure_class=self.failure_class, stuck_reason=self.stuck_reason)
+__all__ = ["Outcome", "build_report", "outcomes_for", "scope_of", "summarise"]
 
 
 _INITIAL = {CHANGE: Status.NOT_STARTED, UNCHANGED: Status.UNCHANGED, NO_RELEASE: Status.SKIPPED}
@@ -56,7 +34,7 @@ def _iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def summarise(outcomes: Sequence[ServiceReport]) -> Summary:
+def summarise(outcomes: Sequence[Outcome]) -> Summary:
     return Summary(
         changed=sum(1 for o in outcomes if o.status in (Status.SUCCEEDED, Status.ROLLED_BACK) and o.action == CHANGE),
         failed=sum(1 for o in outcomes if o.status in BAD_STATUSES),
@@ -70,7 +48,7 @@ def build_report(*, command: str, env: str, date: str | None, actor: str, build_
                  outcomes: Sequence[Outcome], states: Sequence[State] = (),
                  scope: ScopeReport | None = None) -> Report:
     """The one place a :class:`Report` is made."""
-    services = tuple(o.frozen() for o in outcomes)
+    services = tuple(replace(o) for o in outcomes)
     return Report(command=command, env=env, date=date, actor=actor, build_url=build_url, marathon=marathon,
                   started_at=_iso(started), finished_at=_iso(finished),
                   seconds=round((finished - started).total_seconds(), 3), state=state, exit_code=exit_code,
