@@ -16,7 +16,7 @@ request, then the script measures, as subprocesses:
 
 and prints one table with requests made (counted by the proxy), the lower bound
 (minimal requests x latency / concurrency, minimal = tag lists + 2 per branch tag), the
-ratios against the targets of issue 2, and the peak RSS of the ``get`` process.
+ratios against the targets in docs/performance.md, and the peak RSS of the ``get`` process.
 
     python bench/bench_get.py                       # 50 services x 300 tags, 25 ms, 16
     python bench/bench_get.py --services 10 --tags 60

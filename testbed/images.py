@@ -36,7 +36,9 @@ OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
 
-#: What a reader must send to get every kind as stored (see reference/registry.md).
+#: What a reader must send to get every kind as stored: the registry converts or refuses a manifest
+#: whose media type the Accept header leaves out (distribution's docs/spec/manifest-v2-2.md,
+#: "Backward compatibility").
 ACCEPT_ALL = ", ".join([OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST, SCHEMA1_SIGNED])
 
 KINDS = ("docker2", "oci", "list", "index", "schema1")

@@ -1,4 +1,4 @@
-"""Bad input, table-driven (issue 7): one clear line naming the bad value, the documented exit code,
+"""Bad input, table-driven (docs/reliability.md): one clear line naming the bad value, the documented exit code,
 no traceback, and nothing changed (no PUT reaches Marathon, no file in --dump is written).
 
 Every case runs through ``main()`` against the real registry and a Marathon simulator, with a
@@ -234,10 +234,6 @@ def _fill(value: str, **places: str) -> str:
 
 def _files(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
-
-
-def test_the_table_has_at_least_30_cases() -> None:
-    assert len(CASES) >= 30
 
 
 @pytest.mark.parametrize("case", list(CASES.values()), ids=list(CASES))

@@ -1,4 +1,4 @@
-"""`deploy` with automatic rollback, on the Marathon simulator (issue 6).
+"""`deploy` with automatic rollback, on the Marathon simulator (docs/how-it-works.md).
 
 States: RUNNING -> SUCCEEDED, or RUNNING -> FAILED -> ROLLING_BACK -> ROLLBACK_COMPLETED | ROLLBACK_FAILED.
 """

@@ -1,4 +1,4 @@
-"""Fault injection, end to end (issue 7): what the tool does when the registry, Marathon or Slack fail.
+"""Fault injection, end to end (docs/reliability.md): what the tool does when the registry, Marathon or Slack fail.
 
 The registry faults go through testbed.proxy's RegistryProxy in front of the real registry; the
 Marathon faults through the simulator's fault rules; Slack is a closed port. Each test checks

@@ -1,4 +1,4 @@
-"""The Marathon client against the simulator (and `responses` for odd edges): reference sections 5, 8, 12, 14."""
+"""The Marathon client against the simulator (and `responses` for odd edges): the facts of docs/marathon-facts.md."""
 
 from __future__ import annotations
 
@@ -89,7 +89,8 @@ def test_update_image_sends_the_whole_container_with_only_the_image_changed(star
 
 
 def test_update_image_never_sends_version_or_server_fields(start_sim) -> None:
-    """Trap 1: `version` with another field is a 422, alone it is a rollback; status fields are not writable."""
+    """`version` with another field is a 422, alone it is a rollback; status fields are not writable
+    (docs/marathon-facts.md, "Writing an app")."""
     sim = start_sim()
     client = client_for(sim.url)
     app = client.get_app(APP_ID)
@@ -103,7 +104,7 @@ def test_update_image_never_sends_version_or_server_fields(start_sim) -> None:
 
 
 def test_update_image_keeps_executor_resources(start_sim) -> None:
-    """Trap 14: a partial update that leaves executorResources out drops them."""
+    """A partial update that leaves executorResources out resets them (docs/marathon-facts.md)."""
     resources = {"cpus": 0.2, "mem": 64, "disk": 10}
     sim = start_sim([docker_app(executorResources=resources)])
     client = client_for(sim.url)
@@ -206,6 +207,7 @@ def test_dcos_wrong_password_is_an_auth_error(start_sim) -> None:
     assert "refused the login of user 'ops'" in str(info.value)
 
 
+@pytest.mark.network
 def test_marathon_down_is_unreachable() -> None:
     with pytest.raises(UnreachableError) as info:
         client_for("http://127.0.0.1:9", timeout=1).list_app_ids()
@@ -215,7 +217,7 @@ def test_marathon_down_is_unreachable() -> None:
 # --- a write whose answer is lost ------------------------------------------------------------------------
 
 def test_a_put_whose_answer_is_lost_is_not_resent_and_is_found_through_the_app(start_sim) -> None:
-    """Style 6 / trap 9: the PUT reached Marathon, the connection broke before the answer."""
+    """The PUT reached Marathon, the connection broke before the answer (docs/marathon-facts.md, "Deployments")."""
     sim = start_sim(deploy_seconds=5)
     client = client_for(sim.url)
     app = client.get_app(APP_ID)
@@ -271,7 +273,7 @@ def test_reads_are_retried_on_a_500(start_sim) -> None:
 
 
 def test_the_id_filter_is_not_used_so_a_prefix_twin_is_never_taken(start_sim) -> None:
-    """Trap 4: the app's own URL, not ?id= (a case-insensitive substring), names the app read."""
+    """The app's own URL, not ?id= (a case-insensitive substring), names the app read (docs/marathon-facts.md)."""
     sim = start_sim([docker_app(), docker_app("/ds/prod/shop/api-v2", image="r/api-v2:1")])
     client = client_for(sim.url)
 
@@ -329,14 +331,14 @@ def test_a_403_is_an_auth_error_naming_the_permission() -> None:
 
 @responses.activate
 def test_the_single_app_get_is_unwrapped_from_app() -> None:
-    """Trap 5: GET /v2/apps/{id} answers {"app": {...}}."""
+    """GET /v2/apps/{id} answers {"app": {...}} (docs/marathon-facts.md, "Reading an app")."""
     responses.get(f"{BASE}/v2/apps{APP_ID}", json={"app": APP})
     assert client_for(BASE).get_app(APP_ID) == APP
 
 
 @responses.activate
 def test_a_dcos_401_in_html_after_a_relogin_is_an_auth_error() -> None:
-    """Trap 15: Admin Router's 401s are HTML; one re-login, then give up with a clear error."""
+    """Admin Router's 401s are HTML; one re-login, then give up with a clear error (docs/marathon-facts.md)."""
     responses.post(f"{BASE}/acs/api/v1/auth/login", json={"token": "t0k3n"})
     responses.get(f"{BASE}/v2/apps", status=401, body="<html><h1>401 Authorization Required</h1></html>",
                   content_type="text/html")

@@ -1,4 +1,4 @@
-"""The pure planner, image references and app mapping: table tests, no network (issue 3, STYLE 8-9)."""
+"""The pure planner, image references and app mapping: table tests, no network."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`plan`, `run` and `undo` end to end: the real registry, `get`, then the Marathon simulator (issue 3).
+"""`plan`, `run` and `undo` end to end: the real registry, `get`, then the Marathon simulator.
 
 The registry is populated once per module with the sample fleet under a prefix of its own, and
 `get` writes rollback.json once; each test gets its own simulator and --dump folder.

@@ -1,4 +1,4 @@
-"""No secret ever shows (issue 7): every command runs with known secret values, and none of them
+"""No secret ever shows (docs/security.md): every command runs with known secret values, and none of them
 appears in stdout, stderr, the files the tool writes, or what Slack receives.
 
 Secrets: the Marathon password, the registry password, the Slack webhook URL (its path is the

@@ -1,4 +1,4 @@
-"""TLS (issue 7): verified by default, a private CA through --ca-bundle, --insecure only when asked
+"""TLS (docs/security.md): verified by default, a private CA through --ca-bundle, --insecure only when asked
 and with a warning every time, and REQUESTS_CA_BUNDLE never overriding --ca-bundle.
 
 The registry is the real one over HTTPS (the registry_tls fixture); Marathon is the simulator

@@ -1,7 +1,7 @@
 """Marathon client (REST API v2): the only code that talks to Marathon.
 
 One method per endpoint, in domain terms. Writes are never retried blindly: a PUT that times
-out is followed by a look at the app and its deployments (reference section 14, trap 9/10).
+out is followed by a look at the app and its deployments (docs/marathon-facts.md, "Deployments").
 """
 
 from __future__ import annotations

@@ -146,7 +146,7 @@ def test_tls_with_ca_bundle(registry_tls: RegistryServer, unique_repo: str) -> N
 def test_session_verify_is_overridden_by_environment(
     registry_tls: RegistryServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The trap from the reference: with trust_env, REQUESTS_CA_BUNDLE beats Session.verify."""
+    """With trust_env, REQUESTS_CA_BUNDLE beats Session.verify (requests/sessions.py, merge_environment_settings)."""
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
     session = requests.Session()
     session.verify = registry_tls.ca_bundle

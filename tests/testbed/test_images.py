@@ -101,7 +101,7 @@ def test_schema1_signed_manifest(registry: RegistryServer, unique_repo: str) -> 
 
 
 def test_default_accept_converts_schema2_and_hides_oci(registry: RegistryServer, unique_repo: str) -> None:
-    """The trap the reader must avoid: requests' */* Accept."""
+    """Why the reader sends an Accept list: with requests' */* the registry converts or hides manifests."""
     images.push_image(registry.url, unique_repo, "d", CREATED, kind="docker2")
     images.push_image(registry.url, unique_repo, "o", CREATED, kind="oci")
     converted = requests.get(f"{registry.url}/v2/{unique_repo}/manifests/d", timeout=5)
