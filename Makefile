@@ -6,11 +6,12 @@ STAMP := $(VENV)/.installed
 SYSTEM_STAMP := .system-deps-checked
 NPM_DIR := .tools/npm
 
-.PHONY: test demo bench lint deps system-deps clean help
+.PHONY: test test-fast demo bench lint deps system-deps clean help
 
 help:
 	@echo "make demo   - real registry + Marathon simulator, a sample fleet: get, dates, status, diff, run --only, plan, run"
 	@echo "make test   - install everything needed and run the whole test suite"
+	@echo "make test-fast - the socket-free unit tier only (pytest --fast; no servers, under 30 s)"
 	@echo "make bench  - run the benchmarks (prints tables; see docs/performance.md)"
 
 deps: $(STAMP) system-deps
@@ -44,6 +45,11 @@ $(NPM_DIR)/node_modules/.bin/npm-groovy-lint:
 
 test: deps $(NPM_DIR)/node_modules/.bin/npm-groovy-lint
 	PATH="$(CURDIR)/$(VENV)/bin:$(CURDIR)/$(NPM_DIR)/node_modules/.bin:$$PATH" $(PY) -m pytest -q
+
+# The unit tier: tests that use no server fixture and open no socket (tests/conftest.py marks
+# them `unit`; in this tier a socket connect or bind fails the test). Needs only the venv.
+test-fast: $(STAMP)
+	$(PY) -m pytest -q --fast
 
 demo: deps
 	$(PY) -m testbed.demo

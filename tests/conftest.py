@@ -52,3 +52,49 @@ def cli() -> Iterator["object"]:
         return CliResult(code, out.getvalue(), err.getvalue())
 
     yield call
+
+
+# --- tiers: `make test-fast` runs the socket-free unit tier (pytest --fast) -----------------------
+
+# Fixtures that start a server or talk to one; a test that uses one (directly or through another
+# fixture) is an integration test. Every other test is marked `unit` unless marked `network`.
+NETWORK_FIXTURES = frozenset({
+    "registry", "registry_basic", "registry_token", "registry_tls", "proxy_factory", "slack_recorder",
+    "sim", "make_sim", "start_sim", "tls_sim", "marathon_tls", "health_server", "silent_server",
+    "world", "make_world", "stage", "make_stage", "http",
+})
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--fast", action="store_true",
+                     help="run only the unit tier (no sockets, no subprocess suites); a socket there fails")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    kept, dropped = [], []
+    for item in items:
+        networked = bool(NETWORK_FIXTURES & set(getattr(item, "fixturenames", ())))
+        if not networked and not item.get_closest_marker("network") and not item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.unit)
+        (kept if item.get_closest_marker("unit") or not config.getoption("--fast") else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+class SocketInUnitTest(AssertionError):
+    """A unit test opened a socket: mark it `network` (or use a server fixture) to move it."""
+
+
+@pytest.fixture(autouse=True)
+def no_sockets_in_the_fast_tier(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In the fast tier a socket connect or bind fails the test, so the tier stays socket-free."""
+    if not request.config.getoption("--fast"):
+        return
+    import socket
+
+    def refuse(self: socket.socket, *args: object) -> None:
+        raise SocketInUnitTest(f"{request.node.nodeid} opened a socket ({args!r}); it is not a unit test")
+
+    for name in ("connect", "connect_ex", "bind"):
+        monkeypatch.setattr(socket.socket, name, refuse)

@@ -21,6 +21,7 @@ def _ansible_lint() -> str:
     return found
 
 
+@pytest.mark.slow
 def test_ansible_lint_passes_offline_with_the_production_profile() -> None:
     config = (ROOT / ".ansible-lint").read_text()
     assert "offline: true" in config and "profile: production" in config

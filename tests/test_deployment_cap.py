@@ -7,10 +7,14 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from fleetrewind.marathon.client import MarathonClient
 from fleetrewind.transport import TLS, Transport
 from marathonsim import Simulator
 from testbed import wave
+
+pytestmark = pytest.mark.network  # every test here starts its own server
 
 
 def _puts(sim: Simulator) -> Counter[str]:

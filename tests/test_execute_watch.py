@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from fleetrewind.rollout.execute import Executor
 from fleetrewind.marathon.client import MarathonClient
 from fleetrewind.notify.slack import NullNotifier
@@ -20,6 +22,7 @@ APP = {
 }
 
 
+@pytest.mark.network
 def test_a_listed_deployment_is_watched_through_the_deployments_list() -> None:
     fake = FakeTime()
     with Simulator(apps=[APP], deploy_seconds=3.0, clock=fake.epoch) as sim:

@@ -311,6 +311,7 @@ def test_missing_credentials(cli, registry_basic, unique_repo: str, dump: Path) 
     assert_previous_kept(dump)
 
 
+@pytest.mark.network
 def test_registry_down(cli, dump: Path) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -52,6 +52,7 @@ def _npm_groovy_lint() -> str:
     return found
 
 
+@pytest.mark.slow
 def test_npm_groovy_lint_finds_no_error_in_either_jenkinsfile() -> None:
     result = subprocess.run([_npm_groovy_lint(), "--noserver", "--failon", "error",
                              *(str(p.relative_to(ROOT)) for p in JENKINSFILES)],
@@ -64,6 +65,7 @@ def test_npm_groovy_lint_finds_no_error_in_either_jenkinsfile() -> None:
     assert "2 linted files" in re.sub(r"\x1b\[[0-9;]*m", "", output), output[-2000:]
 
 
+@pytest.mark.slow
 def test_groovy_parses_both_jenkinsfiles() -> None:
     groovy = shutil.which("groovy")
     if not groovy:

@@ -51,6 +51,7 @@ def _race(folder: str, start: Any, done: Any, results: Any) -> None:
         results.put(("refused", os.getpid()))
 
 
+@pytest.mark.slow
 def test_processes_racing_for_a_stale_lock_exactly_one_proceeds(tmp_path: Path) -> None:
     _stale(tmp_path, _dead_record())
     ctx = multiprocessing.get_context("spawn")

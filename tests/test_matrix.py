@@ -199,6 +199,7 @@ def _png_pixels(data: bytes) -> tuple[int, int, bytes]:
     return width, height, zlib.decompress(b"".join(chunks))
 
 
+@pytest.mark.slow
 def test_chromium_renders_the_matrix(tmp_path: Path) -> None:
     html = write_matrix(tmp_path, _index(), date="2026-11-19")
     png = tmp_path / "matrix.png"

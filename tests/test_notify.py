@@ -216,6 +216,7 @@ def test_webhook_invalid_token_is_a_warning(slack_recorder: SlackRecorder) -> No
     _assert_clean_warning(warn, slack_recorder.url, "HTTP 403: invalid_token")
 
 
+@pytest.mark.network
 def test_connection_refused_is_a_warning() -> None:
     warn = Warnings()
     url = f"http://127.0.0.1:{_closed_port()}/services/T0/B0/XYZ"
@@ -273,6 +274,7 @@ def test_timeout_is_a_warning(silent_server: str) -> None:
     _assert_clean_warning(warn, silent_server, "no answer within 0.3s")
 
 
+@pytest.mark.network
 def test_a_dead_slack_is_one_warning_and_the_final_message_is_still_tried() -> None:
     warn = Warnings()
     notifier = SlackNotifier(webhook=Secret(f"http://127.0.0.1:{_closed_port()}/hook"), warn=warn, secrets=[])
@@ -286,6 +288,7 @@ def test_a_dead_slack_is_one_warning_and_the_final_message_is_still_tried() -> N
 
 # --- bot token ---------------------------------------------------------------------------------
 
+@pytest.mark.network
 def test_bot_token_posts_to_the_channel_and_threads_the_details() -> None:
     with SlackRecorder(expected_token=TOKEN) as recorder:
         warn = Warnings()
@@ -309,6 +312,7 @@ def test_bot_token_posts_to_the_channel_and_threads_the_details() -> None:
     assert TOKEN not in json.dumps([start, service, finish])
 
 
+@pytest.mark.network
 def test_bot_token_rejected_is_a_warning() -> None:
     with SlackRecorder(expected_token="xoxb-the-right-one") as recorder:
         warn = Warnings()
@@ -318,6 +322,7 @@ def test_bot_token_rejected_is_a_warning() -> None:
     assert TOKEN not in warn[0]
 
 
+@pytest.mark.network
 def test_bot_token_server_error_is_a_warning() -> None:
     with SlackRecorder(mode="500") as recorder:
         warn = Warnings()

@@ -200,6 +200,7 @@ def _docker_config(folder: Path, key: str, user: str, password: str) -> dict[str
     ("registry_basic", "http://{host}"),
     ("registry_token", "{host}"),
 ])
+@pytest.mark.network
 def test_credentials_from_docker_config_auths(cli, request, unique_repo: str, tmp_path: Path, server: str,
                                               key_form: str) -> None:
     reg = request.getfixturevalue(server)

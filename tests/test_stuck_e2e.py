@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from marathonsim import Simulator
 from testbed import wave
 
@@ -36,6 +38,7 @@ def test_a_never_starting_image_fails_with_its_last_task_failure_everywhere(
     assert any(FAILURE in text and names[1] in text for text in texts), texts
 
 
+@pytest.mark.network
 def test_plan_warns_when_the_timeout_is_shorter_than_a_health_grace_period(cli: Any, tmp_path: Path) -> None:
     names = wave.services(2)
     wave.write_index(tmp_path, names)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import requests
 
 from marathonsim import Simulator
@@ -70,6 +71,7 @@ def test_unknown_control_endpoint(sim: Simulator, http: requests.Session) -> Non
     assert http.post(f"{sim.url}/_sim/expire-tokens").status_code == 409  # not DC/OS mode
 
 
+@pytest.mark.network
 def test_context_manager_and_bad_arguments() -> None:
     with Simulator([docker_app()], deploy_seconds=0.1) as sim:
         assert requests.get(f"{sim.url}/ping", timeout=5).text == "pong"

@@ -28,6 +28,7 @@ def test_session_registry_answers_v2(registry: RegistryServer) -> None:
     assert registry.url.startswith("http://127.0.0.1:")
 
 
+@pytest.mark.network
 def test_restart_keeps_storage_and_port(tmp_path) -> None:
     with RegistryServer(tmp_path / "data") as server:
         digest = push_image(server.url, "keep/me", "1-master", "2026-11-17T09:00:00Z")
@@ -50,12 +51,14 @@ def test_restart_keeps_storage_and_port(tmp_path) -> None:
         assert head.headers["Docker-Content-Digest"] == digest
 
 
+@pytest.mark.network
 def test_environment_cannot_override_config(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("REGISTRY_HTTP_ADDR", "0.0.0.0:1")
     with RegistryServer() as server:
         assert requests.get(server.url + "/v2/", timeout=5).status_code == 200
 
 
+@pytest.mark.network
 def test_schema1_push_needs_schema1_enabled() -> None:
     with RegistryServer(schema1=False) as server:
         with pytest.raises(PushError, match="schema1=True"):

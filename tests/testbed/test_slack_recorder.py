@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 import requests
 
 from testbed.slack_recorder import SlackRecorder
@@ -50,6 +51,7 @@ def test_chat_post_message(slack_recorder: SlackRecorder) -> None:
     assert none == {"ok": False, "error": "not_authed"}
 
 
+@pytest.mark.network
 def test_failure_modes() -> None:
     with SlackRecorder(mode="500") as recorder:
         assert requests.post(recorder.webhook_url, json={}, timeout=5).status_code == 500
@@ -66,6 +68,7 @@ def test_failure_modes() -> None:
         assert len(recorder.received) == 5
 
 
+@pytest.mark.network
 def test_fail_times_then_ok_and_wait_for() -> None:
     with SlackRecorder(mode="429", fail_times=1, retry_after=0) as recorder:
         assert requests.post(recorder.webhook_url, json={"n": 1}, timeout=5).status_code == 429
