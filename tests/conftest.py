@@ -61,7 +61,7 @@ def cli() -> Iterator["object"]:
 NETWORK_FIXTURES = frozenset({
     "registry", "registry_basic", "registry_token", "registry_tls", "proxy_factory", "slack_recorder",
     "sim", "make_sim", "start_sim", "tls_sim", "marathon_tls", "health_server", "silent_server",
-    "world", "make_world", "stage", "make_stage", "http",
+    "world", "make_world", "stage", "make_stage", "http", "hostile", "hostile_tls",
 })
 
 

@@ -18,12 +18,14 @@ import urllib3.util.retry
 from fleetrewind.cli import main
 from fleetrewind.errors import RegistryError, UnreachableError
 from fleetrewind.registry import client as client_module
+from fleetrewind.registry.auth import RegistryCredentials
 from fleetrewind.registry.client import DigestMismatch, RegistryClient
 from fleetrewind.secret import Secret
-from fleetrewind.settings import RegistryCredentials
 from fleetrewind.transport import RETRY_AFTER_MAX, TLS, CredentialsRefused, Transport
 from testbed.hostile import Behaviour, HostileRegistry, TrickleRelay, config_blob, digest_of, manifest_for
 from testbed.tls import TlsPaths, make_server_tls
+
+pytestmark = pytest.mark.network  # every test here talks to a hostile server it starts
 
 USER, PASSWORD = "ci", "hostile-pw-Zq81"
 
