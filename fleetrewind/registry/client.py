@@ -276,7 +276,7 @@ def _digest_of(content: bytes, like: str) -> str:
     return f"{algorithm}:{hashlib.new(algorithm, content).hexdigest()}"
 
 
-def _schema1_payload(content: bytes, body: dict[str, Any]) -> bytes:
+def _schema1_payload(content: bytes, body: Manifest) -> bytes:
     """A signed schema 1 manifest's digest covers it without its signatures (libtrust's formatLength/Tail)."""
     try:
         protected = body["signatures"][0]["protected"]
@@ -287,7 +287,7 @@ def _schema1_payload(content: bytes, body: dict[str, Any]) -> bytes:
         return content
 
 
-def _checked_digest(resp: requests.Response, body: dict[str, Any], media_type: str, reference: str,
+def _checked_digest(resp: requests.Response, body: Manifest, media_type: str, reference: str,
                     what: str) -> str:
     """The manifest's digest, computed from the bytes received and compared with what the registry claims.
 

@@ -158,7 +158,7 @@ def _bad(path: Path, what: str) -> UsageError:
     return UsageError(f"{path} is not a usable rollback.json: {what}; run `rollback.py get` again")
 
 
-def parse_index(data: Any, path: Path) -> Index:
+def parse_index(data: object, path: Path) -> Index:
     """Check a loaded rollback.json; every problem is named with the file."""
     if not isinstance(data, dict):
         raise _bad(path, "it is not a JSON object")
@@ -192,7 +192,7 @@ def parse_index(data: Any, path: Path) -> Index:
                  services=services, rollbacks=rollbacks)
 
 
-def _release(entry: Any, day: str, path: Path) -> Release:
+def _release(entry: object, day: str, path: Path) -> Release:
     if not isinstance(entry, dict):
         raise _bad(path, f"a release of {day} is not an object")
     missing = [k for k in ("service", "tag", "created", "image") if not isinstance(entry.get(k), str)]
