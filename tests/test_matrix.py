@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from fleetrewind.releases.index import Index, parse_index, target_for
+from fleetrewind.errors import UsageError
+from fleetrewind.releases.index import Index, Release, parse_index, target_for
 from fleetrewind.report.matrix import render_matrix, write_matrix
 
 NOW = dt.datetime(2026, 11, 21, 20, 30, tzinfo=dt.timezone.utc)
@@ -137,15 +138,25 @@ def test_a_date_without_releases_still_gets_its_row() -> None:
     assert page.cells[("2026-11-20", "api")] == ({"fill"}, "← 512-master (from 2026-11-19)")
 
 
-def test_hostile_names_are_escaped() -> None:
+def test_hostile_names_are_refused_when_read_and_escaped_when_rendered() -> None:
+    """rollback.json refuses such names; the page escapes them all the same (defence in depth)."""
     evil = "<img src=x onerror=alert(1)>"
     data = {
-        "format": 2, "env": "prod", "branch": 'master"><script>x()</script>', "registry": "https://r.example.com/<u>",
-        "generated_at": "<i>now</i>", "timezone": "UTC", "all": [evil, "ok"],
-        "rollbacks": {"2026-11-19": [_rel(evil, '1-master"><svg onload=alert(2)>', "2026-11-19T10:00:00Z")],
-                      "2026-11-18": [_rel("ok", "2-master&x", "2026-11-18T10:00:00Z")]},
+        "format": 2, "env": "prod", "branch": "master", "registry": "https://r.example.com",
+        "generated_at": "2026-11-21T20:00:00Z", "timezone": "UTC", "all": [evil, "ok"],
+        "rollbacks": {"2026-11-19": [_rel(evil, "1-master", "2026-11-19T10:00:00Z")]},
     }
-    text = render_matrix(_index(data), date="2026-11-19", now=NOW)
+    with pytest.raises(UsageError, match="not a valid service name"):
+        _index(data)
+
+    def rel(service: str, tag: str, created: str) -> Release:
+        return Release(service=service, created=dt.datetime.fromisoformat(created), tag=tag,
+                       digest="sha256:" + "ab" * 32, image=f"registry.example.com/{service}:{tag}")
+    index = Index(env="prod", branch='master"><script>x()</script>', registry="https://r.example.com/<u>",
+                  generated_at="<i>now</i>", timezone="UTC", services=(evil, "ok"),
+                  rollbacks={"2026-11-19": [rel(evil, '1-master"><svg onload=alert(2)>', "2026-11-19T10:00:00+00:00")],
+                             "2026-11-18": [rel("ok", "2-master&x", "2026-11-18T10:00:00+00:00")]})
+    text = render_matrix(index, date="2026-11-19", now=NOW)
     for raw in ("<img", "<script", "<svg", "<u>", "<i>"):
         assert raw not in text, raw
     assert "&lt;img src=x onerror=alert(1)&gt;" in text
