@@ -6,9 +6,11 @@ import json
 import signal
 import sys
 import threading
+import time
 from typing import Any, Sequence
 
 from .auth import DCOS_TOKEN_TTL
+from .clock import Clock, invalid_timestamp, parse_ms
 from .simulator import Simulator
 
 
@@ -17,8 +19,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m marathonsim",
         description="A Marathon 1.11 REST API simulator (see docs/simulator.md).")
     p.add_argument("--apps", required=True, metavar="FILE",
-                   help='JSON: {"apps": [...], "unhealthy_images": [...], "failing_images": '
-                        '[...], "invalid_images": [...]} or a bare list of apps')
+                   help='JSON: {"apps": [...], ...} (keys in docs/simulator.md) or a bare '
+                        'list of apps')
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
     p.add_argument("--deploy-seconds", type=float, default=0.3, metavar="S",
@@ -38,7 +40,26 @@ def _parser() -> argparse.ArgumentParser:
 
 
 APPS_FILE_KEYS = frozenset({"apps", "unhealthy_images", "failing_images", "invalid_images",
-                            "history", "zk_max_versions", "max_running_deployments"})
+                            "history", "zk_max_versions", "max_running_deployments",
+                            "knobs", "capacity", "clock"})
+
+
+def file_clock(spec: Any) -> Clock | None:
+    """{"start": ISO-8601, "rate": R}: simulated time starts at `start` and runs R times as
+    fast as the wall clock (rate 60: a minute a second)."""
+    if spec is None:
+        return None
+    if not isinstance(spec, dict) or set(spec) - {"start", "rate"}:
+        raise ValueError('clock must be {"start": "<ISO-8601>", "rate": <number>}')
+    try:
+        start = parse_ms(str(spec.get("start"))) / 1000 if "start" in spec else time.time()
+    except ValueError:
+        raise ValueError(f"clock.start: {invalid_timestamp(str(spec.get('start')))}") from None
+    rate = spec.get("rate", 1)
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or rate <= 0:
+        raise ValueError(f"clock.rate must be a positive number (found: {rate!r})")
+    origin = time.time()
+    return lambda: start + (time.time() - origin) * rate
 
 
 def _load_apps(path: str) -> dict[str, Any]:
@@ -55,8 +76,10 @@ def _load_apps(path: str) -> dict[str, Any]:
         value = data.get(key, 1)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{key} must be a positive integer (found: {value!r})")
-    if not isinstance(data.get("history", {}), dict):
-        raise ValueError('history must be an object: {"/app/id": [version, ...]}')
+    for key, shape in (("history", '{"/app/id": [version, ...]}'),
+                       ("knobs", '{"*" or "/app/id": {knob: value}}')):
+        if not isinstance(data.get(key, {}), dict):
+            raise ValueError(f"{key} must be an object: {shape}")
     return data
 
 
@@ -81,6 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             invalid_images=data.get("invalid_images", []), token_ttl=args.token_ttl,
             history=data.get("history"), max_versions=data.get("zk_max_versions", 50),
             max_running_deployments=data.get("max_running_deployments", 100),
+            knobs=data.get("knobs"), capacity=data.get("capacity"),
+            clock=file_clock(data.get("clock")),
             verbose=args.verbose)
         sim.start()
     except (OSError, ValueError) as exc:

@@ -28,7 +28,7 @@ class Request:
         return default if not values else values[-1].lower() == "true"
 
     def json(self) -> Any:
-        """The body; unparseable JSON is 400 with a string `details` (section 10)."""
+        """The body; unparseable JSON is 400 with a string `details` (MarathonExceptionMapper.scala)."""
         try:
             return json.loads(self.raw or b"")
         except ValueError as exc:
@@ -39,7 +39,8 @@ Handler = Callable[[Context, Request], Reply]
 
 
 def _ping(ctx: Context, req: Request) -> Reply:
-    """text/plain 'pong', the JSON string for application/json, 204 otherwise (section 11)."""
+    """text/plain 'pong', the JSON string for application/json, 204 otherwise
+    (`api/SystemResource.scala`)."""
     accept = req.accept or "*/*"
     if any(t in accept for t in ("text/plain", "text/*", "*/*")):
         return Reply(200, "pong", content_type="text/plain")
@@ -108,6 +109,45 @@ def _app_tasks(ctx: Context, req: Request) -> Reply:
     return Reply(200, ctx.store.app_tasks(req.params["id"]))
 
 
+def _kill_app_tasks(ctx: Context, req: Request) -> Reply:
+    host = req.query.get("host", [None])[-1]
+    return ctx.store.kill_app_tasks(req.params["id"], host=host, **_kill_flags(req))
+
+
+def _kill_app_task(ctx: Context, req: Request) -> Reply:
+    return ctx.store.kill_app_task(req.params["id"], req.params["task"], **_kill_flags(req))
+
+
+def _kill_flags(req: Request) -> dict[str, bool]:
+    return {"scale": req.flag("scale", False), "wipe": req.flag("wipe", False),
+            "force": req.flag("force", False)}
+
+
+def _all_tasks(ctx: Context, req: Request) -> Reply:
+    return Reply(200, ctx.store.all_tasks(req.query.get("status", [])
+                                          + req.query.get("status[]", [])))
+
+
+def _delete_tasks(ctx: Context, req: Request) -> Reply:
+    return ctx.store.kill_tasks(req.json(), **_kill_flags(req))
+
+
+def _queue(ctx: Context, req: Request) -> Reply:
+    return Reply(200, ctx.store.queue())
+
+
+def _reset_delay(ctx: Context, req: Request) -> Reply:
+    return ctx.store.reset_delay(req.params["id"])
+
+
+def _groups(ctx: Context, req: Request) -> Reply:
+    return Reply(200, ctx.store.group(req.params.get("id", "/")))
+
+
+def _events(ctx: Context, req: Request) -> Reply:
+    raise AssertionError("the server streams /v2/events itself")  # see server.Handler
+
+
 def _versions(ctx: Context, req: Request) -> Reply:
     return Reply(200, ctx.store.versions(req.params["id"]))
 
@@ -125,7 +165,10 @@ def _cancel_deployment(ctx: Context, req: Request) -> Reply:
 
 
 def _not_implemented(ctx: Context, req: Request) -> Reply:
-    raise ApiError(501, {"message": f"marathonsim does not implement {req.method} {req.path}"})
+    """Endpoints Marathon has and the simulator deliberately does not serve
+    (docs/simulator.md, "What it implements")."""
+    raise ApiError(501, {"message": f"marathonsim does not implement {req.method} {req.path} "
+                                    "(see docs/simulator.md)"})
 
 
 _APP = r"/v2/apps/(?P<id>.+?)"
@@ -142,6 +185,8 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
         ("GET", _APP + r"/versions/(?P<version>[^/]+)", _version),
         ("GET", _APP + r"/versions/?", _versions),
         ("GET", _APP + r"/tasks/?", _app_tasks),
+        ("DELETE", _APP + r"/tasks/?", _kill_app_tasks),
+        ("DELETE", _APP + r"/tasks/(?P<task>[^/]+)/?", _kill_app_task),
         ("POST", _APP + r"/restart/?", _restart_app),
         ("GET", _APP + r"/?", _get_app),
         ("PUT", _APP + r"/?", _put_app),
@@ -149,7 +194,27 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
         ("DELETE", _APP + r"/?", _delete_app),
         ("GET", r"/v2/deployments/?", _deployments),
         ("DELETE", r"/v2/deployments/(?P<id>[^/]+)/?", _cancel_deployment),
-        ("GET", r"/v2/(queue|events|groups|pods|tasks)(/.*)?", _not_implemented),
+        ("GET", r"/v2/tasks/?", _all_tasks),
+        ("POST", r"/v2/tasks/delete/?", _delete_tasks),
+        ("GET", r"/v2/queue/?", _queue),
+        ("DELETE", r"/v2/queue/(?P<id>.+?)/delay/?", _reset_delay),
+        ("GET", r"/v2/groups/(?P<id>.+?)/versions(/.*)?", _not_implemented),
+        ("GET", r"/v2/groups/?", _groups),
+        ("GET", r"/v2/groups/(?P<id>.+?)/?", _groups),
+        ("GET", r"/v2/events/?", _events),
+        # Marathon serves these; the simulator does not (501, see docs/simulator.md).
+        ("POST", r"/v2/groups(/.*)?", _not_implemented),
+        ("PUT", r"/v2/groups(/.*)?", _not_implemented),
+        ("PATCH", r"/v2/groups(/.*)?", _not_implemented),
+        ("DELETE", r"/v2/groups(/.*)?", _not_implemented),
+        ("GET", r"/v2/pods(/.*)?", _not_implemented),
+        ("POST", r"/v2/pods(/.*)?", _not_implemented),
+        ("PUT", r"/v2/pods(/.*)?", _not_implemented),
+        ("DELETE", r"/v2/pods(/.*)?", _not_implemented),
+        ("DELETE", r"/v2/leader/?", _not_implemented),
+        ("GET", r"/v2/(eventSubscriptions|plugins|artifacts)(/.*)?", _not_implemented),
+        ("POST", r"/v2/(eventSubscriptions|artifacts)(/.*)?", _not_implemented),
+        ("GET", r"/(metrics|v2/metrics)/?", _not_implemented),
     ]
 ]
 

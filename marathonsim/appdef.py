@@ -2,7 +2,7 @@
 
 The stored form is what Marathon writes back: deprecated inputs moved to their new places
 (never written back), defaults filled, service ports assigned, empty optional arrays dropped
-(reference section 2).
+(Marathon's types/app.raml).
 """
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def normalize(app: App, allocate_port: PortAllocator) -> App:
 
 def merge(current: App, update: App) -> App:
     """partialUpdate=true: top-level keys of the body replace the current ones whole."""
-    # executorResources/resourceLimits come from the body only (AppConversion quirk, section 5).
+    # executorResources/resourceLimits come from the body only (AppConversion quirk, AppsResource.replace).
     skip = SERVER_FIELDS + ("executorResources", "resourceLimits")
     merged = {k: v for k, v in current.items() if k not in skip}
     merged.update({k: v for k, v in update.items() if k not in SERVER_FIELDS})
@@ -69,7 +69,7 @@ def merge(current: App, update: App) -> App:
 
 
 def validate(app: App, invalid_images: Iterable[str]) -> None:
-    """Semantic checks on a normalized definition; 422 'Object is not valid' (section 10)."""
+    """Semantic checks on a normalized definition; 422 'Object is not valid' (MarathonExceptionMapper.scala)."""
     details: list[dict[str, Any]] = []
     errors = id_errors(app.get("id", ""))
     if errors:
@@ -123,7 +123,7 @@ def has_health_checks(app: App) -> bool:
 
 
 def _move_deprecated(app: App) -> None:
-    """Deprecated inputs are accepted and normalized, never written back (section 2)."""
+    """Deprecated inputs are accepted and normalized, never written back (types/app.raml)."""
     if "ports" in app:
         app["portDefinitions"] = [{"port": p, "protocol": "tcp"} for p in app.pop("ports")]
     if "uris" in app:
@@ -171,7 +171,7 @@ def _health_check(check: Any) -> Any:
 
 
 def _assign_ports(app: App, allocate_port: PortAllocator) -> None:
-    """Service ports sent as 0 (or absent) get a value from the server (section 2)."""
+    """Service ports sent as 0 (or absent) get a value from the server (types/app.raml)."""
     host_mode = all(n.get("mode") == "host" for n in app["networks"] if isinstance(n, dict))
     mappings = (app.get("container") or {}).get("portMappings")
     if host_mode and not mappings:

@@ -2,7 +2,7 @@
 
 Marathon reads bodies with RAML-generated readers: undeclared fields (status fields such as
 tasksRunning) are silently ignored, and wrong types or RAML bounds come back as
-422 "Invalid JSON" with Play-style error keys (reference sections 2 and 10).
+422 "Invalid JSON" with Play-style error keys (Marathon's types/app.raml, MarathonExceptionMapper.scala).
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from .replies import invalid_json
 
-# Declared App fields (section 2), including the deprecated inputs that are still accepted.
+# Declared App fields (types/app.raml), including the deprecated inputs that are still accepted.
 DEFINITION_FIELDS = frozenset(
     """id cmd args user env instances cpus mem disk gpus executor executorResources
     resourceLimits constraints fetch container healthChecks check readinessChecks dependencies

@@ -1,4 +1,5 @@
-"""Authentication modes (reference section 12): none, HTTP Basic, and DC/OS tokens.
+"""Authentication modes (Marathon's `api/HttpModule.scala`;
+DC/OS Admin Router's `lib/auth/common.lua`): none, HTTP Basic, and DC/OS tokens.
 
 Each authenticator's `challenge(path, headers)` (header names in lower case) returns None to
 let a request through, or the 401 Reply the real front end would send (Jetty for Basic,

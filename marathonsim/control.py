@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 from .context import Context
 from .faults import FaultRule
+from .knobs import Capacity, Knobs
 from .replies import ApiError, Reply
 
 Handler = Callable[[Context, Any], Reply]
@@ -69,6 +70,39 @@ def _apps(ctx: Context, body: Any) -> Reply:
     return Reply(200, {"apps": ctx.store.snapshot()})
 
 
+def _get_knobs(ctx: Context, body: Any) -> Reply:
+    return Reply(200, {"knobs": ctx.store.knobs.to_json(),
+                       "capacity": ctx.store.cluster.capacity.to_json()
+                       if ctx.store.cluster.capacity else None})
+
+
+def _set_knobs(ctx: Context, body: Any) -> Reply:
+    """{"app": "/id" or "*", "knobs": {...}} replaces that app's knobs."""
+    if not isinstance(body, dict) or not isinstance(body.get("app", "*"), str):
+        raise ApiError(400, {"message": 'expected {"app": "/id" or "*", "knobs": {...}}'})
+    app = body.get("app", "*")
+    try:
+        knobs = Knobs.from_json(body.get("knobs", {}), f"knobs for {app}")
+    except ValueError as exc:
+        raise ApiError(400, {"message": str(exc)}) from None
+    ctx.store.set_knobs(app, knobs)
+    return _get_knobs(ctx, None)
+
+
+def _set_capacity(ctx: Context, body: Any) -> Reply:
+    """{"cpus", "mem", ...} sets the cluster's room; null makes it unlimited."""
+    try:
+        ctx.store.set_capacity(Capacity.from_json(body) if body is not None else None)
+    except ValueError as exc:
+        raise ApiError(400, {"message": str(exc)}) from None
+    return _get_knobs(ctx, None)
+
+
+def _events(ctx: Context, body: Any) -> Reply:
+    ctx.store.poll()
+    return Reply(200, {"events": ctx.store.events.all()})
+
+
 ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "/_sim/requests"): _requests,
     ("POST", "/_sim/reset-requests"): _reset_requests,
@@ -81,6 +115,10 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", "/_sim/invalid"): _images("invalid"),
     ("POST", "/_sim/expire-tokens"): _expire_tokens,
     ("GET", "/_sim/apps"): _apps,
+    ("GET", "/_sim/knobs"): _get_knobs,
+    ("POST", "/_sim/knobs"): _set_knobs,
+    ("POST", "/_sim/capacity"): _set_capacity,
+    ("GET", "/_sim/events"): _events,
 }
 
 

@@ -1,4 +1,5 @@
-"""Deployments and how they move tasks (reference sections 8, 9 and 13).
+"""Deployments and how they move tasks (docs/simulator.md, "Deployments, tasks and health";
+Marathon's `core/deployment/DeploymentPlan.scala` and `core/deployment/impl/TaskReplaceActor.scala`).
 
 A deployment is advanced lazily: on every request the store replays, in time order, the
 moments when tasks it launched became ready, up to now. A restart follows Marathon's task
@@ -14,7 +15,7 @@ from typing import Any, Protocol
 
 from .tasks import Task
 
-ACTIONS = {  # section 8: the steps each kind of change produces
+ACTIONS = {  # the steps each kind of change produces (DeploymentPlan.dependencyOrderedSteps)
     "start": ["StartApplication", "ScaleApplication"],
     "restart": ["RestartApplication"],
     "scale": ["ScaleApplication"],
@@ -61,15 +62,22 @@ class Deployment:
             return 0
         return 2 if self.kind == "start" else 1
 
-    def to_json(self) -> dict[str, Any]:
-        """One entry of GET /v2/deployments (section 8)."""
+    def to_json(self, readiness: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """One entry of GET /v2/deployments (`raml/DeploymentPlanConversion.scala`)."""
         step = self.current_step
         current = [{"action": self.actions[step - 1], "app": self.app_id,
-                    "readinessCheckResults": []}] if step else []
+                    "readinessCheckResults": readiness or []}] if step else []
         return {"id": self.id, "version": self.version, "affectedApps": [self.app_id],
                 "affectedPods": [],
                 "steps": [{"actions": [{"action": a, "app": self.app_id}]} for a in self.actions],
                 "currentActions": current, "currentStep": step, "totalSteps": len(self.actions)}
+
+    def plan_json(self) -> dict[str, Any]:
+        """The plan as events carry it (raml DeploymentPlan), without the group trees."""
+        return {"id": self.id, "version": self.version,
+                "steps": [{"actions": [{"action": a, "app": self.app_id}]} for a in self.actions],
+                "original": {"id": "/", "apps": [self.original] if self.original else []},
+                "target": {"id": "/", "apps": []}}
 
     def start(self, fleet: Fleet, at: float) -> None:
         if self.kind == "restart":
@@ -81,23 +89,38 @@ class Deployment:
                 fleet.kill(task, at)
         self._check_done(fleet, at)
 
+    def next_event(self, fleet: Fleet) -> float | None:
+        """When the next launched task becomes ready (None: no such moment is known yet)."""
+        if self.done:
+            return None
+        times = [at for t in fleet.tasks if t.instance_id in self.launched
+                 and t.instance_id not in self.counted
+                 for at in [t.ready_at()] if at is not None]
+        return min(times, default=None)
+
+    def step(self, fleet: Fleet, at: float) -> None:
+        """The task that is ready at `at` counts: kill an old one, launch the next new one."""
+        for task in fleet.tasks:
+            if (task.instance_id in self.launched and task.instance_id not in self.counted
+                    and task.ready_at() == at):
+                self.counted.add(task.instance_id)
+                break
+        if self.kind == "restart":
+            old = self._old(fleet)
+            if old:
+                fleet.kill(old[0], at)
+            self._launch(fleet, at, limit=self.max_capacity)
+        self._check_done(fleet, at)
+
     def advance(self, fleet: Fleet, now: float) -> None:
         """Replay, oldest first, each launched task becoming ready at or before now."""
-        while not self.done:
-            ready = [t for t in fleet.tasks if t.instance_id in self.launched
-                     and t.instance_id not in self.counted
-                     and t.ready_at is not None and t.ready_at <= now]
-            if not ready:
-                return
-            task = min(ready, key=lambda t: t.ready_at or 0.0)
-            at = task.ready_at or now
-            self.counted.add(task.instance_id)
-            if self.kind == "restart":
-                old = self._old(fleet)
-                if old:
-                    fleet.kill(old[0], at)
-                self._launch(fleet, at, limit=self.max_capacity)
-            self._check_done(fleet, at)
+        while (at := self.next_event(fleet)) is not None and at <= now:
+            self.step(fleet, at)
+
+    def readiness(self, fleet: Fleet, t: float) -> list[dict[str, Any]]:
+        """readinessCheckResults of the new tasks (`core/deployment/impl/ReadinessBehavior.scala`)."""
+        results = [t_.readiness_result(t) for t_ in fleet.tasks if t_.instance_id in self.launched]
+        return [r for r in results if r is not None]
 
     def _start_restart(self, fleet: Fleet, at: float) -> None:
         # Marathon's TaskReplaceActor.computeRestartStrategy.
@@ -120,6 +143,11 @@ class Deployment:
         self.pending = max(-extra, 0)
         self._launch(fleet, at, limit=self.instances)
 
+    def relaunch(self, fleet: Fleet, at: float) -> None:
+        """Launch what is pending again (a new task of this deployment was killed)."""
+        limit = self.max_capacity if self.kind == "restart" else self.instances
+        self._launch(fleet, at, limit=limit)
+
     def _launch(self, fleet: Fleet, at: float, limit: int) -> None:
         while self.pending > 0 and len(fleet.tasks) < limit:
             self.launched.add(fleet.launch(at, self.task_version).instance_id)
@@ -132,7 +160,7 @@ class Deployment:
         """Tasks that never get ready go first, then by killSelection."""
         youngest_first = self.kill_selection != "OLDEST_FIRST"
         ordered = sorted(tasks, key=lambda t: t.staged_at, reverse=youngest_first)
-        return sorted(ordered, key=lambda t: not t.fault)
+        return sorted(ordered, key=lambda t: not (t.fault or t.waiting))
 
     def _check_done(self, fleet: Fleet, at: float) -> None:
         if self.pending == 0 and self.launched <= self.counted:

@@ -1,4 +1,4 @@
-"""App ids: canonical absolute paths with Marathon's segment rule (reference section 1)."""
+"""App ids: canonical absolute paths with Marathon's segment rule (Marathon's state/PathId.scala)."""
 from __future__ import annotations
 
 import re

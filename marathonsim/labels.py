@@ -1,4 +1,4 @@
-"""`?label=` selectors for GET /v2/apps (reference section 3): comma = AND of `key`,
+"""`?label=` selectors for GET /v2/apps (Marathon's AppsResource.index): comma = AND of `key`,
 `key==v`, `key!=v`, `key in (a,b)`, `key notin (a,b)`; `\\` escapes a special character."""
 from __future__ import annotations
 

@@ -9,16 +9,19 @@ from .tasks import Task
 
 App = dict[str, Any]
 Spawn = Callable[["AppRecord", float, str], Task]
+Notify = Callable[[str, Task, float], None]
 
 
 class AppRecord:
     """Implements deploy.Fleet: deployments launch and kill tasks through it."""
 
-    def __init__(self, app: App, spawn: Spawn) -> None:
+    def __init__(self, app: App, spawn: Spawn, notify: Notify | None = None) -> None:
         self.app = app
         self.history: dict[str, App] = {}  # version -> definition (with version, versionInfo)
-        self.tasks: list[Task] = []
+        self.tasks: list[Task] = []  # live instances, waiting ones included
+        self.killing: list[Task] = []  # killed, within taskKillGracePeriodSeconds
         self._spawn = spawn
+        self._notify = notify or (lambda kind, task, at: None)
         self._last_failure: dict[str, Any] | None = None
 
     @property
@@ -45,8 +48,25 @@ class AppRecord:
         return task
 
     def kill(self, task: Task, at: float) -> None:
+        """Kill an instance: TASK_KILLING for taskKillGracePeriodSeconds, then gone."""
         self.tasks.remove(task)
         self._note_failure(task.last_failure(at))
+        if not task.waiting:
+            self._notify("killed", task, at)
+        if task.profile.kill_grace > 0 and not task.waiting and task.listed(at):
+            task.killed_at = at
+            self.killing.append(task)
+
+    def purge(self, now: float) -> list[Task]:
+        """Drop killed tasks whose grace period is over; returns them."""
+        gone = [t for t in self.killing
+                if t.killed_at is not None and t.killed_at + t.profile.kill_grace <= now]
+        self.killing = [t for t in self.killing if t not in gone]
+        return gone
+
+    def shown(self) -> list[Task]:
+        """Tasks GET shows, oldest launch first: live ones and those being killed."""
+        return self.tasks + self.killing
 
     def last_failure(self, t: float) -> dict[str, Any] | None:
         """lastTaskFailure: the newest failure of a live or already killed task."""

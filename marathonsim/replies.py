@@ -16,7 +16,7 @@ class Reply:
 
 
 class ApiError(Exception):
-    """An HTTP error answer with Marathon's body shape (reference section 10)."""
+    """An HTTP error answer with Marathon's body shape (Marathon's MarathonExceptionMapper.scala)."""
 
     def __init__(
         self,
@@ -35,7 +35,7 @@ def not_found_app(app_id: str) -> ApiError:
 
 
 def not_valid(details: list[dict[str, Any]]) -> ApiError:
-    """422 for a semantically invalid definition (section 10)."""
+    """422 for a semantically invalid definition (MarathonExceptionMapper.scala)."""
     return ApiError(422, {"message": "Object is not valid", "details": details})
 
 

@@ -13,10 +13,13 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import api, control
 from .auth import DCOS_LOGIN_PATH
+from .clock import iso
 from .context import Context
 from .replies import ApiError, Reply
 
 HIDDEN_HEADERS = ("authorization", "cookie")
+EVENTS_PATH = "/v2/events"
+STREAM_POLL_SECONDS = 0.05  # how often a stream looks at the clock (tasks move with time)
 
 
 class SimServer(ThreadingHTTPServer):
@@ -74,6 +77,9 @@ class Handler(BaseHTTPRequestHandler):
             return
         req = api.Request(self.command, mpath, parse_qs(url.query, keep_blank_values=True), raw,
                           self.headers.get("Accept", ""), {})
+        if req.method == "GET" and req.path.rstrip("/") == EVENTS_PATH:
+            self._events(ctx, req)
+            return
         reply = self._answer(ctx, req)
         if verdict.drop or verdict.status:
             self._fault(verdict.drop, verdict.status)
@@ -96,6 +102,52 @@ class Handler(BaseHTTPRequestHandler):
             reply = Reply(500, {"message": f"marathonsim internal error: {exc}"})
         reply.headers.setdefault("X-Marathon-Leader", f"{ctx.scheme}://{ctx.leader}")
         return reply
+
+    def _events(self, ctx: Context, req: api.Request) -> None:
+        """GET /v2/events: server-sent events until the client goes or the server stops.
+        Jetty's EventSourceServlet streams only for `Accept: text/event-stream`; Marathon's
+        HttpEventStreamServlet filters by `event_type` (repeatable)."""
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        challenge = ctx.auth.challenge(req.path, headers)
+        if challenge is not None:
+            self._send(challenge)
+            return
+        if "text/event-stream" not in req.accept:
+            self._send(Reply(405, {"message": "HTTP method GET is not supported by this URL "
+                                              "(send Accept: text/event-stream)"}))
+            return
+        wanted = set(req.query.get("event_type", []))
+        log = ctx.store.events
+        cursor = log.cursor
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Transfer-Encoding", "chunked")  # each frame reaches the client at once
+        self.send_header("Connection", "close")
+        self.send_header("X-Marathon-Leader", f"{ctx.scheme}://{ctx.leader}")
+        self.end_headers()
+        self.close_connection = True
+        attached = {"remoteAddress": self.client_address[0], "eventType": "event_stream_attached",
+                    "timestamp": iso(ctx.store.clock())}
+        try:
+            self._write_event(attached, wanted)
+            while not log.closed:
+                ctx.store.poll()  # time moves tasks: their events exist once looked at
+                found, cursor = log.since(cursor)
+                for event in found:
+                    self._write_event(event, wanted)
+                log.wait(cursor, STREAM_POLL_SECONDS)
+            self.wfile.write(b"0\r\n\r\n")  # the server stops: the stream ends
+            self.wfile.flush()
+        except (ConnectionError, TimeoutError, ssl.SSLError, OSError):
+            pass  # the client went away
+
+    def _write_event(self, event: dict[str, Any], wanted: set[str]) -> None:
+        if wanted and event["eventType"] not in wanted:
+            return
+        frame = f"event: {event['eventType']}\ndata: {json.dumps(event)}\n\n".encode()
+        self.wfile.write(f"{len(frame):x}\r\n".encode() + frame + b"\r\n")
+        self.wfile.flush()
 
     def _read_body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)

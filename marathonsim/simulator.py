@@ -9,6 +9,8 @@ from .auth import Authenticator, BasicAuth, DcosAuth, DCOS_TOKEN_TTL, NoAuth
 from .clock import Clock, system_clock
 from .context import Context
 from .faults import FaultRule
+from .ids import canonical
+from .knobs import ALL_APPS, Capacity, KnobTable, Knobs
 from .replies import ApiError
 from .server import SimServer
 from .state import ImagePolicy, Store
@@ -36,6 +38,8 @@ class Simulator:
         max_running_deployments: int = 100,
         max_versions: int = 50,
         history: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+        capacity: Mapping[str, Any] | None = None,
+        knobs: Mapping[str, Mapping[str, Any]] | None = None,
         clock: Clock | None = None,
         verbose: bool = False,
     ) -> None:
@@ -49,7 +53,10 @@ class Simulator:
         policy = ImagePolicy(list(unhealthy_images), list(failing_images), list(invalid_images))
         store = Store(deploy_seconds=deploy_seconds, clock=self._clock, policy=policy,
                       max_running_deployments=max_running_deployments,
-                      max_versions=max_versions)
+                      max_versions=max_versions,
+                      capacity=Capacity.from_json(capacity) if capacity is not None else None,
+                      knobs=KnobTable({k if k == ALL_APPS else canonical(k): v
+                                       for k, v in (knobs or {}).items()}))
         try:
             store.load(apps, history)
         except ApiError as exc:
@@ -84,6 +91,8 @@ class Simulator:
         return self
 
     def stop(self) -> None:
+        """Stop serving; open event streams end."""
+        self._ctx.store.events.close()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -143,6 +152,29 @@ class Simulator:
                 policy.failing = list(failing)
             if invalid is not None:
                 policy.invalid = list(invalid)
+
+    def set_knobs(self, app_id: str = ALL_APPS, **knobs: Any) -> None:
+        """Replace the knobs of one app (or of every app with "*"); tasks launched from
+        now on follow them (keys as in knobs.Knobs, docs/simulator.md "Knobs")."""
+        self._ctx.store.set_knobs(app_id, Knobs.from_json(knobs, f"knobs for {app_id}"))
+
+    def set_capacity(self, capacity: Mapping[str, Any] | None) -> None:
+        """Set the cluster's room ({"cpus", "mem", "agents"?, "offer_interval_seconds"?}),
+        or None for unlimited; waiting instances take what now fits."""
+        self._ctx.store.set_capacity(Capacity.from_json(capacity) if capacity is not None
+                                     else None)
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        """Every event so far (the newest 10,000), as GET /v2/events streams them."""
+        self._ctx.store.poll()
+        return self._ctx.store.events.all()
+
+    @property
+    def queue(self) -> list[dict[str, Any]]:
+        """What GET /v2/queue answers."""
+        entries: list[dict[str, Any]] = self._ctx.store.queue()["queue"]
+        return entries
 
     def expire_tokens(self) -> None:
         """DC/OS mode: every issued token stops working (the next call gets 401)."""

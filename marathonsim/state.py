@@ -1,65 +1,26 @@
-"""The simulated Marathon state: apps, versions, deployments and tasks behind one lock.
-
-Every public method takes the lock and first advances deployments to the clock's now, so
-state is computed lazily from start times and the clock (deterministic with a fake clock).
-"""
+"""Marathon's app, version and deployment endpoints (docs/simulator.md, "What it implements";
+Marathon's `api/v2/AppsResource.scala`, `api/v2/AppVersionsResource.scala`,
+`api/v2/DeploymentsResource.scala`)."""
 from __future__ import annotations
 
-import threading
-import uuid
-from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
-from .appdef import (SERVER_FIELDS, App, change_kind, has_health_checks, image_matches,
-                     image_of, merge, normalize, service_ports, validate)
+from .appdef import SERVER_FIELDS, App, merge
 from .appread import read_app
-from .clock import (Clock, VersionSource, canonical_stamp, invalid_timestamp, iso_ms,
-                    parse_ms)
-from .deploy import Deployment
+from .clock import canonical_stamp, invalid_timestamp, iso_ms, parse_ms
+from .engine import ImagePolicy
 from .ids import canonical
+from .ops import TaskOps
 from .records import AppRecord
+from .replies import ApiError, Reply, invalid_json, not_found_app
 from .seed import past_versions, version_info
-from .replies import ApiError, Reply, invalid_json, not_found_app, not_valid
-from .tasks import Task
-from .views import app_filter, app_info, embeds
+from .views import app_filter, embeds, listed_tasks
 
-VERSION_ONLY = "The 'version' field may only be combined with the 'id' field."
-LOCKED = ("App is locked by one or more deployments. Override with the option '?force=true'. "
-          "View details at '/v2/deployments/<DEPLOYMENT_ID>'.")
-DEPLOYMENT_HEADER = "Marathon-Deployment-Id"
+__all__ = ["ImagePolicy", "Store"]
 
 
-def too_many_deployments(limit: int) -> str:
-    return (f"Max number ({limit}) of running deployments is achieved. Wait for existing "
-            "deployments to complete or cancel oneusing force=true parameter. You can increase "
-            "max deployment number by using --max_running_deployments parameter but be advised "
-            "that this can have negative effects on the performance.")
-
-
-@dataclass
-class ImagePolicy:
-    """fnmatch globs on the full image string; changeable at run time (control API)."""
-
-    unhealthy: list[str] = field(default_factory=list)
-    failing: list[str] = field(default_factory=list)
-    invalid: list[str] = field(default_factory=list)
-
-
-class Store:
-    def __init__(self, *, deploy_seconds: float, clock: Clock, policy: ImagePolicy,
-                 max_running_deployments: int = 100, max_versions: int = 50) -> None:
-        self.lock = threading.RLock()
-        self.deploy_seconds = deploy_seconds
-        self.clock = clock
-        self.policy = policy
-        self.max_running_deployments = max_running_deployments
-        self.max_versions = max_versions
-        self._apps: dict[str, AppRecord] = {}
-        self._deployments: dict[str, Deployment] = {}  # running ones only
-        self._versions = VersionSource(clock)
-        self._used_ports: set[int] = set()
-        self._next_port = 10000
-        self._launched = 0
+class Store(TaskOps):
+    """Marathon's apps, versions and deployments endpoints over the engine's state."""
 
     # ---- set-up -------------------------------------------------------------------------
     def load(self, definitions: Iterable[Mapping[str, Any]],
@@ -78,13 +39,18 @@ class Store:
                 past, last = past_versions(app["id"], app, entries, self._valid)
                 version = self._initial_version(app["id"], fields.get("version"), past)
                 info = fields.get("versionInfo") or version_info(last, app, version)
-                rec = AppRecord({**app, "version": version, "versionInfo": info}, self._spawn)
+                rec = AppRecord({**app, "version": version, "versionInfo": info}, self._spawn,
+                                self._on_kill)
                 for old in past:
                     rec.remember(old, self.max_versions)
                 rec.remember(rec.app, self.max_versions)
                 self._apps[rec.app_id] = rec
                 for _ in range(app["instances"]):
                     rec.launch(now - self.deploy_seconds, version)  # ready now
+            self._place(now - self.deploy_seconds)
+            for rec in self._apps.values():
+                for task in rec.tasks:
+                    task.seen_until = now  # their story so far is not news
             if history:
                 raise ValueError(f"history for apps that are not in the apps list: "
                                  f"{sorted(history)}")
@@ -114,7 +80,7 @@ class Store:
                              if keep(rec.app)]}
 
     def group_apps(self, group: str, query: dict[str, list[str]]) -> dict[str, Any]:
-        """GET /v2/apps/<group>/* lists the group's apps as {"*": [...]} (section 1)."""
+        """GET /v2/apps/<group>/* lists the group's apps as {"*": [...]} (state/PathId.scala)."""
         with self.lock:
             now = self._advance()
             prefix = canonical(group).rstrip("/") + "/"
@@ -134,7 +100,7 @@ class Store:
     def app_tasks(self, raw_id: str) -> dict[str, Any]:
         with self.lock:
             now = self._advance()
-            return {"tasks": [task.to_json(now) for task in self._record(raw_id).tasks]}
+            return {"tasks": listed_tasks(self._record(raw_id), now)}
 
     def versions(self, raw_id: str) -> dict[str, Any]:
         with self.lock:
@@ -159,8 +125,8 @@ class Store:
 
     def deployments(self) -> list[dict[str, Any]]:
         with self.lock:
-            self._advance()
-            return [d.to_json() for d in self._deployments.values()]
+            now = self._advance()
+            return [d.to_json(self._readiness(d, now)) for d in self._deployments.values()]
 
     def snapshot(self) -> dict[str, dict[str, Any]]:
         """Every app as AppInfo with all embeds, keyed by id (Simulator.apps)."""
@@ -172,7 +138,7 @@ class Store:
     # ---- writes -------------------------------------------------------------------------
     def put_app(self, raw_id: str, body: Any, *, partial: bool, force: bool,
                 patch: bool = False) -> Reply:
-        """PUT (and PATCH, which never creates) /v2/apps/{id} (sections 5 and 6)."""
+        """PUT (and PATCH, which never creates) /v2/apps/{id} (AppsResource.replace, AppsResource.patch)."""
         with self.lock:
             self._advance()
             app_id = canonical(raw_id)
@@ -188,7 +154,7 @@ class Store:
             return self._change(rec, self._valid({**candidate, "id": app_id}), force)
 
     def create_app(self, body: Any) -> Reply:
-        """POST /v2/apps: 201 with the AppInfo, or 409 when the id exists (section 6)."""
+        """POST /v2/apps: 201 with the AppInfo, or 409 when the id exists (AppsResource.scala)."""
         with self.lock:
             self._advance()
             fields = read_app(body)
@@ -207,7 +173,7 @@ class Store:
             return self._change(rec, same, force, kind="restart", restart=True)
 
     def delete_app(self, raw_id: str, *, force: bool) -> Reply:
-        """DELETE /v2/apps/{id}; force defaults to true in Marathon's code (section 6)."""
+        """DELETE /v2/apps/{id}; force defaults to true in Marathon's code (AppsResource.scala)."""
         with self.lock:
             self._advance()
             return self._stop(self._record(raw_id), force)
@@ -216,10 +182,11 @@ class Store:
         """DELETE /v2/deployments/{id}: revert (200) or, with force, just drop it (202)."""
         with self.lock:
             self._advance()
-            dep = self._deployments.pop(deployment_id, None)
+            dep = self._deployments.get(deployment_id)
             if dep is None:
                 raise ApiError(404, {"message": f"DeploymentPlan {deployment_id} does not exist"})
-            dep.done = True
+            self._fail(dep, "cancelled")
+            self._flush()
             rec = self._apps.get(dep.app_id)
             if force or rec is None:
                 return Reply(202)
@@ -228,140 +195,3 @@ class Store:
             before = {k: v for k, v in dep.original.items() if k not in SERVER_FIELDS}
             return self._change(rec, before, force=True)
 
-    # ---- internals ----------------------------------------------------------------------
-    def _advance(self) -> float:
-        now = self.clock()
-        for dep in list(self._deployments.values()):
-            rec = self._apps.get(dep.app_id)
-            if rec is not None:
-                dep.advance(rec, now)
-            if rec is None or dep.done:
-                del self._deployments[dep.id]
-        return now
-
-    def _sorted(self) -> list[AppRecord]:
-        return [self._apps[k] for k in sorted(self._apps)]
-
-    def _record(self, raw_id: str) -> AppRecord:
-        app_id = canonical(raw_id)
-        rec = self._apps.get(app_id)
-        if rec is None:
-            raise not_found_app(app_id)
-        return rec
-
-    def _info(self, rec: AppRecord, now: float, embed: set[str]) -> dict[str, Any]:
-        ids = [d.id for d in self._deployments.values() if d.app_id == rec.app_id]
-        return app_info(rec, ids, now, embed)
-
-    def _valid(self, app: App) -> App:
-        normal = normalize(app, self._allocate_port)
-        validate(normal, self.policy.invalid)
-        self._used_ports.update(service_ports(normal))  # explicit ones are taken too
-        return normal
-
-    def _rollback(self, app_id: str, rec: AppRecord | None, fields: App, force: bool) -> Reply:
-        """`{"version": V}` deploys the stored definition V under a new version (section 5)."""
-        if set(fields) - {"version", "id"}:
-            raise not_valid([{"path": "/", "errors": [VERSION_ONLY]}])
-        try:
-            old = rec.stored(str(fields["version"])) if rec is not None else None
-        except ValueError:
-            raise invalid_json([{"path": "/version",
-                                 "errors": ["error.expected.date.isoformat"]}]) from None
-        if rec is None or old is None:
-            raise not_found_app(app_id)
-        return self._change(rec, {k: v for k, v in old.items() if k not in SERVER_FIELDS}, force)
-
-    def _create(self, fields: App, *, via_put: bool) -> Reply:
-        app = self._valid(fields)
-        self._check_deployment_cap()
-        version, now = self._versions.next(), self.clock()
-        rec = AppRecord({**app, "version": version,
-                         "versionInfo": {"lastScalingAt": version,
-                                         "lastConfigChangeAt": version}}, self._spawn)
-        rec.remember(rec.app, self.max_versions)
-        self._apps[rec.app_id] = rec
-        dep = self._start(rec, "start", None, version, now)
-        headers = {"Location": f"/v2/apps{rec.app_id}", DEPLOYMENT_HEADER: dep.id}
-        if via_put:
-            return Reply(201, {"deploymentId": dep.id, "version": version}, headers)
-        # POST answers with the AppInfo as it was before any task launched (section 6).
-        info = {**rec.app, "tasksStaged": 0, "tasksRunning": 0, "tasksHealthy": 0,
-                "tasksUnhealthy": 0, "deployments": [{"id": dep.id}]}
-        return Reply(201, info, headers)
-
-    def _change(self, rec: AppRecord, new: App, force: bool, kind: str | None = None,
-                restart: bool = False) -> Reply:
-        kind = kind or change_kind(rec.app, new)
-        version, now = self._versions.next(), self.clock()
-        if kind == "none":  # no steps, so nothing to lock; the plan finishes at once
-            return self._result(self._start(rec, "none", rec.app, version, now))
-        self._check_deployment_cap()
-        info = version_info(rec.app, new, version, restart)
-        stored = {**new, "version": version, "versionInfo": info}
-        rec.remember(stored, self.max_versions)  # stored before the lock check (section 7)
-        self._take_lock(rec.app_id, force)
-        original, rec.app = rec.app, stored
-        return self._result(self._start(rec, kind, original, version, now))
-
-    def _stop(self, rec: AppRecord, force: bool) -> Reply:
-        version, now = self._versions.next(), self.clock()
-        self._take_lock(rec.app_id, force)
-        dep = self._start(rec, "stop", rec.app, version, now)
-        del self._apps[rec.app_id]  # its history goes with it (section 7)
-        return self._result(dep)
-
-    def _start(self, rec: AppRecord, kind: str, original: App | None, version: str,
-               now: float) -> Deployment:
-        app = rec.app
-        dep = Deployment(id=str(uuid.uuid4()), version=version, app_id=rec.app_id, kind=kind,
-                         instances=int(app["instances"]), task_version=app["version"],
-                         upgrade=app["upgradeStrategy"], kill_selection=app["killSelection"],
-                         original=original)
-        dep.start(rec, now)
-        if not dep.done:
-            self._deployments[dep.id] = dep
-        return dep
-
-    @staticmethod
-    def _result(dep: Deployment) -> Reply:
-        return Reply(200, {"deploymentId": dep.id, "version": dep.version},
-                     {DEPLOYMENT_HEADER: dep.id})
-
-    def _take_lock(self, app_id: str, force: bool) -> None:
-        """409 while a deployment holds the app; force cancels it without rollback."""
-        holding = [d for d in self._deployments.values() if d.app_id == app_id]
-        if holding and not force:
-            raise ApiError(409, {"message": LOCKED, "deployments": [{"id": d.id} for d in holding]})
-        for dep in holding:
-            dep.done = True
-            del self._deployments[dep.id]
-
-    def _check_deployment_cap(self) -> None:
-        """--max_running_deployments: 403 with `TooManyRunningDeploymentsException`'s text,
-        verbatim (`src/main/scala/mesosphere/marathon/Exception.scala`; it really says
-        "cancel oneusing")."""
-        limit = self.max_running_deployments
-        if len(self._deployments) >= limit:
-            raise ApiError(403, {"message": too_many_deployments(limit)})
-
-    def _allocate_port(self) -> int:
-        while self._next_port in self._used_ports:
-            self._next_port += 1
-        self._used_ports.add(self._next_port)
-        return self._next_port
-
-    def _spawn(self, rec: AppRecord, at: float, version: str) -> Task:
-        """A new task of the app's current definition; its image decides its fault."""
-        app, n = rec.app, self._launched
-        self._launched += 1
-        image, checks = image_of(app), has_health_checks(app)
-        unhealthy = image_matches(image, self.policy.unhealthy)
-        failing = image_matches(image, self.policy.failing) or (unhealthy and not checks)
-        return Task(
-            instance_id=f"{rec.app_id.strip('/').replace('/', '_')}.instance-{uuid.uuid4()}",
-            app_id=rec.app_id, version=version, staged_at=at, cycle=self.deploy_seconds,
-            health_checks=checks, fault="failing" if failing else "unhealthy" if unhealthy else "",
-            max_failures=int(app.get("healthChecks", [{}])[0].get("maxConsecutiveFailures", 3)),
-            host=f"10.0.{n // 250 % 250}.{n % 250 + 1}", slave_id=f"sim-agent-S{n % 3}",
-            port=31000 + n % 1000, service_ports=service_ports(app))

@@ -1,27 +1,115 @@
 """Simulated tasks. A task's state at time t is computed from its launch time, so reads are
-pure and the timeline does not depend on how often a client polls.
+pure and the timeline does not depend on how often a client polls (docs/simulator.md,
+"Deployments, tasks and health").
 
-Timeline of one task, with c = deploy_seconds (the time a task takes to become ready):
-- good, with health checks: TASK_STAGING for c/2, TASK_RUNNING without health results
-  (grace period) until c, then healthy.
-- good, no health checks: TASK_STAGING until c, then TASK_RUNNING (no health results ever,
-  so it is in neither health count, reference section 9).
-- fault "unhealthy" (image in unhealthy_images, app with health checks): staging c/2, then
-  running with failing results; after maxConsecutiveFailures results it is killed and
-  relaunched (next incarnation), forever.
-- fault "failing" (image in failing_images, or unhealthy_images on an app without health
-  checks): never runs; each incarnation stages for c/2, ends TASK_FAILED and is relaunched,
-  leaving lastTaskFailure on the app (section 13 "a bad image that never runs").
+One Task is one Marathon instance: it may go through several incarnations (`._app.1`,
+`._app.2`, ...) when it fails or is killed for failed health checks. Each incarnation:
+- stages for `running_after` seconds (c/2 with health checks or a fault, c without checks,
+  c = deploy_seconds), then runs;
+- with health checks, is checked at `running + first_check + k * intervalSeconds`. A check
+  fails until the first success; failures before the first success and within
+  gracePeriodSeconds of running are ignored (the instance reads "not alive", 0 consecutive
+  failures), later ones count; at maxConsecutiveFailures counted failures the incarnation is
+  killed (`core/health/impl/HealthCheckActor.scala`: `ignoreFailures`,
+  `checkConsecutiveFailures`);
+- a killed incarnation is TASK_KILLING for taskKillGracePeriodSeconds, then gone;
+- a failing one (bad image, launch failure) stages c/2 and ends TASK_FAILED;
+- the next incarnation starts after a launch delay of backoffSeconds * backoffFactor^(n-1),
+  capped at maxLaunchDelaySeconds (`core/launchqueue/impl/RateLimiter.scala`).
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from .clock import iso
 
 MIN_CYCLE = 0.01  # keeps incarnation arithmetic finite when deploy_seconds is 0
+NEVER = math.inf
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How one task's incarnations unfold, fixed at launch."""
+
+    cycle: float  # deploy_seconds
+    health_checks: bool
+    fault: str = ""  # "", "unhealthy" (checks never pass) or "failing" (never runs)
+    failure_message: str = "Container exited with status 1"
+    first_success: float | None = None  # seconds after running; None: c/2 (the first check)
+    grace: float = 300.0
+    interval: float = 60.0
+    max_failures: int = 3
+    kill_grace: float = 0.0  # taskKillGracePeriodSeconds
+    readiness: bool = False
+    ready_after: float | None = None  # seconds after running; None: when healthy/running
+    never_ready: bool = False
+    backoff: float = 1.0
+    factor: float = 1.15
+    max_delay: float = 300.0
+
+    @property
+    def half(self) -> float:
+        return (max(self.cycle, MIN_CYCLE) if self.fault else self.cycle) / 2
+
+    @property
+    def running_after(self) -> float:
+        return self.half if (self.health_checks or self.fault) else self.cycle
+
+    @property
+    def first_check(self) -> float:
+        """Offset of the first health check after running (today's c/2 timing)."""
+        return self.half
+
+    def tick(self, k: int) -> float:
+        return self.first_check + k * max(self.interval, MIN_CYCLE)
+
+    @cached_property
+    def success_tick(self) -> int | None:
+        """Index of the first passing check, None if no check passes."""
+        if self.fault:
+            return None
+        wanted = self.first_check if self.first_success is None else self.first_success
+        step = max(self.interval, MIN_CYCLE)
+        return max(0, math.ceil((wanted - self.first_check) / step - 1e-9))
+
+    @cached_property
+    def kill_tick(self) -> int | None:
+        """Index of the check that kills the incarnation, None if none does."""
+        if not self.health_checks or self.fault == "failing" or self.max_failures <= 0:
+            return None
+        step = max(self.interval, MIN_CYCLE)
+        counted = max(0, math.ceil((self.grace - self.first_check) / step - 1e-9))
+        kill = counted + self.max_failures - 1
+        success = self.success_tick
+        return None if success is not None and success <= kill else kill
+
+    @cached_property
+    def life(self) -> float:
+        """Seconds an incarnation lasts until it is gone (NEVER for a good one)."""
+        if self.fault == "failing":
+            return self.half
+        kill = self.kill_tick
+        if kill is None:
+            return NEVER
+        return self.running_after + self.tick(kill) + self.kill_grace
+
+    def delay(self, n: int) -> float:
+        """Launch delay after the n-th incarnation ended (n from 1)."""
+        if self.backoff <= 0:
+            return 0.0
+        return min(self.backoff * self.factor ** (n - 1), self.max_delay)
+
+
+@dataclass
+class Phase:
+    """Where an instance is at time t."""
+
+    n: int  # incarnation number, from 1
+    start: float  # when it staged
+    delayed_until: float | None = None  # in the launch delay after incarnation n
 
 
 @dataclass
@@ -30,42 +118,107 @@ class Task:
     app_id: str
     version: str  # the app version the task was launched for
     staged_at: float
-    cycle: float
-    health_checks: bool
-    fault: str  # "", "unhealthy" or "failing"
-    max_failures: int
+    profile: Profile
     host: str
     slave_id: str
     port: int
+    cpus: float = 0.0
+    mem: float = 0.0
     service_ports: list[int] = field(default_factory=list)
+    waiting: bool = False  # in the launch queue: no room for it yet
+    queued_at: float = 0.0
+    killed_at: float | None = None  # killed by a deployment or a client: TASK_KILLING
+    base: int = 0  # incarnations before the last backoff reset
+    earlier_failure: dict[str, Any] | None = None  # lastTaskFailure before that reset
+    seen_until: float = 0.0  # events were emitted up to here
+    next_change: float = -math.inf  # the next transition after seen_until, once known
+    _ready_key: tuple[bool, float, float | None] | None = field(default=None, repr=False)
+    _ready: float | None = field(default=None, repr=False)
 
+    # ---- timeline ------------------------------------------------------------------------
     @property
+    def fault(self) -> str:
+        return self.profile.fault
+
+    def phase(self, t: float) -> Phase:
+        p = self.profile
+        life = p.life
+        n, start = 1, self.staged_at
+        if life == NEVER:
+            return Phase(self.base + 1, start)
+        while True:
+            end = start + life
+            if t < end:
+                return Phase(self.base + n, start)
+            delay = p.delay(n)
+            if t < end + delay:
+                return Phase(self.base + n, start, delayed_until=end + delay)
+            if delay >= p.max_delay or p.factor <= 1 or delay == 0.0:
+                period = life + delay  # constant from here on: skip ahead
+                skip = max(0, math.floor((t - end - delay) / max(period, MIN_CYCLE)))
+                n, start = n + 1 + skip, end + delay + skip * period
+                if t < start + life:
+                    return Phase(self.base + n, start)
+                return Phase(self.base + n, start, delayed_until=start + life + delay)
+            n, start = n + 1, end + delay
+
     def ready_at(self) -> float | None:
-        """When a deployment may count this task as done (running, and healthy if checked)."""
-        return None if self.fault else self.staged_at + self.cycle
+        """When a deployment may count this task: running, healthy if checked, ready if it
+        has readiness checks. None when it never gets there."""
+        key = (self.waiting, self.staged_at, self.killed_at)
+        if self._ready_key != key:
+            self._ready_key, self._ready = key, self._compute_ready_at()
+        return self._ready
 
-    @property
-    def _half(self) -> float:
-        return (max(self.cycle, MIN_CYCLE) if self.fault else self.cycle) / 2
+    def _compute_ready_at(self) -> float | None:
+        p = self.profile
+        if self.waiting or p.fault or self.killed_at is not None:
+            return None
+        at = self.staged_at + p.running_after
+        if p.health_checks:
+            success = p.success_tick
+            if success is None or p.kill_tick is not None:
+                return None
+            at += p.tick(success)
+        if p.readiness:
+            if p.never_ready:
+                return None
+            if p.ready_after is not None:
+                at = max(at, self.staged_at + p.running_after + p.ready_after)
+        return at
 
-    @property
-    def _running_after(self) -> float:
-        """Seconds from an incarnation's staging to TASK_RUNNING."""
-        return self._half if (self.health_checks or self.fault) else self.cycle
+    def delay_window(self, t: float) -> tuple[float, float | None]:
+        """(since, until) of the launch delay the instance is in at t; until None if none."""
+        if self.waiting:
+            return t, None
+        phase = self.phase(t)
+        if phase.delayed_until is None:
+            return t, None
+        return phase.start + self.profile.life, phase.delayed_until
 
-    def _attempt(self, t: float) -> tuple[int, float]:
-        """(incarnation number from 1, start time of that incarnation)."""
-        if not self.fault:
-            return 1, self.staged_at
-        length = self._half * ((1 + max(self.max_failures, 1)) if self.fault == "unhealthy" else 1)
-        n = max(0, math.floor((t - self.staged_at) / length))
-        return n + 1, self.staged_at + n * length
+    def listed(self, t: float) -> bool:
+        """Is there a Mesos task to show (not waiting, not in a launch delay)?"""
+        return not self.waiting and self.phase(t).delayed_until is None
 
     def state(self, t: float) -> str:
-        if self.fault == "failing":
+        """TASK_STAGING, TASK_RUNNING or TASK_KILLING; "" when not listed."""
+        if self.waiting:
+            return ""
+        phase = self.phase(t)
+        if phase.delayed_until is not None:
+            return ""
+        if self.killed_at is not None and t >= self.killed_at:
+            return "TASK_KILLING"
+        p = self.profile
+        if p.fault == "failing":
             return "TASK_STAGING"
-        _, start = self._attempt(t)
-        return "TASK_RUNNING" if t >= start + self._running_after else "TASK_STAGING"
+        since = t - phase.start
+        if since < p.running_after:
+            return "TASK_STAGING"
+        kill = p.kill_tick
+        if kill is not None and since >= p.running_after + p.tick(kill):
+            return "TASK_KILLING"
+        return "TASK_RUNNING"
 
     def health(self, t: float) -> bool | None:
         """True/False when health results exist, None when there are none (yet)."""
@@ -73,44 +226,137 @@ class Task:
         return None if not results else all(r["alive"] for r in results)
 
     def health_results(self, t: float) -> list[dict[str, Any]]:
-        if not self.health_checks or self.state(t) != "TASK_RUNNING":
+        p = self.profile
+        if not p.health_checks or self.state(t) not in ("TASK_RUNNING", "TASK_KILLING"):
             return []
-        if self.fault == "unhealthy":
-            _, start = self._attempt(t)
-            step = self._half
-            failures = min(self.max_failures, 1 + math.floor((t - start - step) / step))
-            return [{"instanceId": self.instance_id, "alive": False,
-                     "consecutiveFailures": max(failures, 1),
-                     "lastFailure": iso(t), "lastFailureCause": "Connection refused"}]
-        if t < self.staged_at + self.cycle:
-            return []  # grace period: no result yet
-        return [{"instanceId": self.instance_id, "alive": True, "consecutiveFailures": 0,
-                 "firstSuccess": iso(self.staged_at + self.cycle), "lastSuccess": iso(t)}]
+        phase = self.phase(t)
+        running = phase.start + p.running_after
+        since = t - running
+        if since < p.first_check:
+            return []  # no check has run yet
+        done = math.floor((since - p.first_check) / max(p.interval, MIN_CYCLE) + 1e-9)
+        kill = p.kill_tick
+        if kill is not None:
+            done = min(done, kill)
+        success = p.success_tick
+        result: dict[str, Any] = {"instanceId": self.instance_id}
+        if success is not None and done >= success:
+            result.update(alive=True, consecutiveFailures=0,
+                          firstSuccess=iso(running + p.tick(success)),
+                          lastSuccess=iso(running + p.tick(done)))
+            return [result]
+        # Every check so far failed; those within the grace period were ignored.
+        failures = sum(1 for k in range(done + 1) if p.tick(k) >= p.grace)
+        result.update(alive=False, consecutiveFailures=failures)
+        if failures:
+            result.update(lastFailure=iso(running + p.tick(done)),
+                          lastFailureCause="Connection refused")
+        return [result]
+
+    def in_grace(self, t: float) -> bool:
+        """Running, no passing check yet, still within gracePeriodSeconds."""
+        p = self.profile
+        if not p.health_checks or self.state(t) != "TASK_RUNNING" or self.health(t):
+            return False
+        return t - (self.phase(t).start + p.running_after) < p.grace
+
+    def readiness_result(self, t: float) -> dict[str, Any] | None:
+        """TaskReadinessCheckResult of a running task of an app with readiness checks."""
+        if not self.profile.readiness or self.state(t) != "TASK_RUNNING":
+            return None
+        ready_at = self.ready_at()
+        ready = ready_at is not None and t >= ready_at
+        return {"name": "readinessCheck", "taskId": self.task_id(t), "ready": ready,
+                "lastResponse": {"status": 200 if ready else 503, "contentType": "text/plain",
+                                 "body": "ready" if ready else "not ready"}}
 
     def last_failure(self, t: float) -> dict[str, Any] | None:
-        """The newest TASK_FAILED of a task that never runs, as lastTaskFailure."""
-        if self.fault != "failing":
+        """The newest TASK_FAILED of an instance that never runs, as lastTaskFailure."""
+        if self.fault != "failing" or self.waiting:
             return None
-        n, start = self._attempt(t)
-        if n < 2:
-            return None
+        phase = self.phase(t)
+        local = phase.n - self.base
+        if phase.delayed_until is not None:
+            n, end = phase.n, phase.start + self.profile.half
+        elif local >= 2:
+            n, end = phase.n - 1, phase.start - self.profile.delay(local - 1)
+        else:
+            return self.earlier_failure
         return {"appId": self.app_id, "host": self.host,
-                "message": "Container exited with status 1", "state": "TASK_FAILED",
-                "taskId": f"{self.instance_id}._app.{n - 1}", "slaveId": self.slave_id,
-                "timestamp": iso(start), "version": self.version}
+                "message": self.profile.failure_message, "state": "TASK_FAILED",
+                "taskId": f"{self.instance_id}._app.{n}", "slaveId": self.slave_id,
+                "timestamp": iso(end), "version": self.version}
+
+    def reset_delay(self, t: float) -> None:
+        """DELETE /v2/queue/{app}/delay: launch now, and the backoff starts over."""
+        if self.waiting or self.profile.life == NEVER:
+            return
+        self.earlier_failure = self.last_failure(t)
+        self.next_change = -math.inf
+        phase = self.phase(t)
+        if phase.delayed_until is not None:
+            self.base, self.staged_at = phase.n, t
+        else:
+            self.base, self.staged_at = phase.n - 1, phase.start
+
+    def transitions(self, t0: float, t1: float) -> list[tuple[float, str]]:
+        """What happened to this instance in (t0, t1], oldest first: Mesos states
+        (TASK_STAGING, TASK_RUNNING, TASK_FAILED, TASK_KILLING, TASK_KILLED) and health
+        changes ("healthy", "unhealthy", "health-kill")."""
+        if self.waiting:
+            return []
+        if t1 < self.next_change:
+            return []  # nothing happens before then: most reads of a settled fleet stop here
+        p, found = self.profile, []
+        upcoming = NEVER
+        phase = self.phase(max(t0, self.staged_at))
+        start, local = phase.start, phase.n - self.base
+        for _ in range(200):  # a bound, in case a tiny cycle fits many incarnations
+            if start > t1:
+                upcoming = min(upcoming, start)
+                break
+            marks: list[tuple[float, str]] = [(start, "TASK_STAGING")]
+            running = start + p.running_after
+            if p.fault == "failing":
+                marks.append((start + p.half, "TASK_FAILED"))
+            else:
+                marks.append((running, "TASK_RUNNING"))
+                success, kill = p.success_tick, p.kill_tick
+                if p.health_checks and kill is not None:
+                    marks += [(running + p.tick(0), "unhealthy"),
+                              (running + p.tick(kill), "health-kill"),
+                              (running + p.tick(kill), "TASK_KILLING"),
+                              (running + p.tick(kill) + p.kill_grace, "TASK_KILLED")]
+                elif p.health_checks and success is not None:
+                    if success > 0:
+                        marks.append((running + p.tick(0), "unhealthy"))
+                    marks.append((running + p.tick(success), "healthy"))
+            stop = self.killed_at if self.killed_at is not None else NEVER
+            found += [(at, kind) for at, kind in marks if t0 < at <= t1 and at < stop]
+            upcoming = min([upcoming] + [at for at, _ in marks if at > t1 and at < stop])
+            if p.life == NEVER:
+                break
+            start, local = start + p.life + p.delay(local), local + 1
+        self.next_change = upcoming
+        return found
+
+    def task_id(self, t: float) -> str:
+        return f"{self.instance_id}._app.{self.phase(t).n}"
 
     def to_json(self, t: float) -> dict[str, Any]:
-        n, start = self._attempt(t)
+        phase = self.phase(t)
         state = self.state(t)
         task: dict[str, Any] = {
-            "id": f"{self.instance_id}._app.{n}", "appId": self.app_id, "host": self.host,
-            "slaveId": self.slave_id, "state": state, "ports": [self.port],
+            "id": f"{self.instance_id}._app.{phase.n}", "appId": self.app_id,
+            "host": self.host, "slaveId": self.slave_id, "state": state, "ports": [self.port],
             "servicePorts": list(self.service_ports),
             "ipAddresses": [{"ipAddress": self.host, "protocol": "IPv4"}],
-            "stagedAt": iso(start), "version": self.version, "localVolumes": [], "role": "*",
+            "stagedAt": iso(phase.start), "version": self.version, "localVolumes": [],
+            "role": "*",
         }
-        if state == "TASK_RUNNING":
-            task["startedAt"] = iso(start + self._running_after)
+        if state in ("TASK_RUNNING", "TASK_KILLING") and (
+                self.fault != "failing" and t >= phase.start + self.profile.running_after):
+            task["startedAt"] = iso(phase.start + self.profile.running_after)
         results = self.health_results(t)
         if results:
             task["healthCheckResults"] = results
@@ -118,9 +364,11 @@ class Task:
 
 
 def counts(tasks: list[Task], t: float) -> dict[str, int]:
-    """tasksStaged/Running/Healthy/Unhealthy over all tasks, old and new (section 9)."""
-    states = [task.state(t) for task in tasks]
-    health = [task.health(t) for task in tasks]
+    """tasksStaged/Running/Healthy/Unhealthy over listed tasks, old and new
+    (`core/appinfo/impl/TaskForStatistics.scala`: scheduled instances are left out)."""
+    listed = [task for task in tasks if task.listed(t)]
+    states = [task.state(t) for task in listed]
+    health = [task.health(t) for task in listed]
     return {"tasksStaged": states.count("TASK_STAGING"),
             "tasksRunning": states.count("TASK_RUNNING"),
             "tasksHealthy": health.count(True), "tasksUnhealthy": health.count(False)}

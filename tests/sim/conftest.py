@@ -30,7 +30,7 @@ class FakeClock:
 
 def docker_app(app_id: str = "/shop/prod/api", image: str = "registry.example.com/api:1-master",
                instances: int = 2, health: bool = True, **extra: Any) -> dict[str, Any]:
-    """An app definition as a user writes it (section 2's DOCKER example)."""
+    """An app definition as a user writes it (types/app.raml's DOCKER example)."""
     app: dict[str, Any] = {
         "id": app_id, "instances": instances, "cpus": 0.5, "mem": 512,
         "container": {"type": "DOCKER",

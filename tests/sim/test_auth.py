@@ -1,4 +1,5 @@
-"""Contract: authentication modes and TLS (reference sections 11 and 12; traps 15, 16)."""
+"""Contract: authentication modes and TLS (Marathon's `api/HttpModule.scala`,
+`docs/docs/ssl-basic-access-authentication.md`; DC/OS Admin Router `lib/auth/common.lua`)."""
 from __future__ import annotations
 
 import shutil
@@ -16,7 +17,7 @@ LOGIN = "/acs/api/v1/auth/login"
 
 def test_basic_auth_guards_every_path_including_ping(make_sim: MakeSim,
                                                      http: requests.Session) -> None:
-    """Section 12 / trap 16: Jetty's 401 (not JSON) with WWW-Authenticate basic realm."""
+    """HttpModule.scala: Jetty's 401 (not JSON) with WWW-Authenticate basic realm."""
     sim = make_sim(auth=("ops", "s3cret"))
     for path in ("/ping", "/v2/apps", "/v2/info"):
         r = http.get(sim.url + path)
@@ -29,7 +30,7 @@ def test_basic_auth_guards_every_path_including_ping(make_sim: MakeSim,
 
 
 def test_dcos_token_login_and_use(make_sim: MakeSim, http: requests.Session) -> None:
-    """Section 12: POST login {uid, password} -> {token}; then Authorization: token=<jwt>
+    """Admin Router: POST login {uid, password} -> {token}; then Authorization: token=<jwt>
     (Bearer and the dcos-acs-auth-cookie work too); Marathon under /service/marathon."""
     sim = make_sim(auth=("ops", "s3cret"), dcos=True)
     r = http.post(sim.url + LOGIN, json={"uid": "ops", "password": "s3cret"})
@@ -46,7 +47,7 @@ def test_dcos_token_login_and_use(make_sim: MakeSim, http: requests.Session) -> 
 
 
 def test_dcos_401s_are_html_from_admin_router(make_sim: MakeSim, http: requests.Session) -> None:
-    """Section 12: missing or bad token -> 401 text/html, WWW-Authenticate: oauthjwt."""
+    """Admin Router: missing or bad token -> 401 text/html, WWW-Authenticate: oauthjwt."""
     sim = make_sim(auth=("ops", "s3cret"), dcos=True)
     for headers in ({}, {"Authorization": "token=forged"}):
         r = http.get(f"{sim.url}/service/marathon/v2/apps", headers=headers)
@@ -56,7 +57,7 @@ def test_dcos_401s_are_html_from_admin_router(make_sim: MakeSim, http: requests.
 
 
 def test_dcos_bad_credentials(make_sim: MakeSim, http: requests.Session) -> None:
-    """Section 12: bad credentials -> 401 ERR_INVALID_CREDENTIALS, WWW-Authenticate acsjwt."""
+    """Admin Router: bad credentials -> 401 ERR_INVALID_CREDENTIALS, WWW-Authenticate acsjwt."""
     sim = make_sim(auth=("ops", "s3cret"), dcos=True)
     r = http.post(sim.url + LOGIN, json={"uid": "ops", "password": "nope"})
     assert r.status_code == 401 and r.headers["WWW-Authenticate"] == "acsjwt"
@@ -65,7 +66,7 @@ def test_dcos_bad_credentials(make_sim: MakeSim, http: requests.Session) -> None
 
 
 def test_dcos_tokens_expire(make_sim: MakeSim, clock: FakeClock, http: requests.Session) -> None:
-    """Section 12: a token has an exp; once past it, 401 until the client logs in again.
+    """Admin Router: a token has an exp; once past it, 401 until the client logs in again.
     POST /_sim/expire-tokens expires every token at once."""
     sim = make_sim(auth=("ops", "s3cret"), dcos=True, token_ttl=60)
 
@@ -96,7 +97,7 @@ def test_login_password_is_never_recorded(make_sim: MakeSim, http: requests.Sess
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
 def test_tls(make_sim: MakeSim, tmp_path: Path, http: requests.Session) -> None:
-    """Section 12: the docs advise basic auth over TLS; the simulator serves https."""
+    """Admin Router: the docs advise basic auth over TLS; the simulator serves https."""
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
                     "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",

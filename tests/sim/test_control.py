@@ -44,7 +44,7 @@ def test_unhealthy_images_can_be_set_at_run_time(
     assert r.status_code == 200
     assert http.get(f"{sim.url}/_sim/images").json()["unhealthy"] == ["*:2-*"]
     put_image(http, sim, "registry.example.com/api:2-master")
-    clock.advance(5)
+    clock.advance(10)  # running at 5, first health check at 10
     assert counts(get_app(http, sim)) == (0, 4, 2, 2)
     assert http.post(f"{sim.url}/_sim/unhealthy", json={"images": "x"}).status_code == 400
 

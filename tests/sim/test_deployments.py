@@ -1,4 +1,4 @@
-"""Contract: deployments over time (reference sections 8, 9 and 13; traps 7-9).
+"""Contract: deployments over time (Marathon's DeploymentsResource.scala, core/appinfo/TaskCounts.scala, docs/simulator.md).
 
 Each new task takes deploy_seconds (10 s here, on a fake clock) to become ready: with health
 checks it stages for half of it, runs in its grace period, then turns healthy.
@@ -25,7 +25,7 @@ def deployments(http: requests.Session, sim: Simulator) -> list[dict[str, Any]]:
 
 
 def test_deployment_list_shape(sim: Simulator, http: requests.Session) -> None:
-    """Section 8: id, version, affectedApps, steps, currentActions, currentStep, totalSteps."""
+    """DeploymentsResource.scala: id, version, affectedApps, steps, currentActions, currentStep, totalSteps."""
     assert deployments(http, sim) == []
     result = put_image(http, sim, "registry.example.com/api:2-master").json()
     assert deployments(http, sim) == [{
@@ -38,7 +38,7 @@ def test_deployment_list_shape(sim: Simulator, http: requests.Session) -> None:
 
 
 def test_steps_per_kind_of_change(make_sim: MakeSim, http: requests.Session) -> None:
-    """Section 8: new app [Start][Scale], scale change [Scale]."""
+    """DeploymentsResource.scala: new app [Start][Scale], scale change [Scale]."""
     sim = make_sim([docker_app()])
     http.put(f"{sim.url}/v2/apps/shop/prod/new", json=docker_app("/shop/prod/new"))
     http.put(sim.url + API, json={"instances": 3})
@@ -54,7 +54,7 @@ def test_steps_per_kind_of_change(make_sim: MakeSim, http: requests.Session) -> 
 
 def test_rolling_restart_timeline_with_health_checks(
         sim: Simulator, clock: FakeClock, http: requests.Session) -> None:
-    """Section 9 / trap 8: counts cover old and new tasks; old ones go once new are healthy."""
+    """core/appinfo/TaskCounts.scala: counts cover old and new tasks; old ones go once new are healthy."""
     new_version = put_image(http, sim, "registry.example.com/api:2-master").json()["version"]
     app = get_app(http, sim)
     assert counts(app) == (2, 2, 2, 0)  # 2 new staging, 2 old running and healthy
@@ -76,7 +76,7 @@ def test_rolling_restart_timeline_with_health_checks(
 
 def test_without_health_checks_healthy_is_always_zero(
         make_sim: MakeSim, clock: FakeClock, http: requests.Session) -> None:
-    """Section 9: no checks -> no health results, tasksHealthy = tasksUnhealthy = 0."""
+    """core/appinfo/TaskCounts.scala: no checks -> no health results, tasksHealthy = tasksUnhealthy = 0."""
     sim = make_sim([docker_app(health=False)])
     assert counts(get_app(http, sim)) == (0, 2, 0, 0)
     put_image(http, sim, "registry.example.com/api:2-master")
@@ -90,14 +90,18 @@ def test_without_health_checks_healthy_is_always_zero(
 
 def test_unhealthy_image_never_finishes(
         make_sim: MakeSim, clock: FakeClock, http: requests.Session) -> None:
-    """Sections 9 and 13: a failing health check -> tasksUnhealthy, kill and relaunch, and
+    """core/appinfo/TaskCounts.scala, docs/simulator.md: a failing health check -> tasksUnhealthy, kill and relaunch, and
     the deployment stays forever; old tasks keep serving (minimumHealthCapacity 1)."""
     sim = make_sim(unhealthy_images=["*:bad-*"])
     put_image(http, sim, "registry.example.com/api:bad-1")
-    clock.advance(5)
+    clock.advance(10)  # running from 5, first (failing) check at 10, within the grace period
     app = get_app(http, sim)
     assert counts(app) == (0, 4, 2, 2)
     bad = [t for t in app["tasks"] if t["healthCheckResults"][0]["alive"] is False]
+    assert len(bad) == 2 and bad[0]["healthCheckResults"][0]["consecutiveFailures"] == 0
+    clock.advance(301)  # checks at 5 + 60k after running: the one at 305 s counts
+    bad = [t for t in get_app(http, sim)["tasks"] if t.get("healthCheckResults")
+           and t["healthCheckResults"][0]["alive"] is False]
     assert len(bad) == 2 and bad[0]["healthCheckResults"][0]["consecutiveFailures"] >= 1
     clock.advance(3600)
     app = get_app(http, sim)
@@ -108,13 +112,15 @@ def test_unhealthy_image_never_finishes(
 
 def test_image_that_never_runs_sets_last_task_failure(
         make_sim: MakeSim, clock: FakeClock, http: requests.Session) -> None:
-    """Section 13: a bad image keeps restaging, sets lastTaskFailure, never ends. An
-    unhealthy image on an app without health checks behaves like this too."""
+    """A bad image keeps restaging, sets lastTaskFailure, never ends. An unhealthy image on
+    an app without health checks behaves like this too."""
     sim = make_sim([docker_app(health=False)], unhealthy_images=["*:bad-*"])
     result = put_image(http, sim, "registry.example.com/api:bad-1").json()
-    clock.advance(600)
+    clock.advance(7)  # failed at 5, relaunched after backoffSeconds (1): staging again
     app = get_app(http, sim)
     assert counts(app) == (2, 2, 0, 0)
+    clock.advance(600)
+    app = get_app(http, sim)
     failure = app["lastTaskFailure"]
     assert failure["state"] == "TASK_FAILED" and failure["appId"] == "/shop/prod/api"
     assert failure["version"] == result["version"]
@@ -134,7 +140,7 @@ def test_failing_images_on_an_app_with_health_checks(
 
 def test_upgrade_strategy_sets_the_waves(make_sim: MakeSim, clock: FakeClock,
                                          http: requests.Session) -> None:
-    """Section 13: old tasks are killed respecting minimumHealthCapacity; with 0.5 and
+    """docs/simulator.md: old tasks are killed respecting minimumHealthCapacity; with 0.5 and
     maximumOverCapacity 0, four instances are replaced two at a time."""
     strategy = {"minimumHealthCapacity": 0.5, "maximumOverCapacity": 0.0}
     sim = make_sim([docker_app(instances=4, upgradeStrategy=strategy)])
@@ -148,7 +154,7 @@ def test_upgrade_strategy_sets_the_waves(make_sim: MakeSim, clock: FakeClock,
 
 
 def test_scaling_up_and_down(sim: Simulator, clock: FakeClock, http: requests.Session) -> None:
-    """Section 8/9: scale up launches tasks of the app; scale down kills youngest first."""
+    """DeploymentsResource.scala, core/appinfo/TaskCounts.scala: scale up launches tasks of the app; scale down kills youngest first."""
     http.put(sim.url + API, json={"instances": 4})
     assert counts(get_app(http, sim)) == (2, 2, 2, 0)
     clock.advance(10)
@@ -162,7 +168,7 @@ def test_scaling_up_and_down(sim: Simulator, clock: FakeClock, http: requests.Se
 
 def test_delete_deployment_reverts(sim: Simulator, clock: FakeClock,
                                    http: requests.Session) -> None:
-    """Section 8: DELETE without force -> 200 + a new revert deployment back to the
+    """DeploymentsResource.scala: DELETE without force -> 200 + a new revert deployment back to the
     definition before; the cancelled one leaves the list."""
     first = put_image(http, sim, "registry.example.com/api:2-master").json()["deploymentId"]
     clock.advance(5)
@@ -181,7 +187,7 @@ def test_delete_deployment_reverts(sim: Simulator, clock: FakeClock,
 
 def test_delete_deployment_with_force_just_drops_it(
         sim: Simulator, clock: FakeClock, http: requests.Session) -> None:
-    """Section 8 / trap 9: force=true -> 202, no body, no revert; tasks left mixed and the
+    """DeploymentsResource.scala: force=true -> 202, no body, no revert; tasks left mixed and the
     definition stays at the new config."""
     first = put_image(http, sim, "registry.example.com/api:2-master").json()["deploymentId"]
     r = http.delete(f"{sim.url}/v2/deployments/{first}", params={"force": "true"})
@@ -200,7 +206,7 @@ def test_delete_unknown_deployment_is_404(sim: Simulator, http: requests.Session
 
 
 def test_reverting_a_creation_deletes_the_app(sim: Simulator, http: requests.Session) -> None:
-    """Section 8: if the original deployment created the app, the revert deletes it."""
+    """DeploymentsResource.scala: if the original deployment created the app, the revert deletes it."""
     r = http.put(f"{sim.url}/v2/apps/shop/prod/new", json=docker_app("/shop/prod/new"))
     assert http.delete(f"{sim.url}/v2/deployments/{r.json()['deploymentId']}").status_code == 200
     assert http.get(f"{sim.url}/v2/apps/shop/prod/new").status_code == 404
@@ -208,7 +214,7 @@ def test_reverting_a_creation_deletes_the_app(sim: Simulator, http: requests.Ses
 
 def test_forced_override_replaces_every_older_task(
         sim: Simulator, clock: FakeClock, http: requests.Session) -> None:
-    """Section 5: force cancels without rollback; the new restart replaces old and
+    """AppsResource.replace: force cancels without rollback; the new restart replaces old and
     half-started tasks alike."""
     put_image(http, sim, "registry.example.com/api:2-master")
     clock.advance(5)
@@ -220,7 +226,7 @@ def test_forced_override_replaces_every_older_task(
 
 def test_real_clock_deployment_finishes_after_deploy_seconds(
         make_sim: MakeSim, http: requests.Session) -> None:
-    """Section 13 with the system clock: a 0.2 s deployment is gone soon after."""
+    """docs/simulator.md with the system clock: a 0.2 s deployment is gone soon after."""
     sim = make_sim(clock=None, deploy_seconds=0.2)
     started = time.monotonic()
     put_image(http, sim, "registry.example.com/api:2-master")

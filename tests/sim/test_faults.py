@@ -1,4 +1,4 @@
-"""Contract: failures on demand (reference section 13 "Failures on demand"; style guide 6:
+"""Contract: failures on demand (docs/simulator.md "Failures on demand"; docs/simulator.md:
 a write that timed out is not resent blindly)."""
 from __future__ import annotations
 

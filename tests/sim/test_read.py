@@ -1,4 +1,4 @@
-"""Contract: the read endpoints (reference sections 1, 3, 4 and 11)."""
+"""Contract: the read endpoints (Marathon's state/PathId.scala, AppsResource.index, AppsResource.show, SystemResource.scala, InfoResource.scala)."""
 from __future__ import annotations
 
 import requests
@@ -9,7 +9,7 @@ from .conftest import MakeSim, docker_app, get_app
 
 
 def test_ping_is_text_pong_or_json_string_or_204(sim: Simulator, http: requests.Session) -> None:
-    """Section 11: text/plain by default, the JSON string for application/json, else 204."""
+    """SystemResource.scala: text/plain by default, the JSON string for application/json, else 204."""
     r = http.get(f"{sim.url}/ping")
     assert (r.status_code, r.text, r.headers["Content-Type"]) == (200, "pong", "text/plain")
     r = http.get(f"{sim.url}/ping", headers={"Accept": "application/json"})
@@ -18,7 +18,7 @@ def test_ping_is_text_pong_or_json_string_or_204(sim: Simulator, http: requests.
 
 
 def test_info_and_leader(sim: Simulator, http: requests.Session) -> None:
-    """Section 11: /v2/info has name and a 1.11 version; section 0: /v2/leader; leader header."""
+    """InfoResource.scala: /v2/info has name and a 1.11 version; api/RestResource.scala: /v2/leader; leader header."""
     r = http.get(f"{sim.url}/v2/info")
     info = r.json()
     assert info["name"] == "marathon" and info["version"].startswith("1.11.")
@@ -31,7 +31,7 @@ def test_info_and_leader(sim: Simulator, http: requests.Session) -> None:
 
 def test_list_always_embeds_counts_and_deployments_but_not_tasks(
         sim: Simulator, http: requests.Session) -> None:
-    """Section 3: counts and deployments always embedded; tasks only with embed=apps.tasks."""
+    """AppsResource.index: counts and deployments always embedded; tasks only with embed=apps.tasks."""
     apps = http.get(f"{sim.url}/v2/apps").json()["apps"]
     assert [a["id"] for a in apps] == ["/shop/prod/api"]
     app = apps[0]
@@ -46,13 +46,13 @@ def test_list_always_embeds_counts_and_deployments_but_not_tasks(
 
 
 def test_list_with_no_apps(make_sim: MakeSim, http: requests.Session) -> None:
-    """Section 3: no apps gives {"apps": []}."""
+    """AppsResource.index: no apps gives {"apps": []}."""
     assert http.get(f"{make_sim([]).url}/v2/apps").json() == {"apps": []}
 
 
 def test_id_filter_is_a_case_insensitive_substring(make_sim: MakeSim,
                                                    http: requests.Session) -> None:
-    """Section 3 / trap 4: ?id=/shop/prod/api also matches api-v2 and api/worker."""
+    """AppsResource.index: ?id=/shop/prod/api also matches api-v2 and api/worker."""
     ids = ["/shop/prod/api", "/shop/prod/api-v2", "/shop/prod/api/worker", "/shop/prod/web",
            "/x/shop/prod/api"]
     sim = make_sim([docker_app(i) for i in ids])
@@ -63,7 +63,7 @@ def test_id_filter_is_a_case_insensitive_substring(make_sim: MakeSim,
 
 
 def test_cmd_and_label_filters(make_sim: MakeSim, http: requests.Session) -> None:
-    """Section 3: cmd substring; label selectors key, ==, !=, in, notin, comma = AND."""
+    """AppsResource.index: cmd substring; label selectors key, ==, !=, in, notin, comma = AND."""
     sim = make_sim([
         {"id": "/a", "cmd": "python -m Server", "labels": {"team": "shop", "tier": "web"}},
         {"id": "/b", "cmd": "sleep 1", "labels": {"team": "shop", "tier": "db"}},
@@ -84,7 +84,7 @@ def test_cmd_and_label_filters(make_sim: MakeSim, http: requests.Session) -> Non
 
 
 def test_single_app_is_wrapped_in_app_with_tasks(sim: Simulator, http: requests.Session) -> None:
-    """Section 4 / trap 5: {"app": AppInfo}; tasks, counts, deployments always embedded."""
+    """AppsResource.show: {"app": AppInfo}; tasks, counts, deployments always embedded."""
     r = http.get(f"{sim.url}/v2/apps/shop/prod/api")
     assert set(r.json()) == {"app"}
     app = r.json()["app"]
@@ -102,7 +102,7 @@ def test_single_app_is_wrapped_in_app_with_tasks(sim: Simulator, http: requests.
 
 
 def test_output_is_normalized_with_defaults(make_sim: MakeSim, http: requests.Session) -> None:
-    """Section 2: defaults filled, deprecated inputs moved and never written back,
+    """types/app.raml: defaults filled, deprecated inputs moved and never written back,
     service ports assigned for 0, empty optional arrays left out."""
     sim = make_sim([{"id": "legacy", "cmd": "run", "uris": ["http://x/a.tgz"], "ports": [0],
                      "env": {}, "healthChecks": []}])
@@ -117,21 +117,21 @@ def test_output_is_normalized_with_defaults(make_sim: MakeSim, http: requests.Se
 
 
 def test_unknown_app_is_404_with_marathon_message(sim: Simulator, http: requests.Session) -> None:
-    """Section 4: 404 {"message": "App '/x' does not exist"}."""
+    """AppsResource.show: 404 {"message": "App '/x' does not exist"}."""
     r = http.get(f"{sim.url}/v2/apps/shop/prod/nope")
     assert r.status_code == 404
     assert r.json() == {"message": "App '/shop/prod/nope' does not exist"}
 
 
 def test_ids_are_canonical_paths(sim: Simulator, http: requests.Session) -> None:
-    """Section 1: leading, trailing and doubled slashes and . / .. resolve away."""
+    """state/PathId.scala: leading, trailing and doubled slashes and . / .. resolve away."""
     for path in ("/v2/apps//shop/prod//api/", "/v2/apps/shop/./prod/x/../api"):
         r = http.get(sim.url + path)
         assert r.status_code == 200 and r.json()["app"]["id"] == "/shop/prod/api"
 
 
 def test_group_listing_and_tasks_endpoint(make_sim: MakeSim, http: requests.Session) -> None:
-    """Section 1: GET /v2/apps/<group>/* gives {"*": [...]}; section 6: /tasks gives tasks."""
+    """state/PathId.scala: GET /v2/apps/<group>/* gives {"*": [...]}; AppsResource.scala: /tasks gives tasks."""
     sim = make_sim([docker_app("/shop/prod/api"), docker_app("/shop/prod/web"),
                     docker_app("/shop/dev/api")])
     group = http.get(f"{sim.url}/v2/apps/shop/prod/*").json()
@@ -145,6 +145,6 @@ def test_unknown_path_and_method(sim: Simulator, http: requests.Session) -> None
     """Unknown paths are 404 JSON; known but unsimulated endpoints say so with 501."""
     assert http.get(f"{sim.url}/v3/nothing").status_code == 404
     assert http.post(f"{sim.url}/v2/deployments").status_code == 405
-    for method, path in (("GET", "/v2/queue"), ("GET", "/v2/groups"), ("PUT", "/v2/apps")):
+    for method, path in (("GET", "/v2/pods"), ("POST", "/v2/groups"), ("PUT", "/v2/apps")):
         r = http.request(method, sim.url + path, json=[])
         assert r.status_code == 501 and "does not implement" in r.json()["message"]

@@ -17,7 +17,7 @@ SCHEMA = Path(__file__).parent / "data" / "AppDefinition.json"
 
 
 def test_definitions_match_the_app_schema(make_sim: MakeSim, http: requests.Session) -> None:
-    """Section 2 and 7: /versions/{v} is the plain App definition, normalized."""
+    """types/app.raml, AppVersionsResource.scala: /versions/{v} is the plain App definition, normalized."""
     schema = json.loads(SCHEMA.read_text())
     sim = make_sim([docker_app(), {"id": "/legacy", "cmd": "run", "uris": ["http://x/a"],
                                    "ports": [0], "healthChecks": [{"protocol": "TCP"}]},

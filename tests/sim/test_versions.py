@@ -1,4 +1,4 @@
-"""Contract: app versions (reference section 7; trap 11)."""
+"""Contract: app versions (Marathon's AppVersionsResource.scala)."""
 from __future__ import annotations
 
 import requests
@@ -12,18 +12,18 @@ URL = "/v2/apps/shop/prod/api/versions"
 
 def test_versions_newest_first_including_scale_changes(
         sim: Simulator, clock: FakeClock, http: requests.Session) -> None:
-    """Section 7: every stored version (config, scale, rollback); served newest first."""
+    """AppVersionsResource.scala: every stored version (config, scale, rollback); served newest first."""
     v1 = get_app(http, sim)["version"]
     v2 = put_image(http, sim, "registry.example.com/api:2-master").json()["version"]
     clock.advance(100)
     v3 = http.put(f"{sim.url}/v2/apps/shop/prod/api", json={"instances": 3}).json()["version"]
     assert http.get(sim.url + URL).json() == {"versions": [v3, v2, v1]}
     scaled = get_app(http, sim)["versionInfo"]
-    assert scaled == {"lastScalingAt": v3, "lastConfigChangeAt": v2}  # section 5: scale-only
+    assert scaled == {"lastScalingAt": v3, "lastConfigChangeAt": v2}  # AppsResource.replace: scale-only
 
 
 def test_one_version_is_the_plain_definition(sim: Simulator, http: requests.Session) -> None:
-    """Section 7: no wrapper, no status fields, but version and versionInfo included."""
+    """AppVersionsResource.scala: no wrapper, no status fields, but version and versionInfo included."""
     v1 = get_app(http, sim)["version"]
     put_image(http, sim, "registry.example.com/api:2-master")
     old = http.get(f"{sim.url}{URL}/{v1}").json()
@@ -33,7 +33,7 @@ def test_one_version_is_the_plain_definition(sim: Simulator, http: requests.Sess
 
 
 def test_unknown_version_and_app_are_404(sim: Simulator, http: requests.Session) -> None:
-    """Section 7: unknown version -> "App '/x' does not exist in version <ts>"."""
+    """AppVersionsResource.scala: unknown version -> "App '/x' does not exist in version <ts>"."""
     r = http.get(f"{sim.url}{URL}/2001-01-01T00:00:00.000Z")
     assert r.status_code == 404
     assert r.json() == {"message": "App '/shop/prod/api' does not exist in version "
@@ -43,7 +43,7 @@ def test_unknown_version_and_app_are_404(sim: Simulator, http: requests.Session)
 
 def test_at_most_50_versions_oldest_pruned(
         make_sim: MakeSim, clock: FakeClock, http: requests.Session) -> None:
-    """Section 7: at most --zk_max_versions (50) kept per app; the oldest go."""
+    """AppVersionsResource.scala: at most --zk_max_versions (50) kept per app; the oldest go."""
     sim = make_sim([docker_app(instances=0)])
     first = get_app(http, sim)["version"]
     for i in range(55):
@@ -56,7 +56,7 @@ def test_at_most_50_versions_oldest_pruned(
 
 
 def test_refused_change_still_leaves_a_version(sim: Simulator, http: requests.Session) -> None:
-    """Section 7 / trap 11: versions are stored before the lock check, so a 409 can leave an
+    """AppVersionsResource.scala: versions are stored before the lock check, so a 409 can leave an
     entry that was never deployed."""
     put_image(http, sim, "registry.example.com/api:2-master")
     assert put_image(http, sim, "registry.example.com/api:3-master").status_code == 409
@@ -68,7 +68,7 @@ def test_refused_change_still_leaves_a_version(sim: Simulator, http: requests.Se
 
 
 def test_deleting_an_app_deletes_its_history(sim: Simulator, http: requests.Session) -> None:
-    """Section 7: a re-created app starts with a fresh history."""
+    """AppVersionsResource.scala: a re-created app starts with a fresh history."""
     http.delete(f"{sim.url}/v2/apps/shop/prod/api")
     http.put(f"{sim.url}/v2/apps/shop/prod/api", json=docker_app())
     assert len(http.get(sim.url + URL).json()["versions"]) == 1

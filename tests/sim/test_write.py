@@ -1,4 +1,4 @@
-"""Contract: app writes (reference sections 5, 6 and 10; traps 1-3, 6, 7, 14)."""
+"""Contract: app writes (Marathon's AppsResource.replace, AppsResource.scala, MarathonExceptionMapper.scala)."""
 from __future__ import annotations
 
 import requests
@@ -12,8 +12,8 @@ URL_API = "/v2/apps/shop/prod/api"
 
 def test_put_image_change_answers_200_deployment_result(
         sim: Simulator, http: requests.Session) -> None:
-    """Section 5: 200 {"deploymentId", "version"} + Marathon-Deployment-Id; the definition
-    changes at once (trap 7), and the returned version is the app's new version."""
+    """AppsResource.replace: 200 {"deploymentId", "version"} + Marathon-Deployment-Id; the definition
+    changes at once, and the returned version is the app's new version."""
     before = get_app(http, sim)
     r = put_image(http, sim, "registry.example.com/api:2-master")
     assert r.status_code == 200
@@ -29,7 +29,7 @@ def test_put_image_change_answers_200_deployment_result(
 
 
 def test_partial_update_is_a_one_level_merge(sim: Simulator, http: requests.Session) -> None:
-    """Section 5 / trap 3: absent keys keep their values; `container` is replaced whole."""
+    """AppsResource.replace: absent keys keep their values; `container` is replaced whole."""
     r = http.put(sim.url + URL_API, json={"container": {"docker": {"image": "x:2"}}})
     assert r.status_code == 200
     app = get_app(http, sim)
@@ -42,7 +42,7 @@ def test_partial_update_is_a_one_level_merge(sim: Simulator, http: requests.Sess
 
 def test_partial_update_false_replaces_and_resets_to_defaults(
         sim: Simulator, http: requests.Session) -> None:
-    """Section 5 / trap 2: partialUpdate=false parses a complete new App; absent -> default."""
+    """AppsResource.replace: partialUpdate=false parses a complete new App; absent -> default."""
     r = http.put(sim.url + URL_API, params={"partialUpdate": "false"},
                  json={"cmd": "sleep 100", "version": "2000-01-01T00:00:00.000Z"})
     assert r.status_code == 200  # the version is ignored in this mode, no rollback
@@ -53,7 +53,7 @@ def test_partial_update_false_replaces_and_resets_to_defaults(
 
 def test_put_creates_an_absent_app_with_201_and_location(
         sim: Simulator, http: requests.Session) -> None:
-    """Section 5: 201, same body, Location header; the body is a full new app."""
+    """AppsResource.replace: 201, same body, Location header; the body is a full new app."""
     r = http.put(f"{sim.url}/v2/apps/shop/prod/new", json=docker_app("/ignored/by/path"))
     assert r.status_code == 201
     assert set(r.json()) == {"deploymentId", "version"}
@@ -64,7 +64,7 @@ def test_put_creates_an_absent_app_with_201_and_location(
 
 def test_rollback_with_version_only_makes_a_new_version(
         sim: Simulator, clock: FakeClock, http: requests.Session) -> None:
-    """Section 5 / trap 6: {"version": V} deploys V's definition under a NEW version."""
+    """AppsResource.replace: {"version": V} deploys V's definition under a NEW version."""
     v1 = get_app(http, sim)["version"]
     put_image(http, sim, "registry.example.com/api:2-master")
     clock.advance(60)
@@ -77,7 +77,7 @@ def test_rollback_with_version_only_makes_a_new_version(
 
 
 def test_rollback_to_unknown_version_is_404(sim: Simulator, http: requests.Session) -> None:
-    """Section 5: the version must exist in /versions, else 404 App '/x' does not exist."""
+    """AppsResource.replace: the version must exist in /versions, else 404 App '/x' does not exist."""
     r = http.put(sim.url + URL_API, json={"version": "2001-01-01T00:00:00.000Z"})
     assert r.status_code == 404
     assert r.json() == {"message": "App '/shop/prod/api' does not exist"}
@@ -86,7 +86,7 @@ def test_rollback_to_unknown_version_is_404(sim: Simulator, http: requests.Sessi
 
 
 def test_version_with_other_fields_is_422(sim: Simulator, http: requests.Session) -> None:
-    """Section 5 / trap 1: sending a GET'd app back (with version) is refused."""
+    """AppsResource.replace: sending a GET'd app back (with version) is refused."""
     app = get_app(http, sim)
     r = http.put(sim.url + URL_API, json=app)
     assert r.status_code == 422
@@ -98,7 +98,7 @@ def test_version_with_other_fields_is_422(sim: Simulator, http: requests.Session
 
 
 def test_status_fields_on_input_are_ignored(sim: Simulator, http: requests.Session) -> None:
-    """Section 2: tasksRunning, deployments, tasks... are silently ignored on input."""
+    """types/app.raml: tasksRunning, deployments, tasks... are silently ignored on input."""
     r = http.put(sim.url + URL_API, json={
         "instances": 3, "tasksRunning": 99, "deployments": [{"id": "x"}], "tasks": [],
         "lastTaskFailure": {}, "tasksStats": {}, "unknownField": 1})
@@ -110,7 +110,7 @@ def test_status_fields_on_input_are_ignored(sim: Simulator, http: requests.Sessi
 
 def test_partial_update_drops_executor_resources_and_resource_limits(
         make_sim: MakeSim, http: requests.Session) -> None:
-    """Section 5 quirk / trap 14: these come from the body only on a partial update."""
+    """AppsResource.replace: these come from the body only on a partial update."""
     sim = make_sim([docker_app(resourceLimits={"cpus": 2}, executorResources={"mem": 64})])
     put_image(http, sim, "registry.example.com/api:2-master")
     app = get_app(http, sim)
@@ -118,7 +118,7 @@ def test_partial_update_drops_executor_resources_and_resource_limits(
 
 
 def test_put_while_deploying_is_409_with_exact_body(sim: Simulator, http: requests.Session) -> None:
-    """Section 5 / trap 10: 409 with the literal message and the deployments list."""
+    """AppsResource.replace: 409 with the literal message and the deployments list."""
     first = put_image(http, sim, "registry.example.com/api:2-master").json()["deploymentId"]
     r = put_image(http, sim, "registry.example.com/api:3-master")
     assert r.status_code == 409
@@ -130,7 +130,7 @@ def test_put_while_deploying_is_409_with_exact_body(sim: Simulator, http: reques
 
 
 def test_force_overrides_the_running_deployment(sim: Simulator, http: requests.Session) -> None:
-    """Section 5: force=true cancels the running deployment (no rollback) and starts anew."""
+    """AppsResource.replace: force=true cancels the running deployment (no rollback) and starts anew."""
     first = put_image(http, sim, "registry.example.com/api:2-master").json()["deploymentId"]
     r = put_image(http, sim, "registry.example.com/api:3-master", force="true")
     assert r.status_code == 200
@@ -140,7 +140,7 @@ def test_force_overrides_the_running_deployment(sim: Simulator, http: requests.S
 
 
 def test_no_op_put_has_no_steps_and_no_lock(sim: Simulator, http: requests.Session) -> None:
-    """Section 8: empty steps are dropped; a no-op change keeps the app's version."""
+    """DeploymentsResource.scala: empty steps are dropped; a no-op change keeps the app's version."""
     before = get_app(http, sim)
     r = http.put(sim.url + URL_API, json={"instances": 2})
     assert r.status_code == 200 and r.json()["version"] > before["version"]
@@ -149,7 +149,7 @@ def test_no_op_put_has_no_steps_and_no_lock(sim: Simulator, http: requests.Sessi
 
 
 def test_validation_errors_use_marathon_shapes(make_sim: MakeSim, http: requests.Session) -> None:
-    """Section 10: 422 Object is not valid with {path, errors}; sections 1 and 2 rules."""
+    """MarathonExceptionMapper.scala: 422 Object is not valid with {path, errors}; sections 1 and 2 rules."""
     sim = make_sim(invalid_images=["*:bad-*"])
 
     def details(path: str, body: object) -> list[dict[str, object]]:
@@ -173,7 +173,7 @@ def test_validation_errors_use_marathon_shapes(make_sim: MakeSim, http: requests
 
 def test_bad_json_is_400_with_string_details_and_types_are_422(
         sim: Simulator, http: requests.Session) -> None:
-    """Section 10 / trap 12: unparseable -> 400 details string; wrong type -> 422 list."""
+    """MarathonExceptionMapper.scala: unparseable -> 400 details string; wrong type -> 422 list."""
     r = http.put(sim.url + URL_API, data="{not json", headers={"Content-Type": "application/json"})
     assert r.status_code == 400
     assert r.json()["message"] == "Invalid JSON" and isinstance(r.json()["details"], str)
@@ -186,7 +186,7 @@ def test_bad_json_is_400_with_string_details_and_types_are_422(
 
 
 def test_patch_merges_and_never_creates(sim: Simulator, http: requests.Session) -> None:
-    """Section 6: PATCH = PUT partialUpdate=true, but an unknown app gives 404."""
+    """AppsResource.scala: PATCH = PUT partialUpdate=true, but an unknown app gives 404."""
     r = http.patch(sim.url + URL_API, json={"instances": 4})
     assert r.status_code == 200 and set(r.json()) == {"deploymentId", "version"}
     assert get_app(http, sim)["instances"] == 4
@@ -196,7 +196,7 @@ def test_patch_merges_and_never_creates(sim: Simulator, http: requests.Session) 
 
 
 def test_post_creates_with_appinfo_or_409(sim: Simulator, http: requests.Session) -> None:
-    """Section 6: POST answers 201 with the AppInfo (counts 0, deployments) or 409."""
+    """AppsResource.scala: POST answers 201 with the AppInfo (counts 0, deployments) or 409."""
     r = http.post(f"{sim.url}/v2/apps", json=docker_app("/shop/prod/web"))
     assert r.status_code == 201
     info = r.json()
@@ -208,7 +208,7 @@ def test_post_creates_with_appinfo_or_409(sim: Simulator, http: requests.Session
 
 
 def test_delete_app_defaults_to_force(sim: Simulator, http: requests.Session) -> None:
-    """Section 6: DELETE gives a DeploymentResult, the app is gone at once, and it
+    """AppsResource.scala: DELETE gives a DeploymentResult, the app is gone at once, and it
     overrides a running deployment (force defaults to true in code)."""
     put_image(http, sim, "registry.example.com/api:2-master")
     r = http.delete(sim.url + URL_API)
@@ -219,7 +219,7 @@ def test_delete_app_defaults_to_force(sim: Simulator, http: requests.Session) ->
 
 def test_restart_makes_a_new_version_and_respects_locks(
         sim: Simulator, http: requests.Session) -> None:
-    """Section 6: POST /restart gives a DeploymentResult and a new config version."""
+    """AppsResource.scala: POST /restart gives a DeploymentResult and a new config version."""
     before = get_app(http, sim)["version"]
     r = http.post(f"{sim.url}{URL_API}/restart")
     assert r.status_code == 200
@@ -231,7 +231,7 @@ def test_restart_makes_a_new_version_and_respects_locks(
 
 
 def test_max_running_deployments_is_403(make_sim: MakeSim, http: requests.Session) -> None:
-    """Section 5: --max_running_deployments reached gives 403."""
+    """AppsResource.replace: --max_running_deployments reached gives 403."""
     sim = make_sim([docker_app("/a"), docker_app("/b")], max_running_deployments=1)
     assert put_image(http, sim, "x:2", app_id="/a").status_code == 200
     r = put_image(http, sim, "x:2", app_id="/b")
