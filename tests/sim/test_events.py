@@ -6,6 +6,7 @@ import json
 import threading
 from typing import Any, Iterator
 
+import pytest
 import requests
 
 from marathonsim import Simulator
@@ -50,6 +51,7 @@ def test_a_deployment_streams_its_events_filtered_by_type(make_sim: MakeSim,
     assert new and all(d["appId"] == "/shop/prod/api" and d["taskId"] for d in new)
 
 
+@pytest.mark.network
 def test_the_stream_ends_when_the_server_stops() -> None:
     sim = Simulator([docker_app()], deploy_seconds=0.1).start()
     got: list[str] = []
