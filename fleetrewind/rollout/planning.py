@@ -12,8 +12,10 @@ from ..marathon.client import MarathonClient
 from ..marathon.fleet import FleetState, peek_apps
 from ..releases.index import Index, check_offered, read_index
 from ..report.matrix import write_matrix
+from ..report.model import Summary
 from .plan import Plan, plan_for_date, plan_json, render_table, scoped
 from .scope import Scope, Selection, check_known, nothing_left, select
+from .states import State
 
 LeftOut = Mapping[str, tuple[str | None, str | None]]  # service -> (app id, image it runs), as far as known
 
@@ -41,9 +43,9 @@ def say_nothing_to_do(console: Console, scope: Scope, selection: Selection, *, e
     """An empty selection: one line (or a JSON object), exit 0, nothing read or written."""
     message = nothing_left(scope, selection)
     if as_json:
-        console.json({"env": env, "date": date, "state": "NOTHING_TO_DO", "message": message,
+        console.json({"env": env, "date": date, "state": str(State.NOTHING_TO_DO), "message": message,
                       "scope": {**scope.as_dict(), "in_scope": [], "excluded": list(selection.left_out)},
-                      "summary": {"changed": 0, "failed": 0, "unchanged": 0, "skipped": 0}})
+                      "summary": Summary().as_dict()})
     else:
         console.result(message)
     return 0
