@@ -48,8 +48,30 @@ def index_with(**changes: Any) -> Callable[[dict[str, Any]], str]:
     return lambda index: json.dumps({**index, **changes})
 
 
-def text(value: str) -> Callable[[dict[str, Any]], str]:
+def text(value: str | bytes) -> Callable[[dict[str, Any]], str | bytes]:
     return lambda index: value
+
+
+def on_day(key: str) -> Callable[[dict[str, Any]], str]:
+    """rollback.json whose one date key is ``key`` (a valid release under it)."""
+    return lambda index: json.dumps({**index, "rollbacks": {key: json.loads(release()(index))["rollbacks"]["2026-11-19"]}})
+
+
+def snapshot_app(**changes: Any) -> str:
+    """A snapshot whose one app entry has ``changes`` applied."""
+    return json.dumps({**SNAPSHOT_OK, "apps": [{**SNAPSHOT_OK["apps"][0], **changes}]})
+
+
+def ledger_line(**changes: Any) -> str:
+    """A ledger whose one good entry of prod has ``changes`` applied."""
+    entry = {"at": "2026-11-21T20:00:00Z", "command": "run", "env": "prod", "state": "SUCCEEDED", "actor": "alice",
+             "images": {P + "api": "registry.example.com/api:512-master"}, **changes}
+    return json.dumps(entry) + "\n"
+
+
+# 9 levels of 9 aliases: 324 bytes of YAML that expand to 9**9 strings when aliases are followed
+ALIAS_BOMB = "a: &a [" + ",".join(["lol"] * 9) + "]\n" + "".join(
+    f"{c}: &{c} [" + ",".join([f"*{p}"] * 9) + "]\n" for p, c in zip("abcdefgh", "bcdefghi"))
 
 
 def truncated(index: dict[str, Any]) -> str:
@@ -76,9 +98,11 @@ class Case:
     argv: tuple[str, ...]
     code: int
     names: str  # must appear in the one error line: the bad value (or the file it is in)
-    index: Callable[[dict[str, Any]], str] | None = None
-    config: str | None = None
-    snapshot: str | None = None
+    index: Callable[[dict[str, Any]], str | bytes] | None = None
+    config: str | bytes | None = None
+    snapshot: str | bytes | None = None
+    ledger: str | bytes | None = None  # dump/ledger.jsonl
+    pwd_file: bytes | None = None  # a file at {pwd_file}
     apps: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None
     no_index: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
@@ -102,7 +126,11 @@ def deploy_(*extra: str, names: str) -> Case:
     return Case(("deploy", "--env=prod", "--dump={dump}", "--timeout=2", *extra), 2, names)
 
 
-def undo_(snapshot: str | None, names: str, path: str = "{snapshot}") -> Case:
+def last_good_(ledger: str | bytes, names: str) -> Case:
+    return Case(("run", "--to=last-good", "--env=prod", "--dump={dump}", "--timeout=2"), 2, names, ledger=ledger)
+
+
+def undo_(snapshot: str | bytes | None, names: str, path: str = "{snapshot}") -> Case:
     return Case(("undo", f"--snapshot={path}", "--dump={dump}", "--timeout=2"), 2, names, snapshot=snapshot)
 
 
@@ -223,6 +251,45 @@ CASES = {
                                      "an app entry lacks service or app_id"),
     "snapshot-without-images": undo_(json.dumps({**SNAPSHOT_OK, "apps": [{**SNAPSHOT_OK["apps"][0], "image": None}]}),
                                      "records no images to put back"),
+    # files that come back in are untrusted: the same checks as typed input, one error naming the file
+    "snapshot-env-path-traversal": undo_(json.dumps({**SNAPSHOT_OK, "env": "x/../../etc"}), "'x/../../etc'"),
+    "snapshot-env-too-long": undo_(json.dumps({**SNAPSHOT_OK, "env": "p" * 300}), "at most 63 characters"),
+    "snapshot-image-shell": undo_(snapshot_app(image="r/api:1;rm -rf /"), "image of t/rel-bad/api"),
+    "snapshot-image-newline": undo_(snapshot_app(image="r/api:1-master\n"), "'r/api:1-master\\n' is not an image"),
+    "snapshot-image-number": undo_(snapshot_app(image=512), "512 is not an image reference"),
+    "snapshot-image-bad-host": undo_(snapshot_app(image="r;id.example.com/api:1"), "malformed registry host"),
+    "snapshot-app-id-path-traversal": undo_(snapshot_app(app_id="/ds/../../etc"), "is not a Marathon app id"),
+    "snapshot-service-shell": undo_(snapshot_app(service="api;id"), "'api;id' is not a valid service name"),
+    "snapshot-service-twice": undo_(json.dumps({**SNAPSHOT_OK, "apps": SNAPSHOT_OK["apps"] * 2}), "is listed twice"),
+    "snapshot-not-utf8": undo_(b'{"format": 1, "env": "\xff\xfe"}', "is not a usable snapshot: it is not UTF-8"),
+    "ledger-image-shell": last_good_(ledger_line(images={P + "api": "api:1;rm -rf /"}), "ledger.jsonl, line 1"),
+    "ledger-image-newline": last_good_(ledger_line(images={P + "api": "r/api:1-master\n"}), "is not an image"),
+    "ledger-image-number": last_good_(ledger_line(images={P + "api": 7}), "7 is not an image reference"),
+    "ledger-service-path-traversal": last_good_(ledger_line(images={"../api": "r/api:1"}), "'../api'"),
+    "ledger-not-utf8": last_good_(b"\xff\xfe{}\n", "ledger.jsonl is not UTF-8 text"),
+    "index-date-key-basic-format": run_(names="date key '20261118' is not YYYY-MM-DD", index=on_day("20261118")),
+    "index-date-key-week-date": run_(names="date key '2026-W47-3' is not YYYY-MM-DD", index=on_day("2026-W47-3")),
+    "index-date-key-ordinal": run_(names="date key '2026-323' is not YYYY-MM-DD", index=on_day("2026-323")),
+    "index-date-key-full-width": run_(names="is not YYYY-MM-DD", index=on_day("２０２６-11-19")),
+    "index-tag-full-width-digits": run_(names="'５１２-master' is not a valid image tag", index=release(tag="５１２-master")),
+    "index-image-shell": run_(names="has a malformed tag '1;rm'", index=release(image="r.example.com/api:1;rm")),
+    "index-image-number": run_(names="lacks image", index=release(image=5)),  # type: ignore[arg-type]
+    "index-service-path-traversal": run_(names="'../api'", index=release(service="../api")),
+    "index-created-year-1": run_(names="unreadable created time '0001-01-01T00:00:00+01:00'",
+                                 index=release(created="0001-01-01T00:00:00+01:00")),
+    "index-created-year-9999": run_(names="(years 1970-8999 are accepted)", index=release(created="9999-12-31T23:00:00-05:00")),
+    "index-env-path-traversal": run_(names="'../prod'", index=index_with(env="../prod")),
+    "index-not-utf8": run_(names="rollback.json: it is not UTF-8 text", index=text(b'{"format": 2, "env": "\xe9"}')),
+    "config-yaml-alias-bomb": run_("--config={config}", names="uses a YAML alias or anchor at line 1", config=ALIAS_BOMB),
+    "config-yaml-anchor": run_("--config={config}", names="uses a YAML alias",
+                               config="timeout: &t 30\nhealth_grace: *t\n"),
+    "config-not-utf8": run_("--config={config}", names="is not UTF-8 text (byte 9)", config=b"timeout: \xff\n"),
+    "config-huge-value": run_("--config={config}", names="... (3002 characters)", config="timeout: " + "x" * 3000 + "\n"),
+    "pwd-file-not-utf8": run_("--pwd-file={pwd_file}", names="is not UTF-8 text", pwd_file=b"\xff\xfepw"),
+    "timeout-full-width-digits": run_("--timeout=１０", names='(found: "１０")'),
+    "parallel-full-width-digits": run_("--parallel=４", names='(found: "４")'),
+    "keep-arabic-indic-digits": get_("--keep=٣", names='(found: "٣")'),
+    "env-too-long": Case(("plan", "--date=2026-11-19", "--env=" + "e" * 300, "--dump={dump}"), 2, "at most 63"),
 }
 
 
@@ -230,6 +297,13 @@ def _fill(value: str, **places: str) -> str:
     for key, place in places.items():
         value = value.replace("{" + key + "}", place)
     return value
+
+
+def _write(path: Path, content: str | bytes) -> None:
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -242,18 +316,23 @@ def test_bad_input_is_one_clear_line_the_documented_code_and_no_change(
     dump = tmp_path / "dump"
     dump.mkdir()
     if not case.no_index:
-        index_text = case.index(indexed.index) if case.index else indexed.index_text
-        (dump / "rollback.json").write_text(index_text, encoding="utf-8")
+        _write(dump / "rollback.json", case.index(indexed.index) if case.index else indexed.index_text)
     config = tmp_path / "rollback.yaml"
     if case.config is not None:
-        config.write_text(case.config)
+        _write(config, case.config)
     snapshot = dump / "snapshot-20261121T200000Z.json"
     if case.snapshot is not None:
-        snapshot.write_text(case.snapshot)
+        _write(snapshot, case.snapshot)
+    if case.ledger is not None:
+        _write(dump / "ledger.jsonl", case.ledger)
+    pwd_file = tmp_path / "marathon-password"
+    if case.pwd_file is not None:
+        pwd_file.write_bytes(case.pwd_file)
     apps = sample_apps(f"{indexed.host}/{PREFIX.rstrip('/')}")
     before = _files(dump)
     with Simulator(apps=case.apps(apps) if case.apps else apps, deploy_seconds=0.1) as sim:
-        argv = [_fill(a, dump=str(dump), config=str(config), snapshot=str(snapshot)) for a in case.argv]
+        argv = [_fill(a, dump=str(dump), config=str(config), snapshot=str(snapshot), pwd_file=str(pwd_file))
+                for a in case.argv]
         result = cli(*argv, env={"MARATHON_URL": sim.url, "DOCKER_REGISTRY": indexed.registry_url})
         writes = [(r["method"], r["path"]) for r in sim.requests if r["method"] not in ("GET", "HEAD")]
 
@@ -263,6 +342,7 @@ def test_bad_input_is_one_clear_line_the_documented_code_and_no_change(
     assert case.names in errors[0], errors[0]
     assert "Traceback" not in result.out + result.err
     assert "internal error" not in result.err
+    assert len(errors[0]) < 600, "a message never carries a whole value"
     assert result.out == ""
     assert writes == []
     assert _files(dump) == before, "bad input must not write anything in --dump"
