@@ -355,3 +355,51 @@ def test_get_finds_out_that_dump_is_unusable_before_reading_the_registry(
     [line] = error_lines(result.err)
     assert f"--dump {dump} is not a" in line
     assert proxy.counts["total"] == 0, "nothing is read from the registry first"
+
+
+# --- correct outcome: "already runs its target" needs a healthy app at rest ------------------------
+
+def test_a_rerun_after_a_stuck_deployment_does_not_say_succeeded_nor_record_a_good_state(
+        make_world: Callable[..., World], cli) -> None:
+    """The first run leaves api stuck on its target (new tasks never healthy, deployment in flight):
+    the second run must not count api as "already runs it", and the ledger records no good state."""
+    world = make_world(unhealthy_images=["*/api:512-master"])
+    first = cli(*world.run_args(timeout="1"), env=world.env)
+    assert first.code == 1, first.err
+    assert world.images()["api"].endswith(":512-master")
+
+    plan = cli("plan", "--date=2026-11-19", "--env=prod", f"--dump={world.dump}", "--json", env=world.env)
+    assert plan.code == 0, plan.err
+    api = next(s for s in json.loads(plan.out)["services"] if s["service"] == svc("api"))
+    assert api["action"] == "change", api
+    assert "runs 512-master but deployment" in api["reason"] and "still in flight" in api["reason"]
+
+    second = cli(*world.run_args(timeout="1"), env=world.env)
+    assert second.code == 3, second.err
+    assert "a deployment is already in flight for /ds/prod/shop/api" in second.err
+    lines = [json.loads(line) for line in (world.dump / "ledger.jsonl").read_text().splitlines()]
+    assert [entry["state"] for entry in lines] == ["FAILED"]
+    last_good = cli("run", "--to=last-good", "--env=prod", f"--dump={world.dump}", env=world.env)
+    assert last_good.code == 2 and "has no successful state for prod" in last_good.err
+
+
+@pytest.mark.parametrize("counts, problem", [
+    ({"tasksUnhealthy": 1}, "1 of its tasks are unhealthy"),
+    ({"tasksRunning": 0}, "0/1 tasks running"),
+    ({"tasksHealthy": 0, "healthChecks": [{"protocol": "HTTP", "path": "/health"}]}, "0/1 tasks healthy"),
+    ({"deployments": [{"id": "d-7"}]}, "deployment d-7 is still in flight"),
+])
+def test_a_service_on_its_target_but_unhealthy_is_planned_and_the_plan_says_why(
+        rewriting: tuple[World, Rewriter], cli, counts: dict[str, Any], problem: str) -> None:
+    world, rewriter = rewriting
+    first = cli(*world.run_args(), env=world.env)
+    assert first.code == 0, first.err
+    rewriter.on("GET", app_path("worker"), lambda s, b: (s, {"app": {**b["app"], "instances": 1, **counts}}))
+
+    plan = cli("plan", "--date=2026-11-19", "--env=prod", f"--dump={world.dump}", "--json", env=world.env)
+
+    assert plan.code == 0, plan.err
+    steps = {s["service"]: s for s in json.loads(plan.out)["services"]}
+    assert steps[svc("worker")]["action"] == "change"
+    assert problem in steps[svc("worker")]["reason"]
+    assert steps[svc("api")]["action"] == "unchanged"
