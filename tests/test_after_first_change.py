@@ -237,20 +237,20 @@ def test_no_folder_at_all_prints_the_report_on_stderr(make_world: Callable[..., 
 
 @pytest.mark.parametrize("bug", [ZeroDivisionError("division by zero"), KeyError("tasks"), RecursionError("deep")])
 def test_a_bug_in_the_middle_of_a_wave_ends_with_a_report_and_the_lock_released(
-        make_world: Callable[..., World], cli, monkeypatch: pytest.MonkeyPatch, bug: Exception) -> None:
+        make_world: Callable[..., World], cli, bug: Exception) -> None:
     world = make_world()
 
     def broken(*_args: Any, **_kw: Any) -> Any:
         raise bug
 
-    monkeypatch.setattr(execute_module, "judge", broken)
-    result = cli(*world.run_args(), env=world.env)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(execute_module, "judge", broken)
+        result = cli(*world.run_args(), env=world.env)
 
     report = assert_ended_with_a_report(world, result, 1)
     assert report["state"] == "FAILED"
     assert f"the run stopped after changes began (internal error: {type(bug).__name__}" in result.err
     snapshot = assert_snapshot_of_the_original(world)
-    monkeypatch.undo()
     undo_restores_everything(world, cli, snapshot)
 
 
