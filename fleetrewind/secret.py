@@ -145,8 +145,12 @@ _SECRET_FIELD = re.compile(
 _SLACK = re.compile(r"(?i)(hooks\.slack\.com/(?:services|workflows|triggers)/)[^\s'\"<>]+|\bxox[abposr]-[\w-]+")
 
 
+_RELATIVE_USERINFO = re.compile(r"(?<![\w:])//[^\s/'\"<>]*@")  # //ops:pw@host (no scheme)
+
+
 def _structural(text: str) -> str:
     text = _SCHEME_USERINFO.sub(lambda m: f"{m.group(1)}{HIDDEN}@", text)
+    text = _RELATIVE_USERINFO.sub(f"//{HIDDEN}@", text)
     text = _BARE_USERINFO.sub(lambda m: f"{m.group(1)}:{HIDDEN}@", text)
     text = _AUTH_HEADER.sub(lambda m: f"{m.group(1)}{m.group(2) + ' ' if m.group(2) else ''}{HIDDEN}", text)
     text = _SECRET_FIELD.sub(lambda m: f"{m.group(1)}{HIDDEN}", text)

@@ -146,7 +146,7 @@ def _url(name: str, value: str | None) -> str | None:
 
 def _userinfo_secret(name: str, value: str) -> None:
     """The password of ``user:password@`` in a URL, typed with or without a scheme, is a secret."""
-    netloc = value.split("://", 1)[1] if "://" in value else value
+    netloc = value.split("://", 1)[1] if "://" in value else value.lstrip("/")
     userinfo, at, _ = netloc.split("/", 1)[0].rpartition("@")
     if at:
         user, _, password = userinfo.partition(":")

@@ -254,6 +254,7 @@ def test_a_bug_in_the_middle_of_a_wave_ends_with_a_report_and_the_lock_released(
     undo_restores_everything(world, cli, snapshot)
 
 
+@pytest.mark.slow
 def test_sighup_in_the_middle_of_run_is_handled_like_sigterm(make_world: Callable[..., World], cli) -> None:
     world = make_world(deploy_seconds=1.5)
     proc = _start_run(world)
@@ -275,6 +276,7 @@ def test_sighup_in_the_middle_of_run_is_handled_like_sigterm(make_world: Callabl
     assert not env_lock().exists()
 
 
+@pytest.mark.slow
 def test_a_closed_stdout_does_not_stop_the_report(make_world: Callable[..., World]) -> None:
     """`rollback.py run | head -0`: the reader is gone before the first line."""
     world = make_world()
@@ -294,6 +296,7 @@ def test_a_closed_stdout_does_not_stop_the_report(make_world: Callable[..., Worl
     assert not env_lock().exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
 def test_a_signal_before_the_snapshot_is_one_clear_line_and_changes_nothing(
         make_world: Callable[..., World], sig: signal.Signals) -> None:
@@ -318,6 +321,7 @@ def test_a_signal_before_the_snapshot_is_one_clear_line_and_changes_nothing(
     assert not env_lock().exists()
 
 
+@pytest.mark.slow
 def test_sigterm_during_get_is_one_clear_line_and_keeps_the_previous_rollback_json(
         indexed: Any, proxy_factory: Callable[..., Any], tmp_path: Path) -> None:
     proxy = proxy_factory(indexed.registry_url, latency=0.5)
