@@ -220,3 +220,17 @@ def test_a_strong_password_is_hidden_everywhere_and_not_warned_about(indexed: In
     assert "is short or common" not in result.err
     assert STRONG not in seen and "app-db-s3cret-value" not in seen
     assert base64.b64encode(f"ops:{STRONG}".encode()).decode() not in seen
+
+
+def test_an_apps_secrets_and_secret_looking_env_values_are_known_once_the_app_is_read() -> None:
+    from fleetrewind.marathon.fleet import register_app_secrets
+
+    register_app_secrets({"id": "/ds/prod/shop/api", "env": {"DB_PASSWORD": "app-db-s3cret-value",
+                                                             "API_TOKEN": "t0k3n-of-the-app", "PORT": "8080",
+                                                             "IMAGE_NAME": "registry.example.com/api"},
+                          "secrets": {"s0": {"source": "/vault/prod/api-key-path"}}})
+    shown = redact("422: env DB_PASSWORD=app-db-s3cret-value t0k3n-of-the-app /vault/prod/api-key-path "
+                   "registry.example.com/api on 8080")
+    assert "app-db-s3cret-value" not in shown and "t0k3n-of-the-app" not in shown
+    assert "/vault/prod/api-key-path" not in shown
+    assert "registry.example.com/api on 8080" in shown, "ordinary env values are not secrets"
