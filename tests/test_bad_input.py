@@ -279,6 +279,8 @@ CASES = {
                                  index=release(created="0001-01-01T00:00:00+01:00")),
     "index-created-year-9999": run_(names="(years 1970-8999 are accepted)", index=release(created="9999-12-31T23:00:00-05:00")),
     "index-env-path-traversal": run_(names="'../prod'", index=index_with(env="../prod")),
+    "index-tag-huge": run_(names="... (5002 characters) is not a valid image tag", index=release(tag="7" * 5000)),
+    "index-format-huge": run_(names="... (100002 characters), this tool reads format 2", index=index_with(format="f" * 100000)),
     "index-not-utf8": run_(names="rollback.json: it is not UTF-8 text", index=text(b'{"format": 2, "env": "\xe9"}')),
     "config-yaml-alias-bomb": run_("--config={config}", names="uses a YAML alias or anchor at line 1", config=ALIAS_BOMB),
     "config-yaml-anchor": run_("--config={config}", names="uses a YAML alias",

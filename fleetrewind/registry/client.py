@@ -207,7 +207,7 @@ class RegistryClient:
             if not isinstance(config, dict) or not isinstance(config.get("digest"), str):
                 raise MalformedManifest(f"{where}: manifest has no config digest; fix or delete that tag")
             return self._config_created(repo, config["digest"], where)
-        raise MalformedManifest(f"{where}: unsupported manifest type {media_type or 'unknown'!r}")
+        raise MalformedManifest(f"{where}: unsupported manifest type {shorten(media_type or 'unknown')}")
 
     def _platform_child(self, body: Manifest, where: str) -> str:
         want = self.platform.split("/")

@@ -45,12 +45,12 @@ class ImageRef:
 
     def with_tag(self, tag: str) -> "ImageRef":
         if not _TAG_RE.fullmatch(tag):
-            raise UsageError(f"{tag!r} is not a valid image tag")
+            raise UsageError(f"{shorten(tag)} is not a valid image tag")
         return ImageRef(self.host, self.repository, tag, None)
 
     def with_digest(self, digest: str, tag: str | None = None) -> "ImageRef":
         if not _DIGEST_RE.fullmatch(digest):
-            raise UsageError(f"{digest!r} is not a valid image digest")
+            raise UsageError(f"{shorten(digest)} is not a valid image digest")
         return ImageRef(self.host, self.repository, tag, digest)
 
 

@@ -96,7 +96,7 @@ def find_zone(name: str) -> dt.tzinfo | None:
 def tz_from_name(name: str) -> dt.tzinfo:
     zone = find_zone(name)
     if zone is None:
-        raise UsageError(f"rollback.json names an unknown time zone {name!r}; run get again")
+        raise UsageError(f"rollback.json names an unknown time zone {shorten(name)}; run get again")
     return zone
 
 
@@ -164,7 +164,7 @@ def parse_index(data: object, path: Path) -> Index:
         raise _bad(path, "it is not a JSON object")
     if data.get("format") != INDEX_FORMAT:
         found = data.get("format", "missing")
-        raise _bad(path, f"format is {found!r}, this tool reads format {INDEX_FORMAT}")
+        raise _bad(path, f"format is {shorten(found)}, this tool reads format {INDEX_FORMAT}")
     for key, kind in (("env", str), ("branch", str), ("registry", str), ("all", list), ("rollbacks", dict)):
         if not isinstance(data.get(key), kind):
             raise _bad(path, f"{key!r} is missing or not a {kind.__name__}")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 from ..errors import UsageError
+from ..secret import shorten
 from ..releases.tags import parse_names
 
 
@@ -51,12 +52,12 @@ def parse_pinned(raw: object) -> dict[str, str]:
     elif isinstance(raw, dict):
         pairs = list(raw.items())
     else:
-        raise UsageError(f"config 'pinned' must be a list of services or a map of service to reason (found: {raw!r})")
+        raise UsageError(f"config 'pinned' must be a list of services or a map of service to reason (found: {shorten(raw)})")
     pinned: dict[str, str] = {}
     for name, reason in pairs:
         if not isinstance(name, str) or not (reason is None or isinstance(reason, str)):
             raise UsageError(f"config 'pinned' must name services with an optional reason string "
-                             f"(found: {name!r}: {reason!r})")
+                             f"(found: {shorten(name)}: {shorten(reason)})")
         parse_names(name, flag="config 'pinned'", noun="service")
         if name in pinned:
             raise UsageError(f"config 'pinned' names {name!r} twice")
