@@ -206,7 +206,7 @@ def _run(args: Mapping[str, object], environ: Mapping[str, str], console: Consol
         return EXIT_FAILED
 
 
-class Signalled(Exception):
+class Signalled(BaseException):  # not Exception: no best-effort `except Exception` may swallow it
     """SIGTERM or SIGHUP outside a rollout: the command ends with one line, not silently."""
 
     def __init__(self, signum: int) -> None:
