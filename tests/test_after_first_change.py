@@ -89,6 +89,19 @@ def rewriting(make_world: Callable[..., World]) -> Iterator[tuple[World, Rewrite
     rewriter.stop()
 
 
+def signal_when(proc: subprocess.Popen[str], condition: Callable[[], bool], what: str,
+                sig: int) -> tuple[str, str]:
+    """Send ``sig`` to ``proc`` once ``condition`` holds; its stdout and stderr (killed if it hangs)."""
+    try:
+        _wait_for(condition, what)
+        proc.send_signal(sig)
+        return proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def app_path(name: str) -> str:
     return f"/v2/apps{app_id(name)}"
 
@@ -258,14 +271,7 @@ def test_a_bug_in_the_middle_of_a_wave_ends_with_a_report_and_the_lock_released(
 def test_sighup_in_the_middle_of_run_is_handled_like_sigterm(make_world: Callable[..., World], cli) -> None:
     world = make_world(deploy_seconds=1.5)
     proc = _start_run(world)
-    try:
-        _wait_for(lambda: len(world.puts()) >= 1, "the first PUT of wave 1")
-        proc.send_signal(signal.SIGHUP)
-        out, err = proc.communicate(timeout=20)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    _, err = signal_when(proc, lambda: len(world.puts()) >= 1, "the first PUT of wave 1", signal.SIGHUP)
 
     assert proc.returncode == 1, err
     assert "SIGHUP received: starting nothing new, writing the report" in err
@@ -303,14 +309,8 @@ def test_a_signal_before_the_snapshot_is_one_clear_line_and_changes_nothing(
     world = make_world()
     world.sim.set_fault(delay=3.0, method="GET", path_prefix="/v2/apps")
     proc = _start_run(world)
-    try:
-        _wait_for(lambda: any(r["path"].startswith("/v2/apps") for r in world.sim.requests), "the first app read")
-        proc.send_signal(sig)
-        out, err = proc.communicate(timeout=20)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    _, err = signal_when(proc, lambda: any(r["path"].startswith("/v2/apps") for r in world.sim.requests),
+                         "the first app read", sig)
 
     assert proc.returncode == 1, err
     assert error_lines(err) == [f"error: {sig.name} received: stopped; nothing more is changed in Marathon "
@@ -330,14 +330,7 @@ def test_sigterm_during_get_is_one_clear_line_and_keeps_the_previous_rollback_js
                              "--repo=" + ",".join(svc(n) for n in NAMES), "--env=prod", f"--dump={tmp_path}",
                              f"--registry={proxy.url}", "--no-cache"],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        _wait_for(lambda: proxy.counts["total"] >= 2, "the first registry requests")
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    _, err = signal_when(proc, lambda: proxy.counts["total"] >= 2, "the first registry requests", signal.SIGTERM)
 
     assert proc.returncode == 1, err
     assert error_lines(err) == ["error: SIGTERM received: stopped; nothing more is changed in Marathon "
