@@ -88,3 +88,35 @@ def test_the_apps_file_seeds_history_and_retention(tmp_path: Path) -> None:
     bad = subprocess.run([sys.executable, "-m", "marathonsim", "--apps", str(apps)], cwd=ROOT,
                          capture_output=True, text=True, timeout=10)
     assert bad.returncode == 2 and "zk_max_versions" in bad.stderr
+
+
+@pytest.mark.slow
+def test_the_apps_file_sets_knobs_capacity_and_the_clock(tmp_path: Path) -> None:
+    """docs/simulator.md "Knobs": knobs per app, the cluster's room, the simulated time."""
+    apps = tmp_path / "apps.json"
+    apps.write_text(json.dumps({
+        "apps": [docker_app(instances=1, cpus=1)],
+        "capacity": {"cpus": 1.5, "mem": 4096},
+        "knobs": {"/shop/prod/api": {"launch_failure": "no such image"}},
+        "clock": {"start": "2026-11-20T09:00:00+01:00", "rate": 1}}))
+    proc = start("--apps", str(apps))
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().split()[-1]
+        app = requests.get(f"{url}/v2/apps/shop/prod/api", timeout=5).json()["app"]
+        assert app["version"].startswith("2026-11-20T08:00:")
+        requests.put(f"{url}/v2/apps/shop/prod/api", json={"instances": 2}, timeout=5)
+        [entry] = requests.get(f"{url}/v2/queue", timeout=5).json()["queue"]
+        cpus = entry["processedOffersSummary"]["rejectSummaryLastOffers"][4]
+        assert cpus["reason"] == "InsufficientCpus" and cpus["declined"] == cpus["processed"] > 0
+        knobs = requests.get(f"{url}/_sim/knobs", timeout=5).json()
+        assert knobs["knobs"] == {"/shop/prod/api": {"launch_failure": "no such image"}}
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=10)
+    for bad in ({"capacity": {"cpus": 1}}, {"knobs": {"*": {"nope": 1}}},
+                {"clock": {"start": "tomorrow"}}):
+        apps.write_text(json.dumps({"apps": [], **bad}))
+        result = subprocess.run([sys.executable, "-m", "marathonsim", "--apps", str(apps)],
+                                cwd=ROOT, capture_output=True, text=True, timeout=10)
+        assert result.returncode == 2 and result.stderr.startswith("marathonsim: "), bad
