@@ -406,12 +406,13 @@ class Engine:
             failure_message=knobs.launch_failure or knobs.failure_message
             or DEFAULT_FAILURE_MESSAGE,
             first_success=knobs.health_delay_seconds,
-            grace=float(check.get("gracePeriodSeconds", 300)),
+            grace=float(check.get("gracePeriodSeconds", 300)) if knobs.health_grace else 0.0,
             interval=float(check.get("intervalSeconds", 60)),
             max_failures=int(check.get("maxConsecutiveFailures", 3)),
             kill_grace=float(app.get("taskKillGracePeriodSeconds") or 0),
             readiness=bool(app.get("readinessChecks")), ready_after=knobs.ready_delay_seconds,
-            never_ready=knobs.never_ready, backoff=float(app.get("backoffSeconds", 1)),
+            never_ready=knobs.never_ready,
+            backoff=float(app.get("backoffSeconds", 1)) if knobs.launch_backoff else 0.0,
             factor=float(app.get("backoffFactor", 1.15)),
             max_delay=float(app.get("maxLaunchDelaySeconds", 300)))
         task = Task(

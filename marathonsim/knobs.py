@@ -26,6 +26,8 @@ class Knobs:
     ready_delay_seconds: float | None = None  # running -> readiness checks pass
     never_ready: bool = False  # readiness checks never pass
     decline_reason: str | None = None  # every offer declined for this reason: never placed
+    health_grace: bool = False  # Marathon's grace period: failed checks ignored until then
+    launch_backoff: bool = False  # Marathon's launch delay after a failed or killed task
 
     @classmethod
     def from_json(cls, data: Any, where: str = "knobs") -> "Knobs":
@@ -36,7 +38,7 @@ class Knobs:
         if unknown:
             raise ValueError(f"{where}: unknown knobs {unknown}; known: {sorted(known)}")
         for key, value in data.items():
-            if key == "never_ready":
+            if key in ("never_ready", "health_grace", "launch_backoff"):
                 ok = isinstance(value, bool)
             elif key.endswith("_seconds"):
                 ok = value is None or (isinstance(value, (int, float))

@@ -7,15 +7,15 @@ One Task is one Marathon instance: it may go through several incarnations (`._ap
 - stages for `running_after` seconds (c/2 with health checks or a fault, c without checks,
   c = deploy_seconds), then runs;
 - with health checks, is checked at `running + first_check + k * intervalSeconds`. A check
-  fails until the first success; failures before the first success and within
-  gracePeriodSeconds of running are ignored (the instance reads "not alive", 0 consecutive
-  failures), later ones count; at maxConsecutiveFailures counted failures the incarnation is
-  killed (`core/health/impl/HealthCheckActor.scala`: `ignoreFailures`,
+  fails until the first success; with the health_grace knob, failures before the first
+  success and within gracePeriodSeconds of running are ignored (the instance reads "not
+  alive", 0 consecutive failures), later ones count; at maxConsecutiveFailures counted
+  failures the incarnation is killed (`core/health/impl/HealthCheckActor.scala`: `ignoreFailures`,
   `checkConsecutiveFailures`);
 - a killed incarnation is TASK_KILLING for taskKillGracePeriodSeconds, then gone;
 - a failing one (bad image, launch failure) stages c/2 and ends TASK_FAILED;
-- the next incarnation starts after a launch delay of backoffSeconds * backoffFactor^(n-1),
-  capped at maxLaunchDelaySeconds (`core/launchqueue/impl/RateLimiter.scala`).
+- the next incarnation starts at once, or with the launch_backoff knob after a launch delay
+  of backoffSeconds * backoffFactor^(n-1), capped at maxLaunchDelaySeconds (`core/launchqueue/impl/RateLimiter.scala`).
 """
 from __future__ import annotations
 

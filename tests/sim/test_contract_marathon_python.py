@@ -144,7 +144,7 @@ def test_queue_and_reset_delay(make_sim: MakeSim, clock: FakeClock) -> None:
     assert item.app.id == APP_ID and item.count == 1
     assert item.delay.overdue is True
     sim.set_capacity(None)
-    sim.set_knobs(APP_ID, launch_failure="Failed to pull image")
+    sim.set_knobs(APP_ID, launch_failure="Failed to pull image", launch_backoff=True)
     c.scale_app(APP_ID, instances=3, force=True)
     clock.advance(5.5)  # the new instance failed at 5 s: in its 1 s launch delay
     [item] = c.list_queue()

@@ -19,6 +19,7 @@ from marathonsim.clock import iso, parse_ms
 from .conftest import FakeClock, MakeSim, docker_app, get_app, put_image
 
 API = "/v2/apps/shop/prod/api"
+MARATHON_TIMING = {"*": {"health_grace": True, "launch_backoff": True}}
 CHECK = {"protocol": "MESOS_HTTP", "path": "/health", "gracePeriodSeconds": 30,
          "intervalSeconds": 10, "maxConsecutiveFailures": 2}
 
@@ -37,7 +38,7 @@ def test_failures_are_ignored_in_the_grace_period_then_kill_and_relaunch(
     """Running from 5 s; checks at 10, 20, 30, ... s; failures count from 30 s after
     running; the second counted one (50 s) kills; TASK_KILLING 3 s; relaunch after 1 s."""
     sim = make_sim([docker_app(instances=1, healthChecks=[CHECK], taskKillGracePeriodSeconds=3)],
-                   unhealthy_images=["*:bad"])
+                   unhealthy_images=["*:bad"], knobs=MARATHON_TIMING)
     version = put_image(http, sim, "registry.example.com/api:bad").json()["version"]
     clock.advance(10)
     [task] = new_tasks(http, sim, version)
@@ -68,7 +69,7 @@ def test_a_slow_first_success_is_not_healthy_yet_until_it_passes(
     """Knob health_delay_seconds: checks fail (ignored, within the grace period) until 40 s
     after running; the first passing check is the one at 45 s; then the deployment ends."""
     sim = make_sim([docker_app(instances=1, healthChecks=[CHECK])],
-                   knobs={"/shop/prod/api": {"health_delay_seconds": 40}})
+                   knobs={**MARATHON_TIMING, "/shop/prod/api": {"health_delay_seconds": 40}})
     version = put_image(http, sim, "registry.example.com/api:2").json()["version"]
     clock.advance(25)
     [task] = new_tasks(http, sim, version)
@@ -87,13 +88,28 @@ def test_a_grace_period_shorter_than_the_start_kills_it_every_time(
         make_sim: MakeSim, clock: FakeClock, http: requests.Session) -> None:
     check = dict(CHECK, gracePeriodSeconds=20, maxConsecutiveFailures=3)
     sim = make_sim([docker_app(instances=1, healthChecks=[check])],
-                   knobs={"*": {"health_delay_seconds": 100}})
+                   knobs={"*": {"health_delay_seconds": 100, "health_grace": True,
+                                "launch_backoff": True}})
     version = put_image(http, sim, "registry.example.com/api:2").json()["version"]
     clock.advance(5 + 45)  # counted failures at 25, 35, 45 s after running: killed
     assert new_tasks(http, sim, version) == []
     clock.advance(600)
     assert len(sim.deployments) == 1
     assert any(e["eventType"] == "unhealthy_instance_kill_event" for e in sim.events)
+
+
+def test_without_the_grace_knob_failures_count_from_the_first_check(
+        make_sim: MakeSim, clock: FakeClock, http: requests.Session) -> None:
+    """The simulator's default (no health_grace knob): no grace period, no launch delay."""
+    sim = make_sim([docker_app(instances=1, healthChecks=[CHECK])], unhealthy_images=["*:bad"])
+    version = put_image(http, sim, "registry.example.com/api:bad").json()["version"]
+    clock.advance(10)
+    [task] = new_tasks(http, sim, version)
+    assert result(task)["consecutiveFailures"] == 1 and result(task)["lastFailureCause"]
+    clock.advance(10)  # the second failure kills; relaunched at once
+    [task] = new_tasks(http, sim, version)
+    assert task["state"] == "TASK_STAGING" and task["id"].endswith("._app.2")
+    assert http.get(f"{sim.url}/v2/queue").json() == {"queue": []}
 
 
 def test_default_timing_is_unchanged_without_knobs(sim: Simulator, clock: FakeClock,

@@ -79,7 +79,8 @@ def test_a_failing_launch_backs_off_and_says_why(make_sim: MakeSim, clock: FakeC
     """Knob launch_failure: every launch fails with the message; delays 10, 20, 40, 60 (cap)."""
     app = docker_app(instances=1, backoffSeconds=10, backoffFactor=2, maxLaunchDelaySeconds=60)
     sim = make_sim([app])
-    sim.set_knobs("/shop/prod/api", launch_failure="Failed to pull image: manifest unknown")
+    sim.set_knobs("/shop/prod/api", launch_failure="Failed to pull image: manifest unknown",
+                  launch_backoff=True)
     result = put_image(http, sim, "registry.example.com/api:2").json()
     clock.advance(6)  # failed at 5 s (c/2), delayed 10 s
     failure = get_app(http, sim)["lastTaskFailure"]
@@ -99,7 +100,8 @@ def test_a_failing_launch_backs_off_and_says_why(make_sim: MakeSim, clock: FakeC
 
 def test_reset_delay_launches_at_once(make_sim: MakeSim, clock: FakeClock,
                                       http: requests.Session) -> None:
-    sim = make_sim([docker_app(instances=1, backoffSeconds=100)], failing_images=["*:crash"])
+    sim = make_sim([docker_app(instances=1, backoffSeconds=100)], failing_images=["*:crash"],
+                   knobs={"*": {"launch_backoff": True}})
     put_image(http, sim, "registry.example.com/api:crash")
     clock.advance(6)
     assert queue(http, sim)[0]["delay"]["overdue"] is False
