@@ -272,7 +272,7 @@ class Rollout:
         final = {**self.left_alone,
                  **{s: (o.to_image if o.status == Status.SUCCEEDED else o.from_image) for s, o in outcomes.items()}}
         entry = {"at": report.finished_at, "command": self.command, "env": self.options.env, "date": self.date,
-                 "actor": self.options.actor, "state": str(state), "report": str(report_path),
+                 "actor": self.options.actor, "state": str(state), "report": str(report_path) if report_path else None,
                  "images": {s: i for s, i in final.items() if i} if state in GOOD_STATES else {}}
         try:
             ledger.append(self.options.ledger_file, entry)
