@@ -400,3 +400,39 @@ def test_a_service_on_its_target_but_unhealthy_is_planned_and_the_plan_says_why(
     assert steps[svc("worker")]["action"] == "change"
     assert problem in steps[svc("worker")]["reason"]
     assert steps[svc("api")]["action"] == "unchanged"
+
+
+def test_a_snapshot_that_cannot_be_written_stops_the_run_before_any_change(
+        make_world: Callable[..., World], cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    world = make_world()
+
+    def full(*_args: Any, **_kw: Any) -> Path:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(usecase_module, "write_snapshot", full)
+    result = cli(*world.run_args(), env=world.env)
+
+    assert result.code == 2, result.err
+    assert error_lines(result.err) == [f"error: cannot write the snapshot to --dump {world.dump}: No space left on "
+                                       "device; nothing was changed"]
+    assert world.puts() == []
+    assert not env_lock().exists()
+
+
+def test_a_full_disk_is_found_before_get_reads_the_registry(
+        indexed: Any, proxy_factory: Callable[..., Any], tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    import types
+
+    import fleetrewind.atomic as atomic_module
+
+    def no_space(*_args: Any, **_kw: Any) -> Any:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(atomic_module, "tempfile", types.SimpleNamespace(mkstemp=no_space))
+    proxy = proxy_factory(indexed.registry_url)
+    result = cli("get", "--repo=" + svc("api"), "--env=prod", f"--dump={tmp_path}", f"--registry={proxy.url}",
+                 "--no-cache")
+
+    assert result.code == 2, result.err
+    assert error_lines(result.err) == [f"error: --dump {tmp_path} is not a writable folder: No space left on device"]
+    assert proxy.counts["total"] == 0
