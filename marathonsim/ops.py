@@ -3,7 +3,6 @@ Marathon's `api/v2/TasksResource.scala`, `api/v2/AppTasksResource.scala`,
 `api/TaskKiller.scala`, `api/v2/QueueResource.scala`, `api/v2/GroupsResource.scala`)."""
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from .appdef import SERVER_FIELDS
