@@ -80,10 +80,10 @@ class Engine(Timeline):
         while heap:
             at, _, dep_id = heapq.heappop(heap)
             dep = self._deployments.get(dep_id) if dep_id else None
-            if dep_id and (dep is None or dep.next_event(self._apps[dep.app_id]) != at):
+            rec = self._apps.get(dep.app_id) if dep is not None else None
+            if dep_id and (dep is None or rec is None or dep.next_event(rec) != at):
                 continue  # stale: that deployment moved on or ended
-            if dep is not None:
-                rec = self._apps[dep.app_id]
+            if dep is not None and rec is not None:
                 self._task_transitions(at, rec.shown())  # what its tasks went through first
                 dep.step(rec, at)
                 for task in rec.killing:  # killed just now: their end is a moment too
