@@ -14,7 +14,8 @@ from .marathon.fleet import FleetState, load_fleet
 from .notify.slack import Notifier, make_notifier
 from .registry.auth import credentials_from_docker_config
 from .registry.client import RegistryClient
-from .rollout import planning
+from .marathon.history import History
+from .rollout import planning, witness
 from .rollout.scope import Selection
 from .rollout.usecase import RolloutOptions
 from .settings import Settings
@@ -36,7 +37,7 @@ def marathon_client(settings: Settings) -> MarathonClient:
         raise UsageError("no Marathon URL: pass --marathon=<url> or set MARATHON_URL")
     if settings.marathon_password and not settings.marathon_user:
         raise UsageError("a Marathon password was given without a user: set --user or MARATHON_USER")
-    transport = Transport(settings.marathon_url, tls=settings.tls, pool_size=max(settings.parallel, 4) + 4,
+    transport = Transport(settings.marathon_url, tls=settings.tls, pool_size=max(settings.parallel, settings.concurrency, 4) + 4,
                           name="Marathon", timeout=30.0)
     return MarathonClient(transport, user=settings.marathon_user, password=settings.marathon_password,
                           auth_mode=settings.marathon_auth)
@@ -53,6 +54,14 @@ def fleet(client: MarathonClient, services: Sequence[str], settings: Settings) -
     assert settings.env
     return load_fleet(client, services, env=settings.env, overrides=settings.app_ids, app_group=settings.app_group,
                       parallel=settings.parallel)
+
+
+def history(client: MarathonClient, fleet_state: FleetState, settings: Settings) -> History:
+    """Marathon's stored versions of the fleet's apps, through the version cache beside the registry cache."""
+    return witness.load_history(client, fleet_state, cache_dir=settings.cache_dir,
+                                marathon=sanitize_url(settings.marathon_url or ""), ledger_file=settings.ledger_file,
+                                env=settings.env or "", concurrency=settings.concurrency,
+                                timeout=settings.history_timeout)
 
 
 def rollout_options(settings: Settings, *, command: str, env: str, announce_states: bool = False) -> RolloutOptions:

@@ -32,6 +32,7 @@ _INT_RE = re.compile(r"[0-9]+", re.ASCII)
 _FLOAT_RE = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
 FAILURE_POLICIES = ("stop", "continue", "revert")
 DEFAULT_TIMEOUT = 600.0
+RULES = ("built", "ran")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,6 +89,11 @@ class Settings:
     ledger: Path | None = None
     actor: str = "unknown"
     build_url: str | None = None
+    # Marathon's history as a second witness (docs/how-it-works.md)
+    rule: str = "built"
+    strict: bool = False
+    with_config: bool = False
+    history_timeout: float = 10.0
 
     @property
     def ledger_file(self) -> Path:
@@ -399,6 +405,7 @@ def from_args(args: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:
     if environ.get("BUILD_URL"):
         _userinfo_secret("BUILD_URL", environ["BUILD_URL"])
     values["build_url"] = sanitize_url(environ["BUILD_URL"]) if environ.get("BUILD_URL") else None
+    values.update(_history_settings(args, config))
     # Words the run prints: a secret equal to one of them is too weak to hide everywhere.
     REGISTRY.common_words([values.get("env") or "", values.get("branch") or "", *values.get("services", ()),
                            *dict(DEFAULT_BRANCHES).values(), *dict(DEFAULT_BRANCHES)])
@@ -407,6 +414,22 @@ def from_args(args: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:
     if values["quiet"] and values["verbose"]:
         raise UsageError("--quiet and --verbose cannot be used together")
     return Settings(**values)
+
+
+def _history_settings(args: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
+    rule = args.get("--rule") or config.get("rule", "built")
+    if rule not in RULES:
+        raise UsageError(f'--rule must be built or ran (found: "{rule}")')
+    strict = config.get("strict", False)
+    if not isinstance(strict, bool):
+        raise UsageError(f"config 'strict' must be true or false (found: {strict!r})")
+    with_config = bool(args.get("--with-config"))
+    if with_config and args.get("--rule") == "built":
+        raise UsageError("--with-config restores the definition Marathon held at the date, which is --rule=ran; "
+                         "drop --rule=built")
+    return {"rule": "ran" if with_config else rule, "strict": bool(args.get("--strict")) or strict,
+            "with_config": with_config,
+            "history_timeout": _positive_float("history_timeout", config.get("history_timeout", 10.0))}
 
 
 def _default_cache(environ: Mapping[str, str]) -> Path:

@@ -7,9 +7,10 @@ Usage:
   rollback.py get --repo=<r> --env=<e> [--dump=<dir>] [--keep=<n>] [options]
   rollback.py dates [--dump=<dir>] [--json] [options]
   rollback.py plan --date=<d> --env=<e> [--dump=<dir>] [--user=<u>] [--pwd=<p>] [--only=<svc,...>]
-                   [--exclude=<svc,...>] [--timeout=<s>] [--json] [options]
+                   [--exclude=<svc,...>] [--timeout=<s>] [--rule=<r>] [--strict] [--json] [options]
   rollback.py run (--date=<d> | --to=<last-good>) --env=<e> [--slack=<s>] [--user=<u>] [--pwd=<p>]
-                  [--dump=<dir>] [--only=<svc,...>] [--exclude=<svc,...>] [--dry-run] [--force] [--on-failure=<policy>] [--timeout=<s>] [--json] [options]
+                  [--dump=<dir>] [--only=<svc,...>] [--exclude=<svc,...>] [--dry-run] [--force] [--on-failure=<policy>] [--timeout=<s>]
+                  [--rule=<r>] [--strict] [--with-config] [--json] [options]
   rollback.py undo --snapshot=<file> [--slack=<s>] [--user=<u>] [--pwd=<p>] [--dump=<dir>] [--force]
                    [--timeout=<s>] [--json] [options]
   rollback.py deploy --env=<e> --image=<svc=tag>... [--health-url=<svc=url>...] [--timeout=<s>]
@@ -52,6 +53,10 @@ Arguments:
   --on-failure=<policy>  stop, continue or revert (default stop).
   --auto-rollback=<on|off>  Roll back a failed deploy automatically (default on).
   --dry-run              Show the plan, change nothing.
+  --rule=<r>             built: the newest release built by the end of the date (default);
+                         ran: the image Marathon held at the end of the date (config rule).
+  --strict               Refuse (exit 3) when a target never ran, or the set never ran together.
+  --with-config          Restore each changing app's whole definition of the date (implies --rule=ran).
   --force                Override a deployment in flight (Marathon's force=true) and take over a
                          lock left on another host (never one a live run holds).
   --json                 Machine-readable output on stdout.

@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TROUBLE = (ROOT / "docs" / "troubleshooting.md").read_text(encoding="utf-8")
 CONFIG = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
 # Raised only inside the tool, never shown to a user as such.
-INTERNAL = {"not an object", "SlackNotifier needs a webhook, or a token and a channel"}
+INTERNAL = {"not an object", "SlackNotifier needs a webhook, or a token and a channel",
+            "not a cached definition"}  # a broken cache entry: dropped and read again, never shown
 
 
 def _norm(text: str) -> str:

@@ -332,25 +332,26 @@ def test_render_table_shows_service_app_current_target_and_why_in_columns() -> N
     assert lines[0].split() == ["SERVICE", "APP", "CURRENT", "TARGET", "WHY"]
     rows = {line.split()[0]: line for line in lines[1:-1]}
     assert rows["api"].split()[:4] == ["api", "/ds/prod/shop/api", f"{REG}/api:515-master", f"{REG}/api:512-master"]
-    assert rows["api"].endswith("released that day")
-    assert rows["worker"].endswith("filled from an older date (2026-11-18)")
+    assert rows["api"].endswith("released that day [built 2026-11-19 11:00, release 512-master]")
+    assert "filled from an older date (2026-11-18) [built 2026-11-18" in rows["worker"]
     assert "unchanged: already runs 306-master" in rows["web"]
     assert rows["batch"].split()[3] == "-" and rows["batch"].endswith("left as it is")
     # columns line up: every column starts at the same offset on every row
     for header in ("APP", "CURRENT", "TARGET", "WHY"):
         col = lines[0].index(header)
         assert all(row[col - 2:col] == "  " and row[col] != " " for row in rows.values())
-    assert lines[-1] == "2 of 4 services change (rollback to 2026-11-19)"
+    assert lines[-1] == "2 of 4 services change (rollback to 2026-11-19), rule: built"
 
 
 def test_plan_json_is_the_table_for_machines() -> None:
     data = plan_json(plan(index_of(FLEET, ["api", "worker", "web"]), "2026-11-19", NEWEST))
 
     assert (data["env"], data["date"], data["changes"]) == ("prod", "2026-11-19", 3)
+    assert (data["rule"], data["checks"]) == ("built", [])
     worker = next(s for s in data["services"] if s["service"] == "worker")
     assert worker == {"service": "worker", "app_id": "/ds/prod/shop/worker", "current": f"{REG}/worker:210-master",
                       "target": f"{REG}/worker:207-master", "action": "change",
                       "reason": "filled from an older date (2026-11-18)", "wave": 0, "tag": "207-master",
-                      "pinned": None}
+                      "pinned": None, "evidence": "built 2026-11-18 14:45, release 207-master"}
     assert data["scope"] == {"only": None, "exclude": [], "pinned": {}, "in_scope": ["api", "worker", "web"],
                              "excluded": []}

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from .. import factory
 from ..console import Console
-from ..rollout.planning import load_index, plan_to_date, say_nothing_to_do, select_services, show_plan
+from ..errors import RollbackError
+from ..rollout.planning import load_index, say_nothing_to_do, select_services, show_plan
+from ..rollout.witness import plan_by_rule, refuse
 from ..rollout.stuck import timeout_warnings
 from ..settings import Settings
 
@@ -18,9 +20,15 @@ def execute(settings: Settings, console: Console) -> int:
                                  as_json=settings.json)
     client = factory.marathon_client(settings)
     fleet = factory.fleet(client, selection.selected, settings)
-    plan = plan_to_date(index, fleet, settings.date, waves=settings.waves, pin_digest=settings.pin_digest,
+    plan = plan_by_rule(index, fleet, settings.date, factory.history(client, fleet, settings), rule=settings.rule,
+                        with_config=settings.with_config, waves=settings.waves, pin_digest=settings.pin_digest,
                         scope=settings.scope, selection=selection,
                         left_out=factory.left_out_apps(client, settings, selection))
+    try:
+        refuse(plan, strict=settings.strict, with_config=settings.with_config)
+    except RollbackError:
+        show_plan(console, plan, as_json=settings.json, dump=settings.dump, index=None)  # why; nothing written
+        raise
     show_plan(console, plan, as_json=settings.json, dump=settings.dump, index=index)
     for warning in timeout_warnings([s.service for s in plan.changes()], fleet.apps, settings.timeout):
         console.warn(warning)

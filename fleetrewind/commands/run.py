@@ -7,8 +7,10 @@ from ..console import Console
 from ..marathon.appmap import order_waves
 from ..rollout.ledger import last_good
 from ..rollout.plan import plan_for_images, render_table, scoped
-from ..rollout.planning import load_index, plan_to_date, say_nothing_to_do, select_services, show_plan
+from ..rollout.planning import load_index, say_nothing_to_do, select_services, show_plan
+from ..rollout.witness import plan_by_rule, refuse
 from ..rollout.usecase import Rollout, print_result
+from ..rollout.witness import refuse
 from ..settings import Settings
 
 
@@ -42,8 +44,9 @@ def execute(settings: Settings, console: Console) -> int:
             return say_nothing_to_do(console, settings.scope, selection, env=settings.env, date=settings.date,
                                      as_json=settings.json)
         fleet = factory.fleet(client, selection.selected, settings)
-        plan = plan_to_date(index, fleet, settings.date, waves=settings.waves, pin_digest=settings.pin_digest,
-                            scope=settings.scope, selection=selection,
+        plan = plan_by_rule(index, fleet, settings.date, factory.history(client, fleet, settings),
+                            rule=settings.rule, with_config=settings.with_config, waves=settings.waves,
+                            pin_digest=settings.pin_digest, scope=settings.scope, selection=selection,
                             left_out=factory.left_out_apps(client, settings, selection))
         date = settings.date
         if settings.dry_run:
@@ -51,6 +54,7 @@ def execute(settings: Settings, console: Console) -> int:
             return 0
         if not settings.json:
             console.result(render_table(plan))
+        refuse(plan, strict=settings.strict, with_config=settings.with_config)
     options = factory.rollout_options(settings, command="run", env=settings.env)
     rollout = Rollout(options, console, client, factory.notifier(settings, console.warn), date=date)
     result = rollout.execute(plan, fleet, policy=settings.on_failure)

@@ -7,7 +7,7 @@ from .. import factory
 from ..console import Console
 from ..errors import UsageError
 from ..marathon.fleet import load_apps
-from ..rollout.plan import plan_for_images
+from ..rollout.plan import plan_for_images, plan_for_versions
 from ..rollout.usecase import Rollout, print_result
 from ..settings import Settings
 from ..rollout.snapshot import read_snapshot
@@ -21,9 +21,14 @@ def execute(settings: Settings, console: Console) -> int:
         raise UsageError(f"snapshot {path} records no images to put back")
     client = factory.marathon_client(settings)
     fleet = load_apps(client, {s: snapshot.app_ids[s] for s in snapshot.images}, parallel=settings.parallel)
-    plan = plan_for_images(snapshot.images, current=fleet.images, app_ids=fleet.app_ids, problems=fleet.problems,
-                           waves=order_waves(list(snapshot.images), settings.waves), env=snapshot.env,
-                           reason=f"undo to snapshot {path.name}")
+    waves = order_waves(list(snapshot.images), settings.waves)
+    if snapshot.whole:  # the run replaced whole definitions (--with-config): put those back whole
+        plan = plan_for_versions(snapshot.versions, images=snapshot.images, current_versions=fleet.versions,
+                                 current=fleet.images, app_ids=fleet.app_ids, waves=waves, env=snapshot.env,
+                                 reason=f"undo to snapshot {path.name}")
+    else:
+        plan = plan_for_images(snapshot.images, current=fleet.images, app_ids=fleet.app_ids,
+                               problems=fleet.problems, waves=waves, env=snapshot.env, reason=f"undo to snapshot {path.name}")
     console.info(f"undo: {len(plan.changes())} of {len(plan.steps)} services go back to {path.name}")
     options = factory.rollout_options(settings, command="undo", env=snapshot.env)
     rollout = Rollout(options, console, client, factory.notifier(settings, console.warn))

@@ -124,8 +124,12 @@ class MarathonClient:
 
     # -- reads -------------------------------------------------------------------------------
     def ping(self) -> None:
-        resp = self._call("GET", "/v2/info")
-        self._json(resp, "GET /v2/info")
+        self.info()
+
+    def info(self) -> Doc:
+        """``GET /v2/info``: Marathon's version and its configuration (``zk_max_versions``)."""
+        body = self._json(self._call("GET", "/v2/info"), "GET /v2/info")
+        return body if isinstance(body, dict) else {}
 
     def list_app_ids(self) -> list[str]:
         return app_ids_of(self._json(self._call("GET", "/v2/apps"), "GET /v2/apps"))
@@ -151,17 +155,45 @@ class MarathonClient:
         entries = body.get("queue") if isinstance(body, dict) else None
         return [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
 
+    def app_versions(self, app_id: str, *, timeout: float | None = None) -> list[str]:
+        """``GET /v2/apps/{id}/versions``: every stored version, in no promised order."""
+        what = f"GET /v2/apps{app_id}/versions"
+        body = self._json(self._call("GET", f"/v2/apps{app_id}/versions", timeout=timeout), what)
+        versions = body.get("versions") if isinstance(body, dict) else None
+        if not isinstance(versions, list) or not all(isinstance(v, str) for v in versions):
+            raise MarathonError(f"Marathon's answer to {what} has no list of versions")
+        return list(versions)
+
+    def app_version(self, app_id: str, version: str, *, timeout: float | None = None) -> AppDef:
+        """``GET /v2/apps/{id}/versions/{version}``: the definition as it was stored then."""
+        what = f"GET /v2/apps{app_id}/versions/{version}"
+        body = self._json(self._call("GET", f"/v2/apps{app_id}/versions/{version}", timeout=timeout), what)
+        if not isinstance(body, dict) or "id" not in body:
+            raise MarathonError(f"Marathon's answer to {what} is not an app definition")
+        return body
+
     # -- writes ------------------------------------------------------------------------------
+    def restore_version(self, app_id: str, version: str, *, image: str | None, force: bool = False) -> str:
+        """Deploy a stored definition again (``{"version": ts}``, a new version); return the deployment id.
+
+        ``image`` is the stored definition's image, to recognise a write whose answer was lost.
+        """
+        params = {"force": "true"} if force else None
+        return self._put(app_id, {"version": version}, params, image)
+
     def update_image(self, app: AppDef, image: str, *, force: bool = False) -> str:
         """Change one app's image; return the deployment id. Never sends ``version``."""
         app_id = str(app["id"])
         body = image_update_body(app, image)
         params = {"force": "true"} if force else None
+        return self._put(app_id, body, params, image)
+
+    def _put(self, app_id: str, body: Doc, params: dict[str, str] | None, image: str | None) -> str:
         try:
             resp = self._call("PUT", f"/v2/apps{app_id}", json=body, params=params)
         except UnreachableError:
             # The PUT may have reached Marathon before the connection broke: look before resending.
-            found = self._deployment_after_lost_write(app_id, image)
+            found = self._deployment_after_lost_write(app_id, image) if image else None
             if found:
                 return found
             raise
@@ -172,8 +204,11 @@ class MarathonClient:
         if resp.status_code == 422 or resp.status_code == 400:
             raise MarathonRejected(f"Marathon rejected the new definition of {app_id}: {_message(resp)}",
                                    status=resp.status_code)
+        if resp.status_code == 404 and "version" in body:
+            raise MarathonRejected(f"Marathon no longer holds version {body['version']} of {app_id}: {_message(resp)}",
+                                   status=404)
         if resp.status_code >= 500:
-            found = self._deployment_after_lost_write(app_id, image)
+            found = self._deployment_after_lost_write(app_id, image) if image else None
             if found:
                 return found
             raise UnreachableError(f"Marathon failed on PUT {app_id} (HTTP {resp.status_code}); "

@@ -29,6 +29,11 @@ class FleetState:
         """service -> why its app is not healthy at rest (None when it is): "already runs" needs both."""
         return {s: app_problem(app) for s, app in self.apps.items()}
 
+    @property
+    def versions(self) -> dict[str, str | None]:
+        """Each app's version: the name of its whole current definition in Marathon's history."""
+        return {s: (str(app["version"]) if isinstance(app.get("version"), str) else None) for s, app in self.apps.items()}
+
 
 def load_apps(client: MarathonClient, app_ids: Mapping[str, str], *, parallel: int) -> FleetState:
     services = list(app_ids)

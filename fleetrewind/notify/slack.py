@@ -14,7 +14,7 @@ import socket
 import ssl
 import threading
 import urllib.error
-from typing import TYPE_CHECKING, Callable, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Callable, NamedTuple, Protocol, Sequence
 
 # slack_sdk is imported only when a Slack notifier is made: most runs without Slack (and the
 # benchmarks' CPU per service) should not pay for importing it.
@@ -54,7 +54,8 @@ _OUTCOMES: dict[str, str] = {
 class Notifier(Protocol):
     """What the use cases tell the team; implementations never raise."""
 
-    def started(self, *, command: str, env: str, date: str | None, actor: str, changes: int, total: int) -> None: ...
+    def started(self, *, command: str, env: str, date: str | None, actor: str, changes: int, total: int,
+                checks: Sequence[str] = ()) -> None: ...
 
     def service_done(self, *, service: str, app_id: str | None, from_image: str | None, to_image: str | None,
                      status: Status, seconds: float | None, error: str | None) -> None: ...
@@ -67,7 +68,8 @@ class Notifier(Protocol):
 class NullNotifier:
     """Slack is not configured: say nothing."""
 
-    def started(self, *, command: str, env: str, date: str | None, actor: str, changes: int, total: int) -> None:
+    def started(self, *, command: str, env: str, date: str | None, actor: str, changes: int, total: int,
+                checks: Sequence[str] = ()) -> None:
         pass
 
     def service_done(self, *, service: str, app_id: str | None, from_image: str | None, to_image: str | None,
@@ -146,7 +148,7 @@ def next_step(report: Report) -> str | None:
 
 
 def started_message(*, command: str, env: str, date: str | None, actor: str, changes: int, total: int,
-                    build_url: str | None) -> Message:
+                    build_url: str | None, checks: Sequence[str] = ()) -> Message:
     head = title(command, env, date)
     what = f"{changes} of {total} services change" if changes else f"no change needed ({total} services checked)"
     text = f"{head} started by {actor}: {what}."
@@ -157,8 +159,14 @@ def started_message(*, command: str, env: str, date: str | None, actor: str, cha
         {"type": "header", "text": {"type": "plain_text", "text": _cut(f"{head}: started", 150)}},
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{_md(v)}"} for k, v in fields]},
     ]
+    if checks:
+        # what Marathon's history says about the plan (never-ran, never-together, config-drift, history-short)
+        text += f" {len(checks)} check(s): " + "; ".join(checks)
+        lines = "\n".join(f":warning: {_md(_cut(c, 300))}" for c in checks[:10])
+        more = f"\n... and {len(checks) - 10} more (see the report)" if len(checks) > 10 else ""
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _cut(f"*Checks*\n{lines}{more}", 3000)}})
     _add_link(blocks, build_url)
-    return Message(_md(text), blocks)
+    return Message(_md(_cut(text, 3000)), blocks)
 
 
 def service_message(*, service: str, app_id: str | None, from_image: str | None, to_image: str | None,
@@ -280,11 +288,13 @@ class SlackNotifier:
             self._client = make(token=token.reveal(), timeout=timeout, logger=_SDK_LOG,  # type: ignore[arg-type]
                                 retry_handlers=handlers)
 
-    def started(self, *, command: str, env: str, date: str | None, actor: str, changes: int, total: int) -> None:
+    def started(self, *, command: str, env: str, date: str | None, actor: str, changes: int, total: int,
+                checks: Sequence[str] = ()) -> None:
         # the raw values are redacted before they are escaped for mrkdwn (escaping could hide a secret)
         r, maybe = self._redact, self._redact_opt
         self._send(lambda: started_message(command=r(command), env=r(env), date=maybe(date), actor=r(actor),
-                                           changes=changes, total=total, build_url=maybe(self._build_url)),
+                                           changes=changes, total=total, build_url=maybe(self._build_url),
+                                           checks=[r(c) for c in checks]),
                    first=True)
 
     def service_done(self, *, service: str, app_id: str | None, from_image: str | None, to_image: str | None,

@@ -10,9 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import html
 from pathlib import Path
+from typing import Mapping, Sequence
 
 from ..atomic import write_text
 from ..releases.index import Index, Release, target_for
+from ..rollout.checks import Check
 
 MATRIX_NAME = "rollback.html"
 
@@ -47,6 +49,7 @@ td.target, .legend .target {{ background: #aceebb !important; color: #0a3622 !im
 td.fill, .legend .fill {{ background: #fff8c5 !important; color: #4d2d00; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 13px; }}
 td.asis, .legend .asis {{ background: #f6f8fa !important; color: #57606a; font-style: italic; }}
 .legend .newer {{ color: #8c959f; border: 1px solid #d0d7de; }}
+ul.checks {{ margin: 6px 0; padding: 6px 10px 6px 28px; background: #fff8c5; border-left: 4px solid #bf8700; }}
 .from {{ display: block; font-family: system-ui, sans-serif; font-size: 11px; color: #6e5400; }}
 </style>
 </head>
@@ -102,8 +105,13 @@ def _release_cell(releases: list[Release], css: list[str]) -> str:
     return f'<td class="{" ".join(["rel", *css])}" title="{_e(_tooltip(releases))}">{_e(last.tag)}{more}</td>'
 
 
-def render_matrix(index: Index, *, date: str | None = None, now: dt.datetime | None = None) -> str:
-    """The whole page as text (pure: no file, no clock unless ``now`` is left out)."""
+def render_matrix(index: Index, *, date: str | None = None, now: dt.datetime | None = None,
+                  targets: Mapping[str, Release | None] | None = None, rule: str = "built",
+                  checks: Sequence[Check] = ()) -> str:
+    """The whole page as text (pure: no file, no clock unless ``now`` is left out).
+
+    ``targets`` overrides the build rule's choice (the ran rule's releases); ``checks`` are listed.
+    """
     services = _services(index)
     days = sorted(set(index.rollbacks) | ({date} if date else set()), reverse=True)
     cells: dict[tuple[str, str], list[Release]] = {}
@@ -113,7 +121,8 @@ def render_matrix(index: Index, *, date: str | None = None, now: dt.datetime | N
     for releases in cells.values():
         releases.sort(key=lambda r: (r.created, r.tag))
 
-    targets = {s: target_for(index, s, date) for s in services} if date else {}
+    if targets is None:
+        targets = {s: target_for(index, s, date) for s in services} if date else {}
     target_days = {s: _day_of_release(index, r) for s, r in targets.items() if r is not None}
 
     rows: list[str] = []
@@ -149,7 +158,11 @@ def render_matrix(index: Index, *, date: str | None = None, now: dt.datetime | N
         left = [s for s in services if targets.get(s) is None]
         note = (f'<p class="chosen-note">Rolling back to <b>{_e(date)}</b>: {same_day} released that day, '
                 f"{filled} filled from older dates, {len(left)} left as is"
-                + (f" ({_e(', '.join(left))})" if left else "") + "</p>")
+                + (f" ({_e(', '.join(left))})" if left else "") + f" · rule <b>{_e(rule)}</b></p>")
+        if checks:
+            items = "".join(f"<li><b>{_e(c.kind)}</b> {_e(c.service)}: {_e(c.detail)}</li>" for c in checks)
+            note += f'<ul class="checks">{items}</ul>'
+
     title = f"Release matrix: {index.env}" + (f" → {date}" if date else "")
     return _PAGE.format(
         title=_e(title), meta=meta, note=note, tz=_e(index.timezone),
@@ -159,8 +172,10 @@ def render_matrix(index: Index, *, date: str | None = None, now: dt.datetime | N
     )
 
 
-def write_matrix(folder: Path, index: Index, *, date: str | None = None) -> Path:
+def write_matrix(folder: Path, index: Index, *, date: str | None = None,
+                 targets: Mapping[str, Release | None] | None = None, rule: str = "built",
+                 checks: Sequence[Check] = ()) -> Path:
     """Write ``rollback.html`` atomically; with ``date``, that date's resolved set is highlighted."""
     path = folder / MATRIX_NAME
-    write_text(path, render_matrix(index, date=date))
+    write_text(path, render_matrix(index, date=date, targets=targets, rule=rule, checks=checks))
     return path

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
+from ..rollout.checks import Check
 from ..rollout.states import BAD_STATUSES, FailureClass, State, Status
 
 REPORT_FORMAT = 1
@@ -112,6 +113,7 @@ class Report:
     services: tuple[Outcome, ...] = ()  # copies: the run's own outcomes cannot change them
     summary: Summary = field(default_factory=Summary)
     scope: ScopeReport = field(default_factory=ScopeReport)
+    checks: tuple[Check, ...] = ()      # what Marathon's history said about the plan
     format: int = REPORT_FORMAT
 
     @property
@@ -126,7 +128,9 @@ class Report:
         """A copy with ``fn`` applied to every free-text value (Slack redacts secrets this way)."""
         return replace(self, command=fn(self.command), env=fn(self.env), date=_opt(fn, self.date),
                        actor=fn(self.actor), build_url=_opt(fn, self.build_url), marathon=fn(self.marathon),
-                       snapshot=_opt(fn, self.snapshot), services=tuple(s.map_text(fn) for s in self.services), scope=self.scope.map_text(fn))
+                       snapshot=_opt(fn, self.snapshot), services=tuple(s.map_text(fn) for s in self.services),
+                       scope=self.scope.map_text(fn),
+                       checks=tuple(Check(fn(c.service), c.kind, fn(c.detail)) for c in self.checks))
 
     def as_dict(self) -> dict[str, JSONValue]:
         return {
@@ -136,6 +140,7 @@ class Report:
             "exit_code": self.exit_code, "snapshot": self.snapshot, "states": [str(s) for s in self.states],
             "services": [s.as_dict() for s in self.services], "summary": self.summary.as_dict(),
             "scope": self.scope.as_dict(),
+            "checks": [{"service": c.service, "kind": c.kind, "detail": c.detail} for c in self.checks],
         }
 
     def to_json(self) -> str:

@@ -144,7 +144,11 @@ class Executor:
                 return
             started = self.clock()
             try:
-                outcome.deployment_id = self.client.update_image(app, step.target, force=self.force) or None
+                if step.restore_version:  # --with-config: the whole stored definition, deployed again
+                    outcome.deployment_id = self.client.restore_version(str(app["id"]), step.restore_version,
+                                                                        image=step.target, force=self.force) or None
+                else:
+                    outcome.deployment_id = self.client.update_image(app, step.target, force=self.force) or None
             except MarathonBusy as err:
                 # other tools deploy too: Marathon's cap was reached after all; wait for the next free slot
                 self.slots.refused(token, err.cap)

@@ -14,7 +14,10 @@ from ..errors import UsageError
 from ..releases.imageref import check_image
 from ..releases.tags import check_service
 from ..secret import redact
-from .states import GOOD_STATES
+from ..marathon.timeline import Failed, parse_instant
+from .states import GOOD_STATES, Status
+
+REVERTED = Status.ROLLED_BACK   # a service's status when it failed and was put back on its snapshot image
 
 
 def append(path: Path, entry: dict[str, Any]) -> None:
@@ -84,3 +87,27 @@ def last_entry(path: Path, env: str) -> dict[str, str] | None:
         if isinstance(entry, dict) and entry.get("env") == env:
             return {k: str(entry[k])[:200] for k in SUMMARY_KEYS if isinstance(entry.get(k), (str, int))}
     return None
+
+
+def failed_deploys(path: Path, env: str) -> dict[str, list[Failed]]:
+    """Per service, the images this tool deployed that failed and were put back (evidence they did not run).
+
+    Entries written before the ledger recorded ``started_at`` and ``tried`` say nothing here.
+    """
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return {}
+    found: dict[str, list[Failed]] = {}
+    for line in lines:
+        try:
+            entry = json.loads(line)
+            if not isinstance(entry, dict) or entry.get("env") != env or not isinstance(entry.get("tried"), dict):
+                continue
+            started, finished = parse_instant(str(entry["started_at"])), parse_instant(str(entry["at"]))
+        except (ValueError, KeyError):
+            continue  # a torn or older line is no evidence
+        for service, tried in entry["tried"].items():
+            if isinstance(tried, dict) and tried.get("status") == REVERTED and isinstance(tried.get("image"), str):
+                found.setdefault(str(service), []).append(Failed(tried["image"], started, finished))
+    return found

@@ -7,18 +7,20 @@ from dataclasses import replace
 from typing import Sequence
 
 from ..report.model import Outcome, Report, ScopeReport, Summary
-from .plan import CHANGE, EXCLUDED, NO_RELEASE, UNCHANGED, Plan
+from .checks import Check
+from .plan import CHANGE, EXCLUDED, LEFT, NO_HISTORY, NO_RELEASE, UNCHANGED, Plan
 from .states import BAD_STATUSES, State, Status
 
 __all__ = ["Outcome", "build_report", "outcomes_for", "scope_of", "summarise"]
 
 
-_INITIAL = {CHANGE: Status.NOT_STARTED, UNCHANGED: Status.UNCHANGED, NO_RELEASE: Status.SKIPPED}
+_INITIAL = {CHANGE: Status.NOT_STARTED, UNCHANGED: Status.UNCHANGED, NO_RELEASE: Status.SKIPPED,
+            NO_HISTORY: Status.SKIPPED}
 
 
 def outcomes_for(plan: Plan) -> dict[str, Outcome]:
     return {
-        s.service: Outcome(s.service, s.app_id, s.current, s.target if s.action != NO_RELEASE else None, s.action,
+        s.service: Outcome(s.service, s.app_id, s.current, s.target if s.action not in LEFT else None, s.action,
                            s.reason, _INITIAL[s.action])
         for s in plan.steps if s.action != EXCLUDED  # never touched: the report's scope names them
     }
@@ -46,11 +48,12 @@ def summarise(outcomes: Sequence[Outcome]) -> Summary:
 def build_report(*, command: str, env: str, date: str | None, actor: str, build_url: str | None, marathon: str,
                  started: dt.datetime, finished: dt.datetime, state: State, exit_code: int, snapshot: str | None,
                  outcomes: Sequence[Outcome], states: Sequence[State] = (),
-                 scope: ScopeReport | None = None) -> Report:
+                 scope: ScopeReport | None = None, checks: Sequence[Check] = ()) -> Report:
     """The one place a :class:`Report` is made."""
     services = tuple(replace(o) for o in outcomes)
     return Report(command=command, env=env, date=date, actor=actor, build_url=build_url, marathon=marathon,
                   started_at=_iso(started), finished_at=_iso(finished),
                   seconds=round((finished - started).total_seconds(), 3), state=state, exit_code=exit_code,
                   snapshot=snapshot, states=tuple(states), services=services, summary=summarise(services),
-                  scope=scope or ScopeReport(in_scope=tuple(o.service for o in outcomes)))
+                  scope=scope or ScopeReport(in_scope=tuple(o.service for o in outcomes)),
+                  checks=tuple(checks))

@@ -8,11 +8,16 @@ from typing import Mapping, Sequence
 from ..releases.index import Index, Release, day_of, target_for
 from ..releases.imageref import retarget, runs
 from .scope import Scope, Selection
+from ..marathon.timeline import show
+from .checks import Check
 
 CHANGE = "change"
 UNCHANGED = "unchanged"
 NO_RELEASE = "no-release"
 EXCLUDED = "excluded"  # outside --only/--exclude/pinned: shown, never touched
+NO_HISTORY = "no-history"   # the ran rule: Marathon's history does not reach the date
+LEFT = (NO_RELEASE, NO_HISTORY)
+BUILT, RAN = "built", "ran"
 
 
 @dataclass(frozen=True)
@@ -26,6 +31,8 @@ class Step:
     wave: int = 0
     release: Release | None = None
     pinned: str | None = None  # the pin's reason ("" without one) when the config pins the service
+    evidence: str = ""                  # one line: which release or which stored version chose the target
+    restore_version: str | None = None  # --with-config: the stored version deployed again whole
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,8 @@ class Plan:
     steps: tuple[Step, ...]
     waves: tuple[tuple[str, ...], ...] = field(default=())
     scope: Scope = Scope()
+    rule: str = BUILT
+    checks: tuple[Check, ...] = ()
 
     def changes(self) -> list[Step]:
         return [s for s in self.steps if s.action == CHANGE]
@@ -86,17 +95,22 @@ def plan_for_date(index: Index, date: str, *, current: Mapping[str, str | None],
             continue
         released_on = day_of(release.created, index.tz)
         why = "released that day" if released_on == date else f"filled from an older date ({released_on})"
+        evidence = built_evidence(release, index)
         if runs(now, tag=release.tag, digest=release.digest or None):
             if problems.get(service):
                 steps.append(Step(service, app_id, now, now, CHANGE, _stuck(release.tag, problems[service]), wave,
-                                  release))
+                                  release, evidence))
             else:
                 steps.append(Step(service, app_id, now, now, UNCHANGED,
-                                  f"unchanged: already runs {release.tag} ({why})", wave, release))
+                                  f"unchanged: already runs {release.tag} ({why})", wave, release, evidence))
             continue
         target = retarget(now, tag=release.tag, digest=release.digest, pin_digest=pin_digest) if now else release.image
-        steps.append(Step(service, app_id, now, target, CHANGE, why, wave, release))
+        steps.append(Step(service, app_id, now, target, CHANGE, why, wave, release, evidence))
     return Plan(env=index.env, date=date, steps=tuple(steps), waves=tuple(tuple(w) for w in waves))
+
+
+def built_evidence(release: Release, index: Index) -> str:
+    return f"built {show(release.created, index.tz)}, release {release.tag}"
 
 
 def plan_for_images(targets: Mapping[str, str], *, current: Mapping[str, str | None], app_ids: Mapping[str, str],
@@ -149,12 +163,28 @@ def scoped(plan: Plan, selection: Selection, scope: Scope, *,
     return replace(plan, steps=tuple(steps), scope=scope)
 
 
+def plan_for_versions(versions: Mapping[str, str], *, images: Mapping[str, str | None],
+                      current_versions: Mapping[str, str | None], current: Mapping[str, str | None],
+                      app_ids: Mapping[str, str], waves: Sequence[Sequence[str]], env: str, reason: str) -> Plan:
+    """A plan to put each app back on a whole stored definition (undo of --with-config, its revert)."""
+    wave_of = {s: i for i, wave in enumerate(waves) for s in wave}
+    steps: list[Step] = []
+    for service, version in versions.items():
+        now, wave = current.get(service), wave_of.get(service, len(waves))
+        if current_versions.get(service) == version:
+            steps.append(Step(service, app_ids.get(service), now, now, UNCHANGED, "unchanged: already holds it", wave))
+        else:
+            steps.append(Step(service, app_ids.get(service), now, images.get(service) or now, CHANGE,
+                              f"{reason} (whole definition, version {version})", wave, restore_version=version))
+    return Plan(env=env, date=None, steps=tuple(steps), waves=tuple(tuple(w) for w in waves))
+
+
 def render_table(plan: Plan) -> str:
     """The plan as a fixed-width table: service, app id, current, target, why."""
     header = ("SERVICE", "APP", "CURRENT", "TARGET", "WHY")
     rows = [header] + [
-        (s.service, s.app_id or "-", s.current or "-", (s.target or "-") if s.action != NO_RELEASE else "-",
-         f"excluded: {s.reason}" if s.action == EXCLUDED else s.reason)
+        (s.service, s.app_id or "-", s.current or "-", (s.target or "-") if s.action not in LEFT else "-",
+         f"excluded: {s.reason}" if s.action == EXCLUDED else s.reason + (f" [{s.evidence}]" if s.evidence else ""))
         for s in plan.steps
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
@@ -162,20 +192,28 @@ def render_table(plan: Plan) -> str:
     changes = len(plan.changes())
     excluded = len(plan.excluded())
     lines.append(f"{changes} of {len(plan.steps)} services change" + (f" (rollback to {plan.date})" if plan.date else "")
-                 + (f"; {excluded} excluded" if excluded else ""))
+                 + (f"; {excluded} excluded" if excluded else "") + (f", rule: {plan.rule}" if plan.date else ""))
+    lines.extend(render_checks(plan.checks))
     return "\n".join(lines)
+
+
+def render_checks(checks: Sequence[Check]) -> list[str]:
+    """One line per check, after the table (the Jenkins approval shows the plan file)."""
+    return [f"check {c.kind}: {c.service}: {c.detail}" for c in checks]
 
 
 def plan_json(plan: Plan) -> dict[str, object]:
     return {
         "env": plan.env,
         "date": plan.date,
+        "rule": plan.rule,
         "changes": len(plan.changes()),
+        "checks": [c.as_dict() for c in plan.checks],
         "scope": {**plan.scope.as_dict(), "in_scope": plan.in_scope(), "excluded": [s.service for s in plan.excluded()]},
         "services": [
             {"service": s.service, "app_id": s.app_id, "current": s.current, "target": s.target,
              "action": s.action, "reason": s.reason, "wave": s.wave,
-             "tag": s.release.tag if s.release else None, "pinned": s.pinned}
+             "tag": s.release.tag if s.release else None, "pinned": s.pinned, "evidence": s.evidence}
             for s in plan.steps
         ],
     }

@@ -13,7 +13,7 @@ from ..marathon.fleet import FleetState, peek_apps
 from ..releases.index import Index, check_offered, read_index
 from ..report.matrix import write_matrix
 from ..report.model import Summary
-from .plan import Plan, plan_for_date, plan_json, render_table, scoped
+from .plan import RAN, Plan, plan_for_date, plan_json, render_table, scoped
 from .scope import Scope, Selection, check_known, nothing_left, select
 from .states import State
 
@@ -77,4 +77,5 @@ def show_plan(console: Console, plan: Plan, *, as_json: bool, dump: Path, index:
     else:
         console.result(render_table(plan))
     if index is not None:
-        write_matrix(dump, index, date=plan.date)
+        targets = {s.service: s.release for s in plan.steps} if plan.rule == RAN else None
+        write_matrix(dump, index, date=plan.date, targets=targets, rule=plan.rule, checks=plan.checks)

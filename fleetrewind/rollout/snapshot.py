@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -25,18 +25,25 @@ class Snapshot:
     images: dict[str, str]      # service -> image
     app_ids: dict[str, str]     # service -> app id
     path: Path | None = None
+    versions: dict[str, str] = field(default_factory=dict)  # service -> the app's version before the change
+    whole: bool = False         # --with-config replaced whole definitions: undo restores those versions
 
 
 def write_snapshot(folder: Path, stamp: str, *, env: str, command: str, marathon: str,
-                   app_ids: Mapping[str, str], images: Mapping[str, str | None]) -> Path:
+                   app_ids: Mapping[str, str], images: Mapping[str, str | None],
+                   versions: Mapping[str, str | None] | None = None, whole: bool = False) -> Path:
+    """``versions`` name each app's definition before the change (Marathon keeps it, by its version)."""
     path = folder / f"snapshot-{stamp}.json"
+    versions = versions or {}
     write_json(path, {
         "format": SNAPSHOT_FORMAT,
         "env": env,
         "command": command,
         "marathon": marathon,
         "taken_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "apps": [{"service": s, "app_id": app_ids[s], "image": images.get(s)} for s in app_ids],
+        "whole": whole,
+        "apps": [{"service": s, "app_id": app_ids[s], "image": images.get(s), "version": versions.get(s)}
+                 for s in app_ids],
     })
     return path
 
@@ -67,6 +74,7 @@ def read_snapshot(path: Path) -> Snapshot:
     env = check_env(data["env"], source=f"{path}: env")
     images: dict[str, str] = {}
     app_ids: dict[str, str] = {}
+    versions: dict[str, str] = {}
     for entry in apps:
         if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str) for k in ("service", "app_id")):
             raise bad("an app entry lacks service or app_id")
@@ -77,5 +85,10 @@ def read_snapshot(path: Path) -> Snapshot:
         image = entry.get("image")
         if image is not None:
             images[service] = check_image(image, f"{path}: image of {service}")
+        if isinstance(entry.get("version"), str):
+            versions[service] = entry["version"]
+    whole = data.get("whole", False) is True
+    if whole and set(versions) != set(app_ids):
+        raise bad("it replaced whole definitions but does not name every app's version")
     return Snapshot(env=env, taken_at=str(data.get("taken_at", ""))[:40], command=str(data.get("command", ""))[:20],
-                    images=images, app_ids=app_ids, path=path)
+                    images=images, app_ids=app_ids, path=path, versions=versions, whole=whole)

@@ -28,7 +28,8 @@ from ..marathon.appdef import deployment_ids, docker_of
 from ..marathon.client import MarathonClient
 from ..notify.slack import Notifier
 from .outcomes import Outcome, build_report, outcomes_for, scope_of
-from .plan import CHANGE, Plan, plan_for_images
+from .checks import Check
+from .plan import CHANGE, Plan, plan_for_images, plan_for_versions
 from ..report.model import Report, ScopeReport
 from ..report.run import stamp_now, write_junit, write_report
 from .slots import DeploymentSlots
@@ -121,6 +122,7 @@ class Rollout:
         self.left_alone: dict[str, str] = {}  # out of scope: what they ran, untouched, is part of the fleet
         # one count of Marathon's deployment slots for the run and its rollback (the cap a 403 taught stays)
         self.slots = DeploymentSlots(options.max_deployments)
+        self.checks: tuple[Check, ...] = ()
 
     def _state(self, state: State, detail: str = "") -> None:
         self.states.append(state)
@@ -146,6 +148,7 @@ class Rollout:
         check_writable(self.options.dump, "--dump")
         stamp = unused_stamp(self.options.dump)
         env = plan.env
+        self.checks = plan.checks
         outcomes = outcomes_for(plan)
         if not plan.changes():
             return self._finish(stamp, started, State.NOTHING_TO_DO, EXIT_OK, outcomes, None)
@@ -158,7 +161,8 @@ class Rollout:
                 try:
                     snapshot_path = str(write_snapshot(self.options.dump, stamp, env=env, command=self.command,
                                                        marathon=self.options.marathon, app_ids=fleet.app_ids,
-                                                       images=fleet.images))
+                                                       images=fleet.images, versions=fleet.versions,
+                                                       whole=_whole(plan)))
                 except OSError as exc:
                     raise UsageError(f"cannot write the snapshot to --dump {self.options.dump}: {exc.strerror}; "
                                      "nothing was changed") from None
@@ -172,7 +176,8 @@ class Rollout:
     def _carry_out(self, plan: Plan, fleet: FleetState, outcomes: dict[str, Outcome], policy: str,
                    revert_on: frozenset[FailureClass] | None) -> tuple[State, int]:
         self.notifier.started(command=self.command, env=plan.env, date=self.date, actor=self.options.actor,
-                              changes=len(plan.changes()), total=len(plan.steps))
+                              changes=len(plan.changes()), total=len(plan.steps),
+                              checks=[f"{c.kind} {c.service}: {c.detail}" for c in plan.checks])
         self._state(State.RUNNING, f"{len(plan.changes())} of {len(plan.steps)} services change")
         first_policy = "stop" if policy == "revert" else policy
         ok = self._executor(force=self.options.force, verify=self.verify).run(
@@ -238,8 +243,14 @@ class Rollout:
                 outcomes[service].error = f"{outcomes[service].error or ''}; rollback not started: {err}".lstrip("; ")
             self._state(State.ROLLBACK_FAILED, str(err))
             return State.ROLLBACK_FAILED, EXIT_FAILED
-        back = plan_for_images(touched, current=fresh.images, app_ids=fresh.app_ids,
-                               waves=[list(w) for w in plan.waves], env=plan.env, reason="rollback to snapshot")
+        if _whole(plan):  # whole definitions were replaced: put the snapshot's versions back whole
+            before = {s: v for s, v in fleet.versions.items() if s in touched and v}
+            back = plan_for_versions(before, images=touched, current_versions=fresh.versions, current=fresh.images,
+                                     app_ids=fresh.app_ids, waves=[list(w) for w in plan.waves], env=plan.env,
+                                     reason="rollback to snapshot")
+        else:
+            back = plan_for_images(touched, current=fresh.images, app_ids=fresh.app_ids,
+                                   waves=[list(w) for w in plan.waves], env=plan.env, reason="rollback to snapshot")
         back_outcomes = outcomes_for(back)
         self._executor(force=True, verify=None).run(back, fresh.apps, back_outcomes, policy="continue")
         all_back = True
@@ -263,7 +274,7 @@ class Rollout:
                               marathon=self.options.marathon,
                               started=started, finished=dt.datetime.now(dt.timezone.utc), state=state, exit_code=code,
                               snapshot=snapshot_path, outcomes=ordered, states=self.states,
-                              scope=self.scope)
+                              scope=self.scope, checks=self.checks)
         report_path = self._write_report(report, stamp)
         try:
             write_junit(self.options.dump, report, stamp)
@@ -273,7 +284,11 @@ class Rollout:
                  **{s: (o.to_image if o.status == Status.SUCCEEDED else o.from_image) for s, o in outcomes.items()}}
         entry = {"at": report.finished_at, "command": self.command, "env": self.options.env, "date": self.date,
                  "actor": self.options.actor, "state": str(state), "report": str(report_path) if report_path else None,
-                 "images": {s: i for s, i in final.items() if i} if state in GOOD_STATES else {}}
+                 "images": {s: i for s, i in final.items() if i} if state in GOOD_STATES else {},
+                 # what it tried and how that ended: evidence for the ran rule's timeline
+                 "started_at": report.started_at,
+                 "tried": {o.service: {"image": o.to_image, "status": str(o.status)} for o in outcomes.values()
+                           if o.action == CHANGE and o.to_image}}
         try:
             ledger.append(self.options.ledger_file, entry)
         except OSError as exc:
@@ -302,6 +317,10 @@ class Rollout:
         self.console.error(f"could not write the report anywhere ({'; '.join(problems)}); here it is:")
         self.console.plain(report.to_json())
         return None
+
+
+def _whole(plan: Plan) -> bool:
+    return any(step.restore_version for step in plan.steps)
 
 
 def _refuse_without_docker(plan: Plan, fleet: FleetState) -> None:

@@ -1,0 +1,345 @@
+"""Pure: an app's stored versions -> the definitions it held, as intervals of time. No network here.
+
+Marathon's ``/v2/apps/{id}/versions`` lists every definition it stored: config changes,
+scale-only changes, restarts, rollbacks, and changes it refused with 409 after storing them
+(docs/how-it-works.md, "What Marathon's history can prove"). It promises no order and keeps
+at most ``zk_max_versions`` of them, so the list is read as "definitions seen", sorted here
+by instant, and filtered to the ones that became current.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from dateutil.parser import isoparse
+
+from .appdef import SERVER_FIELDS, image_of
+
+# Fields a definition names but that are not configuration: who it is, how many, and its image.
+_NOT_CONFIG = SERVER_FIELDS | {"id", "instances"}
+# Objects whose keys are compared one by one (env.DB_URL, labels.team, secrets.db).
+_BY_KEY = ("env", "labels", "secrets")
+# Does an image (as Marathon held it) run the wanted release?
+ImageMatch = Callable[[str], bool]
+
+
+class BadTimestamp(ValueError):
+    """A version string that is not an ISO-8601 instant."""
+
+
+def parse_instant(text: str) -> dt.datetime:
+    """An ISO-8601 instant in any spelling (``Z``, ``+00:00``, other offsets, with or without ms), in UTC."""
+    if not isinstance(text, str) or len(text) < 10 or not text[:4].isdigit():
+        raise BadTimestamp(f"{text!r} is not an ISO-8601 timestamp")
+    try:
+        moment = isoparse(text)
+    except (ValueError, OverflowError):
+        raise BadTimestamp(f"{text!r} is not an ISO-8601 timestamp") from None
+    if moment.tzinfo is None:  # Marathon always writes an offset; a bare one is read as UTC
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return moment.astimezone(dt.timezone.utc)
+
+
+def instant_text(moment: dt.datetime) -> str:
+    """One spelling per instant (``2026-11-19T10:05:00.123Z``): the key of caches and comparisons."""
+    utc = moment.astimezone(dt.timezone.utc)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+@dataclass(frozen=True)
+class Definition:
+    """What the timeline needs of one stored version: never a value of env, secrets or labels."""
+
+    version: str                       # as Marathon listed it (used for {"version": ...} rollbacks)
+    at: dt.datetime
+    image: str | None
+    instances: int
+    fields: Mapping[str, str]          # field name -> keyed hash of its value
+    config_change_at: dt.datetime | None = None
+    scaling_at: dt.datetime | None = None
+
+    @property
+    def config_change(self) -> bool:
+        """A config change (or a rollback, or the first version): not a scale-only version."""
+        return self.config_change_at is None or self.config_change_at >= self.at
+
+    def same_config(self, other: "Definition") -> bool:
+        return self.image == other.image and dict(self.fields) == dict(other.fields)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": self.version, "image": self.image, "instances": self.instances,
+                "fields": dict(sorted(self.fields.items())),
+                "config_change_at": instant_text(self.config_change_at) if self.config_change_at else None,
+                "scaling_at": instant_text(self.scaling_at) if self.scaling_at else None}
+
+    @classmethod
+    def from_json(cls, data: Any) -> "Definition":
+        """The inverse of to_json; ValueError for anything else (a broken cache entry)."""
+        if not isinstance(data, dict) or not isinstance(data.get("version"), str):
+            raise ValueError("not a cached definition")
+        image, instances, fields = data.get("image"), data.get("instances"), data.get("fields")
+        if image is not None and not isinstance(image, str):
+            raise ValueError("not a cached definition")
+        if not isinstance(instances, int) or isinstance(instances, bool) or not isinstance(fields, dict) \
+                or not all(isinstance(k, str) and isinstance(v, str) for k, v in fields.items()):
+            raise ValueError("not a cached definition")
+        return cls(version=data["version"], at=parse_instant(data["version"]), image=image, instances=instances,
+                   fields=fields, config_change_at=_optional_instant(data.get("config_change_at")),
+                   scaling_at=_optional_instant(data.get("scaling_at")))
+
+
+def _optional_instant(value: Any) -> dt.datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadTimestamp(f"{value!r} is not an ISO-8601 timestamp")
+    return parse_instant(value)
+
+
+def _canonical(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def fingerprint(app: Mapping[str, Any], key: bytes) -> dict[str, str]:
+    """Field name -> keyed hash of its value, for every configuration field but the image.
+
+    env, labels and secrets are compared key by key (``env.DB_URL``); container and
+    container.docker field by field (``container.volumes``, ``container.docker.forcePullImage``).
+    The hash is keyed (HMAC) so a stored fingerprint cannot be matched against guessed values.
+    """
+    def digest(value: Any) -> str:
+        return hmac.new(key, _canonical(value), hashlib.sha256).hexdigest()[:24]
+
+    fields: dict[str, str] = {}
+    for name, value in app.items():
+        if name in _NOT_CONFIG:
+            continue
+        if name in _BY_KEY and isinstance(value, dict):
+            for sub, sub_value in value.items():
+                fields[f"{name}.{sub}"] = digest(sub_value)
+        elif name == "container" and isinstance(value, dict):
+            for sub, sub_value in value.items():
+                if sub == "docker" and isinstance(sub_value, dict):
+                    for part, part_value in sub_value.items():
+                        if part != "image":
+                            fields[f"container.docker.{part}"] = digest(part_value)
+                else:
+                    fields[f"container.{sub}"] = digest(sub_value)
+        else:
+            fields[name] = digest(value)
+    return fields
+
+
+def definition_of(app: Mapping[str, Any], key: bytes, *, version: str | None = None) -> Definition:
+    """A stored (or the current) app definition -> Definition; BadTimestamp/ValueError when unusable."""
+    text = version or app.get("version")
+    if not isinstance(text, str):
+        raise BadTimestamp("the definition has no version")
+    info = app.get("versionInfo") if isinstance(app.get("versionInfo"), dict) else {}
+    assert isinstance(info, dict)
+    instances = app.get("instances", 1)
+    if not isinstance(instances, int) or isinstance(instances, bool):
+        raise ValueError(f"instances is {instances!r}")
+    return Definition(version=text, at=parse_instant(text), image=image_of(dict(app)), instances=instances,
+                      fields=fingerprint(app, key),
+                      config_change_at=_optional_instant(info.get("lastConfigChangeAt")),
+                      scaling_at=_optional_instant(info.get("lastScalingAt")))
+
+
+def changed_fields(then: Definition, now: Definition) -> list[str]:
+    """Names of the configuration fields (image aside) that differ, ``instances`` included."""
+    names = sorted(name for name in set(then.fields) | set(now.fields) if then.fields.get(name) != now.fields.get(name))
+    if then.instances != now.instances:
+        names.append("instances")
+    return names
+
+
+@dataclass(frozen=True)
+class Interval:
+    start: dt.datetime
+    end: dt.datetime | None            # None: still held now
+    definition: Definition
+
+    def holds(self, moment: dt.datetime) -> bool:
+        return self.start <= moment and (self.end is None or moment < self.end)
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The tool's own ledger: an image it deployed between two moments that failed and was put back."""
+
+    image: str
+    started: dt.datetime
+    finished: dt.datetime
+
+
+@dataclass(frozen=True)
+class Timeline:
+    app_id: str
+    intervals: tuple[Interval, ...] = ()          # what the app held, oldest first
+    not_run: tuple[tuple[Definition, str], ...] = ()  # stored but never current, and why
+    horizon: dt.datetime | None = None            # the history says nothing before this moment
+    complete: bool = False                        # fewer versions than the cap: it starts at the app's creation
+    max_versions: int = 50
+    problem: str | None = None                    # why the history could not be read
+
+    @property
+    def readable(self) -> bool:
+        return self.problem is None and bool(self.intervals)
+
+    def held_at(self, moment: dt.datetime) -> Interval | None:
+        return next((i for i in self.intervals if i.holds(moment)), None)
+
+    def reaches(self, moment: dt.datetime) -> bool:
+        """Does the history say what the app held at ``moment``?"""
+        return self.readable and self.horizon is not None and self.horizon <= moment
+
+    def covers_since(self, moment: dt.datetime) -> bool:
+        """Would every image the app held since ``moment`` be in the history?"""
+        return self.readable and (self.complete or (self.horizon is not None and self.horizon <= moment))
+
+    def ran(self, matches: ImageMatch) -> list[Interval]:
+        return [i for i in self.intervals if i.definition.image is not None and matches(i.definition.image)]
+
+    def short_reason(self, moment: dt.datetime, tz: dt.tzinfo) -> str:
+        """Why the history does not reach ``moment`` (for history-short and the ran rule)."""
+        if self.problem:
+            return self.problem
+        if not self.intervals:
+            return "Marathon lists no version of it that ran"
+        first = self.horizon or self.intervals[0].start
+        if self.complete:
+            return f"the app was created at {show(first, tz)}, after that moment"
+        return (f"Marathon keeps only the last {self.max_versions} versions; the oldest is from {show(first, tz)}")
+
+
+
+
+def show(moment: dt.datetime, tz: dt.tzinfo) -> str:
+    """``2026-11-19 14:02`` in the configured time zone (the plan's evidence)."""
+    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+def broken(app_id: str, reason: str) -> Timeline:
+    return Timeline(app_id=app_id, problem=reason)
+
+
+def build_timeline(app_id: str, stored: Iterable[Definition], *, current: Definition | None,
+                   max_versions: int = 50, failed: Sequence[Failed] = ()) -> Timeline:
+    """The intervals an app held, from its stored versions, what it holds now and the ledger.
+
+    A stored version never became current when it is newer than the app's current version, or
+    when a later version's ``lastConfigChangeAt`` is older than it although it was a config change
+    (Marathon built that later version on the definition in effect, which was not this one): both
+    are what a change refused with 409 after it was stored leaves. A version the ledger saw fail
+    and be put back did not run either.
+    """
+    by_instant: dict[dt.datetime, Definition] = {}
+    for definition in stored:
+        by_instant.setdefault(definition.at, definition)
+    listed = len(by_instant)
+    if current is not None:
+        by_instant.setdefault(current.at, current)
+    ordered = sorted(by_instant.values(), key=lambda d: d.at)
+    if not ordered:
+        return Timeline(app_id=app_id, max_versions=max_versions, problem="Marathon lists no versions for it")
+    not_run: dict[dt.datetime, str] = {}
+    if current is not None:
+        for definition in ordered:
+            if definition.at > current.at:
+                not_run[definition.at] = "stored after the version the app holds now (a change Marathon refused)"
+    witnesses = [d for d in ordered if d.config_change_at is not None]
+    for definition in ordered:
+        if definition.at in not_run or not definition.config_change:
+            continue
+        for later in witnesses:
+            assert later.config_change_at is not None
+            if later.config_change_at < definition.at < later.at:
+                not_run[definition.at] = (f"version {later.version} was built on an older configuration "
+                                          "(a change Marathon refused)")
+                break
+    for definition in ordered:
+        if definition.at in not_run or definition.image is None:
+            continue
+        for entry in failed:
+            if definition.image == entry.image and entry.started <= definition.at <= entry.finished:
+                not_run[definition.at] = "the tool's ledger saw it fail and be put back"
+    ran = [d for d in ordered if d.at not in not_run]
+    intervals = tuple(Interval(d.at, ran[i + 1].at if i + 1 < len(ran) else None, d) for i, d in enumerate(ran))
+    return Timeline(app_id=app_id, intervals=intervals,
+                    not_run=tuple((d, not_run[d.at]) for d in ordered if d.at in not_run),
+                    horizon=ordered[0].at, complete=listed < max_versions, max_versions=max_versions)
+
+
+def merged(intervals: Sequence[Interval]) -> list[Interval]:
+    """Neighbouring intervals of one image joined (scale-only and restart versions keep the image)."""
+    out: list[Interval] = []
+    for interval in intervals:
+        if out and out[-1].definition.image == interval.definition.image and out[-1].end == interval.start:
+            out[-1] = Interval(out[-1].start, interval.end, out[-1].definition)
+        else:
+            out.append(interval)
+    return out
+
+
+@dataclass(frozen=True)
+class Together:
+    """Did a set of (service -> image) run at one moment? If not, who breaks it and the nearest best moment."""
+
+    ok: bool
+    at: dt.datetime | None = None                  # a moment when the most of the set ran together
+    matched: tuple[str, ...] = ()                  # the services on their image at that moment
+    missing: tuple[str, ...] = ()
+    pair: tuple[str, str] | None = None            # two services whose images never overlapped
+    window_start: dt.datetime | None = None
+
+
+def ran_together(timelines: Mapping[str, Timeline], wanted: Mapping[str, ImageMatch], *,
+                 near: dt.datetime, now: dt.datetime) -> Together:
+    """Sweep every moment the histories share; ``near`` breaks ties (the end of the date)."""
+    services = [s for s in wanted if s in timelines and timelines[s].readable]
+    if len(services) < 2:
+        return Together(ok=True)
+    horizons = [timelines[s].horizon for s in services]
+    start = max(h for h in horizons if h is not None)
+    moments = {start} | {i.start for s in services for i in timelines[s].intervals if i.start >= start}
+    spans: dict[str, list[Interval]] = {s: timelines[s].ran(wanted[s]) for s in services}
+
+    def on_target(service: str, moment: dt.datetime) -> bool:
+        return any(i.holds(moment) for i in spans[service])
+
+    best: tuple[int, float, dt.datetime] | None = None
+    best_set: tuple[str, ...] = ()
+    for moment in sorted(moments):
+        if moment > now:
+            continue
+        matched = tuple(s for s in services if on_target(s, moment))
+        if len(matched) == len(services):
+            return Together(ok=True, at=moment, matched=matched, window_start=start)
+        score = (len(matched), -abs((moment - near).total_seconds()), moment)
+        if matched and (best is None or score[:2] > best[:2]):
+            best, best_set = score, matched
+    pair = _pair_apart(services, spans, start)
+    at = best[2] if best else None
+    return Together(ok=False, at=at, matched=best_set, missing=tuple(s for s in services if s not in best_set),
+                    pair=pair, window_start=start)
+
+
+def _pair_apart(services: Sequence[str], spans: Mapping[str, list[Interval]], start: dt.datetime) -> tuple[str, str] | None:
+    """The first two services whose target images never ran at the same moment (since ``start``)."""
+    def overlap(a: Interval, b: Interval) -> bool:
+        lo = max(a.start, b.start, start)
+        hi_a, hi_b = a.end, b.end
+        hi = min(x for x in (hi_a, hi_b) if x is not None) if (hi_a or hi_b) else None
+        return hi is None or lo < hi
+
+    for i, first in enumerate(services):
+        for second in services[i + 1:]:
+            if not any(overlap(a, b) for a in spans[first] for b in spans[second]):
+                return first, second
+    return None

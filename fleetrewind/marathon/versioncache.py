@@ -1,0 +1,112 @@
+"""A persistent cache of Marathon's stored app versions, so a second ``plan`` reads only the version lists.
+
+A stored version never changes (a change makes a new one), so an (app id, version) entry never
+goes stale. The file lives beside the registry cache (``marathon-<key>.json``, mode 0600) and
+holds only what the timeline needs: image, instances, versionInfo, and a keyed hash of every
+other field's value (env, secrets and labels key by key). No value of the definition is stored
+besides the image, so the file cannot leak a secret; the hash key is random per cache file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+import threading
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from ..atomic import write_json
+from ..transport import sanitize_url
+from .timeline import BadTimestamp, Definition, instant_text, parse_instant
+
+log = logging.getLogger(__name__)
+
+CACHE_FORMAT = 1
+
+
+class VersionCache:
+    def __init__(self, folder: Path | None, marathon_url: str) -> None:
+        key = hashlib.sha256(sanitize_url(marathon_url).encode()).hexdigest()[:16]
+        self.path = folder / f"marathon-{key}.json" if folder else None
+        self._lock = threading.Lock()
+        self._entries: dict[str, dict[str, Any]] = {}   # app id -> instant -> raw entry
+        self.key = secrets.token_bytes(32)
+        self.dropped = 0                                 # entries that did not parse (read again)
+        self._dirty = False
+        self._load()
+
+    def _load(self) -> None:
+        if not self.path or not self.path.is_file():
+            return
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT:
+                return
+            key = bytes.fromhex(str(data["key"]))
+            apps = data["apps"]
+            if len(key) < 16 or not isinstance(apps, dict):
+                return
+        except (OSError, ValueError, KeyError, TypeError):
+            # A cache is only an optimisation: a broken one is ignored and rewritten.
+            log.debug("ignoring unreadable Marathon version cache %s", self.path)
+            return
+        self.key = key
+        self._entries = {str(app): dict(entries) for app, entries in apps.items() if isinstance(entries, dict)}
+
+    def lookup(self, app_id: str, version: str) -> Definition | None:
+        """The cached definition of this version (any spelling of its instant), or None."""
+        try:
+            instant = instant_text(parse_instant(version))
+        except BadTimestamp:
+            return None
+        with self._lock:
+            raw = self._entries.get(app_id, {}).get(instant)
+            if raw is None:
+                return None
+            try:
+                definition = Definition.from_json(raw)
+            except ValueError:
+                del self._entries[app_id][instant]   # read again from Marathon
+                self.dropped += 1
+                self._dirty = True
+                return None
+        # the version string as Marathon lists it now is the one a rollback will send
+        return definition if definition.version == version else _respelled(definition, version)
+
+    def store(self, app_id: str, definition: Definition) -> None:
+        with self._lock:
+            self._entries.setdefault(app_id, {})[instant_text(definition.at)] = definition.to_json()
+            self._dirty = True
+
+    def forget_missing(self, app_id: str, listed: list[str]) -> None:
+        """Versions Marathon no longer keeps (its retention cap) leave the cache too."""
+        keep: set[str] = set()
+        for version in listed:
+            try:
+                keep.add(instant_text(parse_instant(version)))
+            except BadTimestamp:
+                continue
+        with self._lock:
+            known = self._entries.get(app_id, {})
+            for instant in set(known) - keep:
+                del known[instant]
+                self._dirty = True
+
+    def save(self) -> None:
+        if not self.path or not self._dirty:
+            return
+        with self._lock:
+            data = {"format": CACHE_FORMAT, "key": self.key.hex(), "apps": self._entries}
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                write_json(self.path, data, mode=0o600)
+            except OSError as exc:
+                log.warning("could not write Marathon version cache %s: %s", self.path, exc.strerror)
+            self._dirty = False
+
+
+def _respelled(definition: Definition, version: str) -> Definition:
+    return replace(definition, version=version)

@@ -1,0 +1,145 @@
+"""Pure: what Marathon's history says about a plan. Checks warn; they never change a target.
+
+- never-ran: a target image never appears in the history, although the history covers the
+  time since it was built;
+- never-together: the resolved set never ran together at any moment of the history;
+- config-drift: the app's configuration other than the image changed after the date (field
+  names only: values of env, secrets and labels may be secrets, so no value is ever shown);
+- history-short: the history does not reach back to the date (or could not be read).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Mapping, Sequence
+
+from ..releases.imageref import runs
+from ..marathon.timeline import Definition, ImageMatch, Timeline, changed_fields, ran_together, show
+
+if TYPE_CHECKING:
+    from .plan import Plan, Step
+
+NEVER_RAN, NEVER_TOGETHER, CONFIG_DRIFT, HISTORY_SHORT = "never-ran", "never-together", "config-drift", "history-short"
+STRICT_KINDS = frozenset({NEVER_RAN, NEVER_TOGETHER})
+
+
+@dataclass(frozen=True)
+class Check:
+    service: str      # a service, or two joined by ", " for never-together
+    kind: str
+    detail: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"service": self.service, "kind": self.kind, "detail": self.detail}
+
+
+def day_end(date: str, tz: dt.tzinfo) -> dt.datetime:
+    """The last instant of ``date`` in ``tz`` (the moment the ran rule reads the history at)."""
+    start = dt.datetime.combine(dt.date.fromisoformat(date), dt.time(), tzinfo=tz)
+    following = dt.datetime.combine(dt.date.fromisoformat(date) + dt.timedelta(days=1), dt.time(), tzinfo=tz)
+    if start.utcoffset() != following.utcoffset():  # a DST change that day: normalise the wall time
+        following = following.astimezone(dt.timezone.utc).astimezone(tz)
+    return following.astimezone(dt.timezone.utc) - dt.timedelta(microseconds=1)
+
+
+def matcher(step: "Step") -> ImageMatch | None:
+    """Does an image Marathon held run this step's target? By release (tag/digest) when known."""
+    target = step.target
+    if target is None:
+        return None
+    release = step.release
+    if release is not None:
+        tag, digest = release.tag, release.digest or None
+        return lambda image: image == target or runs(image, tag=tag, digest=digest)
+    return lambda image: image == target
+
+
+def _label(step: "Step") -> str:
+    return step.release.tag if step.release else (step.target or "-")
+
+
+def run_checks(plan: "Plan", timelines: Mapping[str, Timeline], current: Mapping[str, Definition], *,
+               tz: dt.tzinfo, now: dt.datetime, with_config: bool = False) -> tuple[Check, ...]:
+    """Every check of ``plan`` against the histories read (a service without a timeline is not judged)."""
+    from .plan import CHANGE, UNCHANGED
+
+    if plan.date is None:
+        return ()
+    moment = day_end(plan.date, tz)
+    found: list[Check] = []
+    targets = [s for s in plan.steps if s.action in (CHANGE, UNCHANGED) and s.target]
+    for step in plan.steps:
+        timeline = timelines.get(step.service)
+        if timeline is None:
+            continue
+        if not timeline.reaches(moment):
+            found.append(Check(step.service, HISTORY_SHORT,
+                               f"history does not reach the end of {plan.date}: {timeline.short_reason(moment, tz)}"))
+    for step in targets:
+        found.extend(_never_ran(step, timelines.get(step.service), tz))
+    found.extend(_never_together(targets, timelines, moment, now, tz))
+    for step in plan.steps:
+        drift = _drift(step, timelines.get(step.service), current.get(step.service), moment, plan.date,
+                       with_config=with_config and step.action == CHANGE)
+        if drift:
+            found.append(drift)
+    return tuple(found)
+
+
+def _never_ran(step: "Step", timeline: Timeline | None, tz: dt.tzinfo) -> list[Check]:
+    match = matcher(step)
+    if timeline is None or match is None or not timeline.readable:
+        return []
+    since = step.release.created if step.release else None
+    if since is None or not timeline.covers_since(since) or timeline.ran(match):
+        return []
+    refused = [why for definition, why in timeline.not_run if definition.image and match(definition.image)]
+    first = timeline.horizon or timeline.intervals[0].start
+    detail = (f"{_label(step)} never ran in {timeline.app_id}: Marathon's history since {show(first, tz)} "
+              "never held it")
+    if refused:
+        detail += f" (it was stored once but did not run: {refused[0]})"
+    return [Check(step.service, NEVER_RAN, detail)]
+
+
+def _never_together(targets: Sequence["Step"], timelines: Mapping[str, Timeline], moment: dt.datetime,
+                    now: dt.datetime, tz: dt.tzinfo) -> list[Check]:
+    wanted: dict[str, ImageMatch] = {}
+    steps = {s.service: s for s in targets}
+    for step in targets:
+        match = matcher(step)
+        timeline = timelines.get(step.service)
+        if match is not None and timeline is not None and timeline.readable:
+            wanted[step.service] = match
+    verdict = ran_together(timelines, wanted, near=moment, now=now)
+    if verdict.ok:
+        return []
+    if verdict.pair:
+        first, second = verdict.pair
+        who = f"{first}, {second}"
+        detail = f"{first} {_label(steps[first])} and {second} {_label(steps[second])} never ran at the same time"
+    else:
+        who = ", ".join(verdict.missing)
+        detail = f"the set never ran at one moment; {who} never ran beside the others"
+    if verdict.at is not None and len(verdict.matched) > 1:
+        detail += (f"; nearest moment a part of the set ran together: {show(verdict.at, tz)} "
+                   f"({', '.join(verdict.matched)})")
+    else:
+        detail += "; no two of these images ever ran together"
+    return [Check(who, NEVER_TOGETHER, detail)]
+
+
+def _drift(step: "Step", timeline: Timeline | None, now: Definition | None, moment: dt.datetime, date: str, *,
+           with_config: bool) -> Check | None:
+    if timeline is None or now is None or not timeline.reaches(moment):
+        return None
+    held = timeline.held_at(moment)
+    if held is None:
+        return None
+    changed = changed_fields(held.definition, now)
+    if not changed:
+        return None
+    tail = "--with-config restores them" if with_config else "a rollback of the image alone keeps them as they are now"
+    return Check(step.service, CONFIG_DRIFT,
+                 f"configuration changed after {date}: {', '.join(changed)} (values not shown); {tail}")

@@ -1,0 +1,69 @@
+"""Pure: the ran rule. Each service gets the image of the definition Marathon held at the end of the date.
+
+Where the history does not reach back to that moment (or could not be read) the service is
+left as it is, with the reason: never a guess. With ``with_config`` each changing app gets
+that whole stored definition back (Marathon's ``{"version": ts}`` rollback).
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+from ..marathon.timeline import Definition, Timeline, merged, show
+from ..releases.imageref import runs
+from ..releases.index import Index, Release
+from .checks import day_end
+from .plan import CHANGE, NO_HISTORY, RAN, UNCHANGED, Plan, Step
+
+
+def release_of(index: Index, service: str, image: str) -> Release | None:
+    """The release of rollback.json an image runs (by tag, or digest when pinned), if any."""
+    for release in reversed(index.releases(service)):
+        if image == release.image or runs(image, tag=release.tag, digest=release.digest or None):
+            return release
+    return None
+
+
+def plan_ran(index: Index, date: str, timelines: Mapping[str, Timeline], *, services: Sequence[str] | None = None,
+             current: Mapping[str, str | None],
+             current_defs: Mapping[str, Definition], app_ids: Mapping[str, str], waves: Sequence[Sequence[str]],
+             with_config: bool = False) -> Plan:
+    tz = index.tz
+    moment = day_end(date, tz)
+    wave_of = {s: i for i, wave in enumerate(waves) for s in wave}
+    steps: list[Step] = []
+    for service in (index.services if services is None else services):
+        app_id, now, wave = app_ids.get(service), current.get(service), wave_of.get(service, len(waves))
+        timeline = timelines.get(service)
+        held = timeline.held_at(moment) if timeline is not None and timeline.reaches(moment) else None
+        if timeline is None or held is None:
+            why = timeline.short_reason(moment, tz) if timeline is not None else "no Marathon app to read it from"
+            steps.append(Step(service, app_id, now, None, NO_HISTORY,
+                              f"history does not reach the end of {date} ({why}): left as it is", wave))
+            continue
+        image = held.definition.image
+        if image is None:
+            steps.append(Step(service, app_id, now, None, NO_HISTORY,
+                              f"the definition held at the end of {date} has no Docker image: left as it is", wave))
+            continue
+        span = next(i for i in merged(timeline.intervals) if i.holds(moment))
+        until = show(span.end, tz) if span.end else "now"
+        evidence = f"held from {show(span.start, tz)} to {until}"
+        release = release_of(index, service, image)
+        if with_config:
+            then, present = held.definition, current_defs.get(service)
+            if present is not None and then.same_config(present) and then.instances == present.instances:
+                steps.append(Step(service, app_id, now, now, UNCHANGED, "unchanged: already holds that definition",
+                                  wave, release, evidence))
+            else:
+                steps.append(Step(service, app_id, now, image, CHANGE,
+                                  f"held at the end of {date} (whole definition, version {then.version})",
+                                  wave, release, evidence, restore_version=then.version))
+            continue
+        if now == image:
+            steps.append(Step(service, app_id, now, now, UNCHANGED, "unchanged: already runs what it ran then",
+                              wave, release, evidence))
+        else:
+            steps.append(Step(service, app_id, now, image, CHANGE, f"ran at the end of {date}", wave, release,
+                              evidence))
+    return Plan(env=index.env, date=date, steps=tuple(steps), waves=tuple(tuple(w) for w in waves), rule=RAN)

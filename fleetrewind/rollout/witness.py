@@ -1,0 +1,68 @@
+"""The plan of a date under either rule, with what Marathon's history says about it (the checks).
+
+History is read wherever Marathon serves it; an app whose history cannot be read gets a
+history-short check, and only ``--with-config`` (which needs the stored definition) refuses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from pathlib import Path
+from typing import Sequence
+
+from . import ledger
+from ..errors import RefusedError, UsageError
+from ..marathon.appmap import order_waves
+from ..marathon.client import MarathonClient
+from ..marathon.fleet import FleetState
+from ..marathon.history import History, read_history
+from ..marathon.versioncache import VersionCache
+from ..releases.index import Index
+from .checks import STRICT_KINDS, run_checks
+from .plan import NO_HISTORY, RAN, Plan, scoped
+from .planning import LeftOut, plan_to_date
+from .ranrule import plan_ran
+from .scope import Scope, Selection
+
+
+def load_history(client: MarathonClient, fleet: FleetState, *, cache_dir: Path | None, marathon: str,
+                 ledger_file: Path, env: str, concurrency: int, timeout: float) -> History:
+    """Every app's timeline (through the version cache), with the ledger's reverted deployments as evidence."""
+    cache = VersionCache(cache_dir, marathon)
+    return read_history(client, cache, app_ids=fleet.app_ids, apps=fleet.apps, concurrency=concurrency,
+                        timeout=timeout, failed=ledger.failed_deploys(ledger_file, env))
+
+
+def plan_by_rule(index: Index, fleet: FleetState, date: str, history: History, *, rule: str, with_config: bool,
+                 waves: Sequence[Sequence[str]], pin_digest: bool, scope: Scope, selection: Selection | None = None,
+                 left_out: LeftOut | None = None, now: dt.datetime | None = None) -> Plan:
+    """The plan of ``date`` under ``rule`` (built or ran), scoped, with its checks."""
+    if rule == RAN:
+        services = selection.selected if selection else index.services
+        plan = plan_ran(index, date, history.timelines, services=services, current=fleet.images,
+                        current_defs=history.current, app_ids=fleet.app_ids, waves=order_waves(services, waves),
+                        with_config=with_config)
+        plan = scoped(plan, selection, scope, left_out=left_out) if selection else plan
+    else:
+        plan = plan_to_date(index, fleet, date, waves=waves, pin_digest=pin_digest, scope=scope,
+                            selection=selection, left_out=left_out)
+    checks = run_checks(plan, history.timelines, history.current, tz=index.tz,
+                        now=now or dt.datetime.now(dt.timezone.utc), with_config=with_config)
+    return replace(plan, rule=rule, checks=checks)
+
+
+def refuse(plan: Plan, *, strict: bool, with_config: bool) -> None:
+    """Before any change: --with-config needs history at the date; --strict refuses never-ran/never-together."""
+    if with_config:
+        short = [s for s in plan.steps if s.action == NO_HISTORY]
+        if short:
+            raise UsageError(f"--with-config needs Marathon's history at the end of {plan.date}, and it does not "
+                             f"reach it for {', '.join(s.service for s in short)} ({short[0].reason}); "
+                             "run without --with-config to roll back images only")
+    if strict:
+        bad = [c for c in plan.checks if c.kind in STRICT_KINDS]
+        if bad:
+            raise RefusedError(f"--strict: {bad[0].kind} for {bad[0].service}: {bad[0].detail}"
+                               + (f" (and {len(bad) - 1} more check(s))" if len(bad) > 1 else "")
+                               + "; nothing was changed")
