@@ -2,7 +2,9 @@
 
 A real Docker registry (Debian's docker-registry) with a sample fleet of four services, the
 Marathon simulator running them at their newest release, then: get, dates, status, diff
-between two dates (the suspects), a plan and a run of one service only (--only), plan, run to a
+between two dates (the suspects), the plans of both rules for 2026-11-19 (the build rule picks
+api 512-master, which Marathon's history shows never ran: a never-ran warning; the ran rule picks
+what Marathon held that evening), a plan and a run of one service only (--only), plan, run to a
 date on which one service (worker) had no release, and the fleet's final state.
 """
 
@@ -46,6 +48,43 @@ def sample_apps(registry_host: str) -> list[dict[str, object]]:
     return apps
 
 
+def sample_history(registry_host: str) -> dict[str, list[dict[str, object]]]:
+    """Past versions Marathon keeps (docs/simulator.md, "History"): what ran before today's images.
+
+    api's 512-master (built on the 19th) never reached production: 510-master ran from the 18th
+    evening until 515-master; web's 306-master, built at 23:59:59 on the 19th, ran only on the
+    20th; a deploy of auth's 406-master on the 19th was refused (409) and auth was scaled after it.
+    """
+    def image(service: str, tag: str) -> str:
+        return f"{registry_host}/{service}:{tag}"
+
+    return {
+        "/ds/prod/shop/api": [
+            {"version": "2026-11-17T09:30:00Z", "image": image("api", "506-master")},
+            {"version": "2026-11-18T19:30:00+01:00", "image": image("api", "510-master")},
+            {"version": "2026-11-20T10:00:00Z", "image": image("api", "515-master")},
+        ],
+        "/ds/prod/shop/worker": [
+            {"version": "2026-11-17T11:00:00Z", "image": image("worker", "204-master")},
+            {"version": "2026-11-18T15:00:00Z", "image": image("worker", "207-master")},
+            {"version": "2026-11-20T08:30:00Z", "image": image("worker", "210-master")},
+        ],
+        "/ds/prod/shop/auth": [
+            {"version": "2026-11-17T14:00:00Z", "image": image("auth", "402-master")},
+            {"version": "2026-11-19T10:00:00Z", "image": image("auth", "405-master")},
+            {"version": "2026-11-19T16:00:00Z", "image": image("auth", "406-master"), "refused": True},
+            {"version": "2026-11-19T17:00:00Z", "instances": 3},
+            {"version": "2026-11-20T10:30:00Z", "image": image("auth", "406-master"), "instances": 2},
+        ],
+        "/ds/prod/shop/web": [
+            {"version": "2026-11-17T18:30:00Z", "image": image("web", "303-master")},
+            {"version": "2026-11-18T08:00:00Z", "image": image("web", "305-master")},
+            {"version": "2026-11-20T00:30:00Z", "image": image("web", "306-master")},
+            {"version": "2026-11-20T06:30:00Z", "image": image("web", "308-master")},
+        ],
+    }
+
+
 def step(title: str, *args: str, env: dict[str, str]) -> int:
     print(f"\n=== {title}\n$ rollback.py {' '.join(args)}", flush=True)
     return subprocess.run([sys.executable, str(ROOT / "rollback.py"), *args], env=env, cwd=ROOT).returncode
@@ -60,10 +99,13 @@ def main() -> int:
         print(f"registry: {registry.url} (Debian docker-registry, storage in {work})")
         populate(registry.url, SAMPLE_FLEET)
         host = registry.url.split("://", 1)[1]
-        with Simulator(apps=sample_apps(host), deploy_seconds=1.0, auth=("ops", "demo-password")) as sim:
-            print(f"marathon simulator: {sim.url} with {len(SERVICES)} apps at their newest release")
+        with Simulator(apps=sample_apps(host), history=sample_history(host), deploy_seconds=1.0,
+                       auth=("ops", "demo-password")) as sim:
+            print(f"marathon simulator: {sim.url} with {len(SERVICES)} apps at their newest release "
+                  "and the versions Marathon kept of them")
             env = dict(os.environ, DOCKER_REGISTRY=registry.url, MARATHON_URL=sim.url, MARATHON_USER="ops",
-                       MARATHON_PASSWORD="demo-password", XDG_CACHE_HOME=str(work / "cache"), BUILD_USER="demo")
+                       MARATHON_PASSWORD="demo-password", XDG_CACHE_HOME=str(work / "cache"),
+                       XDG_STATE_HOME=str(work / "state"), BUILD_USER="demo")  # its own lock folder
             dump = f"--dump={out}"
             config = out / "rollback.yaml"
             config.write_text("waves:\n  - [api, auth, worker]   # backends first\n  - [web]                # then the frontend\n")
@@ -74,6 +116,10 @@ def main() -> int:
                 ("status: what runs now, deployments in flight, the lock, the last run", ["status", "--env=prod", dump]),
                 ("diff: what was built after 2026-11-18 up to the end of 2026-11-19 (the suspects)",
                  ["diff", "--from=2026-11-18", "--to=2026-11-19", "--env=prod", dump]),
+                (f"plan (build rule): the newest builds of {DATE}; Marathon's history says api's never ran",
+                 ["plan", f"--date={DATE}", "--env=prod", dump]),
+                (f"plan --rule=ran: what Marathon held at the end of {DATE} (the two rules disagree on api and web)",
+                 ["plan", f"--date={DATE}", "--env=prod", "--rule=ran", dump]),
                 (f"plan --only=api: roll back only the culprit to {DATE}; the others are excluded",
                  ["plan", f"--date={DATE}", "--env=prod", "--only=api", dump]),
                 (f"run --only=api: only api goes back to {DATE}",

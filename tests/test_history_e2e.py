@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,7 +106,7 @@ class World:
 
     def cli(self, *argv: str, url: str | None = None) -> tuple[int, str, str]:
         out, err = io.StringIO(), io.StringIO()
-        env = dict(self.env, **({"MARATHON_URL": url} if url else {}))
+        env = {**os.environ, **self.env, **({"MARATHON_URL": url} if url else {})}  # the test's clean XDG dirs
         code = main(list(argv), environ=env, stdout=out, stderr=err)
         return code, out.getvalue(), err.getvalue()
 

@@ -99,13 +99,13 @@ def plan_for_date(index: Index, date: str, *, current: Mapping[str, str | None],
         if runs(now, tag=release.tag, digest=release.digest or None):
             if problems.get(service):
                 steps.append(Step(service, app_id, now, now, CHANGE, _stuck(release.tag, problems[service]), wave,
-                                  release, evidence))
+                                  release, evidence=evidence))
             else:
                 steps.append(Step(service, app_id, now, now, UNCHANGED,
-                                  f"unchanged: already runs {release.tag} ({why})", wave, release, evidence))
+                                  f"unchanged: already runs {release.tag} ({why})", wave, release, evidence=evidence))
             continue
         target = retarget(now, tag=release.tag, digest=release.digest, pin_digest=pin_digest) if now else release.image
-        steps.append(Step(service, app_id, now, target, CHANGE, why, wave, release, evidence))
+        steps.append(Step(service, app_id, now, target, CHANGE, why, wave, release, evidence=evidence))
     return Plan(env=index.env, date=date, steps=tuple(steps), waves=tuple(tuple(w) for w in waves))
 
 

@@ -54,16 +54,16 @@ def plan_ran(index: Index, date: str, timelines: Mapping[str, Timeline], *, serv
             then, present = held.definition, current_defs.get(service)
             if present is not None and then.same_config(present) and then.instances == present.instances:
                 steps.append(Step(service, app_id, now, now, UNCHANGED, "unchanged: already holds that definition",
-                                  wave, release, evidence))
+                                  wave, release, evidence=evidence))
             else:
                 steps.append(Step(service, app_id, now, image, CHANGE,
                                   f"held at the end of {date} (whole definition, version {then.version})",
-                                  wave, release, evidence, restore_version=then.version))
+                                  wave, release, evidence=evidence, restore_version=then.version))
             continue
         if now == image:
             steps.append(Step(service, app_id, now, now, UNCHANGED, "unchanged: already runs what it ran then",
-                              wave, release, evidence))
+                              wave, release, evidence=evidence))
         else:
             steps.append(Step(service, app_id, now, image, CHANGE, f"ran at the end of {date}", wave, release,
-                              evidence))
+                              evidence=evidence))
     return Plan(env=index.env, date=date, steps=tuple(steps), waves=tuple(tuple(w) for w in waves), rule=RAN)
