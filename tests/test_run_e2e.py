@@ -209,9 +209,9 @@ def test_plan_prints_service_app_current_target_and_why_and_changes_nothing(worl
     for name in SERVICES:
         assert rows[svc(name)][:4] == [svc(name), app_id(name), world.image(name, NEWEST[name]),
                                        world.image(name, AT_19[name])]
-    assert rows[svc("worker")][4] == "filled from an older date (2026-11-18)"
-    assert rows[svc("api")][4] == "released that day"
-    assert lines[5] == f"4 of 4 services change (rollback to {DATE})"
+    assert rows[svc("worker")][4] == "filled from an older date (2026-11-18) [built 2026-11-18 14:45, release 207-master]"
+    assert rows[svc("api")][4] == "released that day [built 2026-11-19 11:00, release 512-master]"
+    assert lines[5] == f"4 of 4 services change (rollback to {DATE}), rule: built"
     assert world.puts() == [] and world.tags() == NEWEST
     assert (world.dump / "rollback.html").is_file()
 

@@ -149,7 +149,7 @@ def test_a_scoped_plan_changes_only_the_selection_and_knows_the_whole_resulting_
     assert plan.resulting_images() == {"api": "r/api:1", "worker": "r/worker:1", "auth": "r/auth:2", "web": "r/web:9"}
     table = render_table(plan)
     assert "excluded: pinned: hotfix 1234" in table
-    assert table.splitlines()[-1] == "2 of 4 services change (rollback to 2026-11-19); 2 excluded"
+    assert table.splitlines()[-1] == "2 of 4 services change (rollback to 2026-11-19); 2 excluded, rule: built"
 
 
 def test_a_pinned_service_named_in_only_changes_and_the_plan_still_shows_its_pin() -> None:

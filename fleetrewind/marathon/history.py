@@ -101,7 +101,11 @@ def read_history(client: MarathonClient, cache: VersionCache, *, app_ids: Mappin
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="history") as pool:
         listed = dict(zip(services, pool.map(lambda s: reader.versions(app_ids[s]), services)))
         wanted = [(s, v) for s in services if isinstance(listed[s], list) for v in listed[s]]
-        read = list(pool.map(lambda pair: reader.definition(app_ids[pair[0]], pair[1]), wanted))
+        # cached versions are answered here; only the others go to Marathon, in parallel
+        known = [cache.lookup(app_ids[s], v) for s, v in wanted]
+        missing = [pair for pair, hit in zip(wanted, known) if hit is None]
+        fetched = iter(list(pool.map(lambda pair: reader.definition(app_ids[pair[0]], pair[1]), missing)))
+        read: list[Definition | str] = [hit if hit is not None else next(fetched) for hit in known]
     definitions: dict[str, list[Definition]] = {s: [] for s in services}
     for (service, _version), result in zip(wanted, read):
         if isinstance(result, str):

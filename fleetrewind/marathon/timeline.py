@@ -37,12 +37,22 @@ def parse_instant(text: str) -> dt.datetime:
     if not isinstance(text, str) or len(text) < 10 or not text[:4].isdigit():
         raise BadTimestamp(f"{text!r} is not an ISO-8601 timestamp")
     try:
-        moment = isoparse(text)
-    except (ValueError, OverflowError):
-        raise BadTimestamp(f"{text!r} is not an ISO-8601 timestamp") from None
+        moment = dt.datetime.fromisoformat(text)  # fast, and most spellings since Python 3.11
+    except ValueError:
+        try:
+            moment = isoparse(text)
+        except (ValueError, OverflowError):
+            raise BadTimestamp(f"{text!r} is not an ISO-8601 timestamp") from None
     if moment.tzinfo is None:  # Marathon always writes an offset; a bare one is read as UTC
         moment = moment.replace(tzinfo=dt.timezone.utc)
     return moment.astimezone(dt.timezone.utc)
+
+
+def canonical(version: str) -> str:
+    """``instant_text`` of a version string; Marathon's own spelling is already it (the fast path)."""
+    if len(version) == 24 and version.endswith("Z") and version[19] == ".":
+        return version
+    return instant_text(parse_instant(version))
 
 
 def instant_text(moment: dt.datetime) -> str:
@@ -86,7 +96,7 @@ class Definition:
         if image is not None and not isinstance(image, str):
             raise ValueError("not a cached definition")
         if not isinstance(instances, int) or isinstance(instances, bool) or not isinstance(fields, dict) \
-                or not all(isinstance(k, str) and isinstance(v, str) for k, v in fields.items()):
+                or not set(map(type, fields.values())) <= {str}:  # keys of a JSON object are strings
             raise ValueError("not a cached definition")
         return cls(version=data["version"], at=parse_instant(data["version"]), image=image, instances=instances,
                    fields=fields, config_change_at=_optional_instant(data.get("config_change_at")),
@@ -253,16 +263,16 @@ def build_timeline(app_id: str, stored: Iterable[Definition], *, current: Defini
         for definition in ordered:
             if definition.at > current.at:
                 not_run[definition.at] = "stored after the version the app holds now (a change Marathon refused)"
-    witnesses = [d for d in ordered if d.config_change_at is not None]
-    for definition in ordered:
-        if definition.at in not_run or not definition.config_change:
-            continue
-        for later in witnesses:
-            assert later.config_change_at is not None
-            if later.config_change_at < definition.at < later.at:
-                not_run[definition.at] = (f"version {later.version} was built on an older configuration "
-                                          "(a change Marathon refused)")
-                break
+    # newest first, keeping the later version whose lastConfigChangeAt is the oldest (one pass)
+    oldest_base: Definition | None = None
+    for definition in reversed(ordered):
+        base = oldest_base.config_change_at if oldest_base is not None else None
+        if oldest_base is not None and base is not None and definition.config_change and base < definition.at \
+                and definition.at not in not_run:
+            not_run[definition.at] = (f"version {oldest_base.version} was built on an older configuration "
+                                      "(a change Marathon refused)")
+        if definition.config_change_at is not None and (base is None or definition.config_change_at < base):
+            oldest_base = definition
     for definition in ordered:
         if definition.at in not_run or definition.image is None:
             continue
@@ -307,8 +317,9 @@ def ran_together(timelines: Mapping[str, Timeline], wanted: Mapping[str, ImageMa
         return Together(ok=True)
     horizons = [timelines[s].horizon for s in services]
     start = max(h for h in horizons if h is not None)
-    moments = {start} | {i.start for s in services for i in timelines[s].intervals if i.start >= start}
     spans: dict[str, list[Interval]] = {s: timelines[s].ran(wanted[s]) for s in services}
+    # the number of services on their target only grows where a target span starts: look there
+    moments = {start} | {i.start for s in services for i in spans[s] if i.start >= start}
 
     def on_target(service: str, moment: dt.datetime) -> bool:
         return any(i.holds(moment) for i in spans[service])

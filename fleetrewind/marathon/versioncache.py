@@ -20,7 +20,7 @@ from typing import Any
 
 from ..atomic import write_json
 from ..transport import sanitize_url
-from .timeline import BadTimestamp, Definition, instant_text, parse_instant
+from .timeline import BadTimestamp, Definition, canonical, instant_text
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ class VersionCache:
     def lookup(self, app_id: str, version: str) -> Definition | None:
         """The cached definition of this version (any spelling of its instant), or None."""
         try:
-            instant = instant_text(parse_instant(version))
+            instant = canonical(version)
         except BadTimestamp:
             return None
         with self._lock:
@@ -86,7 +86,7 @@ class VersionCache:
         keep: set[str] = set()
         for version in listed:
             try:
-                keep.add(instant_text(parse_instant(version)))
+                keep.add(canonical(version))
             except BadTimestamp:
                 continue
         with self._lock:
