@@ -358,3 +358,34 @@ def test_with_config_leaves_an_app_whose_definition_is_already_the_same(make_wor
     assert code == 0, err
     actions = {s["service"].removeprefix(PREFIX): s["action"] for s in json.loads(out)["services"]}
     assert actions == {"api": "unchanged", "worker": "unchanged", "auth": "unchanged", "web": "unchanged"}
+
+
+# --- get with Marathon reachable ---------------------------------------------------------------------------
+
+def test_get_with_marathon_labels_each_date_with_the_services_that_ran_its_release(
+        make_world: Callable[..., World], registry: Any, tmp_path: Path) -> None:
+    w = make_world()
+    dump = tmp_path / "get-ran"
+    repos = "--repo=" + ",".join(svc(s) for s in SERVICES)
+    code, out, err = w.cli("get", repos, "--env=prod", f"--dump={dump}", f"--registry={registry.url}",
+                           f"--marathon={w.sim.url}")
+    assert code == 0, err
+    code, out, err = w.cli("dates", f"--dump={dump}", "--json")
+    days = {d["date"]: d for d in json.loads(out)["dates"]}
+    # the 19th: api 512 never ran, auth 405 did; web 306 (built 23:59:59 on the 19th) ran on the 20th
+    assert days[DATE]["ran"] == [svc("auth"), svc("web")]
+    assert days[DATE]["label"].endswith(f"; ran: {svc('auth')}, {svc('web')}")
+    assert days["2026-11-18"]["ran"] == [svc("api"), svc("worker"), svc("web")]
+
+
+def test_get_never_fails_because_marathon_is_unreachable(make_world: Callable[..., World], registry: Any,
+                                                         tmp_path: Path) -> None:
+    w = make_world()
+    w.sim.stop()
+    dump = tmp_path / "get-down"
+    code, out, err = w.cli("get", "--repo=" + ",".join(svc(s) for s in SERVICES), "--env=prod", f"--dump={dump}",
+                           f"--registry={registry.url}", f"--marathon={w.sim.url}")
+    assert code == 0, err
+    assert "Marathon's history could not be read" in err and "Traceback" not in err
+    index = json.loads((dump / "rollback.json").read_text())
+    assert "ran" not in index and index["rollbacks"][DATE]

@@ -15,7 +15,8 @@ def execute(settings: Settings, console: Console) -> int:
             "branch": index.branch,
             "generated_at": index.generated_at,
             "services": list(index.services),  # what Jenkins checks SERVICES and EXCLUDE against
-            "dates": [{"date": day, "label": label(index, day)} for day in index.dates()],
+            "dates": [{"date": day, "label": label(index, day),
+                       **({"ran": list(index.ran[day])} if day in index.ran else {})} for day in index.dates()],
         })
     else:
         for day in index.dates():

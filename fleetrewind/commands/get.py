@@ -8,7 +8,7 @@ from ..registry.cache import DigestCache
 from ..factory import registry_client
 from ..atomic import check_writable
 from ..console import Console
-from ..errors import UsageError
+from ..errors import RollbackError, UsageError
 from ..releases.index import Index, build_index, label, parse_index, write_index
 from ..report.matrix import write_matrix
 from ..registry.scan import scan
@@ -36,6 +36,10 @@ def execute(settings: Settings, console: Console) -> int:
     document = build_index(result.releases, env=settings.env, branch=settings.branch, registry=registry_url,
                            services=settings.services, tz=settings.tz, generated_at=dt.datetime.now(dt.timezone.utc),
                            keep=settings.keep)
+    if settings.marathon_url:
+        ran = _what_ran(settings, console, parse_index(document, settings.dump / "rollback.json"))
+        if ran is not None:
+            document["ran"] = ran
     path = write_index(settings.dump, document)
     index = parse_index(document, path)
     _write_matrix(settings, index, console)
@@ -47,6 +51,29 @@ def execute(settings: Settings, console: Console) -> int:
     for day in index.dates():
         console.result(label(index, day))
     return 0
+
+
+def _what_ran(settings: Settings, console: Console, index: Index) -> dict[str, list[str]] | None:
+    """Which services ran each day's release, from Marathon's history; never fatal (None, and a warning)."""
+    from .. import factory
+    from ..marathon.fleet import FleetState, peek_apps
+    from ..rollout.ranrule import ran_by_day
+
+    assert settings.env
+    try:
+        client = factory.marathon_client(settings)
+        peeks = peek_apps(client, index.services, env=settings.env, overrides=settings.app_ids,
+                          app_group=settings.app_group, parallel=settings.parallel)
+        found = {s: p for s, p in peeks.items() if p.app_id and p.app is not None}
+        fleet = FleetState(app_ids={s: str(p.app_id) for s, p in found.items()},
+                           apps={s: p.app for s, p in found.items() if p.app is not None})
+        history = factory.history(client, fleet, settings)
+    except RollbackError as err:
+        console.warn(f"Marathon's history could not be read ({err}); the date labels do not say what ran")
+        return None
+    ran = ran_by_day(index, history.timelines)
+    console.info(f"get: Marathon's history read for {len(fleet.app_ids)} apps ({history.requests} requests)")
+    return ran
 
 
 def _write_matrix(settings: Settings, index: Index, console: Console) -> None:

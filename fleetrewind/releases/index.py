@@ -10,7 +10,7 @@ import datetime as dt
 import json
 import re
 import urllib.parse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -52,6 +52,8 @@ class Index:
     timezone: str
     services: tuple[str, ...]
     rollbacks: dict[str, list[Release]]
+    # date -> services whose release of that day Marathon's history shows running (get --marathon)
+    ran: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def tz(self) -> dt.tzinfo:
@@ -187,9 +189,14 @@ def parse_index(data: object, path: Path) -> Index:
         if not isinstance(entries, list):
             raise _bad(path, f"the releases of {day} are not a list")
         rollbacks[day] = [_release(entry, day, path) for entry in entries]
+    ran_raw = data.get("ran", {})
+    if not isinstance(ran_raw, dict) or not all(isinstance(v, list) and all(s in services for s in v)
+                                                for v in ran_raw.values()):
+        raise _bad(path, "'ran' must map dates to lists of its services")
+    ran = {str(day): tuple(names) for day, names in ran_raw.items() if day in rollbacks}
     return Index(env=data["env"], branch=data["branch"], registry=data["registry"],
                  generated_at=str(data.get("generated_at", "")), timezone=timezone,
-                 services=services, rollbacks=rollbacks)
+                 services=services, rollbacks=rollbacks, ran=ran)
 
 
 def _release(entry: object, day: str, path: Path) -> Release:
@@ -245,7 +252,10 @@ def label(index: Index, day: str) -> str:
     releases = newest_per_service(index.rollbacks.get(day, []))
     order = {s: i for i, s in enumerate(index.services)}
     releases.sort(key=lambda r: order.get(r.service, 1 << 30))
-    return f"{day} — " + ", ".join(f"{r.service} {r.tag}" for r in releases)
+    text = f"{day} — " + ", ".join(f"{r.service} {r.tag}" for r in releases)
+    if day in index.ran:  # get read Marathon's history: say which of these releases really ran
+        text += "; ran: " + (", ".join(index.ran[day]) or "none")
+    return text
 
 
 def target_for(index: Index, service: str, day: str) -> Release | None:

@@ -67,3 +67,26 @@ def plan_ran(index: Index, date: str, timelines: Mapping[str, Timeline], *, serv
             steps.append(Step(service, app_id, now, image, CHANGE, f"ran at the end of {date}", wave, release,
                               evidence=evidence))
     return Plan(env=index.env, date=date, steps=tuple(steps), waves=tuple(tuple(w) for w in waves), rule=RAN)
+
+
+def ran_by_day(index: Index, timelines: Mapping[str, Timeline]) -> dict[str, list[str]]:
+    """Per date of the index, the services whose release of that day Marathon's history shows held.
+
+    Only services with a readable history are judged; a date none of them speaks for is absent.
+    """
+    found: dict[str, list[str]] = {}
+    order = {s: i for i, s in enumerate(index.services)}
+    for day, releases in index.rollbacks.items():
+        judged = False
+        names: set[str] = set()
+        for release in releases:
+            timeline = timelines.get(release.service)
+            if timeline is None or not timeline.readable:
+                continue
+            judged = True
+            tag, digest = release.tag, release.digest or None
+            if timeline.ran(lambda image: image == release.image or runs(image, tag=tag, digest=digest)):
+                names.add(release.service)
+        if judged:
+            found[day] = sorted(names, key=lambda s: order.get(s, 1 << 30))
+    return found
