@@ -389,3 +389,20 @@ def test_get_never_fails_because_marathon_is_unreachable(make_world: Callable[..
     assert "Marathon's history could not be read" in err and "Traceback" not in err
     index = json.loads((dump / "rollback.json").read_text())
     assert "ran" not in index and index["rollbacks"][DATE]
+
+
+def test_the_checks_reach_slack_the_report_and_the_matrix_of_a_run(make_world: Callable[..., World],
+                                                                    slack_recorder: Any) -> None:
+    w = make_world()
+    code, out, err = w.cli("run", f"--date={DATE}", "--env=prod", f"--dump={w.dump}", "--timeout=5",
+                           f"--slack={slack_recorder.webhook_url}")
+    assert code == 0, err
+    started = next(m for m in slack_recorder.wait_for(1) if "started" in str(m.body.get("text", "")))
+    assert "never-ran" in json.dumps(started.body) and "512-master never ran" in json.dumps(started.body)
+    [report] = sorted(w.dump.glob("report-*.json"))
+    checks = json.loads(report.read_text())["checks"]
+    assert {c["kind"] for c in checks} >= {"never-ran", "never-together", "config-drift"}
+    assert all(OLD_SECRET not in c["detail"] and NEW_SECRET not in c["detail"] for c in checks)
+    # the ledger records what was tried, so a later failed-and-reverted image counts as not run
+    entry = json.loads((w.dump / "ledger.jsonl").read_text().splitlines()[-1])
+    assert entry["tried"][svc("api")] == {"image": w.ix.image("api", "512-master"), "status": "succeeded"}

@@ -224,3 +224,21 @@ def test_the_version_cache_keeps_definitions_without_values_and_drops_a_broken_e
     cache.path.write_text(json.dumps(data))
     broken = VersionCache(tmp_path, "http://marathon:8080")
     assert broken.lookup("/a", v1.version) is None and broken.dropped == 1
+
+
+def test_the_ledger_names_images_that_failed_and_were_put_back(tmp_path: Path) -> None:
+    from fleetrewind.rollout.ledger import failed_deploys
+
+    path = tmp_path / "ledger.jsonl"
+    lines = [
+        {"env": "prod", "at": "2026-11-19T10:06:00Z", "started_at": "2026-11-19T09:59:00Z", "state": "ROLLBACK_COMPLETED",
+         "tried": {"api": {"image": "reg:5000/api:2-master", "status": "rolled-back"},
+                   "web": {"image": "reg:5000/web:9-master", "status": "succeeded"}}},
+        {"env": "stage", "at": "2026-11-19T11:00:00Z", "started_at": "2026-11-19T10:59:00Z",
+         "tried": {"api": {"image": "reg:5000/api:3-master", "status": "rolled-back"}}},
+        {"env": "prod", "at": "2026-11-18T10:00:00Z", "state": "SUCCEEDED", "images": {"api": "x"}},  # older line
+    ]
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n{torn")
+    assert failed_deploys(path, "prod") == {
+        "api": [Failed("reg:5000/api:2-master", at("2026-11-19T09:59:00Z"), at("2026-11-19T10:06:00Z"))]}
+    assert failed_deploys(tmp_path / "none.jsonl", "prod") == {}
