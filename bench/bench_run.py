@@ -104,8 +104,8 @@ def main() -> int:
                         help="services the one-at-a-time run uses, extrapolated to --services (0: all)")
     parser.add_argument("--wave-services", type=int, default=500,
                         help="services of the big wave against Marathon's cap of 100 (0: skip), default 500")
-    parser.add_argument("--wave-deploy-seconds", type=float, default=2.0,
-                        help="seconds each deployment of the big wave takes, default 2")
+    parser.add_argument("--wave-deploy-seconds", type=float, default=5.0,
+                        help="seconds each deployment of the big wave takes, default 5")
     parser.add_argument("--wave-parallel", type=int, nargs="*", default=None,
                         help="--parallel values of the big wave (default: the tool's default 8, and N)")
     args = parser.parse_args()

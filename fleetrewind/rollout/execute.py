@@ -70,6 +70,7 @@ class Executor:
         self.now = now
         self._wait: Wait = wait or stop.wait
         self._slot_wait: Wait = wait or self.slots.wait
+        self._real_time = wait is None  # then a background read wakes waiters early (WaveWatch.start)
         self.stuck_after = stuck_after
         self._said: set[str] = set()
         self._said_lock = threading.Lock()
@@ -94,12 +95,17 @@ class Executor:
         deadline = self.clock() + self.timeout
         halt = threading.Event()
         watch = WaveWatch(self.client, interval=self.poll, clock=self.clock, slots=self.slots)
-        with ThreadPoolExecutor(max_workers=min(self.parallel, len(steps)), thread_name_prefix="deploy") as pool:
-            futures = [pool.submit(self._deploy_one, step, apps[step.service], outcomes[step.service], deadline,
-                                   halt, policy, watch) for step in steps]
-            wait(futures)
-            for future in futures:
-                future.result()
+        if self._real_time:
+            watch.start()
+        try:
+            with ThreadPoolExecutor(max_workers=min(self.parallel, len(steps)), thread_name_prefix="deploy") as pool:
+                futures = [pool.submit(self._deploy_one, step, apps[step.service], outcomes[step.service], deadline,
+                                       halt, policy, watch) for step in steps]
+                wait(futures)
+                for future in futures:
+                    future.result()
+        finally:
+            watch.close()
         return all(outcomes[s.service].status == Status.SUCCEEDED for s in steps)
 
     def _say_once(self, key: str, line: str) -> None:
@@ -164,7 +170,10 @@ class Executor:
             else:
                 self.slots.started(token, outcome.deployment_id, self.clock())
                 self.report(f"{step.service}: deploying {step.target} (deployment {outcome.deployment_id or '?'})")
-                self._wait_for(step, outcome, deadline, started, halt, policy, watch)
+                try:
+                    self._wait_for(step, outcome, deadline, started, halt, policy, watch)
+                finally:
+                    watch.forget(outcome.deployment_id)
                 if outcome.status == Status.SUCCEEDED:
                     self.slots.release(token)  # its deployment is over (the app lists none)
                 return
@@ -201,7 +210,7 @@ class Executor:
             view = watch.view(want_queue=self.clock() - started >= self.stuck_after)
             if polls > 1 and polls % APP_EVERY and not near_deadline and view.listed(outcome.deployment_id):
                 self._explain(step, outcome, app, view, started)
-                self._wait(min(interval, max(0.0, deadline - self.clock())))
+                self._pause(min(interval, max(0.0, deadline - self.clock())), watch, outcome.deployment_id)
                 interval = min(interval * 1.5, self.max_poll)
                 continue
             verdict: Judgement | None = None
@@ -253,6 +262,15 @@ class Executor:
                 return
             self._wait(min(interval, remaining))
             interval = min(interval * 1.5, self.max_poll)
+
+    def _pause(self, seconds: float, watch: WaveWatch, deployment_id: str | None) -> None:
+        """Wait before the next poll; in real time, wake as soon as a read no longer lists the deployment."""
+        if not self._real_time or not deployment_id:
+            self._wait(seconds)
+            return
+        gone = watch.gone(deployment_id)
+        if gone.wait(seconds):
+            gone.clear()
 
     def _fail(self, outcome: Outcome, failure_class: FailureClass, error: str, started: float, halt: threading.Event,
               policy: str) -> None:

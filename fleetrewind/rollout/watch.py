@@ -5,6 +5,10 @@ a wave share this one cheap read instead of each reading its app (with all its t
 poll: that is most of the tool's CPU and of Marathon's load in a big wave. The same read counts
 the deployments holding Marathon's slots. The launch queue only explains a wait, so it is read
 only while a deployment has waited a while, and at most every ``queue_every`` seconds.
+
+With ``start()`` a background thread reads the list every interval, and a thread waiting for
+a deployment is woken as soon as a read no longer lists it (``gone()``): a finished deployment
+is noticed within one interval, not at the waiting thread's next, longer, poll.
 """
 
 from __future__ import annotations
@@ -42,38 +46,82 @@ class WaveWatch:
         self._fetched = float("-inf")
         self._queue_fetched = float("-inf")
         self._queue_served = True
+        self._reading = False
         self._view = View()
+        self._gone: dict[str, threading.Event] = {}
+        self._closed = threading.Event()
+
+    def start(self) -> "WaveWatch":
+        """Read the deployments list every interval in the background, until ``close()``."""
+        threading.Thread(target=self._tick, name="deployments-watch", daemon=True).start()
+        return self
+
+    def close(self) -> None:
+        self._closed.set()
+
+    def _tick(self) -> None:
+        while not self._closed.wait(self.interval):
+            self.view()
+
+    def gone(self, deployment_id: str) -> threading.Event:
+        """Set when a read no longer lists this deployment (the waiter clears it after waking)."""
+        with self._lock:
+            return self._gone.setdefault(deployment_id, threading.Event())
+
+    def forget(self, deployment_id: str | None) -> None:
+        with self._lock:
+            self._gone.pop(deployment_id or "", None)
 
     def view(self, *, want_queue: bool = False) -> View:
-        """The latest shared reads, refreshed when older than the interval."""
+        """The latest shared reads, refreshed when older than the interval.
+
+        One thread reads while the others go on with the view they have: a slow or failing
+        Marathon (reads are retried) must not hold every thread of the wave past its deadline.
+        """
         with self._lock:
-            if self.clock() - self._fetched >= self.interval:
+            read_list = self.clock() - self._fetched >= self.interval and not self._reading
+            read_queue = (want_queue and self._queue_served and not self._reading
+                          and self.clock() - self._queue_fetched >= self.queue_every)
+            if not (read_list or read_queue):
+                return self._view
+            self._reading = True
+        try:
+            if read_list:
                 self._read_deployments()
-            if want_queue and self._queue_served and self.clock() - self._queue_fetched >= self.queue_every:
+            if read_queue:
                 self._read_queue()
-            return self._view
+        finally:
+            with self._lock:
+                self._reading = False
+        return self._view
 
     def _read_deployments(self) -> None:
         sent = self.clock()
         try:
             found = self.client.deployments()
         except (UnreachableError, MarathonError):
-            self._view = View(None, {}, self._view.queue)
-        else:
-            by_id = {str(d.get("id")): d for d in found}
+            with self._lock:
+                self._view = View(None, {}, self._view.queue)
+                self._fetched = self.clock()
+            return
+        by_id = {str(d.get("id")): d for d in found}
+        with self._lock:
             self._view = View(frozenset(by_id), by_id, self._view.queue)
-            if self.slots is not None:
-                self.slots.observe(set(by_id), sent)
-        self._fetched = self.clock()
+            self._fetched = self.clock()
+            waiting = [event for deployment_id, event in self._gone.items() if deployment_id not in by_id]
+        if self.slots is not None:
+            self.slots.observe(set(by_id), sent)
+        for event in waiting:
+            event.set()
 
     def _read_queue(self) -> None:
         try:
             entries = self.client.queue()
         except (UnreachableError, MarathonError):
             entries = []
-        if entries is None:  # this Marathon does not serve the queue: stop asking
-            self._queue_served = False
-            entries = []
-        queue = {str((e.get("app") or {}).get("id")): e for e in entries if isinstance(e.get("app"), dict)}
-        self._view = View(self._view.ids, self._view.deployments, queue)
-        self._queue_fetched = self.clock()
+        queue = {str((e.get("app") or {}).get("id")): e for e in entries or [] if isinstance(e.get("app"), dict)}
+        with self._lock:
+            if entries is None:  # this Marathon does not serve the queue: stop asking
+                self._queue_served = False
+            self._view = View(self._view.ids, self._view.deployments, queue)
+            self._queue_fetched = self.clock()
