@@ -66,18 +66,23 @@ def run_child(argv: list[str], *, env: dict[str, str], log: Path) -> tuple[int, 
 
 
 def rollback(count: int, *, parallel: int, deploy_seconds: float, work: Path, name: str,
-             instances: int = 2) -> dict[str, Any]:
+             instances: int = 2, config: str = "") -> dict[str, Any]:
     """``run --date`` on a fresh simulator with ``count`` services; check every app afterwards."""
     services = [service_name(i) for i in range(count)]
     dump = work / name
     dump.mkdir()
     write_index(dump, services)
+    options = []
+    if config:
+        (dump / "rollback.yaml").write_text(config)
+        options.append(f"--config={dump / 'rollback.yaml'}")
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("MARATHON_", "ROLLBACK_", "SLACK_", "DOCKER_", "REGISTRY_"))}
     env["BUILD_USER"] = "bench"
     with Simulator(apps=apps_for(services, instances=instances), deploy_seconds=deploy_seconds,
                    max_running_deployments=CAP) as sim:
-        argv = [sys.executable, str(ROOT / "rollback.py"), *wave.run_argv(dump, sim.url, parallel=parallel), "--quiet"]
+        argv = [sys.executable, str(ROOT / "rollback.py"), *wave.run_argv(dump, sim.url, parallel=parallel), "--quiet",
+                *options]
         code, wall, cpu, rss = run_child(argv, env=env, log=dump / "run.log")
         if code != 0:
             lines = (dump / "run.log").read_text().splitlines()
@@ -108,10 +113,13 @@ def main() -> int:
                         help="seconds each deployment of the big wave takes, default 5")
     parser.add_argument("--wave-parallel", type=int, nargs="*", default=None,
                         help="--parallel values of the big wave (default: the tool's default 8, and N)")
+    parser.add_argument("--events", action="store_true",
+                        help="also run the big wave at --parallel=N with `events: true` (the event stream)")
     args = parser.parse_args()
     if args.wave_services > 0:
-        big_wave(args.wave_services, args.wave_deploy_seconds, args.wave_parallel or
-                 [DEFAULT_PARALLEL, args.wave_services])
+        runs = [(p, False) for p in (args.wave_parallel or [DEFAULT_PARALLEL, args.wave_services])]
+        big_wave(args.wave_services, args.wave_deploy_seconds,
+                 runs + ([(args.wave_services, True)] if args.events else []))
     if args.services <= 0:
         return 0
     n, d = args.services, args.deploy_seconds
@@ -169,21 +177,24 @@ def _table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> None:
         print("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |")
 
 
-def big_wave(n: int, d: float, parallels: list[int]) -> None:
+def big_wave(n: int, d: float, runs: list[tuple[int, bool]]) -> None:
     """N services in one wave against Marathon's cap: wall vs ceil(N / admitted) x d, requests, CPU."""
     rows: list[tuple[str, ...]] = []
     notes: list[str] = []
     work = Path(tempfile.mkdtemp(prefix="bench-wave-"))
     try:
-        for parallel in parallels:
-            print(f"big wave: {n} services, --parallel={parallel}, deployments of {d:g} s, cap {CAP} ...", flush=True)
-            got = rollback(n, parallel=parallel, deploy_seconds=d, work=work, name=f"wave-{parallel}", instances=1)
+        for parallel, events in runs:
+            how = " (events)" if events else ""
+            print(f"big wave: {n} services, --parallel={parallel}{how}, deployments of {d:g} s, cap {CAP} ...",
+                  flush=True)
+            got = rollback(n, parallel=parallel, deploy_seconds=d, work=work, name=f"wave-{parallel}{how.strip()}",
+                           instances=1, config="events: true\n" if events else "")
             admitted = min(parallel, CAP)
             bound = math.ceil(n / admitted) * d
             ratio = got["wall"] / bound
             cpu_ms = got["cpu"] * 1000 / n
             target = parallel >= CAP
-            rows.append((f"{n} services, --parallel={parallel}", f"{got['wall']:.1f} s",
+            rows.append((f"{n} services, --parallel={parallel}{how}", f"{got['wall']:.1f} s",
                          f"{bound:.1f} s (ceil({n}/{admitted}) x {d:g} s)",
                          f"{ratio:.2f}x" + (f" (target <= {TARGETS['wave_bound_ratio']:g}x: "
                                             + ("met" if ratio <= TARGETS["wave_bound_ratio"] else "MISSED") + ")"
@@ -192,7 +203,7 @@ def big_wave(n: int, d: float, parallels: list[int]) -> None:
                          f"{cpu_ms:.1f} ms (target < {TARGETS['wave_cpu_ms_per_service']:g} ms: "
                          + ("met" if cpu_ms < TARGETS["wave_cpu_ms_per_service"] else "MISSED") + ")"))
             kinds: dict[str, int] = got["kinds"]
-            notes.append(f"--parallel={parallel}: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
+            notes.append(f"--parallel={parallel}{how}: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print()

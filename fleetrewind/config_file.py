@@ -22,6 +22,7 @@ KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "platform": ((str,), "os/arch of manifest lists"),
     "concurrency": ((int,), "parallel registry requests"),
     "parallel": ((int,), "parallel deployments in a wave"),
+    "events": ((bool,), "follow Marathon's event stream for deployment ends (falls back to polling)"),
     "max_deployments": ((int,), "running deployments Marathon admits at once (its max_running_deployments)"),
     "cache_dir": ((str,), "registry cache folder"),
     "lock_dir": ((str,), "folder of the environment locks"),

@@ -69,7 +69,8 @@ def rollout_options(settings: Settings, *, command: str, env: str, announce_stat
                           actor=settings.actor, build_url=settings.build_url,
                           marathon=sanitize_url(settings.marathon_url or ""), timeout=settings.timeout,
                           parallel=settings.parallel, force=settings.force,
-                          max_deployments=settings.max_deployments, announce_states=announce_states)
+                          max_deployments=settings.max_deployments, events=settings.events,
+                          announce_states=announce_states)
 
 
 def left_out_apps(client: MarathonClient, settings: Settings,

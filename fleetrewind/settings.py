@@ -70,6 +70,7 @@ class Settings:
     concurrency: int = 16
     parallel: int = 8
     max_deployments: int = 100
+    events: bool = False
     cache_dir: Path | None = None
     lock_dir: Path = Path(".")
     timeout: float = DEFAULT_TIMEOUT
@@ -372,6 +373,7 @@ def from_args(args: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:
     values["concurrency"] = _positive_int("--concurrency", _pick(args.get("--concurrency"), environ, None, config, "concurrency", 16))
     values["parallel"] = _positive_int("--parallel", _pick(args.get("--parallel"), environ, None, config, "parallel", 8))
     values["max_deployments"] = _positive_int("max_deployments", config.get("max_deployments", 100))
+    values["events"] = bool(config.get("events", False))
     if not args.get("--no-cache"):
         cache = _pick(args.get("--cache-dir"), environ, "ROLLBACK_CACHE_DIR", config, "cache_dir")
         values["cache_dir"] = Path(cache) if cache else _default_cache(environ)

@@ -9,13 +9,14 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from typing import Mapping
+from typing import Iterator, Mapping
 
 import requests
 
 from ..errors import AuthError, MarathonBusy, MarathonError, MarathonLocked, MarathonRejected, UnreachableError
 from ..secret import Secret
 from .answers import app_ids_of, check_app, error_message
+from .events import Event, parse_events
 from ..transport import Transport
 from .appdef import AppDef, Doc, deployment_ids, image_of, image_update_body
 
@@ -83,14 +84,18 @@ class MarathonClient:
         return str(token)
 
     def _call(self, method: str, path: str, *, params: Mapping[str, str | list[str]] | None = None,
-              json: Doc | None = None, timeout: float | None = None) -> requests.Response:
+              json: Doc | None = None, timeout: float | tuple[float, float] | None = None,
+              stream: bool = False, accept: str | None = None) -> requests.Response:
         options: Doc = {"params": params, "json": json}
         if timeout:
             options["timeout"] = timeout
+        if stream:
+            options["stream"] = True
         if self.auth_mode == "basic" and self.user and self.password:
             options["auth"] = _basic_auth(self.user, self.password.reveal())
         for attempt in (1, 2):
-            resp = self.transport.request(method, path, headers=self._auth_headers(), **options)
+            headers = self._auth_headers() | ({"Accept": accept} if accept else {})
+            resp = self.transport.request(method, path, headers=headers, **options)
             if resp.status_code == 401 and self.auth_mode == "dcos" and attempt == 1:
                 with self._lock:  # the token expired: log in again, once
                     self._token = None
@@ -172,6 +177,16 @@ class MarathonClient:
             raise MarathonError(f"Marathon's answer to {what} is not an app definition")
         return body
 
+    def events(self, event_types: tuple[str, ...], *, read_timeout: float) -> EventStream:
+        """Open Marathon's event stream, filtered by type; MarathonError when this Marathon does not stream."""
+        resp = self._call("GET", "/v2/events", params={"event_type": list(event_types)}, stream=True,
+                          accept="text/event-stream", timeout=(self.transport.timeout, read_timeout))
+        if resp.status_code != 200 or "text/event-stream" not in resp.headers.get("Content-Type", ""):
+            resp.close()
+            raise MarathonError(f"Marathon does not stream events (GET /v2/events: HTTP {resp.status_code})",
+                                status=resp.status_code)
+        return EventStream(resp)
+
     # -- writes ------------------------------------------------------------------------------
     def restore_version(self, app_id: str, version: str, *, image: str | None, force: bool = False) -> str:
         """Deploy a stored definition again (``{"version": ts}``, a new version); return the deployment id.
@@ -229,6 +244,26 @@ class MarathonClient:
         deps = deployment_ids(app)
         log.debug("PUT %s was applied despite a lost answer", app_id)
         return deps[0] if deps else ""
+
+
+class EventStream:
+    """An open ``GET /v2/events``: iterate for its events; ``close()`` ends it from any thread."""
+
+    def __init__(self, resp: requests.Response) -> None:
+        self._resp = resp
+
+    def __iter__(self) -> Iterator[Event]:
+        try:
+            lines = (line for line in self._resp.iter_lines(decode_unicode=True) if line is not None)
+            yield from parse_events(lines)
+        except (requests.exceptions.RequestException, AttributeError, ValueError) as exc:
+            # AttributeError/ValueError: urllib3 reading a response another thread closed
+            raise UnreachableError(f"Marathon's event stream broke ({exc.__class__.__name__})") from None
+        finally:
+            self._resp.close()
+
+    def close(self) -> None:
+        self._resp.close()
 
 
 def _safe_json(resp: requests.Response) -> Doc:

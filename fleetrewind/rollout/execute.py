@@ -50,7 +50,7 @@ class Executor:
                  verify: Verify | None = None, poll: float = 0.5, max_poll: float = 1.0,
                  max_deployments: int = DEFAULT_MAX_DEPLOYMENTS, slots: DeploymentSlots | None = None,
                  clock: Clock = time.monotonic, wait: Wait | None = None, now: Now = _utc_now,
-                 stuck_after: float = STUCK_AFTER) -> None:
+                 stuck_after: float = STUCK_AFTER, events: bool = False) -> None:
         # Polls of one app after its PUT: 0.5 s, then x1.5 up to max_poll (0.5, 1.25, 2.25, 3.25 s...).
         # A deployment is seen done at most max_poll late; 6 polls for a 5 s deployment (bench/bench_run.py).
         self.client = client
@@ -72,6 +72,7 @@ class Executor:
         self._slot_wait: Wait = wait or self.slots.wait
         self._real_time = wait is None  # then a background read wakes waiters early (WaveWatch.start)
         self.stuck_after = stuck_after
+        self.events = events  # follow Marathon's event stream for deployment ends (falls back to polling)
         self._said: set[str] = set()
         self._said_lock = threading.Lock()
 
@@ -96,7 +97,7 @@ class Executor:
         halt = threading.Event()
         watch = WaveWatch(self.client, interval=self.poll, clock=self.clock, slots=self.slots)
         if self._real_time:
-            watch.start()
+            watch.start(events=self.events)
         try:
             with ThreadPoolExecutor(max_workers=min(self.parallel, len(steps)), thread_name_prefix="deploy") as pool:
                 futures = [pool.submit(self._deploy_one, step, apps[step.service], outcomes[step.service], deadline,

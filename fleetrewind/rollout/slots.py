@@ -20,7 +20,7 @@ class DeploymentSlots:
         self._tokens = itertools.count(1)
         # token -> (deployment id once the PUT answered, the moment it answered)
         self._ours: dict[int, tuple[str | None, float | None]] = {}
-        self._others = 0
+        self._others: set[str] = set()
         self._reads = 0
         self._full_until_read = 0  # a 403 said "full": take nothing before the next read
 
@@ -34,7 +34,7 @@ class DeploymentSlots:
             return token
 
     def in_use(self) -> int:
-        return self._others + len(self._ours)
+        return len(self._others) + len(self._ours)
 
     def started(self, token: int, deployment_id: str | None, at: float) -> None:
         """The PUT answered with this deployment: it holds the slot until it leaves the list."""
@@ -66,8 +66,17 @@ class DeploymentSlots:
                 if dep_id and at is not None and at <= read_at and dep_id not in listed:
                     del self._ours[token]
             mine = {dep_id for dep_id, _ in self._ours.values() if dep_id}
-            self._others = len(listed - mine)
+            self._others = listed - mine
             self._cond.notify(max(0, self.cap - self.in_use()))
+
+    def finished(self, deployment_id: str) -> None:
+        """Marathon's event stream says this deployment ended: its slot is free now."""
+        with self._cond:
+            self._others.discard(deployment_id)
+            for token, (dep_id, _) in list(self._ours.items()):
+                if dep_id == deployment_id:
+                    del self._ours[token]
+            self._cond.notify()
 
     def wait(self, timeout: float) -> None:
         """Until a slot may have come free, at most ``timeout`` seconds."""

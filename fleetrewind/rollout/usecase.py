@@ -53,6 +53,7 @@ class RolloutOptions:
     parallel: int
     force: bool
     max_deployments: int = 100  # config max_deployments: how many deployments Marathon admits at once
+    events: bool = False  # config events: follow Marathon's event stream for deployment ends
     announce_states: bool = False  # tell the notifier about every state change, not only start and end
 
 from ..atomic import check_writable
@@ -133,7 +134,7 @@ class Rollout:
     def _executor(self, *, force: bool, verify: Verify | None) -> Executor:
         return Executor(self.client, timeout=self.options.timeout, parallel=self.options.parallel, force=force,
                         report=self.console.info, notifier=self.notifier, stop=self.stop, verify=verify,
-                        slots=self.slots)
+                        slots=self.slots, events=self.options.events)
 
     def execute(self, plan: Plan, fleet: FleetState, *, policy: str,
                 revert_on: frozenset[FailureClass] | None = None) -> Result:

@@ -19,7 +19,8 @@ from typing import Callable, Mapping
 
 from ..errors import MarathonError, UnreachableError
 from ..marathon.appdef import Doc
-from ..marathon.client import MarathonClient
+from ..marathon.client import EventStream, MarathonClient
+from ..marathon.events import DEPLOYMENT_ENDS
 from .slots import DeploymentSlots
 
 
@@ -34,11 +35,55 @@ class View:
         return bool(deployment_id) and self.ids is not None and deployment_id in self.ids
 
 
+class EventFeed:
+    """Deployment ends from Marathon's event stream while it works; on any error the watch polls again."""
+
+    READ_TIMEOUT = 300.0  # an idle stream this long is given up (the list is still read, more slowly)
+
+    def __init__(self, client: MarathonClient, on_end: Callable[[str], None]) -> None:
+        self.client = client
+        self.on_end = on_end
+        self.alive = threading.Event()
+        self._closed = threading.Event()
+        self._stream: EventStream | None = None
+
+    def start(self) -> "EventFeed":
+        threading.Thread(target=self._run, name="marathon-events", daemon=True).start()
+        return self
+
+    def close(self) -> None:
+        self._closed.set()
+        self.alive.clear()
+        if self._stream is not None:
+            self._stream.close()
+
+    def _run(self) -> None:
+        try:
+            self._stream = self.client.events(DEPLOYMENT_ENDS, read_timeout=self.READ_TIMEOUT)
+            if self._closed.is_set():
+                return
+            self.alive.set()
+            for event in self._stream:
+                if self._closed.is_set():
+                    return
+                if event.type in DEPLOYMENT_ENDS and event.deployment_id:
+                    self.on_end(event.deployment_id)
+        except (UnreachableError, MarathonError):
+            pass
+        finally:
+            self.alive.clear()
+            if self._stream is not None:
+                self._stream.close()
+
+
 class WaveWatch:
+    # while the event stream works, the list is read only this often (it still counts others' deployments)
+    SLOW_INTERVAL = 5.0
+
     def __init__(self, client: MarathonClient, *, interval: float, clock: Callable[[], float],
                  slots: DeploymentSlots | None = None, queue_every: float = 2.0) -> None:
         self.client = client
-        self.interval = interval
+        self.poll_interval = interval
         self.clock = clock
         self.slots = slots
         self.queue_every = queue_every
@@ -50,18 +95,41 @@ class WaveWatch:
         self._view = View()
         self._gone: dict[str, threading.Event] = {}
         self._closed = threading.Event()
+        self._feed: EventFeed | None = None
 
-    def start(self) -> "WaveWatch":
-        """Read the deployments list every interval in the background, until ``close()``."""
+    @property
+    def interval(self) -> float:
+        return self.SLOW_INTERVAL if self._feed is not None and self._feed.alive.is_set() else self.poll_interval
+
+    def start(self, *, events: bool = False) -> "WaveWatch":
+        """Read the deployments list every interval in the background, until ``close()``; with
+        ``events``, also follow Marathon's event stream for deployments that end."""
+        if events:
+            self._feed = EventFeed(self.client, self._ended).start()
         threading.Thread(target=self._tick, name="deployments-watch", daemon=True).start()
         return self
 
     def close(self) -> None:
         self._closed.set()
+        if self._feed is not None:
+            self._feed.close()
 
     def _tick(self) -> None:
-        while not self._closed.wait(self.interval):
+        while not self._closed.wait(self.poll_interval):
             self.view()
+
+    def _ended(self, deployment_id: str) -> None:
+        """The event stream says this deployment ended: drop it from the view, free its slot, wake its waiter."""
+        with self._lock:
+            view = self._view
+            if view.ids is not None and deployment_id in view.ids:
+                deployments = {k: v for k, v in view.deployments.items() if k != deployment_id}
+                self._view = View(view.ids - {deployment_id}, deployments, view.queue)
+            event = self._gone.get(deployment_id)
+        if self.slots is not None:
+            self.slots.finished(deployment_id)
+        if event is not None:
+            event.set()
 
     def gone(self, deployment_id: str) -> threading.Event:
         """Set when a read no longer lists this deployment (the waiter clears it after waking)."""
