@@ -247,7 +247,7 @@ class MarathonClient:
 
 
 class EventStream:
-    """An open ``GET /v2/events``: iterate for its events; ``close()`` ends it from any thread."""
+    """An open ``GET /v2/events``: iterate for its events (in one thread, which also closes it)."""
 
     def __init__(self, resp: requests.Response) -> None:
         self._resp = resp
@@ -261,9 +261,6 @@ class EventStream:
             raise UnreachableError(f"Marathon's event stream broke ({exc.__class__.__name__})") from None
         finally:
             self._resp.close()
-
-    def close(self) -> None:
-        self._resp.close()
 
 
 def _safe_json(resp: requests.Response) -> Doc:

@@ -170,6 +170,7 @@ class Executor:
                 self._fail(outcome, FailureClass.UNREACHABLE, str(err), started, halt, policy)
             else:
                 self.slots.started(token, outcome.deployment_id, self.clock())
+                watch.started(outcome.deployment_id, self.clock())
                 self.report(f"{step.service}: deploying {step.target} (deployment {outcome.deployment_id or '?'})")
                 try:
                     self._wait_for(step, outcome, deadline, started, halt, policy, watch)

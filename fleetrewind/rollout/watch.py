@@ -13,15 +13,18 @@ is noticed within one interval, not at the waiting thread's next, longer, poll.
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 from ..errors import MarathonError, UnreachableError
 from ..marathon.appdef import Doc
-from ..marathon.client import EventStream, MarathonClient
+from ..marathon.client import MarathonClient
 from ..marathon.events import DEPLOYMENT_ENDS
 from .slots import DeploymentSlots
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -45,35 +48,33 @@ class EventFeed:
         self.on_end = on_end
         self.alive = threading.Event()
         self._closed = threading.Event()
-        self._stream: EventStream | None = None
 
     def start(self) -> "EventFeed":
         threading.Thread(target=self._run, name="marathon-events", daemon=True).start()
         return self
 
     def close(self) -> None:
+        # Closing the response from here would block on the reader's lock until its read returns:
+        # the reader thread (a daemon) ends itself at its next event or read timeout.
         self._closed.set()
         self.alive.clear()
-        if self._stream is not None:
-            self._stream.close()
 
     def _run(self) -> None:
         try:
-            self._stream = self.client.events(DEPLOYMENT_ENDS, read_timeout=self.READ_TIMEOUT)
+            stream = self.client.events(DEPLOYMENT_ENDS, read_timeout=self.READ_TIMEOUT)
             if self._closed.is_set():
                 return
             self.alive.set()
-            for event in self._stream:
+            for event in stream:
                 if self._closed.is_set():
                     return
                 if event.type in DEPLOYMENT_ENDS and event.deployment_id:
                     self.on_end(event.deployment_id)
-        except (UnreachableError, MarathonError):
-            pass
+        except (UnreachableError, MarathonError) as err:
+            if not self._closed.is_set():
+                log.debug("polling /v2/deployments again: %s", err)
         finally:
             self.alive.clear()
-            if self._stream is not None:
-                self._stream.close()
 
 
 class WaveWatch:
@@ -94,6 +95,7 @@ class WaveWatch:
         self._reading = False
         self._view = View()
         self._gone: dict[str, threading.Event] = {}
+        self._started: dict[str, float] = {}  # deployments started after the last read was sent
         self._closed = threading.Event()
         self._feed: EventFeed | None = None
 
@@ -121,6 +123,7 @@ class WaveWatch:
     def _ended(self, deployment_id: str) -> None:
         """The event stream says this deployment ended: drop it from the view, free its slot, wake its waiter."""
         with self._lock:
+            self._started.pop(deployment_id, None)
             view = self._view
             if view.ids is not None and deployment_id in view.ids:
                 deployments = {k: v for k, v in view.deployments.items() if k != deployment_id}
@@ -135,6 +138,16 @@ class WaveWatch:
         """Set when a read no longer lists this deployment (the waiter clears it after waking)."""
         with self._lock:
             return self._gone.setdefault(deployment_id, threading.Event())
+
+    def started(self, deployment_id: str | None, at: float) -> None:
+        """A PUT of this wave answered with this deployment: listed until a read or an event says it ended."""
+        if not deployment_id:
+            return
+        with self._lock:
+            self._started[deployment_id] = at
+            view = self._view
+            if view.ids is not None and deployment_id not in view.ids:
+                self._view = View(view.ids | {deployment_id}, view.deployments, view.queue)
 
     def forget(self, deployment_id: str | None) -> None:
         with self._lock:
@@ -174,7 +187,9 @@ class WaveWatch:
             return
         by_id = {str(d.get("id")): d for d in found}
         with self._lock:
-            self._view = View(frozenset(by_id), by_id, self._view.queue)
+            # a deployment started while the read was on its way may be missing from it: keep it listed
+            self._started = {i: at for i, at in self._started.items() if at > sent}
+            self._view = View(frozenset(by_id) | frozenset(self._started), by_id, self._view.queue)
             self._fetched = self.clock()
             waiting = [event for deployment_id, event in self._gone.items() if deployment_id not in by_id]
         if self.slots is not None:
