@@ -84,7 +84,7 @@ class MarathonClient:
         return str(token)
 
     def _call(self, method: str, path: str, *, params: Mapping[str, str | list[str]] | None = None,
-              json: Doc | None = None, timeout: float | tuple[float, float] | None = None,
+              json: Doc | None = None, timeout: float | None = None,
               stream: bool = False, accept: str | None = None) -> requests.Response:
         options: Doc = {"params": params, "json": json}
         if timeout:
@@ -180,7 +180,7 @@ class MarathonClient:
     def events(self, event_types: tuple[str, ...], *, read_timeout: float) -> EventStream:
         """Open Marathon's event stream, filtered by type; MarathonError when this Marathon does not stream."""
         resp = self._call("GET", "/v2/events", params={"event_type": list(event_types)}, stream=True,
-                          accept="text/event-stream", timeout=(self.transport.timeout, read_timeout))
+                          accept="text/event-stream", timeout=read_timeout)
         if resp.status_code != 200 or "text/event-stream" not in resp.headers.get("Content-Type", ""):
             resp.close()
             raise MarathonError(f"Marathon does not stream events (GET /v2/events: HTTP {resp.status_code})",

@@ -41,6 +41,7 @@ class DeploymentSlots:
         with self._cond:
             if deployment_id:
                 self._ours[token] = (deployment_id, at)
+                self._others.discard(deployment_id)  # a read sent while the PUT was answered counted it as another's
             else:
                 self._free(token)  # no deployment to follow (a no-op change); the app is judged directly
 
