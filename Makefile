@@ -9,7 +9,7 @@ NPM_DIR := .tools/npm
 .PHONY: test test-fast demo bench lint deps system-deps clean help
 
 help:
-	@echo "make demo   - real registry + Marathon simulator, a sample fleet: get, dates, status, diff, run --only, plan, run"
+	@echo "make demo   - real registry + Marathon simulator, a sample fleet: get, dates, status, diff, both rules' plans, run --only, plan, run"
 	@echo "make test   - install everything needed and run the whole test suite"
 	@echo "make test-fast - the socket-free unit tier only (pytest --fast; no servers, under 30 s)"
 	@echo "make bench  - run the benchmarks (prints tables; see docs/performance.md)"
@@ -57,6 +57,7 @@ demo: deps
 bench: deps
 	$(PY) bench/bench_get.py
 	$(PY) bench/bench_run.py
+	$(PY) bench/bench_history.py
 
 clean:
 	rm -rf $(VENV) .tools .pytest_cache
