@@ -53,6 +53,8 @@ ALL_OPTIONS: dict[str, Any] = {
     "fleet_rollback_date": "2026-11-19",
     "fleet_rollback_only": ["api", "web"],
     "fleet_rollback_exclude": ["web"],
+    "fleet_rollback_rule": "ran",
+    "fleet_rollback_strict": True,
     "fleet_rollback_diff_from": "2026-11-17",
     "fleet_rollback_diff_to": "2026-11-19",
     "fleet_rollback_registry": "https://registry.example.com",
@@ -444,6 +446,7 @@ def test_every_flag_maps_to_the_option_it_means() -> None:
     assert (get["--repo"], get["--keep"]) == ("api,worker,web", "20")
     for scoped in (run, plan):
         assert (scoped["--only"], scoped["--exclude"]) == ("api,web", "web")
+        assert (scoped["--rule"], scoped["--strict"]) == ("ran", True)
     diff, status = commands["diff"], commands["status"]
     assert (diff["--from"], diff["--to"], diff["--env"]) == ("2026-11-17", "2026-11-19", "prod")
     assert status["--env"] == "prod" and not status["--json"]
@@ -454,7 +457,7 @@ def test_an_empty_scope_passes_no_flag_and_diff_without_an_end_passes_no_to() ->
     settings.update(fleet_rollback_date="2026-11-19", fleet_rollback_diff_from="2026-11-17")
     commands = {argv[1]: argv for argv in rendered_commands(settings, {"plan", "run", "diff"}).values()}
     for name in ("plan", "run"):
-        assert not [a for a in commands[name] if a.startswith(("--only", "--exclude"))], name
+        assert not [a for a in commands[name] if a.startswith(("--only", "--exclude", "--rule", "--strict"))], name
     assert docopt_accepts(commands["diff"])["--to"] is None
 
 

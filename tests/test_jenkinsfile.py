@@ -168,6 +168,7 @@ SAMPLES: dict[str, Any] = {
     "fleet_rollback_actor": "jane.doe",
     "fleet_rollback_only": ["api", "web"],
     "fleet_rollback_exclude": ["web"],
+    "fleet_rollback_rule": "ran",
     "fleet_rollback_images": ["api=516-master", "web=registry.example.com/web:309-master"],
     "fleet_rollback_health_urls": ["api=https://api.example.com/health"],
     "fleet_rollback_auto_rollback": False,
@@ -240,6 +241,8 @@ def test_services_and_exclude_are_checked_against_the_index_before_the_plan_and_
     for tag in ("plan", "run"):
         assert "fleet_rollback_only: names(params.SERVICES)" in calls[tag], tag
         assert "fleet_rollback_exclude: names(params.EXCLUDE)" in calls[tag], tag
+        assert "fleet_rollback_rule: params.RULE" in calls[tag], tag  # plan and run use one rule
+    assert "choice(name: 'RULE', choices: ['built', 'ran']" in source
     assert "fleet_rollback_only" not in calls["get"]
     check = source.index("!index.services.contains(name)")
     assert source.index("readJSON(file: 'dump/dates.json')") < check
