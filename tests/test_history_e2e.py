@@ -406,3 +406,17 @@ def test_the_checks_reach_slack_the_report_and_the_matrix_of_a_run(make_world: C
     # the ledger records what was tried, so a later failed-and-reverted image counts as not run
     entry = json.loads((w.dump / "ledger.jsonl").read_text().splitlines()[-1])
     assert entry["tried"][svc("api")] == {"image": w.ix.image("api", "512-master"), "status": "succeeded"}
+
+
+def test_with_config_reverts_whole_definitions_when_a_service_fails(make_world: Callable[..., World]) -> None:
+    w = make_world(unhealthy_images=["*/web:305-master"])
+    code, out, err = w.cli("run", f"--date={DATE}", "--env=prod", f"--dump={w.dump}", "--with-config",
+                           "--on-failure=revert", "--timeout=2")
+    assert code == 1, err + out
+    assert "ROLLBACK_COMPLETED" in err + out
+    # every touched app is back on the definition it had before the run, env and instances included
+    assert w.tags() == {n: CURRENT[n][0] for n in SERVICES}
+    assert w.sim.apps[app_id("web")]["env"]["DB_URL"] == NEW_SECRET
+    assert w.sim.apps[app_id("auth")]["instances"] == 2
+    bodies = [r["json"] for r in w.sim.requests if r["method"] == "PUT"]
+    assert bodies and all(set(b) == {"version"} for b in bodies)

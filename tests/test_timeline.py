@@ -242,3 +242,15 @@ def test_the_ledger_names_images_that_failed_and_were_put_back(tmp_path: Path) -
     assert failed_deploys(path, "prod") == {
         "api": [Failed("reg:5000/api:2-master", at("2026-11-19T09:59:00Z"), at("2026-11-19T10:06:00Z"))]}
     assert failed_deploys(tmp_path / "none.jsonl", "prod") == {}
+
+
+@pytest.mark.parametrize("info, expected", [
+    ({"marathon_config": {"zk_max_versions": 25}}, 25),
+    ({"zookeeper_config": {"zk_max_versions": 12}}, 12),
+    ({"marathon_config": {}, "zookeeper_config": {"zk_max_versions": "many"}}, 50),
+    ({}, 50),
+])
+def test_the_retention_cap_comes_from_v2_info_or_is_marathons_default(info: dict[str, Any], expected: int) -> None:
+    from fleetrewind.marathon.history import max_versions_of
+
+    assert max_versions_of(info) == expected
