@@ -127,10 +127,11 @@ class Executor:
             remaining = deadline - self.clock()
             if self.stop.is_set() or halt.is_set() or remaining <= 0:
                 return None
-            outcome.stuck_reason = (f"waiting for a free deployment slot: Marathon admits {self.slots.cap} "
-                                    f"running deployments and {self.slots.in_use()} are running")
-            self._say_once(f"full {self.slots.cap}", f"deployment slots full: {outcome.stuck_reason}; "
-                           "the other services wait for a free slot")
+            if self.slots.counted:  # (before the first read of the list, nothing is known to be full)
+                outcome.stuck_reason = (f"waiting for a free deployment slot: Marathon admits {self.slots.cap} "
+                                        f"running deployments and {self.slots.in_use()} are running")
+                self._say_once(f"full {self.slots.cap}", f"deployment slots full: {outcome.stuck_reason}; "
+                               "the other services wait for a free slot")
             self._slot_wait(min(self.poll, remaining))
 
     def _deploy_one(self, step: Step, app: AppDef, outcome: Outcome, deadline: float,
@@ -146,8 +147,9 @@ class Executor:
                 if self.stop.is_set() or halt.is_set():
                     outcome.status = Status.NOT_STARTED
                     return
+                why = outcome.stuck_reason or "Marathon's running deployments could not be counted"
                 self._fail(outcome, FailureClass.DEADLINE, f"no free deployment slot within {self.timeout:.0f}s "
-                           f"({outcome.stuck_reason}); nothing was changed for it", queued, halt, policy)
+                           f"({why}); nothing was changed for it", queued, halt, policy)
                 return
             started = self.clock()
             try:

@@ -33,6 +33,11 @@ class DeploymentSlots:
             self._ours[token] = (None, None)
             return token
 
+    @property
+    def counted(self) -> bool:
+        """True once a read of the deployments list has counted the slots in use."""
+        return self._reads > 0
+
     def in_use(self) -> int:
         return len(self._others) + len(self._ours)
 
