@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from fleetrewind.marathon.timeline import (BadTimestamp, Definition, Failed, build_timeline, changed_fields,
-                                           definition_of, parse_instant, ran_together)
+                                           definition_of, parse_instant)
+from fleetrewind.marathon.together import ran_together
 from fleetrewind.marathon.versioncache import VersionCache
 from fleetrewind.releases.index import Index, Release
 from fleetrewind.rollout.checks import day_end, run_checks

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from .. import factory
 from ..registry.cache import DigestCache
 from ..factory import registry_client
+from ..marathon.fleet import FleetState, peek_apps
+from ..rollout.ranrule import ran_by_day
 from ..atomic import check_writable
 from ..console import Console
 from ..errors import RollbackError, UsageError
@@ -55,10 +58,6 @@ def execute(settings: Settings, console: Console) -> int:
 
 def _what_ran(settings: Settings, console: Console, index: Index) -> dict[str, list[str]] | None:
     """Which services ran each day's release, from Marathon's history; never fatal (None, and a warning)."""
-    from .. import factory
-    from ..marathon.fleet import FleetState, peek_apps
-    from ..rollout.ranrule import ran_by_day
-
     assert settings.env
     try:
         client = factory.marathon_client(settings)

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Mapping, Sequence
 
 from ..releases.imageref import runs
-from ..marathon.timeline import Definition, ImageMatch, Timeline, changed_fields, ran_together, show
+from ..marathon.timeline import Definition, ImageMatch, Timeline, changed_fields, show
+from ..marathon.together import ran_together
 
 if TYPE_CHECKING:
     from .plan import Plan, Step
