@@ -286,3 +286,69 @@ def test_a_ledger_that_is_not_text_is_one_error_line_for_status(sim: Simulator, 
     assert r.code == 2 and r.out == ""
     assert [line for line in r.err.splitlines() if line.startswith("error:")] == [
         f"error: the ledger {dump / 'ledger.jsonl'} is not UTF-8 text (byte 16); fix or move it, or use --date instead"]
+
+
+# --- what Marathon's history says was deployed in the span ----------------------------------------
+
+def _definition(at: str, image: str | None, instances: int = 2) -> Any:
+    from fleetrewind.marathon.timeline import Definition, parse_instant
+
+    return Definition(version=at, at=parse_instant(at), image=image, instances=instances, fields={})
+
+
+def test_deployed_between_lists_image_changes_in_the_span_not_scaling_and_says_when_history_is_short() -> None:
+    from fleetrewind.marathon.timeline import Interval, Timeline, broken, parse_instant
+    from fleetrewind.releases.diff import deployed_between, span
+
+    defs = [_definition("2026-11-18T18:00:00Z", "r/api:510-master"), _definition("2026-11-19T12:00:00Z", "r/api:512-master"),
+            _definition("2026-11-19T15:00:00Z", "r/api:512-master", instances=4),  # scaled: no new image
+            _definition("2026-11-20T10:00:00Z", "r/api:515-master"), _definition("2026-11-21T01:00:00Z", "r/api:516-master")]
+    ends = [d.at for d in defs[1:]] + [None]
+    intervals = tuple(Interval(start=d.at, end=end, definition=d) for d, end in zip(defs, ends))
+    start, end = span(_index(), "2026-11-18", "2026-11-20")
+    assert (start, end) == (parse_instant("2026-11-19T00:00:00Z"), parse_instant("2026-11-21T00:00:00Z"))
+
+    complete = Timeline(app_id="/a", intervals=intervals, horizon=defs[0].at, complete=True)
+    changes, note = deployed_between(complete, start, end)
+    assert [(at.isoformat(), image) for at, image in changes] == [
+        ("2026-11-19T12:00:00+00:00", "r/api:512-master"), ("2026-11-20T10:00:00+00:00", "r/api:515-master")]
+    assert note is None
+
+    short = Timeline(app_id="/a", intervals=intervals[3:], horizon=defs[3].at, complete=False, max_versions=2)
+    changes, note = deployed_between(short, start, end)
+    assert [image for _, image in changes] == ["r/api:515-master"]
+    assert note and "Marathon keeps only the last 2 versions" in note
+    assert deployed_between(broken("/a", "its versions could not be read: HTTP 500"), start, end) == \
+        ([], "its versions could not be read: HTTP 500")
+
+
+def test_diff_shows_what_was_deployed_in_the_span_from_marathons_history(indexed: Indexed, dump: Path, cli) -> None:
+    image = f"{indexed.host}/{PREFIX}api"
+    apps = sample_apps(f"{indexed.host}/{PREFIX.rstrip('/')}")
+    for app in apps:
+        app["version"] = "2026-11-20T10:00:00Z" if app["id"].endswith("/api") else "2026-11-15T08:00:00Z"
+    history = {"/ds/prod/shop/api": [
+        {"version": "2026-11-18T18:00:00Z", "image": f"{image}:510-master"},
+        {"version": "2026-11-19T12:00:00Z", "image": f"{image}:512-master"},
+        {"version": "2026-11-19T15:00:00Z", "instances": 3},
+        {"version": "2026-11-19T16:00:00Z", "image": f"{image}:9-hotfix"},
+    ]}
+    with Simulator(apps=apps, history=history) as sim:
+        text = cli("diff", "--from=2026-11-18", "--to=2026-11-20", "--env=prod", f"--dump={dump}",
+                   env={"MARATHON_URL": sim.url})
+        data = cli("diff", "--from=2026-11-18", "--to=2026-11-20", "--env=prod", f"--dump={dump}", "--json",
+                   env={"MARATHON_URL": sim.url})
+        writes = [r for r in sim.requests if r["method"] != "GET"]
+
+    assert text.code == 0 and data.code == 0, text.err + data.err
+    lines = text.out.splitlines()
+    api = lines.index(f"{PREFIX}api  (2 releases; runs now: 515-master (built 2026-11-20T09:30:00Z))")
+    assert lines[api + 3:api + 6] == ["  deployed 2026-11-20T10:00:00Z  515-master",
+                                      f"  deployed 2026-11-19T16:00:00Z  {image}:9-hotfix (not in the index)",
+                                      "  deployed 2026-11-19T12:00:00Z  512-master"]
+    by = {s["service"]: s for s in json.loads(data.out)["services"]}
+    assert [(d["at"], d["tag"]) for d in by[PREFIX + "api"]["deployed"]] == [
+        ("2026-11-20T10:00:00Z", "515-master"), ("2026-11-19T16:00:00Z", None), ("2026-11-19T12:00:00Z", "512-master")]
+    assert by[PREFIX + "api"]["history"] is None
+    assert by[PREFIX + "web"]["deployed"] == []  # released in the span, deployed before it
+    assert writes == []

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from .. import factory
 from ..console import Console
 from ..errors import UnreachableError, UsageError
-from ..factory import marathon_client
-from ..marathon.fleet import peek_apps
-from ..releases.diff import diff, diff_json, render_diff
+from ..marathon.fleet import FleetState, peek_apps
+from ..releases.diff import deployed_between, diff, diff_json, render_diff, span
 from ..rollout.planning import load_index
 from ..settings import Settings
 
@@ -21,21 +21,34 @@ def execute(settings: Settings, console: Console) -> int:
         raise UsageError(f"--from {settings.diff_from} is after today ({through}); --from is the older date")
     current: dict[str, str | None] = {}
     problems: dict[str, str] = {}
+    deployed: dict[str, list[tuple[dt.datetime, str | None]]] = {}
+    notes: dict[str, str] = {}
     marathon: str | None = None
     if not settings.marathon_url:
         marathon = "no Marathon URL (--marathon or MARATHON_URL)"
     else:
         try:
-            peeks = peek_apps(marathon_client(settings), index.services, env=settings.env, overrides=settings.app_ids,
+            client = factory.marathon_client(settings)
+            peeks = peek_apps(client, index.services, env=settings.env, overrides=settings.app_ids,
                               app_group=settings.app_group, parallel=settings.parallel)
+            read = {s: p for s, p in peeks.items() if p.app is not None and p.app_id is not None}
+            fleet = FleetState(app_ids={s: str(p.app_id) for s, p in read.items()},
+                               apps={s: dict(p.app or {}) for s, p in read.items()})
+            # what was deployed in the span: Marathon's stored versions (best effort, per app)
+            history = factory.history(client, fleet, settings)
         except UnreachableError as err:
             console.warn(f"{err}; listing the releases without what runs now")
             marathon = "Marathon could not be read"
         else:
             current = {s: p.image for s, p in peeks.items()}
             problems = {s: p.problem for s, p in peeks.items() if p.problem}
+            start, end = span(index, settings.diff_from, through)
+            for service, timeline in history.timelines.items():
+                deployed[service], note = deployed_between(timeline, start, end)
+                if note:
+                    notes[service] = note
     result = diff(index, after=settings.diff_from, through=through, current=current, problems=problems,
-                  marathon=marathon)
+                  marathon=marathon, deployed=deployed, history=notes)
     if settings.json:
         console.json(diff_json(result))
     else:

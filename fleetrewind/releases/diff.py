@@ -7,11 +7,24 @@ rollback to D would take away. What runs now comes from Marathon when it can be 
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
+
+if TYPE_CHECKING:
+    from ..marathon.timeline import Timeline
 
 from .imageref import runs
 from .index import Index, Release, day_of, iso_utc
+
+
+@dataclass(frozen=True, kw_only=True)
+class Deployed:
+    """An image an app started to hold at ``at``, from Marathon's stored versions."""
+
+    at: dt.datetime
+    image: str | None
+    release: Release | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -21,6 +34,12 @@ class ServiceDiff:
     current: str | None = None  # the image Marathon runs, when read
     current_release: Release | None = None  # the index's release of that image, when it is one
     problem: str | None = None  # why what runs now is not known
+    deployed: tuple[Deployed, ...] = ()  # newest first: image changes Marathon's history shows in the span
+    history: str | None = None  # why the deployments are not (all) shown; None when the history covers the span
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.releases or self.deployed)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,10 +51,10 @@ class Diff:
     marathon: str | None = None  # None: what runs now was read; otherwise why it was not
 
     def changed(self) -> list[ServiceDiff]:
-        return [s for s in self.services if s.releases]
+        return [s for s in self.services if s.changed]
 
     def unchanged(self) -> list[ServiceDiff]:
-        return [s for s in self.services if not s.releases]
+        return [s for s in self.services if not s.changed]
 
 
 def release_of(index: Index, service: str, image: str | None) -> Release | None:
@@ -44,17 +63,50 @@ def release_of(index: Index, service: str, image: str | None) -> Release | None:
     return max(matches, key=lambda r: (r.created, r.tag)) if matches else None
 
 
+def span(index: Index, after: str, through: str) -> tuple[dt.datetime, dt.datetime]:
+    """The instants the days after ``after`` up to the end of ``through`` cover, in the index's time zone."""
+    def midnight_after(day: str) -> dt.datetime:
+        date = dt.date.fromisoformat(day) + dt.timedelta(days=1)
+        return dt.datetime(date.year, date.month, date.day, tzinfo=index.tz)
+    return midnight_after(after), midnight_after(through)
+
+
+def deployed_between(timeline: Timeline, start: dt.datetime, end: dt.datetime) -> tuple[list[tuple[dt.datetime, str | None]], str | None]:
+    """The image changes of an app's timeline in [start, end), oldest first, and why the list may be short."""
+    if timeline.problem:
+        return [], timeline.problem
+    changes: list[tuple[dt.datetime, str | None]] = []
+    previous: str | None = None
+    for number, interval in enumerate(timeline.intervals):
+        image = interval.definition.image
+        if (number == 0 or image != previous) and start <= interval.start < end:
+            changes.append((interval.start, image))
+        previous = image
+    note = None if timeline.covers_since(start) else timeline.short_reason(start, dt.timezone.utc)
+    return changes, note
+
+
 def diff(index: Index, *, after: str, through: str, current: Mapping[str, str | None] | None = None,
-         problems: Mapping[str, str] | None = None, marathon: str | None = None) -> Diff:
-    """Per service of the index, the releases of the days after ``after`` up to ``through``, newest first."""
+         problems: Mapping[str, str] | None = None, marathon: str | None = None,
+         deployed: Mapping[str, list[tuple[dt.datetime, str | None]]] | None = None,
+         history: Mapping[str, str] | None = None) -> Diff:
+    """Per service of the index, the releases of the days after ``after`` up to ``through``, newest first.
+
+    ``deployed``: per service, the image changes Marathon's history shows in that span (when it was
+    read); ``history``: per service, why those are not known or may be incomplete.
+    """
     services = []
     for service in index.services:
         releases = sorted((r for r in index.releases(service) if after < day_of(r.created, index.tz) <= through),
                           key=lambda r: (r.created, r.tag), reverse=True)
         image = (current or {}).get(service)
+        changes = sorted((deployed or {}).get(service, []), key=lambda c: c[0], reverse=True)
         services.append(ServiceDiff(service=service, releases=tuple(releases), current=image,
                                     current_release=release_of(index, service, image),
-                                    problem=(problems or {}).get(service)))
+                                    problem=(problems or {}).get(service),
+                                    deployed=tuple(Deployed(at=at, image=img, release=release_of(index, service, img))
+                                                   for at, img in changes),
+                                    history=(history or {}).get(service)))
     return Diff(env=index.env, after=after, through=through, services=tuple(services), marathon=marathon)
 
 
@@ -81,9 +133,18 @@ def render_diff(result: Diff) -> str:
             running = entry.current_release is not None and release == entry.current_release
             lines.append(f"  {release.tag:<20} built {iso_utc(release.created)}  {release.image}"
                          + ("  <- runs now" if running else ""))
+        for change in entry.deployed:
+            what = change.release.tag if change.release else (change.image or "no Docker image")
+            lines.append(f"  deployed {iso_utc(change.at)}  {what}" + ("" if change.release else " (not in the index)"))
+        if entry.history and result.marathon is None:
+            lines.append(f"  deployments: not all known ({entry.history})")
     unchanged = result.unchanged()
     lines.append("")
     lines.append("unchanged: " + (", ".join(s.service for s in unchanged) if unchanged else "none"))
+    if result.marathon is None:
+        for entry in unchanged:
+            if entry.history:
+                lines.append(f"  {entry.service}: deployments not all known ({entry.history})")
     if result.marathon is not None:
         lines.append(f"what runs now is not shown: {result.marathon}")
     lines.append(f"{len(result.changed())} of {len(result.services)} services have releases in that span")
@@ -99,7 +160,10 @@ def _release_json(release: Release | None) -> dict[str, str] | None:
 def diff_json(result: Diff) -> dict[str, object]:
     def entry(s: ServiceDiff) -> dict[str, object]:
         return {"service": s.service, "releases": [_release_json(r) for r in s.releases], "current": s.current,
-                "current_release": _release_json(s.current_release), "problem": s.problem}
+                "current_release": _release_json(s.current_release), "problem": s.problem,
+                "deployed": [{"at": iso_utc(d.at), "image": d.image, "tag": d.release.tag if d.release else None}
+                             for d in s.deployed],
+                "history": s.history}
 
     return {
         "env": result.env, "from": result.after, "to": result.through,
