@@ -38,6 +38,51 @@ class CredentialsRefused(RollbackError):
     """A request would carry credentials over a weaker scheme or to another origin (exit 1)."""
 
 
+class _RedirectRefused(Exception):
+    """Raised inside requests' redirect loop; :meth:`Transport.request` names the server in the message."""
+
+    def __init__(self, method: str, target: str, why: str) -> None:
+        super().__init__(why)
+        self.method, self.target, self.why = method, target, why
+
+
+def redirect_problem(method: str, has_body: bool, from_url: str, to_url: str) -> str | None:
+    """Why a redirect must not be followed, or None.
+
+    requests drops ``Authorization`` when a redirect leaves the host, but it sends a 307/308's
+    body again (a DC/OS login's password, a PUT's app definition with its ``env``), and it
+    follows https to http. So: never to a weaker scheme, and a request with a body or one that
+    writes stays on its own origin (scheme, host, port). A read may go elsewhere (a registry
+    sends blob downloads to its storage), without credentials.
+    """
+    try:
+        home, target = origin(from_url), origin(to_url)
+    except ValueError:
+        return "to an unusable URL"
+    if "@" in urllib.parse.urlsplit(to_url).netloc:
+        return "to a URL that carries a user name or password of its own"
+    if home[0] == "https" and target[0] != "https":
+        return f"from https to plain http ({show_origin(target)})"
+    if target != home and (has_body or method.upper() not in ("GET", "HEAD")):
+        return (f"to another origin {show_origin(target)} (a request with a body or a change stays on "
+                f"{show_origin(home)})")
+    return None
+
+
+class _Session(requests.Session):
+    """requests' session, with every redirect checked by :func:`redirect_problem` before it is followed."""
+
+    def get_redirect_target(self, resp: requests.Response) -> str | None:
+        target = super().get_redirect_target(resp)
+        if target:
+            request = resp.request
+            absolute = urllib.parse.urljoin(resp.url, target)
+            why = redirect_problem(request.method or "GET", bool(request.body), resp.url, absolute)
+            if why:
+                raise _RedirectRefused(request.method or "GET", absolute, why)
+        return target
+
+
 @dataclass(frozen=True, kw_only=True)
 class TLS:
     """TLS choice for one endpoint: a CA bundle path (and which setting named it), or ``--insecure``."""
@@ -240,7 +285,7 @@ def make_session(*, pool_size: int = 16, retries: int = 3, status_retries: int |
         retry_after_max=RETRY_AFTER_MAX,
         raise_on_status=False,
     )
-    session = requests.Session()
+    session = _Session()
     # No environment lookups per request (proxies, CA variables, .netrc): Transport passes them.
     session.trust_env = False
     adapter = _Adapter(max_retries=retry, pool_connections=4, pool_maxsize=pool_size)
@@ -342,6 +387,9 @@ class Transport:
             return resp
         except DeadlineExceeded:
             raise self._too_slow(method, url, deadline) from None
+        except _RedirectRefused as exc:
+            raise CredentialsRefused(f"refusing to follow a redirect of {exc.method} {_path_of(url)} from {self.name} "
+                                     f"at {self.display_url} {exc.why}") from None
         except requests.exceptions.SSLError as exc:
             raise UnreachableError(self._tls_message(url, exc)) from None
         except requests.exceptions.RequestException as exc:

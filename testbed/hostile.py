@@ -373,3 +373,64 @@ class TrickleRelay:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class Redirector:
+    """Answers every request with ``status`` and ``Location: <target><path>``; ``caught`` is a second
+    server (another origin: ``localhost`` for ``127.0.0.1``) that records what arrives there."""
+
+    def __init__(self, status: int = 307, *, same_origin: bool = False) -> None:
+        self.status = status
+        self.caught: list[Seen] = []
+        self.bodies: list[bytes] = []
+        outer = self
+
+        class Catch(BaseHTTPRequestHandler):
+            def _any(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                outer.bodies.append(self.rfile.read(length) if length else b"")
+                outer.caught.append(Seen(self.command, self.path, "http", self.headers.get("Authorization")))
+                body = b'{"token": "caught", "apps": []}'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_PUT = do_POST = do_DELETE = _any
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
+                pass
+
+        class Redirect(BaseHTTPRequestHandler):
+            def _any(self) -> None:
+                if self.path.startswith("/landed"):  # the same-origin redirect's destination
+                    return Catch._any(self)  # type: ignore[arg-type]
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(length)
+                target = f"/landed{self.path}" if same_origin else outer.catch.url.replace(
+                    "127.0.0.1", "localhost") + self.path
+                self.send_response(outer.status)
+                self.send_header("Location", target)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_GET = do_PUT = do_POST = do_DELETE = _any
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
+                pass
+
+        self.catch = BackgroundServer(Catch, name="redirect-catch")
+        self._redirect = BackgroundServer(Redirect, name="redirector")
+        self.url = self._redirect.url
+
+    def stop(self) -> None:
+        self._redirect.stop()
+        self.catch.stop()
+
+    def __enter__(self) -> "Redirector":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

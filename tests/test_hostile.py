@@ -21,8 +21,9 @@ from fleetrewind.registry import client as client_module
 from fleetrewind.registry.auth import RegistryCredentials
 from fleetrewind.registry.client import DigestMismatch, RegistryClient
 from fleetrewind.secret import Secret
-from fleetrewind.transport import RETRY_AFTER_MAX, TLS, CredentialsRefused, Transport
-from testbed.hostile import Behaviour, HostileRegistry, TrickleRelay, config_blob, digest_of, manifest_for
+from fleetrewind.transport import RETRY_AFTER_MAX, TLS, CredentialsRefused, Transport, redirect_problem
+from testbed.hostile import (Behaviour, HostileRegistry, Redirector, TrickleRelay, config_blob, digest_of,
+                             manifest_for)
 from testbed.tls import TlsPaths, make_server_tls
 
 pytestmark = pytest.mark.network  # every test here talks to a hostile server it starts
@@ -123,6 +124,62 @@ def test_a_token_realm_over_plain_http_from_an_https_registry_gets_no_password(
     with pytest.raises(CredentialsRefused, match="over plain http"):
         client(hostile_tls, ca=tls.ca_cert).list_tags("api")
     assert hostile_tls.seen(scheme="http") == []
+
+
+# --- redirects: requests sends a 307/308's body again, and follows https -> http ------------------
+
+@pytest.mark.parametrize("status", [307, 308])
+def test_a_dcos_login_redirected_to_another_origin_sends_the_password_nowhere(
+        cli: Any, tmp_path: Path, status: int) -> None:
+    with Redirector(status) as server:
+        result = cli("deploy", "--env=prod", "--image=api=2", f"--dump={tmp_path}", f"--marathon={server.url}", "--user=ops",
+                     "--marathon-auth=dcos", env={"MARATHON_PASSWORD": PASSWORD})
+        assert server.caught == [] and server.bodies == [], "the login was sent again to another origin"
+    assert result.code == 1, result.err
+    [line] = errors(result.err)
+    assert line.startswith("error: refusing to follow a redirect of POST /acs/api/v1/auth/login from Marathon at")
+    assert "to another origin http://localhost:" in line
+    no_secret(result.out + result.err)
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_write_redirected_to_another_origin_is_not_sent_there(status: int) -> None:
+    """A PUT's app definition carries the app's env (passwords): it stays on Marathon's origin."""
+    with Redirector(status) as server:
+        transport = Transport(server.url, tls=TLS(), name="Marathon")
+        with pytest.raises(CredentialsRefused, match="redirect of PUT /v2/apps/ds/prod/api .* another origin"):
+            transport.request("PUT", "/v2/apps/ds/prod/api", json={"env": {"DB_PASSWORD": PASSWORD}},
+                              auth=("ops", PASSWORD))
+        assert server.caught == []
+
+
+def test_a_read_may_still_be_redirected_elsewhere_without_its_credentials() -> None:
+    """A registry sends blob downloads to its storage: followed, with no Authorization (requests drops it)."""
+    with Redirector(307) as server:
+        transport = Transport(server.url, tls=TLS(), name="registry")
+        resp = transport.request("GET", "/v2/api/blobs/sha256:ab", headers={"Authorization": "Basic eA=="})
+        assert resp.status_code == 200
+        assert [(s.method, s.authorization) for s in server.caught] == [("GET", None)]
+    with Redirector(307, same_origin=True) as server:  # and a write may move on its own origin
+        transport = Transport(server.url, tls=TLS(), name="Marathon")
+        assert transport.request("PUT", "/v2/apps/x", json={"a": 1}).status_code == 200
+        assert server.bodies == [b'{"a": 1}']
+
+
+@pytest.mark.parametrize("method, body, to, why", [
+    ("GET", False, "http://registry.example.com/v2/x", "from https to plain http"),
+    ("GET", False, "http://cdn.example.net/blob", "from https to plain http"),
+    ("GET", False, "https://u:pw@cdn.example.net/blob", "user name or password of its own"),
+    ("GET", False, "https://registry.example.com:99999/", "unusable URL"),
+    ("POST", True, "https://auth.example.net/login", "another origin https://auth.example.net:443"),
+    ("DELETE", False, "https://registry.example.com:8443/x", "another origin"),
+    ("GET", False, "https://cdn.example.net/blob", None),
+    ("PUT", True, "https://registry.example.com/other", None),
+])
+def test_which_redirects_are_followed(method: str, body: bool, to: str, why: str | None) -> None:
+    problem = redirect_problem(method, body, "https://registry.example.com/v2/x", to)
+    assert (problem is None) if why is None else (problem is not None and why in problem)
+    assert "pw" not in (problem or "")
 
 
 # --- tag pages that never end ---------------------------------------------------------------------
