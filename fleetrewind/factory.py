@@ -10,7 +10,7 @@ from typing import Callable, Sequence
 
 from .errors import UsageError
 from .marathon.client import MarathonClient
-from .marathon.fleet import FleetState, load_fleet
+from .marathon.fleet import FleetState, Peek, load_fleet
 from .notify.slack import Notifier, make_notifier
 from .registry.auth import credentials_from_docker_config
 from .registry.client import RegistryClient
@@ -73,9 +73,8 @@ def rollout_options(settings: Settings, *, command: str, env: str, announce_stat
                           announce_states=announce_states)
 
 
-def left_out_apps(client: MarathonClient, settings: Settings,
-                  selection: Selection) -> dict[str, tuple[str | None, str | None]]:
-    """What the services outside the --only/--exclude selection run now (the plan shows them)."""
+def left_out_apps(client: MarathonClient, settings: Settings, selection: Selection) -> dict[str, Peek]:
+    """The apps of the services outside the --only/--exclude selection (the plan shows what they run)."""
     assert settings.env
     return planning.left_out_apps(client, selection, env=settings.env, overrides=settings.app_ids,
                                   app_group=settings.app_group, parallel=settings.parallel)

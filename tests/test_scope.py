@@ -352,3 +352,30 @@ def test_deploy_takes_neither_only_nor_exclude(cli) -> None:
         r = cli("deploy", "--env=prod", "--image=api=1-master", flag)
         assert r.code == 2
         assert f"deploy does not accept {flag.split('=')[0]}" in r.err
+
+
+def test_a_selection_is_checked_together_with_the_services_it_leaves_as_they_are(indexed: Indexed, dump: Path,
+                                                                                  cli) -> None:
+    repo = f"{indexed.host}/{PREFIX}"
+    apps = sample_apps(f"{indexed.host}/{PREFIX.rstrip('/')}")
+    versions = {"api": "2026-11-20T10:00:00Z", "web": "2026-11-20T11:00:00Z"}
+    for app in apps:
+        app["version"] = versions.get(app["id"].rsplit("/", 1)[1], "2026-11-15T08:00:00Z")
+    history = {  # api ran 512-master until 10:00 on the 20th; web's 308-master came at 11:00
+        "/ds/prod/shop/api": [{"version": "2026-11-18T18:00:00Z", "image": f"{repo}api:510-master"},
+                              {"version": "2026-11-19T12:00:00Z", "image": f"{repo}api:512-master"}],
+        "/ds/prod/shop/web": [{"version": "2026-11-18T08:00:00Z", "image": f"{repo}web:305-master"}],
+    }
+    with Simulator(apps=apps, history=history) as server:
+        alone = cli("plan", f"--date={DATE}", "--env=prod", f"--dump={dump}", f"--only={PREFIX}api", "--json",
+                    env={"MARATHON_URL": server.url})
+        with_web = cli("plan", f"--date={DATE}", "--env=prod", f"--dump={dump}", f"--only={PREFIX}api",
+                       f"--exclude={PREFIX}worker", "--json", env={"MARATHON_URL": server.url})
+
+    assert alone.code == 0, alone.err
+    checks = json.loads(alone.out)["checks"]
+    [together] = [c for c in checks if c["kind"] == "never-together"]
+    assert PREFIX + "api" in together["service"] and PREFIX + "web" in together["service"], together
+    assert "308-master (left as it is)" in together["detail"] and "512-master" in together["detail"]
+    assert not [c for c in checks if c["kind"] != "never-together" and c["service"] != PREFIX + "api"], checks
+    assert with_web.code == 0 and [c["kind"] for c in json.loads(with_web.out)["checks"]].count("never-together") == 1

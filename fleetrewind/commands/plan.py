@@ -5,7 +5,7 @@ from __future__ import annotations
 from .. import factory
 from ..console import Console
 from ..errors import RollbackError
-from ..rollout.planning import load_index, say_nothing_to_do, select_services, show_plan
+from ..rollout.planning import load_index, say_nothing_to_do, select_services, show_plan, shown, whole_fleet
 from ..rollout.witness import plan_by_rule, refuse
 from ..rollout.stuck import timeout_warnings
 from ..settings import Settings
@@ -20,10 +20,11 @@ def execute(settings: Settings, console: Console) -> int:
                                  as_json=settings.json)
     client = factory.marathon_client(settings)
     fleet = factory.fleet(client, selection.selected, settings)
-    plan = plan_by_rule(index, fleet, settings.date, factory.history(client, fleet, settings), rule=settings.rule,
-                        with_config=settings.with_config, waves=settings.waves, pin_digest=settings.pin_digest,
-                        scope=settings.scope, selection=selection,
-                        left_out=factory.left_out_apps(client, settings, selection))
+    left_out = factory.left_out_apps(client, settings, selection)
+    plan = plan_by_rule(index, fleet, settings.date, factory.history(client, whole_fleet(fleet, left_out), settings),
+                        rule=settings.rule, with_config=settings.with_config, waves=settings.waves,
+                        pin_digest=settings.pin_digest, scope=settings.scope, selection=selection,
+                        left_out=shown(left_out))
     try:
         refuse(plan, strict=settings.strict, with_config=settings.with_config)
     except RollbackError:

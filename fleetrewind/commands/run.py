@@ -7,7 +7,7 @@ from ..console import Console
 from ..marathon.appmap import order_waves
 from ..rollout.ledger import last_good
 from ..rollout.plan import plan_for_images, render_table, scoped
-from ..rollout.planning import load_index, say_nothing_to_do, select_services, show_plan
+from ..rollout.planning import load_index, say_nothing_to_do, select_services, show_plan, shown, whole_fleet
 from ..rollout.witness import plan_by_rule, refuse
 from ..rollout.usecase import Rollout, print_result
 from ..rollout.witness import refuse
@@ -30,7 +30,7 @@ def execute(settings: Settings, console: Console) -> int:
         plan = plan_for_images(images, current=fleet.images, app_ids=fleet.app_ids, problems=fleet.problems,
                                waves=order_waves(list(images), settings.waves), env=settings.env,
                                reason=f"last good state ({entry.get('at')}, {entry.get('command')})")
-        plan = scoped(plan, selection, settings.scope, left_out=factory.left_out_apps(client, settings, selection))
+        plan = scoped(plan, selection, settings.scope, left_out=shown(factory.left_out_apps(client, settings, selection)))
         date = None
         console.info(f"last good state of {settings.env}: {entry.get('at')} by {entry.get('actor')}")
         if settings.dry_run:
@@ -44,10 +44,11 @@ def execute(settings: Settings, console: Console) -> int:
             return say_nothing_to_do(console, settings.scope, selection, env=settings.env, date=settings.date,
                                      as_json=settings.json)
         fleet = factory.fleet(client, selection.selected, settings)
-        plan = plan_by_rule(index, fleet, settings.date, factory.history(client, fleet, settings),
+        left_out = factory.left_out_apps(client, settings, selection)
+        plan = plan_by_rule(index, fleet, settings.date, factory.history(client, whole_fleet(fleet, left_out), settings),
                             rule=settings.rule, with_config=settings.with_config, waves=settings.waves,
                             pin_digest=settings.pin_digest, scope=settings.scope, selection=selection,
-                            left_out=factory.left_out_apps(client, settings, selection))
+                            left_out=shown(left_out))
         date = settings.date
         if settings.dry_run:
             show_plan(console, plan, as_json=settings.json, dump=settings.dump, index=index)

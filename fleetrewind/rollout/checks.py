@@ -45,8 +45,13 @@ def day_end(date: str, tz: dt.tzinfo) -> dt.datetime:
 
 
 def matcher(step: "Step") -> ImageMatch | None:
-    """Does an image Marathon held run this step's target? By release (tag/digest) when known."""
-    target = step.target
+    """Does an image Marathon held run this step's target? By release (tag/digest) when known.
+
+    A service left out of the run (--only/--exclude/pinned) keeps what it runs now: that is its target.
+    """
+    from .plan import EXCLUDED
+
+    target = step.current if step.action == EXCLUDED else step.target
     if target is None:
         return None
     release = step.release
@@ -57,20 +62,27 @@ def matcher(step: "Step") -> ImageMatch | None:
 
 
 def _label(step: "Step") -> str:
+    from .plan import EXCLUDED
+
+    if step.action == EXCLUDED:
+        return f"{(step.current or '-').rsplit(':', 1)[-1]} (left as it is)"
     return step.release.tag if step.release else (step.target or "-")
 
 
 def run_checks(plan: "Plan", timelines: Mapping[str, Timeline], current: Mapping[str, Definition], *,
                tz: dt.tzinfo, now: dt.datetime, with_config: bool = False) -> tuple[Check, ...]:
     """Every check of ``plan`` against the histories read (a service without a timeline is not judged)."""
-    from .plan import CHANGE, UNCHANGED
+    from .plan import CHANGE, EXCLUDED, UNCHANGED
 
     if plan.date is None:
         return ()
     moment = day_end(plan.date, tz)
     found: list[Check] = []
     targets = [s for s in plan.steps if s.action in (CHANGE, UNCHANGED) and s.target]
-    for step in plan.steps:
+    # the fleet after the run must have run together: the services left out are part of it as they are
+    kept = [s for s in plan.steps if s.action == EXCLUDED and s.current]
+    judged = [s for s in plan.steps if s.action != EXCLUDED]
+    for step in judged:
         timeline = timelines.get(step.service)
         if timeline is None:
             continue
@@ -79,8 +91,8 @@ def run_checks(plan: "Plan", timelines: Mapping[str, Timeline], current: Mapping
                                f"history does not reach the end of {plan.date}: {timeline.short_reason(moment, tz)}"))
     for step in targets:
         found.extend(_never_ran(step, timelines.get(step.service), tz))
-    found.extend(_never_together(targets, timelines, moment, now, tz))
-    for step in plan.steps:
+    found.extend(_never_together(targets + kept, timelines, moment, now, tz))
+    for step in judged:
         drift = _drift(step, timelines.get(step.service), current.get(step.service), moment, plan.date,
                        with_config=with_config and step.action == CHANGE)
         if drift:
