@@ -9,6 +9,7 @@ import yaml
 
 from .errors import UsageError
 from .secret import shorten
+from .inputs import read_text
 
 # key -> (accepted types, description). Secrets are not accepted here on purpose.
 KEYS: dict[str, tuple[tuple[type, ...], str]] = {
@@ -69,7 +70,7 @@ def load_config(path: str | None) -> dict[str, Any]:
         return {}
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        text = read_text(file)
     except OSError as exc:
         raise UsageError(f"cannot read config file {path}: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
@@ -79,6 +80,8 @@ def load_config(path: str | None) -> dict[str, Any]:
     except _AliasFound as exc:
         raise UsageError(f"config file {path} uses a YAML alias or anchor at line {exc.line}; "
                          "write each value out (aliases can expand without bound)") from None
+    except RecursionError:
+        raise UsageError(f"config file {path} is nested too deeply to read; a config is a flat mapping") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""

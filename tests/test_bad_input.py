@@ -9,6 +9,9 @@ snapshot, or change the simulator's apps.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -20,6 +23,7 @@ from testbed.demo import sample_apps
 from testbed.fleet import populate
 from tests.fleet_support import Indexed, index_sample_fleet
 
+ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "t/rel-bad/"
 P = PREFIX
 NAMES = ["api", "worker", "auth", "web"]
@@ -292,6 +296,12 @@ CASES = {
     "parallel-full-width-digits": run_("--parallel=４", names='(found: "４")'),
     "keep-arabic-indic-digits": get_("--keep=٣", names='(found: "٣")'),
     "env-too-long": Case(("plan", "--date=2026-11-19", "--env=" + "e" * 300, "--dump={dump}"), 2, "at most 63"),
+    # JSON or YAML nested deeper than the decoder follows (RecursionError, not ValueError), devices
+    "index-nested-deeply": run_(names="rollback.json: JSON nested too deeply", index=text("[" * 100000)),
+    "snapshot-nested-deeply": undo_('{"a": ' * 100000, "is not a usable snapshot: invalid JSON"),
+    "config-nested-deeply": run_("--config={config}", names="is nested too deeply", config="[" * 100000),
+    "config-is-a-device": run_("--config=/dev/zero", names="/dev/zero: it is not a regular file"),
+    "snapshot-is-a-device": undo_(None, "/dev/urandom: it is not a regular file", path="/dev/urandom"),
 }
 
 
@@ -392,3 +402,29 @@ def test_only_tags_matching_no_pattern_exit_2_and_keep_the_previous_rollback_jso
     assert "the previous rollback.json is kept" in errors[0]
     assert f"warning: {unique_repo}/odd: skipped 2 tags that follow no tag pattern (latest, nightly)" in result.err
     assert (tmp_path / "rollback.json").read_text() == indexed.index_text
+
+
+@pytest.mark.parametrize("fifo, argv, names", [
+    ("rollback.json", ("dates", "--dump={dump}"), "rollback.json: it is not a regular file"),
+    ("snapshot.json", ("undo", "--snapshot={dump}/snapshot.json", "--dump={dump}"), "snapshot.json: it is not a regular"),
+    ("ledger.jsonl", ("run", "--to=last-good", "--env=prod", "--dump={dump}"), "ledger.jsonl: it is not a regular file"),
+    ("rollback.yaml", ("dates", "--dump={dump}", "--config={dump}/rollback.yaml"), "it is not a regular file"),
+])
+@pytest.mark.slow
+def test_a_fifo_in_place_of_a_file_is_one_error_not_a_hang(indexed: Indexed, tmp_path: Path, fifo: str,
+                                                           argv: tuple[str, ...], names: str) -> None:
+    """Opening a FIFO for reading waits for a writer forever: anyone who can write --dump could stop every run.
+
+    A subprocess, so that the hang it guards against fails the test instead of holding the suite."""
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    if fifo != "rollback.json":
+        (dump / "rollback.json").write_text(indexed.index_text)
+    os.mkfifo(dump / fifo)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MARATHON_", "ROLLBACK_", "DOCKER_REGISTRY"))}
+    result = subprocess.run([sys.executable, str(ROOT / "rollback.py"), *[a.replace("{dump}", str(dump)) for a in argv]],
+                            env={**env, "MARATHON_URL": "http://127.0.0.1:1"}, cwd=ROOT, capture_output=True,
+                            text=True, timeout=30)
+    assert result.returncode == 2, result.stderr
+    [line] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert names in line

@@ -597,3 +597,31 @@ def test_slack_unreachable_the_rollback_still_succeeds_with_a_warning(make_world
     assert "closedclosedclosed" not in result.err + result.out
     assert world.report()["state"] == "SUCCEEDED"
     assert all(s["status"] == "succeeded" for s in world.report()["services"])
+
+
+# --- files the tool writes, where someone else can write the folder ---------------------------------
+
+@pytest.mark.parametrize("kind", ["symlink", "fifo"])
+def test_a_ledger_replaced_by_a_symlink_or_a_fifo_is_not_followed_and_the_run_still_ends_with_its_report(
+        make_world: Callable[..., World], cli, tmp_path: Path, kind: str) -> None:
+    """A shared --dump: a link named ledger.jsonl would make the job's user append to any file it can write,
+    and a FIFO would hold the run at its very end (after the changes) forever."""
+    world = make_world()
+    victim = tmp_path / "victim"
+    victim.write_text("untouched\n")
+    if kind == "symlink":
+        (world.dump / "ledger.jsonl").symlink_to(victim)
+    else:
+        os.mkfifo(world.dump / "ledger.jsonl")
+        reader = os.open(world.dump / "ledger.jsonl", os.O_RDONLY | os.O_NONBLOCK)  # a writer would not block
+
+    result = cli(*world.run_args(), env=world.env)
+
+    if kind == "fifo":
+        assert os.read(reader, 4096) == b"", "nothing was written into the FIFO"
+        os.close(reader)
+    assert result.code == 0, result.err
+    assert victim.read_text() == "untouched\n"
+    assert [line for line in result.err.splitlines() if "could not append to the ledger" in line]
+    assert world.report()["state"] == "SUCCEEDED"
+    assert not env_lock().exists()

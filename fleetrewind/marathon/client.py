@@ -19,6 +19,7 @@ from .answers import app_ids_of, check_app, error_message
 from .events import Event, parse_events
 from ..transport import Transport
 from .appdef import AppDef, Doc, deployment_ids, image_of, image_update_body
+from ..inputs import loads
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ def deployment_cap(message: str) -> int | None:
 
 def _message(resp: requests.Response) -> str:
     try:
-        body = resp.json()
+        body = loads(resp.content)
     except ValueError:
         return resp.text[:200].strip() or f"HTTP {resp.status_code}"
     return error_message(body, resp.status_code)
@@ -77,7 +78,7 @@ class MarathonClient:
             raise AuthError(f"DC/OS refused the login of user {self.user!r} (HTTP {resp.status_code}); "
                             "check --user and MARATHON_PASSWORD")
         try:
-            token = resp.json()["token"]
+            token = loads(resp.content)["token"]
         except (ValueError, KeyError, TypeError):
             raise UnreachableError(f"DC/OS login at {self.transport.display_url} answered HTTP "
                                    f"{resp.status_code} without a token") from None
@@ -123,7 +124,7 @@ class MarathonClient:
             raise MarathonError(f"Marathon answered HTTP {resp.status_code} to {what}: {_message(resp)}",
                                 status=resp.status_code)
         try:
-            return resp.json()
+            return loads(resp.content)
         except ValueError:
             raise MarathonError(f"Marathon sent a non-JSON answer to {what}") from None
 
@@ -265,7 +266,7 @@ class EventStream:
 
 def _safe_json(resp: requests.Response) -> Doc:
     try:
-        body = resp.json()
+        body = loads(resp.content)
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}

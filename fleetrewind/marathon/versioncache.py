@@ -10,7 +10,6 @@ besides the image, so the file cannot leak a secret; the hash key is random per 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import secrets
 import threading
@@ -21,6 +20,7 @@ from typing import Any
 from ..atomic import write_json
 from ..transport import sanitize_url
 from .timeline import BadTimestamp, Definition, canonical, instant_text
+from ..inputs import loads, read_text
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class VersionCache:
         if not self.path or not self.path.is_file():
             return
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            data = loads(read_text(self.path))
             if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT:
                 return
             key = bytes.fromhex(str(data["key"]))

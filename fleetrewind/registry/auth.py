@@ -8,7 +8,6 @@ sends it as ``Authorization: Bearer``. Tokens are kept per scope.
 from __future__ import annotations
 
 import base64
-import json
 import re
 import threading
 import urllib.parse
@@ -18,6 +17,7 @@ from pathlib import Path
 from ..errors import AuthError, UsageError
 from ..secret import Secret
 from ..transport import Transport
+from ..inputs import loads, read_text
 
 
 
@@ -42,7 +42,7 @@ def credentials_from_docker_config(path: Path | None, registry_url: str) -> Regi
     if path is None or not path.is_file():
         return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = loads(read_text(path))
     except (OSError, ValueError):
         raise UsageError(f"docker config {path} is not readable JSON; fix it or set REGISTRY_USER/REGISTRY_PASSWORD") from None
     host = urllib.parse.urlsplit(registry_url).netloc.rpartition("@")[2]
@@ -142,7 +142,7 @@ class RegistryAuth:
         if resp.status_code != 200:
             raise AuthError(f"the registry's token service answered HTTP {resp.status_code}; try again later")
         try:
-            body = resp.json()
+            body = loads(resp.content)
             token = body.get("token") or body.get("access_token")
         except ValueError:
             token = None

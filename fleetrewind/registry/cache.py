@@ -8,7 +8,6 @@ immutable, as CI pushes them; ``--no-cache`` re-reads everything.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import threading
 from pathlib import Path
@@ -18,6 +17,7 @@ from ..releases.imageref import DIGEST_RE as _DIGEST_RE, TAG_RE as _TAG_RE
 from ..releases.index import parse_time
 from ..releases.tags import SERVICE_RE
 from ..transport import sanitize_url
+from ..inputs import loads, read_text
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class DigestCache:
         if not self.path or not self.path.is_file():
             return
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            data = loads(read_text(self.path))
         except (OSError, ValueError):
             # A cache is only an optimisation: a broken one is ignored and rewritten.
             log.warning("ignoring the unreadable registry cache %s; it will be rewritten", self.path)

@@ -11,7 +11,6 @@ import datetime as dt
 import base64
 import binascii
 import hashlib
-import json
 import urllib.parse
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +22,7 @@ from .auth import RegistryAuth, RegistryCredentials
 from ..releases.index import parse_time
 from ..secret import shorten
 from ..transport import CredentialsRefused, Transport, sanitize_url
+from ..inputs import loads
 
 
 MT_OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -178,7 +178,7 @@ class RegistryClient:
             raise RegistryError(f"{what} disappeared while being read (deleted or re-tagged?); run get again")
         self._check(resp, what, repo)
         try:
-            body = json.loads(resp.content)
+            body = loads(resp.content)
             if not isinstance(body, dict):
                 raise ValueError("not an object")
         except ValueError:
@@ -230,7 +230,7 @@ class RegistryClient:
             raise DigestMismatch(f"{where}: the config blob the registry sent does not have the digest {digest} "
                                  "it was asked for; nothing was written (check the registry and its storage)")
         try:
-            config = resp.json()
+            config = loads(resp.content)
         except ValueError:
             raise MalformedManifest(f"{where}: config blob is not JSON") from None
         if not isinstance(config, dict):
@@ -245,7 +245,7 @@ def _schema1_created(body: Manifest, where: str) -> dt.datetime:
     times = []
     for entry in history:
         try:
-            compat = json.loads(entry["v1Compatibility"])
+            compat = loads(entry["v1Compatibility"])
         except (TypeError, KeyError, ValueError):
             raise MalformedManifest(f"{where}: schema 1 history entry is not readable") from None
         if isinstance(compat, dict) and compat.get("created"):
@@ -258,7 +258,7 @@ def _schema1_created(body: Manifest, where: str) -> dt.datetime:
 def _tag_page(resp: requests.Response, repo: str) -> list[str]:
     """The ``tags`` of one page: a list of strings (``null`` for an empty repository)."""
     try:
-        body = resp.json()
+        body = loads(resp.content)
     except ValueError:
         raise RegistryError(f"registry sent an unreadable tag list for {repo}") from None
     page = body.get("tags") if isinstance(body, dict) else None
@@ -280,7 +280,7 @@ def _schema1_payload(content: bytes, body: Manifest) -> bytes:
     """A signed schema 1 manifest's digest covers it without its signatures (libtrust's formatLength/Tail)."""
     try:
         protected = body["signatures"][0]["protected"]
-        header = json.loads(base64.urlsafe_b64decode(protected + "=" * (-len(protected) % 4)))
+        header = loads(base64.urlsafe_b64decode(protected + "=" * (-len(protected) % 4)))
         tail = header["formatTail"]
         return content[:int(header["formatLength"])] + base64.urlsafe_b64decode(tail + "=" * (-len(tail) % 4))
     except (KeyError, IndexError, TypeError, ValueError, binascii.Error):
@@ -310,7 +310,7 @@ def _checked_digest(resp: requests.Response, body: Manifest, media_type: str, re
 
 def _error_codes(resp: requests.Response) -> list[str]:
     try:
-        errors = resp.json().get("errors") or []
+        errors = loads(resp.content).get("errors") or []
         return [str(e.get("code")) for e in errors if isinstance(e, dict)]
     except (ValueError, AttributeError, TypeError):
         return []

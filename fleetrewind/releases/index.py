@@ -7,7 +7,6 @@ configured time zone; each day lists every release of the environment's branch t
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import urllib.parse
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from ..errors import UsageError
 from ..secret import shorten
 from .imageref import check_image, parse_image
 from .tags import check_env, check_service
+from ..inputs import TooDeep, loads, read_text
 
 INDEX_FORMAT = 2
 INDEX_NAME = "rollback.json"
@@ -224,7 +224,7 @@ def _release(entry: object, day: str, path: Path) -> Release:
 def read_index(folder: Path) -> Index:
     path = folder / INDEX_NAME
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path)
     except FileNotFoundError:
         raise UsageError(f"no {INDEX_NAME} in {folder}; run `rollback.py get --repo=... --env=...` first") from None
     except OSError as exc:
@@ -232,7 +232,9 @@ def read_index(folder: Path) -> Index:
     except UnicodeDecodeError as exc:
         raise _bad(path, f"it is not UTF-8 text (byte {exc.start})") from None
     try:
-        data = json.loads(text)
+        data = loads(text)
+    except TooDeep:
+        raise _bad(path, "JSON nested too deeply") from None
     except ValueError as exc:
         raise _bad(path, f"invalid JSON at line {getattr(exc, 'lineno', '?')} (truncated?)") from None
     return parse_index(data, path)

@@ -5,8 +5,10 @@ It names "the last state that worked" for ``run --to=last-good``.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from ..releases.tags import check_service
 from ..secret import redact
 from ..marathon.timeline import Failed, parse_instant
 from .states import GOOD_STATES, Status
+from ..inputs import loads, read_text
 
 REVERTED = Status.ROLLED_BACK   # a service's status when it failed and was put back on its snapshot image
 
@@ -23,9 +26,13 @@ REVERTED = Status.ROLLED_BACK   # a service's status when it failed and was put 
 def append(path: Path, entry: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     line = redact(json.dumps(entry, sort_keys=True)) + "\n"
-    # O_APPEND writes of one short line are atomic enough for concurrent appenders.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    # O_APPEND writes of one short line are atomic enough for concurrent appenders. Never through a
+    # symbolic link (planted in a shared --dump, it would make this user append to any file it can
+    # write), and never blocking on a FIFO put in the ledger's place.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
     try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "it is not a regular file (a FIFO, socket or device)", str(path))
         os.write(fd, line.encode("utf-8"))
     finally:
         os.close(fd)
@@ -43,7 +50,7 @@ def last_good(path: Path, env: str) -> dict[str, Any]:
                          "use --date instead of --to=last-good")
     for number in range(len(lines), 0, -1):
         try:
-            entry = json.loads(lines[number - 1])
+            entry = loads(lines[number - 1])
         except ValueError:
             continue  # a torn last line after a crash is skipped, not fatal
         if isinstance(entry, dict) and entry.get("env") == env and entry.get("state") in GOOD_STATES \
@@ -59,7 +66,7 @@ def last_good(path: Path, env: str) -> dict[str, Any]:
 def _lines(path: Path) -> list[str] | None:
     """The ledger's lines; None when there is no ledger yet."""
     try:
-        return path.read_text(encoding="utf-8").splitlines()
+        return read_text(path).splitlines()
     except FileNotFoundError:
         return None
     except IsADirectoryError:
@@ -81,7 +88,7 @@ def last_entry(path: Path, env: str) -> dict[str, str] | None:
         return None
     for line in reversed(lines):
         try:
-            entry = json.loads(line)
+            entry = loads(line)
         except ValueError:
             continue  # a torn last line after a crash
         if isinstance(entry, dict) and entry.get("env") == env:
@@ -95,13 +102,13 @@ def failed_deploys(path: Path, env: str) -> dict[str, list[Failed]]:
     Entries written before the ledger recorded ``started_at`` and ``tried`` say nothing here.
     """
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError:
+        lines = read_text(path).splitlines()
+    except (OSError, ValueError):
         return {}
     found: dict[str, list[Failed]] = {}
     for line in lines:
         try:
-            entry = json.loads(line)
+            entry = loads(line)
             if not isinstance(entry, dict) or entry.get("env") != env or not isinstance(entry.get("tried"), dict):
                 continue
             started, finished = parse_instant(str(entry["started_at"])), parse_instant(str(entry["at"]))

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import RefusedError, UsageError
+from ..inputs import loads
 
 MAX_RECORD = 4096  # a record is ~100 bytes; more than this is not one of ours
 
@@ -32,7 +33,7 @@ def lock_path(folder: Path, env: str) -> Path:
 def _describe(record: bytes) -> tuple[str, str]:
     """(host, "run (pid 12 on host) since <time>") from a record; ("", "") when unreadable."""
     try:
-        owner = json.loads(record.decode("utf-8"))
+        owner = loads(record.decode("utf-8"))
         host, pid, command = owner["host"], owner["pid"], owner.get("command", "a run")
         since = float(owner.get("since", 0))
         if not (isinstance(host, str) and host and isinstance(pid, int) and 0 < pid < 2**31
@@ -187,7 +188,7 @@ def holder(folder: Path, env: str) -> LockHolder | None:
         os.close(fd)
     held = _flocked(info.st_dev, info.st_ino)
     try:
-        owner = json.loads(record.decode("utf-8"))
+        owner = loads(record.decode("utf-8"))
         host, pid, command = str(owner["host"]), int(owner["pid"]), str(owner.get("command", "a run"))
         since = float(owner["since"]) if owner.get("since") is not None else None
     except (UnicodeDecodeError, ValueError, KeyError, TypeError, OverflowError):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -13,6 +12,7 @@ from ..errors import UsageError
 from ..marathon.appmap import check_app_id
 from ..releases.imageref import check_image
 from ..releases.tags import check_env, check_service
+from ..inputs import loads, read_text
 
 SNAPSHOT_FORMAT = 1
 
@@ -55,7 +55,7 @@ def read_snapshot(path: Path) -> Snapshot:
         return UsageError(f"{path} is not a usable snapshot: {what}")
 
     try:
-        data: Any = json.loads(path.read_text(encoding="utf-8"))
+        data: Any = loads(read_text(path))
     except FileNotFoundError:
         raise UsageError(f"snapshot {path} does not exist; snapshots are the snapshot-<stamp>.json files in --dump") from None
     except IsADirectoryError:
