@@ -10,6 +10,7 @@ import logging
 import os
 import re
 import signal
+import ssl
 import sys
 import threading
 from contextlib import contextmanager
@@ -137,6 +138,18 @@ def _shown_option(name: str, known: set[str]) -> str:
     return name
 
 
+def _is_system_bundle(path: str | None) -> bool:
+    """REQUESTS_CA_BUNDLE naming the operating system's own CA file (Debian images set it so) replaces nothing."""
+    paths = ssl.get_default_verify_paths()
+    for system in (paths.cafile, paths.openssl_cafile):
+        try:
+            if path and system and os.path.samefile(path, system):
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None = None,
          stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     """Run one command; return its exit code (0 done, 1 failed, 2 usage, 3 refused, 4 unreachable)."""
@@ -184,7 +197,7 @@ def _run(args: Mapping[str, object], environ: Mapping[str, str], console: Consol
                          "branch name): it is hidden where credentials appear, not everywhere; use a longer one")
         if settings.tls.insecure:
             console.warn("--insecure: TLS certificates are NOT verified; anyone on the path can read credentials")
-        elif settings.tls.source in CA_VARIABLES:
+        elif settings.tls.source in CA_VARIABLES and not _is_system_bundle(settings.tls.ca_bundle):
             console.warn(f"TLS: trusting only the CAs in {settings.tls.ca_bundle} (from {settings.tls.source}), "
                          "not the default CAs; set --ca-bundle or ROLLBACK_CA_BUNDLE to choose explicitly")
         return HANDLERS[settings.command](settings, console)

@@ -9,6 +9,7 @@ used to end in a traceback or mislead. docs/reliability.md ("A hostile server") 
 from __future__ import annotations
 
 import io
+import ssl
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -485,3 +486,16 @@ def test_a_tampering_proxy_in_front_of_the_real_registry_is_caught(
     assert "nothing was written" in line and ("is not the digest of the manifest it sent" in line or
                                               "does not have the digest" in line)
     assert not (tmp_path / "rollback.json").exists()
+
+
+def test_requests_ca_bundle_naming_the_system_ca_file_is_not_warned_about(cli: Any, tmp_path: Path) -> None:
+    """Debian-based images set REQUESTS_CA_BUNDLE to the system's own CA file: nothing is replaced, so no warning."""
+    system = ssl.get_default_verify_paths().cafile
+    if not system or not Path(system).is_file():
+        pytest.skip("this machine has no system CA file")
+    result = cli("dates", f"--dump={tmp_path}", env={"REQUESTS_CA_BUNDLE": system})
+    assert "trusting only the CAs" not in result.err
+    copy = tmp_path / "copy.pem"
+    copy.write_bytes(Path(system).read_bytes())  # same CAs, another file: it does replace the default, say so
+    result = cli("dates", f"--dump={tmp_path}", env={"REQUESTS_CA_BUNDLE": str(copy)})
+    assert f"trusting only the CAs in {copy} (from REQUESTS_CA_BUNDLE)" in result.err
