@@ -82,6 +82,8 @@ def load_config(path: str | None) -> dict[str, Any]:
                          "write each value out (aliases can expand without bound)") from None
     except RecursionError:
         raise UsageError(f"config file {path} is nested too deeply to read; a config is a flat mapping") from None
+    except ValueError:  # yaml converts a number of thousands of digits with int(), which refuses it
+        raise UsageError(f"config file {path} holds a number too long to read; write a real value") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""

@@ -118,20 +118,37 @@ def _pick(flag: Any, environ: Mapping[str, str], env_name: str | None, config: M
     return default
 
 
-def _positive_int(name: str, value: object) -> int:
-    text = str(value).strip()
-    number = int(text) if _INT_RE.fullmatch(text) else 0
+# Upper bounds: a pool of --parallel=10**8 connections is allocated up front (minutes and gigabytes
+# before the first request), and a number of 5,000 digits cannot even be converted.
+MAX_PARALLEL = 1000
+MAX_CONCURRENCY = 256
+MAX_COUNT = 10**9
+MAX_SECONDS = 10**7  # about 115 days: any wave deadline or request timeout is far below it
+
+
+def _positive_int(name: str, value: object, maximum: int = MAX_COUNT) -> int:
+    text = str(value).strip() if not isinstance(value, int) or value.bit_length() < 64 else "a huge number"
+    number = int(text) if _INT_RE.fullmatch(text) and len(text) <= 19 else 0
     if isinstance(value, bool) or number <= 0 or str(number) != text:
-        raise UsageError(f'{name} must be a positive integer (found: "{shorten(str(value))[1:-1]}")')
+        raise UsageError(f'{name} must be a positive integer (found: "{_cut(text)}")')
+    if number > maximum:
+        raise UsageError(f'{name} must be a positive integer of at most {maximum} (found: "{text}")')
     return number
 
 
 def _positive_float(name: str, value: object) -> float:
-    text = str(value).strip()
+    text = str(value).strip() if not isinstance(value, int) or value.bit_length() < 64 else "a huge number"
     number = float(text) if _FLOAT_RE.fullmatch(text) else -1.0
     if isinstance(value, bool) or not number > 0 or number == float("inf"):
-        raise UsageError(f'{name} must be a positive number of seconds (found: "{shorten(str(value))[1:-1]}")')
+        raise UsageError(f'{name} must be a positive number of seconds (found: "{_cut(text)}")')
+    if number > MAX_SECONDS:
+        raise UsageError(f'{name} must be a positive number of seconds of at most {MAX_SECONDS} '
+                         f'(found: "{_cut(text)}")')
     return number
+
+
+def _cut(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 def _url(name: str, value: str | None) -> str | None:
@@ -370,8 +387,10 @@ def from_args(args: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:
     if not re.match(r"^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$", platform):
         raise UsageError(f'--platform must look like linux/amd64 (found: "{platform}")')
     values["platform"] = platform
-    values["concurrency"] = _positive_int("--concurrency", _pick(args.get("--concurrency"), environ, None, config, "concurrency", 16))
-    values["parallel"] = _positive_int("--parallel", _pick(args.get("--parallel"), environ, None, config, "parallel", 8))
+    values["concurrency"] = _positive_int("--concurrency", _pick(args.get("--concurrency"), environ, None, config, "concurrency", 16),
+                                         MAX_CONCURRENCY)
+    values["parallel"] = _positive_int("--parallel", _pick(args.get("--parallel"), environ, None, config, "parallel", 8),
+                                      MAX_PARALLEL)
     values["max_deployments"] = _positive_int("max_deployments", config.get("max_deployments", 100))
     values["events"] = bool(config.get("events", False))
     if not args.get("--no-cache"):

@@ -302,6 +302,14 @@ CASES = {
     "config-nested-deeply": run_("--config={config}", names="is nested too deeply", config="[" * 100000),
     "config-is-a-device": run_("--config=/dev/zero", names="/dev/zero: it is not a regular file"),
     "snapshot-is-a-device": undo_(None, "/dev/urandom: it is not a regular file", path="/dev/urandom"),
+    # numbers too large to use: a connection pool of 10**8 is allocated up front; 5,000 digits cannot convert
+    "parallel-huge": run_("--parallel=100000000", names='--parallel must be a positive integer of at most 1000'),
+    "concurrency-huge": get_("--concurrency=100000000", names="--concurrency must be a positive integer of at most 256"),
+    "config-parallel-huge": run_("--config={config}", names="of at most 1000", config="parallel: 100000000\n"),
+    "keep-5000-digits": get_("--keep=" + "9" * 5000, names='(found: "99999'),
+    "config-int-5000-digits": run_("--config={config}", names="holds a number too long to read",
+                                   config="parallel: " + "9" * 5000 + "\n"),
+    "timeout-1e300": run_("--timeout=1e300", names='--timeout must be a positive number of seconds of at most'),
 }
 
 
