@@ -151,7 +151,9 @@ def _cut(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
-def _url(name: str, value: str | None) -> str | None:
+def _url(name: str, value: str | None, *, base: bool = True) -> str | None:
+    """An http(s) URL option. A server's base URL (``base``) takes no ``?query`` or ``#fragment``:
+    paths are appended to it, and a query there (often a signature or a key) would be echoed."""
     if value is None:
         return None
     _userinfo_secret(name, value)
@@ -165,6 +167,10 @@ def _url(name: str, value: str | None) -> str | None:
     except ValueError as exc:
         raise UsageError(f"{name} is not a usable URL ({_url_problem(exc)}; "
                          f"found: {shorten(redact(value))})") from None
+    if base and (parts.query or parts.fragment or "?" in value or "#" in value):
+        shown = urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+        raise UsageError(f"{name} must be the server's address without a ?query or #fragment (found: "
+                         f"{shorten(redact(shown))} and a query or fragment, not shown)")
     return value.rstrip("/")
 
 
@@ -250,7 +256,7 @@ def _pairs(name: str, values: list[str], *, url: bool = False) -> tuple[tuple[st
             raise UsageError(f"{name} names service {service!r} twice")
         seen.add(service)
         if url:
-            _url(name, value)
+            _url(name, value, base=False)
         pairs.append((service, value))
     return tuple(pairs)
 

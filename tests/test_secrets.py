@@ -203,6 +203,30 @@ def test_a_registry_url_carrying_credentials_never_shows_them(indexed: Indexed, 
         assert "<hidden>" in result.err or f"{host}" in result.err
 
 
+@pytest.mark.parametrize("option, where", [
+    ("--registry", "?access_key={s}"), ("--registry", "/?sig={s}&x=1"), ("--registry", "#{s}"),
+    ("--marathon", "?api_key={s}"), ("--marathon", "/v2?auth={s}"), ("DOCKER_REGISTRY", "?key={s}"),
+])
+def test_a_key_in_a_server_urls_query_is_refused_and_never_shown(indexed: Indexed, tmp_path: Path, cli,
+                                                                 option: str, where: str) -> None:
+    """A base URL takes no query: paths are appended to it (the query ended up inside the path and the
+    registry answered nonsense), and a signed URL's key was echoed in every line naming the server."""
+    key = "AKIAqueryKEY0123456789xyz"
+    url = f"http://{indexed.host}" + where.replace("{s}", key)
+    env = {"DOCKER_REGISTRY": url} if option == "DOCKER_REGISTRY" else {}
+    flags = [] if env else [f"{option}={url}"]
+    command = ["get", f"--repo={P}api", "--env=prod", f"--dump={tmp_path}"] if "REGISTRY" in option.upper() else \
+        ["status", "--env=prod", f"--dump={tmp_path}"]
+
+    result = cli(*command, *flags, "--verbose", env=env)
+
+    assert result.code == 2, result.err
+    [line] = [line for line in result.err.splitlines() if line.startswith("error:")]
+    assert "without a ?query or #fragment" in line
+    assert key not in result.out + result.err
+    assert not (tmp_path / "rollback.json").exists()
+
+
 @pytest.mark.parametrize("mode", ["500", "invalid_token"])
 def test_a_failing_slack_webhook_is_a_warning_that_shows_no_secret(
         indexed: Indexed, sim: Simulator, tmp_path: Path, cli, mode: str) -> None:
