@@ -51,8 +51,9 @@ class Executor:
                  max_deployments: int = DEFAULT_MAX_DEPLOYMENTS, slots: DeploymentSlots | None = None,
                  clock: Clock = time.monotonic, wait: Wait | None = None, now: Now = _utc_now,
                  stuck_after: float = STUCK_AFTER, events: bool = False) -> None:
-        # Polls of one app after its PUT: 0.5 s, then x1.5 up to max_poll (0.5, 1.25, 2.25, 3.25 s...).
-        # A deployment is seen done at most max_poll late; 6 polls for a 5 s deployment (bench/bench_run.py).
+        # Polls of one app after its PUT: 0.5 s, then x1.5 up to max_poll (0.5, 1.25, 2.25, 3.25 s...);
+        # the wave's background read of the deployments list (every ``poll``) wakes a service whose
+        # deployment has left it, so an end is noticed within one read (bench/bench_run.py).
         self.client = client
         self.timeout = timeout
         self.parallel = parallel
