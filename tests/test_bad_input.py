@@ -8,6 +8,7 @@ snapshot, or change the simulator's apps.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -436,3 +437,30 @@ def test_a_fifo_in_place_of_a_file_is_one_error_not_a_hang(indexed: Indexed, tmp
     assert result.returncode == 2, result.stderr
     [line] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert names in line
+
+
+DOCKER_SECRET = "Docker-Secret-Passw0rd-77"
+
+
+@pytest.mark.parametrize("entry, names", [
+    ({"auth": 12345}, "('auth' is not a string)"),
+    ({"username": 5, "password": ["x"]}, "('username' is not a string)"),
+    ({"username": "ci", "password": {"v": DOCKER_SECRET}}, "('password' is not a string)"),
+    ("a string", "(it is not a mapping)"),
+    ({"auth": base64.b64encode(("nocolon" + DOCKER_SECRET).encode()).decode()}, "is not valid base64 user:password"),
+])
+def test_a_docker_config_entry_of_the_wrong_shape_is_one_error_naming_the_file(
+        indexed: Indexed, tmp_path: Path, cli, entry: Any, names: str) -> None:
+    folder = tmp_path / "docker"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"auths": {indexed.host: entry}}))
+    dump = tmp_path / "dump"
+
+    result = cli("get", REPOS, "--env=prod", f"--dump={dump}", "--no-cache", f"--registry={indexed.registry_url}",
+                 env={"DOCKER_CONFIG": str(folder)})
+
+    assert result.code == 2, result.err
+    [line] = [line for line in result.err.splitlines() if line.startswith("error:")]
+    assert f"docker config {folder / 'config.json'}" in line and names in line
+    assert "internal error" not in result.err and DOCKER_SECRET not in result.err
+    assert not dump.exists() or not (dump / "rollback.json").exists()

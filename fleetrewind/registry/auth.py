@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import AuthError, UsageError
-from ..secret import Secret
+from ..secret import Secret, shorten
 from ..transport import Transport
 from ..inputs import loads, read_text
 
@@ -49,6 +49,7 @@ def credentials_from_docker_config(path: Path | None, registry_url: str) -> Regi
     auths = data.get("auths") if isinstance(data, dict) else None
     if not isinstance(auths, dict):
         return None
+    _check_auths(path, auths)
     _register_auths(auths)
     for key, entry in auths.items():
         key_host = urllib.parse.urlsplit(key if "://" in key else "//" + key).netloc
@@ -56,7 +57,9 @@ def credentials_from_docker_config(path: Path | None, registry_url: str) -> Regi
             continue
         if entry.get("auth"):
             try:
-                user, _, password = base64.b64decode(entry["auth"]).decode("utf-8").partition(":")
+                user, colon, password = base64.b64decode(entry["auth"]).decode("utf-8").partition(":")
+                if not colon:
+                    raise ValueError("no colon")
             except (ValueError, UnicodeDecodeError):
                 raise UsageError(f"docker config {path}: the auth entry for {host} is not valid base64 user:password") from None
             return RegistryCredentials(user=user, password=Secret(password, "the docker config password"))
@@ -64,6 +67,20 @@ def credentials_from_docker_config(path: Path | None, registry_url: str) -> Regi
             return RegistryCredentials(user=entry["username"],
                                        password=Secret(entry["password"], "the docker config password"))
     return None
+
+
+CREDENTIAL_FIELDS = ("auth", "username", "password", "identitytoken", "registrytoken")
+
+
+def _check_auths(path: Path, auths: dict[str, object]) -> None:
+    """The file is input: each ``auths`` entry is a mapping whose credential fields are strings."""
+    for key, entry in auths.items():
+        fields = entry if isinstance(entry, dict) else {}
+        wrong = [f for f in CREDENTIAL_FIELDS if f in fields and not isinstance(fields[f], str)]
+        if not isinstance(entry, dict) or wrong:
+            what = f"'{wrong[0]}' is not a string" if wrong else "it is not a mapping"
+            raise UsageError(f"docker config {path}: the entry for {shorten(key, 60)} is unusable ({what}); "
+                             "fix it or set REGISTRY_USER/REGISTRY_PASSWORD")
 
 
 def _register_auths(auths: dict[str, object]) -> None:
