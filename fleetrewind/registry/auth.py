@@ -58,10 +58,10 @@ def credentials_from_docker_config(path: Path | None, registry_url: str) -> Regi
         if entry.get("auth"):
             try:
                 user, colon, password = base64.b64decode(entry["auth"]).decode("utf-8").partition(":")
-                if not colon:
-                    raise ValueError("no colon")
             except (ValueError, UnicodeDecodeError):
-                raise UsageError(f"docker config {path}: the auth entry for {host} is not valid base64 user:password") from None
+                colon = ""
+            if not colon:  # undecodable, or no user:password (the "user" would be the password)
+                raise UsageError(f"docker config {path}: the auth entry for {host} is not valid base64 user:password")
             return RegistryCredentials(user=user, password=Secret(password, "the docker config password"))
         if entry.get("username") and entry.get("password"):
             return RegistryCredentials(user=entry["username"],
