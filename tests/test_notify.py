@@ -148,6 +148,15 @@ def test_failure_message_names_the_failed_service_and_the_next_step(slack_record
     assert warn == []
 
 
+def test_the_failure_summary_keeps_why_a_deployment_waited_when_the_error_is_long(
+        slack_recorder: SlackRecorder) -> None:
+    reason = "no agent has room: insufficient cpus on 12 of 12 offers (2 instances left to launch)"
+    long_error = "not done after 600s (" + "0/2 new tasks healthy, " * 20 + f"); why: {reason}"
+    _webhook(slack_recorder, Warnings()).finished(_first(_failed_report(), error=long_error, stuck_reason=reason))
+    (body,) = _bodies(slack_recorder, 1)
+    assert f"(why: {reason})" in _all_text(body)
+
+
 @pytest.mark.parametrize(("changes", "expected"), [
     ({"command": "deploy", "state": "ROLLBACK_FAILED"}, "roll back by hand: rollback.py undo --snapshot=s.json --force"),
     ({"command": "deploy", "state": "FAILED"}, "roll back by hand: rollback.py undo --snapshot=s.json --force"),

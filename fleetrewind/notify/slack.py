@@ -100,6 +100,14 @@ def _md(value: object) -> str:
     return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _failure_line(error: str | None, stuck_reason: str | None) -> str:
+    """A failed service's error, cut, with why its deployment waited kept even when the error is long."""
+    text = _cut(error or "-", 300)
+    if stuck_reason and stuck_reason not in text:
+        text += f" (why: {_cut(stuck_reason, 200)})"
+    return text
+
+
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -208,7 +216,8 @@ def finished_message(report: Report, build_url: str | None) -> Message:
     ]
     bad = report.failed_services()
     if bad:
-        lines = [f"• *{_md(s.service)}* {_md(s.status)}: {_md(_cut(s.error or '-', 300))}" for s in bad[:10]]
+        lines = [f"• *{_md(s.service)}* {_md(s.status)}: {_md(_failure_line(s.error, s.stuck_reason))}"
+                 for s in bad[:10]]
         if len(bad) > 10:
             lines.append(f"… and {len(bad) - 10} more (see the report)")
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _cut("\n".join(lines), 3000)}})
