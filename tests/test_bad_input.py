@@ -303,6 +303,15 @@ CASES = {
     "config-nested-deeply": run_("--config={config}", names="is nested too deeply", config="[" * 100000),
     "config-is-a-device": run_("--config=/dev/zero", names="/dev/zero: it is not a regular file"),
     "snapshot-is-a-device": undo_(None, "/dev/urandom: it is not a regular file", path="/dev/urandom"),
+    # a whole-definition snapshot's versions go to Marathon as they are: checked like the rest
+    "snapshot-version-path": undo_(json.dumps({**SNAPSHOT_OK, "whole": True, "apps": [{**SNAPSHOT_OK["apps"][0],
+                                   "version": "../../v2/apps/ds/prod/shop/web?force=true"}]}),
+                                   "version of t/rel-bad/api: '../../v2/apps/ds/prod/shop/web?force=true' is not a"),
+    "snapshot-version-newline": undo_(snapshot_app(version="2026-11-19T10:05:00.123Z\nstate: SUCCEEDED"),
+                                      "is not a Marathon version"),
+    "snapshot-version-number": undo_(snapshot_app(version=1763546700), "1763546700 is not a Marathon version"),
+    "snapshot-version-full-width": undo_(snapshot_app(version="２０２６-11-19T10:05:00.123Z"), "is not a Marathon version"),
+    "snapshot-version-huge": undo_(snapshot_app(version="2" * 100000), "(100002 characters) is not a Marathon version"),
     # numbers too large to use: a connection pool of 10**8 is allocated up front; 5,000 digits cannot convert
     "parallel-huge": run_("--parallel=100000000", names='--parallel must be a positive integer of at most 1000'),
     "concurrency-huge": get_("--concurrency=100000000", names="--concurrency must be a positive integer of at most 256"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -13,6 +14,8 @@ from ..marathon.appmap import check_app_id
 from ..releases.imageref import check_image
 from ..releases.tags import check_env, check_service
 from ..inputs import loads, read_text
+from ..marathon.timeline import parse_instant
+from ..secret import shorten
 
 SNAPSHOT_FORMAT = 1
 
@@ -85,10 +88,25 @@ def read_snapshot(path: Path) -> Snapshot:
         image = entry.get("image")
         if image is not None:
             images[service] = check_image(image, f"{path}: image of {service}")
-        if isinstance(entry.get("version"), str):
-            versions[service] = entry["version"]
+        if entry.get("version") is not None:  # sent to Marathon as is by a whole-definition undo
+            versions[service] = _check_version(entry["version"], f"{path}: version of {service}")
     whole = data.get("whole", False) is True
     if whole and set(versions) != set(app_ids):
         raise bad("it replaced whole definitions but does not name every app's version")
     return Snapshot(env=env, taken_at=str(data.get("taken_at", ""))[:40], command=str(data.get("command", ""))[:20],
                     images=images, app_ids=app_ids, path=path, versions=versions, whole=whole)
+
+
+# Marathon's version stamps: an ISO-8601 instant, ``2026-11-19T10:05:00.123Z`` (ASCII digits only).
+_VERSION_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?(?:Z|[+-][0-9]{2}:?[0-9]{2})",
+                         re.ASCII)
+
+
+def _check_version(value: object, where: str) -> str:
+    if isinstance(value, str) and _VERSION_RE.fullmatch(value):
+        try:
+            parse_instant(value)
+            return value
+        except ValueError:
+            pass
+    raise UsageError(f"{where}: {shorten(value)} is not a Marathon version like 2026-11-19T10:05:00.123Z")
