@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ def test_the_stream_gives_typed_events_with_their_deployment() -> None:
         ("event_stream_attached", None), ("deployment_success", "97c136bf"), ("deployment_failed", "d-2")]
 
 
+@pytest.mark.network
 def test_with_events_on_a_marathon_without_the_stream_still_rolls_back_by_polling(cli: Any, tmp_path: Path) -> None:
     names = wave.services(3)
     wave.write_index(tmp_path, names)

@@ -14,6 +14,8 @@ from fleetrewind.transport import TLS, Transport
 from marathonsim import Simulator
 from tests.fake_time import FakeTime
 
+pytestmark = pytest.mark.network  # each test starts its own simulator
+
 APP = {
     "id": "/ds/prod/shop/api",
     "instances": 1,
@@ -22,7 +24,6 @@ APP = {
 }
 
 
-@pytest.mark.network
 def test_a_listed_deployment_is_watched_through_the_deployments_list() -> None:
     fake = FakeTime()
     with Simulator(apps=[APP], deploy_seconds=3.0, clock=fake.epoch) as sim:

@@ -11,6 +11,8 @@ import pytest
 from marathonsim import Simulator
 from testbed import wave
 
+pytestmark = pytest.mark.network  # each test starts its own simulator
+
 FAILURE = "new tasks failed: Container exited with status 1 (TASK_FAILED)"
 
 
@@ -38,7 +40,6 @@ def test_a_never_starting_image_fails_with_its_last_task_failure_everywhere(
     assert any(FAILURE in text and names[1] in text for text in texts), texts
 
 
-@pytest.mark.network
 def test_plan_warns_when_the_timeout_is_shorter_than_a_health_grace_period(cli: Any, tmp_path: Path) -> None:
     names = wave.services(2)
     wave.write_index(tmp_path, names)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import json
 import re
 from pathlib import Path
@@ -9,6 +10,8 @@ from typing import Any
 
 from marathonsim import Simulator
 from testbed import wave
+
+pytestmark = pytest.mark.network  # each test starts its own simulator
 
 NAMES = wave.services(2)
 STUCK = wave.app_id(NAMES[1])
