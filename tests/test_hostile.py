@@ -9,6 +9,7 @@ used to end in a traceback or mislead. docs/reliability.md ("A hostile server") 
 from __future__ import annotations
 
 import io
+import threading
 import ssl
 from pathlib import Path
 from typing import Any, Iterator
@@ -18,6 +19,7 @@ import urllib3.util.retry
 
 from fleetrewind.cli import main
 from fleetrewind.errors import RegistryError, UnreachableError
+from fleetrewind.notify.slack import SlackNotifier
 from fleetrewind.registry import client as client_module
 from fleetrewind.registry.auth import RegistryCredentials
 from fleetrewind.registry.client import DigestMismatch, RegistryClient
@@ -25,6 +27,7 @@ from fleetrewind.secret import Secret
 from fleetrewind.transport import RETRY_AFTER_MAX, TLS, CredentialsRefused, Transport, redirect_problem
 from testbed.hostile import (Behaviour, HostileRegistry, Redirector, TrickleRelay, config_blob, digest_of,
                              manifest_for)
+from testbed.slack_recorder import SlackRecorder
 from testbed.tls import TlsPaths, make_server_tls
 
 pytestmark = pytest.mark.network  # every test here talks to a hostile server it starts
@@ -499,3 +502,44 @@ def test_requests_ca_bundle_naming_the_system_ca_file_is_not_warned_about(cli: A
     copy.write_bytes(Path(system).read_bytes())  # same CAs, another file: it does replace the default, say so
     result = cli("dates", f"--dump={tmp_path}", env={"REQUESTS_CA_BUNDLE": str(copy)})
     assert f"trusting only the CAs in {copy} (from REQUESTS_CA_BUNDLE)" in result.err
+
+
+# --- Slack: slack-sdk has no total deadline of its own, and sleeps Retry-After as sent -------------
+
+def _announce_in_a_thread(notifier: Any) -> threading.Thread:
+    thread = threading.Thread(target=lambda: notifier.started(command="run", env="prod", date="2026-11-19",
+                                                              actor="alice", changes=1, total=1), daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("how", ["retry-after-3600", "trickled"])
+def test_a_slow_slack_holds_a_message_no_longer_than_its_deadline(how: str) -> None:
+    """A message (retries included) ends by its deadline: the run waits on Slack before the first change
+    and after the last. Before, Retry-After: 3600 slept an hour and a trickled answer never ended."""
+    warnings: list[str] = []
+    with SlackRecorder(mode="429" if how == "retry-after-3600" else "ok", retry_after=3600) as recorder:
+        port = int(recorder.url.rsplit(":", 1)[1])
+        relay = TrickleRelay(port, 0.2) if how == "trickled" else None
+        url = recorder.webhook_url if relay is None else recorder.webhook_url.replace(f":{port}/", f":{relay.port}/")
+        notifier = SlackNotifier(webhook=Secret(url), warn=warnings.append, secrets=[], timeout=1, deadline=1.5)
+        thread = _announce_in_a_thread(notifier)
+        thread.join(timeout=60)  # a guard against the hang, not a measurement
+        if relay:
+            relay.stop()
+        assert not thread.is_alive(), "the Slack message held the run"
+    assert warnings == ["Slack notification failed (no answer within 1.5s); the rollback itself is not affected"]
+    assert "XXXXXXXX" not in " ".join(warnings)
+
+
+def test_slack_retry_after_is_bounded_like_the_transports(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The wait slack-sdk makes for a 429 is capped at the transport's RETRY_AFTER_MAX (and a bad value is 1 s)."""
+    import fleetrewind.notify.slack as slack_module
+
+    slept: list[float] = []
+    monkeypatch.setattr(slack_module.time, "sleep", slept.append)
+    with SlackRecorder(mode="429", retry_after=3600) as recorder:
+        notifier = SlackNotifier(webhook=Secret(recorder.webhook_url), warn=lambda _: None, secrets=[], timeout=5,
+                                 deadline=30)
+        _announce_in_a_thread(notifier).join(timeout=60)
+    assert slept and max(slept) <= RETRY_AFTER_MAX

@@ -13,8 +13,9 @@ import re
 import socket
 import ssl
 import threading
+import time
 import urllib.error
-from typing import TYPE_CHECKING, Callable, NamedTuple, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Protocol, Sequence
 
 # slack_sdk is imported only when a Slack notifier is made: most runs without Slack (and the
 # benchmarks' CPU per service) should not pay for importing it.
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Callable, NamedTuple, Protocol, Sequence
 from ..report.model import Report
 from ..rollout.states import State, Status
 from ..secret import Secret, redact
-from ..transport import sanitize_url
+from ..transport import RETRY_AFTER_MAX, sanitize_url
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
@@ -263,13 +264,16 @@ class SlackNotifier:
 
     def __init__(self, *, webhook: Secret | None = None, token: Secret | None = None, channel: str | None = None,
                  build_url: str | None = None, warn: Callable[[str], None], secrets: list[Secret | None],
-                 base_url: str | None = None, timeout: float = 10) -> None:
+                 base_url: str | None = None, timeout: float = 10, deadline: float | None = None) -> None:
         if not webhook and not (token and channel):
             raise ValueError("SlackNotifier needs a webhook, or a token and a channel")
         self._warn = warn
         self._secrets = [*secrets, webhook, token]
         self._build_url = build_url
         self._timeout = timeout
+        # slack-sdk's timeout is per socket read, and it sleeps whatever Retry-After says: one message,
+        # retries included, gets this long, like every request of transport.py
+        self._deadline = deadline if deadline is not None else 3 * timeout
         self._channel = channel
         self._lock = threading.Lock()  # the executor may report services from several threads
         self._failures = 0
@@ -284,7 +288,23 @@ class SlackNotifier:
         )
         from slack_sdk.webhook import WebhookClient
 
-        handlers = [ConnectionErrorRetryHandler(), RateLimitErrorRetryHandler(), ServerErrorRetryHandler()]
+        class BoundedRateLimit(RateLimitErrorRetryHandler):
+            """slack-sdk sleeps Retry-After as sent (3600 is an hour); wait at most RETRY_AFTER_MAX."""
+
+            def prepare_for_next_attempt(self, *, state: Any, request: Any, response: Any = None,
+                                         error: Exception | None = None) -> None:
+                if response is None:
+                    raise error or RuntimeError("no answer")
+                values = {k.lower(): v for k, v in response.headers.items()}.get("retry-after") or ["1"]
+                try:
+                    wait = min(float(values[0]), RETRY_AFTER_MAX)
+                except (TypeError, ValueError):
+                    wait = 1.0
+                state.next_attempt_requested = True
+                time.sleep(max(0.0, wait) if wait == wait else 1.0)  # NaN: the fallback
+                state.increment_current_attempt()
+
+        handlers = [ConnectionErrorRetryHandler(), BoundedRateLimit(), ServerErrorRetryHandler()]
         self._webhook: WebhookClient | None = None
         self._client: WebClient | None = None
         if webhook:
@@ -336,7 +356,10 @@ class SlackNotifier:
             try:
                 message = build()  # inside the guard: an odd report must not stop a rollback either
                 blocks = _redact_blocks(message.blocks, self._secrets)
-                problem = self._post(redact(message.text, self._secrets), blocks, first=first, final=final)
+                problem = _within(self._deadline, lambda: self._post(redact(message.text, self._secrets), blocks,
+                                                                     first=first, final=final))
+            except _Late:
+                problem = f"no answer within {self._deadline:g}s"
             except Exception as exc:  # noqa: BLE001 - best effort: nothing here may stop a rollback
                 problem = _describe(exc, self._timeout)
             if problem is None:
@@ -366,6 +389,32 @@ class SlackNotifier:
         if first and isinstance(answer.get("ts"), str):
             self._thread_ts = answer["ts"]
         return None
+
+
+class _Late(Exception):
+    """A Slack message that took longer than its deadline (it may still arrive; the run does not wait)."""
+
+
+def _within(seconds: float, call: Callable[[], str | None]) -> str | None:
+    """``call()`` in a daemon thread, waited for at most ``seconds``; its result, or its exception, or :class:`_Late`."""
+    results: list[str | None] = []
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            results.append(call())
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            errors.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name="slack-message", daemon=True).start()
+    if not done.wait(seconds):
+        raise _Late()
+    if errors:
+        raise errors[0]
+    return results[0]
 
 
 def _short_body(status: int, body: object) -> str:
