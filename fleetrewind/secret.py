@@ -70,9 +70,14 @@ def is_weak(value: str, common: Iterable[str] = ()) -> bool:
 
 
 def _forms(value: str) -> set[str]:
-    """The spellings a value takes in the tool's output: raw, in JSON, in HTML, in a URL, Basic-encoded."""
+    """The spellings a value takes in the tool's output: raw, in JSON, in HTML and XML (JUnit's attributes
+    and text, Slack's mrkdwn escape only ``& < >``), in a URL, in a ``repr`` (a traceback, a message)."""
+    xml_text = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    xml_attribute = xml_text.replace('"', "&quot;").replace("\r", "&#13;").replace("\n", "&#10;").replace("\t", "&#09;")
     forms = {value, json.dumps(value, ensure_ascii=False)[1:-1], json.dumps(value)[1:-1], html.escape(value),
-             urllib.parse.quote(value, safe=""), urllib.parse.quote_plus(value, safe="")}
+             html.escape(value, quote=False), xml_text, xml_attribute,
+             urllib.parse.quote(value, safe=""), urllib.parse.quote_plus(value, safe=""),
+             repr(value)[1:-1], ascii(value)[1:-1], repr(value.encode("utf-8", "surrogatepass"))[2:-1]}
     return {f for f in forms if f}
 
 

@@ -267,3 +267,66 @@ def test_a_slack_bot_token_never_reaches_the_messages_or_the_output(
     assert len(received) >= 6 and all(r.path == "/api/chat.postMessage" for r in received)
     assert all(r.headers.get("Authorization") == f"Bearer {BOT_TOKEN}" for r in received)  # used, only as auth
     assert seen.leaks() == []
+
+
+# --- secrets whose characters each file format spells its own way ---------------------------------
+
+AWKWARD = {
+    "xml and quotes": "Ab'c\"d&<e>fgh-12",
+    "newline and tab": "first-line-s3cret\nsecond\tpart",
+    "control character": "ctl\x01s3cretvalue-9",
+    "non-ASCII": "Ünïcode-sécret-1€",
+    "backslash": "back\\slash-s3cret-7",
+}
+
+
+def _spellings(value: str) -> dict[str, str]:
+    """How serialisers the tool and its libraries use write ``value`` (the part between the quotes)."""
+    import xml.etree.ElementTree as ET
+
+    attribute = ET.tostring(ET.Element("x", {"a": value}), encoding="unicode")
+    text_node = ET.Element("x")
+    text_node.text = value
+    return {"raw": value, "json": json.dumps(value)[1:-1], "json-utf8": json.dumps(value, ensure_ascii=False)[1:-1],
+            "xml attribute": attribute[len('<x a="'):-len('" />')],
+            "xml text": ET.tostring(text_node, encoding="unicode")[3:-4],
+            "repr": repr(value)[1:-1], "ascii": ascii(value)[1:-1], "bytes repr": repr(value.encode())[2:-1]}
+
+
+@pytest.mark.parametrize("name", list(AWKWARD))
+def test_a_secret_is_hidden_in_every_spelling_a_file_or_a_traceback_gives_it(name: str) -> None:
+    from fleetrewind.secret import REGISTRY, Secret, redact
+
+    REGISTRY.reset()
+    value = AWKWARD[name]
+    Secret(value, "a test secret")
+    for how, spelled in _spellings(value).items():
+        assert spelled not in redact(f"before {spelled} after"), f"{name} leaks in its {how} spelling"
+
+
+def test_an_apps_secret_echoed_by_a_422_with_xml_characters_stays_out_of_junit(
+        indexed: Indexed, tmp_path: Path, cli) -> None:
+    """A proxy or Marathon that echoes the definition in its 422: the report (JSON), the JUnit file (XML) and
+    the screen each spell the app's DB_PASSWORD their own way."""
+    from tests.test_after_first_change import Rewriter
+
+    secret = AWKWARD["xml and quotes"]
+    apps = sample_apps(f"{indexed.host}/{PREFIX.rstrip('/')}")
+    for app in apps:
+        app["env"] = {"DB_PASSWORD": secret}
+    (tmp_path / "rollback.json").write_text(indexed.index_text)
+    with Simulator(apps=apps, deploy_seconds=0.1) as simulator:
+        rewriter = Rewriter(simulator.url)
+        rewriter.on("PUT", "/v2/apps/ds/prod/shop/web",
+                    lambda s, b: (422, {"message": f"Object is not valid: env value {secret} refused"}), forward=False)
+        try:
+            result = cli("run", "--date=2026-11-19", "--env=prod", f"--dump={tmp_path}", "--timeout=3",
+                         env={"MARATHON_URL": rewriter.url})
+        finally:
+            rewriter.stop()
+    assert result.code == 1, result.err
+    assert list(tmp_path.glob("junit-*.xml"))
+    seen = Seen({f"DB_PASSWORD ({how})": spelled for how, spelled in _spellings(secret).items()})
+    seen.output("run", result)
+    seen.files(tmp_path)
+    assert seen.leaks() == []
