@@ -15,6 +15,8 @@ from .notify.slack import Notifier, make_notifier
 from .registry.auth import credentials_from_docker_config
 from .registry.client import RegistryClient
 from .marathon.history import History
+from .releases.index import Index
+from .rollout.plan import Plan
 from .rollout import planning, witness
 from .rollout.scope import Selection
 from .rollout.usecase import RolloutOptions
@@ -62,6 +64,26 @@ def history(client: MarathonClient, fleet_state: FleetState, settings: Settings)
                                 marathon=sanitize_url(settings.marathon_url or ""), ledger_file=settings.ledger_file,
                                 env=settings.env or "", concurrency=settings.concurrency,
                                 timeout=settings.history_timeout)
+
+
+def date_selection(settings: Settings) -> tuple[Index, Selection]:
+    """rollback.json for --env and --date, and the services --only/--exclude/pinned leave in scope."""
+    assert settings.date
+    index = planning.load_index(settings.dump, env=settings.env, date=settings.date)
+    return index, planning.select_services(settings.scope, index.services)
+
+
+def date_plan(client: MarathonClient, settings: Settings, index: Index, selection: Selection) -> tuple[Plan, FleetState]:
+    """plan and run --date: the selected fleet, the apps left out, their history, the plan by --rule."""
+    assert settings.date
+    fleet_state = fleet(client, selection.selected, settings)
+    left_out = left_out_apps(client, settings, selection)
+    plan = witness.plan_by_rule(index, fleet_state, settings.date,
+                                history(client, planning.whole_fleet(fleet_state, left_out), settings),
+                                rule=settings.rule, with_config=settings.with_config, waves=settings.waves,
+                                pin_digest=settings.pin_digest, scope=settings.scope, selection=selection,
+                                left_out=planning.shown(left_out))
+    return plan, fleet_state
 
 
 def rollout_options(settings: Settings, *, command: str, env: str, announce_states: bool = False) -> RolloutOptions:

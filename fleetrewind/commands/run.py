@@ -7,8 +7,7 @@ from ..console import Console
 from ..marathon.appmap import order_waves
 from ..rollout.ledger import last_good
 from ..rollout.plan import plan_for_images, render_table, scoped
-from ..rollout.planning import load_index, say_nothing_to_do, select_services, show_plan, shown, whole_fleet
-from ..rollout.witness import plan_by_rule, refuse
+from ..rollout.planning import say_nothing_to_do, select_services, show_plan, shown
 from ..rollout.usecase import Rollout, print_result
 from ..rollout.witness import refuse
 from ..settings import Settings
@@ -38,17 +37,11 @@ def execute(settings: Settings, console: Console) -> int:
             return 0
     else:
         assert settings.date
-        index = load_index(settings.dump, env=settings.env, date=settings.date)
-        selection = select_services(settings.scope, index.services)
+        index, selection = factory.date_selection(settings)
         if not selection.selected:
             return say_nothing_to_do(console, settings.scope, selection, env=settings.env, date=settings.date,
                                      as_json=settings.json)
-        fleet = factory.fleet(client, selection.selected, settings)
-        left_out = factory.left_out_apps(client, settings, selection)
-        plan = plan_by_rule(index, fleet, settings.date, factory.history(client, whole_fleet(fleet, left_out), settings),
-                            rule=settings.rule, with_config=settings.with_config, waves=settings.waves,
-                            pin_digest=settings.pin_digest, scope=settings.scope, selection=selection,
-                            left_out=shown(left_out))
+        plan, fleet = factory.date_plan(client, settings, index, selection)
         date = settings.date
         if settings.dry_run:
             show_plan(console, plan, as_json=settings.json, dump=settings.dump, index=index)

@@ -9,15 +9,13 @@ besides the image, so the file cannot leak a secret; the hash key is random per 
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
-import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..atomic import write_json
+from ..cachefile import CacheFile
 from ..transport import sanitize_url
 from .timeline import BadTimestamp, Definition, canonical, instant_text
 from ..inputs import loads, read_text
@@ -27,15 +25,14 @@ log = logging.getLogger(__name__)
 CACHE_FORMAT = 1
 
 
-class VersionCache:
+class VersionCache(CacheFile):
+    what = "Marathon version cache"
+
     def __init__(self, folder: Path | None, marathon_url: str) -> None:
-        key = hashlib.sha256(sanitize_url(marathon_url).encode()).hexdigest()[:16]
-        self.path = folder / f"marathon-{key}.json" if folder else None
-        self._lock = threading.Lock()
+        super().__init__(folder, "marathon", sanitize_url(marathon_url))
         self._entries: dict[str, dict[str, Any]] = {}   # app id -> instant -> raw entry
         self.key = secrets.token_bytes(32)
         self.dropped = 0                                 # entries that did not parse (read again)
-        self._dirty = False
         self._load()
 
     def _load(self) -> None:
@@ -89,23 +86,10 @@ class VersionCache:
                 keep.add(canonical(version))
             except BadTimestamp:
                 continue
-        with self._lock:
-            known = self._entries.get(app_id, {})
-            for instant in set(known) - keep:
-                del known[instant]
-                self._dirty = True
+        self._forget(self._entries.get(app_id, {}), keep)
 
-    def save(self) -> None:
-        if not self.path or not self._dirty:
-            return
-        with self._lock:
-            data = {"format": CACHE_FORMAT, "key": self.key.hex(), "apps": self._entries}
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                write_json(self.path, data, mode=0o600)
-            except OSError as exc:
-                log.warning("could not write Marathon version cache %s: %s", self.path, exc.strerror)
-            self._dirty = False
+    def _payload(self) -> dict[str, object]:
+        return {"format": CACHE_FORMAT, "key": self.key.hex(), "apps": self._entries}
 
 
 def _respelled(definition: Definition, version: str) -> Definition:

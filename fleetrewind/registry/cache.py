@@ -7,12 +7,10 @@ immutable, as CI pushes them; ``--no-cache`` re-reads everything.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import threading
 from pathlib import Path
 
-from ..atomic import write_json
+from ..cachefile import CacheFile
 from ..releases.imageref import DIGEST_RE as _DIGEST_RE, TAG_RE as _TAG_RE
 from ..releases.index import parse_time
 from ..releases.tags import SERVICE_RE
@@ -24,14 +22,13 @@ log = logging.getLogger(__name__)
 CACHE_FORMAT = 1
 
 
-class DigestCache:
+class DigestCache(CacheFile):
+    what = "registry cache"
+
     def __init__(self, folder: Path | None, registry_url: str) -> None:
-        key = hashlib.sha256(sanitize_url(registry_url).encode()).hexdigest()[:16]
-        self.path = folder / f"registry-{key}.json" if folder else None
-        self._lock = threading.Lock()
+        super().__init__(folder, "registry", sanitize_url(registry_url))
         self.created: dict[str, str] = {}
         self.tags: dict[str, dict[str, str]] = {}
-        self._dirty = False
         self._load()
 
     def _load(self) -> None:
@@ -84,19 +81,7 @@ class DigestCache:
 
     def forget_missing_tags(self, repo: str, present: set[str]) -> None:
         """Deleted tags leave the tag map (their digests' dates stay valid)."""
-        with self._lock:
-            known = self.tags.get(repo, {})
-            for tag in set(known) - present:
-                del known[tag]
-                self._dirty = True
+        self._forget(self.tags.get(repo, {}), present)
 
-    def save(self) -> None:
-        if not self.path or not self._dirty:
-            return
-        with self._lock:
-            data = {"format": CACHE_FORMAT, "digests": self.created, "tags": self.tags}
-            try:
-                write_json(self.path, data, mode=0o600)
-            except OSError as exc:
-                log.warning("could not write registry cache %s: %s", self.path, exc.strerror)
-            self._dirty = False
+    def _payload(self) -> dict[str, object]:
+        return {"format": CACHE_FORMAT, "digests": self.created, "tags": self.tags}
