@@ -264,6 +264,36 @@ def test_status_writes_nothing_not_even_a_lock(sim: Simulator, dump: Path, cli, 
                                                            env={"MARATHON_URL": sim.url}).out
 
 
+@pytest.mark.parametrize("extra", [(), ("--json",)], ids=["text", "json"])
+def test_status_with_marathon_down_still_shows_the_lock_and_the_last_run_then_exits_4(
+        indexed: Indexed, dump: Path, cli, tmp_path: Path, extra: tuple[str, ...]) -> None:
+    with make_sim(indexed) as gone:
+        url = gone.url
+    locks = tmp_path / "locks"
+    (dump / "ledger.jsonl").write_text('{"env": "prod", "command": "run", "date": "2026-11-19", "actor": "alice", '
+                                       '"state": "FAILED"}\n')
+    before = tree(dump)
+    with EnvLock(locks, "prod", command="run", force=False, warn=print):
+        r = cli("status", "--env=prod", f"--dump={dump}", *extra,
+                env={"MARATHON_URL": url, "ROLLBACK_LOCK_DIR": str(locks)})
+
+    assert r.code == 4
+    [error] = [line for line in r.err.splitlines() if line.startswith("error:")]
+    assert "cannot reach Marathon" in error, r.err
+    reason = error.removeprefix("error: ")
+    if extra:
+        data = json.loads(r.out)
+        assert data["marathon_unreachable"] == reason and data["services"] == []
+        assert (data["lock"]["command"], data["lock"]["held"]) == ("run", True)
+        assert (data["last_run"]["actor"], data["last_run"]["state"]) == ("alice", "FAILED")
+    else:
+        lines = r.out.splitlines()
+        assert lines[0] == f"Marathon unreachable: {reason}"
+        assert lines[1].startswith("lock: held by ") and "run" in lines[1]
+        assert lines[2].startswith("last run: run to 2026-11-19 by alice") and lines[2].count("FAILED") == 1
+    assert tree(dump) == before
+
+
 @pytest.mark.parametrize("extra, message", [
     (("--env=stage",), "was made for env 'prod', not 'stage'"),
     (("--env=prod", "--dump=/nonexistent/fleet"), "no rollback.json in /nonexistent/fleet"),

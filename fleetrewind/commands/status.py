@@ -1,6 +1,8 @@
 """``status``: what runs now, what is in flight, who holds the lock, how the last run ended.
 
-Read-only: it writes no file, takes no lock and changes nothing in Marathon.
+Read-only: it writes no file, takes no lock and changes nothing in Marathon. When Marathon cannot
+be read it still shows the lock and the last run (what one needs when Marathon is sick), then
+exits 4 like any command that needs an unreachable Marathon.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from ..console import Console
+from ..errors import UnreachableError
 from ..factory import marathon_client
 from ..marathon.fleet import peek_apps
 from ..report.status import build_status, render_status, status_json
@@ -20,13 +23,22 @@ from ..settings import Settings
 def execute(settings: Settings, console: Console) -> int:
     assert settings.env
     index = load_index(settings.dump, env=settings.env, date=settings.date)
+    lock = holder(settings.lock_dir, settings.env)
+    last_run = last_entry(settings.ledger_file, settings.env)
     client = marathon_client(settings)
-    peeks = peek_apps(client, index.services, env=settings.env, overrides=settings.app_ids,
-                      app_group=settings.app_group, parallel=settings.parallel)
-    status = build_status(index, peeks, client.deployments(), now=dt.datetime.now(dt.timezone.utc),
-                          lock=holder(settings.lock_dir, settings.env), last_run=last_entry(settings.ledger_file, settings.env))
+    failure: UnreachableError | None = None
+    try:
+        peeks = peek_apps(client, index.services, env=settings.env, overrides=settings.app_ids,
+                          app_group=settings.app_group, parallel=settings.parallel)
+        deployments = client.deployments()
+    except UnreachableError as err:
+        failure, peeks, deployments = err, {}, []
+    status = build_status(index, peeks, deployments, now=dt.datetime.now(dt.timezone.utc), lock=lock,
+                          last_run=last_run, unreachable=str(failure) if failure else None)
     if settings.json:
         console.json(status_json(status))
     else:
         console.result(render_status(status))
+    if failure is not None:
+        raise failure
     return 0

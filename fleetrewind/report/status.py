@@ -48,6 +48,7 @@ class FleetStatus:
     lock: LockHolder | None
     lock_seconds: float | None
     last_run: Mapping[str, object] | None  # the ledger entry of the last run
+    unreachable: str | None = None  # why Marathon could not be read (then no service is shown)
 
 
 def _int(value: object) -> int | None:
@@ -82,9 +83,11 @@ def _in_flight(app: AppDef, app_id: str, deployments: Sequence[Doc],
 
 
 def build_status(index: Index, peeks: Mapping[str, Peek], deployments: Sequence[Doc], *,
-                 now: dt.datetime, lock: LockHolder | None, last_run: Mapping[str, object] | None) -> FleetStatus:
+                 now: dt.datetime, lock: LockHolder | None, last_run: Mapping[str, object] | None,
+                 unreachable: str | None = None) -> FleetStatus:
+    """With ``unreachable`` (Marathon could not be read), only the lock and the last run are known."""
     services = []
-    for service in index.services:
+    for service in index.services if unreachable is None else ():
         peek = peeks.get(service) or Peek(None, None, "not read")
         app = peek.app or {}
         image = peek.image
@@ -96,7 +99,7 @@ def build_status(index: Index, peeks: Mapping[str, Peek], deployments: Sequence[
             healthy=_int(app.get("tasksHealthy")), health_checks=bool(app.get("healthChecks"))))
     lock_seconds = max(0.0, now.timestamp() - lock.since) if lock and lock.since is not None else None
     return FleetStatus(env=index.env, tz=index.tz, services=tuple(services), lock=lock, lock_seconds=lock_seconds,
-                       last_run=last_run)
+                       last_run=last_run, unreachable=unreachable)
 
 
 def duration(seconds: float | None) -> str:
@@ -156,6 +159,9 @@ def _last_run_text(entry: Mapping[str, object] | None) -> str:
 
 
 def render_status(status: FleetStatus) -> str:
+    if status.unreachable is not None:  # what runs now is unknown; the lock and the last run are still worth seeing
+        return "\n".join([f"Marathon unreachable: {status.unreachable}", _lock_text(status),
+                          _last_run_text(status.last_run)])
     header = ("SERVICE", "APP", "IMAGE", "RELEASE", "DEPLOYMENT", "INSTANCES")
     rows = [header]
     for s in status.services:
@@ -192,5 +198,6 @@ def status_json(status: FleetStatus) -> dict[str, object]:
                 "since": iso_utc(dt.datetime.fromtimestamp(status.lock.since, dt.timezone.utc).replace(microsecond=0))
                 if status.lock.since is not None else None,
                 "seconds": status.lock_seconds, "held": status.lock.held}
-    return {"env": status.env, "services": [service(s) for s in status.services], "lock": lock,
+    return {"env": status.env, "marathon_unreachable": status.unreachable,
+            "services": [service(s) for s in status.services], "lock": lock,
             "last_run": dict(status.last_run) if status.last_run is not None else None}
