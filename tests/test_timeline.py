@@ -180,6 +180,39 @@ def test_the_rules_disagree_when_a_build_never_ran_and_the_check_says_so() -> No
     assert run_checks(ran, timelines, {"api": v3}, tz=UTC, now=at("2026-11-21T00:00:00Z")) == ()
 
 
+@pytest.mark.parametrize("status, problem", [
+    ({"deployments": [{"id": "d-1"}]}, "deployment d-1 is still in flight"),
+    ({"tasksUnhealthy": 1, "tasksHealthy": 1}, "1 of its tasks are unhealthy"),
+    ({"tasksRunning": 1}, "1/2 tasks running"),
+    ({}, None),
+], ids=["in-flight", "unhealthy", "short", "at-rest"])
+def test_both_rules_judge_already_runs_its_target_the_same_way(status: dict[str, Any], problem: str | None) -> None:
+    from fleetrewind.marathon.fleet import FleetState
+    from fleetrewind.marathon.history import History
+    from fleetrewind.rollout.scope import Scope
+    from fleetrewind.rollout.witness import plan_by_rule
+
+    # the 17th's build is what ran on the 18th, and what runs now: both rules pick the image it runs
+    index = _index([_release("1-master", "2026-11-17T09:00:00Z")])
+    v1 = definition("2026-11-17T10:00:00.000Z", "1-master")
+    doc = {**app("2026-11-17T10:00:00.000Z", "1-master"), "tasksRunning": 2, "tasksHealthy": 0, **status}
+    fleet = FleetState(app_ids={"api": "/ds/prod/api"}, apps={"api": doc})
+    history = History(timelines={"api": build_timeline("/ds/prod/api", [v1], current=v1)}, current={"api": v1},
+                      max_versions=50, requests=0)
+    steps = {(rule, with_config): plan_by_rule(index, fleet, "2026-11-18", history, rule=rule, with_config=with_config, waves=[],
+                                pin_digest=False, scope=Scope(), now=at("2026-11-21T00:00:00Z")).step("api")
+             for rule, with_config in (("built", False), ("ran", False), ("ran", True))}
+
+    for step in steps.values():
+        assert step.target == "reg:5000/api:1-master"
+        if problem is None:
+            assert step.action == UNCHANGED and step.reason.startswith("unchanged: already")
+        else:
+            assert step.action == CHANGE and f"but {problem}: deployed again and waited on until healthy" in step.reason
+    assert steps[("ran", False)].restore_version is None
+    assert steps[("ran", True)].restore_version == (v1.version if problem else None)
+
+
 def test_the_ran_rule_leaves_a_service_whose_history_is_short() -> None:
     index = _index([_release("1-master", "2026-11-17T09:00:00Z")])
     v3 = definition("2026-11-20T10:00:00.000Z", "3-master")

@@ -77,9 +77,7 @@ def plan_for_date(index: Index, date: str, *, current: Mapping[str, str | None],
                   problems: Mapping[str, str | None] | None = None) -> Plan:
     """For each service: its newest release at or before the end of ``date`` vs what runs now.
 
-    "Already runs it" needs the image AND a healthy app at rest (``problems``: service -> what is
-    wrong, from :attr:`FleetState.problems`); a service on its target but stuck is deployed again
-    and waited on, and the plan says why.
+    "Already runs it" is :func:`on_target`'s: the image AND a healthy app at rest (``problems``).
     """
     problems = problems or {}
     wave_of = {s: i for i, wave in enumerate(waves) for s in wave}
@@ -97,12 +95,9 @@ def plan_for_date(index: Index, date: str, *, current: Mapping[str, str | None],
         why = "released that day" if released_on == date else f"filled from an older date ({released_on})"
         evidence = built_evidence(release, index)
         if runs(now, tag=release.tag, digest=release.digest or None):
-            if problems.get(service):
-                steps.append(Step(service, app_id, now, now, CHANGE, _stuck(release.tag, problems[service]), wave,
-                                  release, evidence=evidence))
-            else:
-                steps.append(Step(service, app_id, now, now, UNCHANGED,
-                                  f"unchanged: already runs {release.tag} ({why})", wave, release, evidence=evidence))
+            steps.append(on_target(service, app_id, now, wave, problem=problems.get(service), tag=release.tag,
+                                   unchanged=f"unchanged: already runs {release.tag} ({why})", release=release,
+                                   evidence=evidence))
             continue
         target = retarget(now, tag=release.tag, digest=release.digest, pin_digest=pin_digest) if now else release.image
         steps.append(Step(service, app_id, now, target, CHANGE, why, wave, release, evidence=evidence))
@@ -123,18 +118,27 @@ def plan_for_images(targets: Mapping[str, str], *, current: Mapping[str, str | N
     for service, target in targets.items():
         now = current.get(service)
         wave = wave_of.get(service, len(waves))
-        if now == target and problems.get(service):
-            steps.append(Step(service, app_ids.get(service), now, now, CHANGE,
-                              _stuck(target.rpartition(":")[2], problems[service]), wave))
-        elif now == target:
-            steps.append(Step(service, app_ids.get(service), now, now, UNCHANGED, "unchanged: already runs it", wave))
+        if now == target:
+            steps.append(on_target(service, app_ids.get(service), now, wave, problem=problems.get(service),
+                                   tag=target.rpartition(":")[2], unchanged="unchanged: already runs it"))
         else:
             steps.append(Step(service, app_ids.get(service), now, target, CHANGE, reason, wave))
     return Plan(env=env, date=date, steps=tuple(steps), waves=tuple(tuple(w) for w in waves))
 
 
-def _stuck(tag: str, problem: str | None) -> str:
-    return f"runs {tag} but {problem}: deployed again and waited on until healthy"
+def on_target(service: str, app_id: str | None, now: str | None, wave: int, *, problem: str | None, tag: str,
+              unchanged: str, release: Release | None = None, evidence: str = "",
+              restore_version: str | None = None) -> Step:
+    """The step of a service whose app already has its target (image, or whole definition), under every rule.
+
+    "Already runs its target" needs the target AND a healthy app at rest (``problem``: what is wrong,
+    from :attr:`FleetState.problems`): a service on its target but unhealthy, or with a deployment in
+    flight, is deployed again and waited on, and the plan says why.
+    """
+    if problem:
+        return Step(service, app_id, now, now, CHANGE, f"runs {tag} but {problem}: deployed again and waited on "
+                    "until healthy", wave, release, evidence=evidence, restore_version=restore_version)
+    return Step(service, app_id, now, now, UNCHANGED, unchanged, wave, release, evidence=evidence)
 
 
 def scoped(plan: Plan, selection: Selection, scope: Scope, *,

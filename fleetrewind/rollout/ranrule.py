@@ -13,7 +13,7 @@ from ..marathon.timeline import Definition, Timeline, merged, show
 from ..releases.imageref import runs
 from ..releases.index import Index, Release
 from .checks import day_end
-from .plan import CHANGE, NO_HISTORY, RAN, UNCHANGED, Plan, Step
+from .plan import CHANGE, NO_HISTORY, RAN, Plan, Step, on_target
 
 
 def release_of(index: Index, service: str, image: str) -> Release | None:
@@ -27,7 +27,10 @@ def release_of(index: Index, service: str, image: str) -> Release | None:
 def plan_ran(index: Index, date: str, timelines: Mapping[str, Timeline], *, services: Sequence[str] | None = None,
              current: Mapping[str, str | None],
              current_defs: Mapping[str, Definition], app_ids: Mapping[str, str], waves: Sequence[Sequence[str]],
-             with_config: bool = False) -> Plan:
+             with_config: bool = False, problems: Mapping[str, str | None] | None = None) -> Plan:
+    """``problems`` (service -> why its app is not healthy at rest) as for the build rule: an app
+    already on its target but stuck is deployed again (:func:`~.plan.on_target`)."""
+    problems = problems or {}
     tz = index.tz
     moment = day_end(date, tz)
     wave_of = {s: i for i, wave in enumerate(waves) for s in wave}
@@ -53,16 +56,20 @@ def plan_ran(index: Index, date: str, timelines: Mapping[str, Timeline], *, serv
         if with_config:
             then, present = held.definition, current_defs.get(service)
             if present is not None and then.same_config(present) and then.instances == present.instances:
-                steps.append(Step(service, app_id, now, now, UNCHANGED, "unchanged: already holds that definition",
-                                  wave, release, evidence=evidence))
+                steps.append(on_target(service, app_id, now, wave, problem=problems.get(service),
+                                       tag=f"version {then.version}", unchanged="unchanged: already holds that "
+                                       "definition", release=release, evidence=evidence,
+                                       restore_version=then.version))
             else:
                 steps.append(Step(service, app_id, now, image, CHANGE,
                                   f"held at the end of {date} (whole definition, version {then.version})",
                                   wave, release, evidence=evidence, restore_version=then.version))
             continue
         if now == image:
-            steps.append(Step(service, app_id, now, now, UNCHANGED, "unchanged: already runs what it ran then",
-                              wave, release, evidence=evidence))
+            steps.append(on_target(service, app_id, now, wave, problem=problems.get(service),
+                                   tag=release.tag if release else image.rpartition(":")[2],
+                                   unchanged="unchanged: already runs what it ran then", release=release,
+                                   evidence=evidence))
         else:
             steps.append(Step(service, app_id, now, image, CHANGE, f"ran at the end of {date}", wave, release,
                               evidence=evidence))

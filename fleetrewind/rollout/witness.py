@@ -42,7 +42,7 @@ def plan_by_rule(index: Index, fleet: FleetState, date: str, history: History, *
         services = selection.selected if selection else index.services
         plan = plan_ran(index, date, history.timelines, services=services, current=fleet.images,
                         current_defs=history.current, app_ids=fleet.app_ids, waves=order_waves(services, waves),
-                        with_config=with_config)
+                        with_config=with_config, problems=fleet.problems)
         plan = scoped(plan, selection, scope, left_out=left_out) if selection else plan
     else:
         plan = plan_to_date(index, fleet, date, waves=waves, pin_digest=pin_digest, scope=scope,
