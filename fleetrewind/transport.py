@@ -381,10 +381,17 @@ class Transport:
         _CURRENT.watch = watch
         _WATCHDOG.add(watch)
         try:
-            resp = self.session.request(method, url, **kwargs)
+            streamed = bool(kwargs.pop("stream", False))  # the caller reads it itself (an event stream), bounded
+            resp = self.session.request(method, url, stream=True, **kwargs)
+            if not streamed:
+                _read_bounded(resp, MAX_ANSWER)
             if watch.expired:  # http.client takes a connection cut mid-headers for their end
                 raise DeadlineExceeded()
             return resp
+        except AnswerTooLarge:
+            raise UnreachableError(f"{self.name} at {self.display_url} answered {method} {_path_of(url)} with more "
+                                   f"than {MAX_ANSWER // 2**20} MB; refusing to read more (check the URL, "
+                                   "or a proxy in front of it)") from None
         except DeadlineExceeded:
             raise self._too_slow(method, url, deadline) from None
         except _RedirectRefused as exc:
@@ -437,6 +444,26 @@ class Transport:
 
     def close(self) -> None:
         self.session.close()
+
+
+MAX_ANSWER = 128 * 2**20  # bytes: Marathon's /v2/apps for thousands of apps is a few MB
+
+
+class AnswerTooLarge(Exception):
+    """A body larger than the bound: a hostile or broken server (13 GB of memory before the bound)."""
+
+
+def _read_bounded(resp: requests.Response, limit: int) -> None:
+    """Read the body as requests would without ``stream``, but stop past ``limit`` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in resp.iter_content(2**16):
+        size += len(chunk)
+        if size > limit:
+            resp.close()
+            raise AnswerTooLarge()
+        chunks.append(chunk)
+    resp._content = b"".join(chunks)  # what requests' own non-streamed read leaves behind
 
 
 def _path_of(url: str) -> str:

@@ -9,8 +9,9 @@ used to end in a traceback or mislead. docs/reliability.md ("A hostile server") 
 from __future__ import annotations
 
 import io
-import threading
 import ssl
+import threading
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -23,10 +24,12 @@ from fleetrewind.notify.slack import SlackNotifier
 from fleetrewind.registry import client as client_module
 from fleetrewind.registry.auth import RegistryCredentials
 from fleetrewind.registry.client import DigestMismatch, RegistryClient
+import fleetrewind.transport as transport_module
 from fleetrewind.secret import Secret
 from fleetrewind.transport import RETRY_AFTER_MAX, TLS, CredentialsRefused, Transport, redirect_problem
 from testbed.hostile import (Behaviour, HostileRegistry, Redirector, TrickleRelay, config_blob, digest_of,
                              manifest_for)
+from testbed.serving import BackgroundServer
 from testbed.slack_recorder import SlackRecorder
 from testbed.tls import TlsPaths, make_server_tls
 
@@ -543,3 +546,53 @@ def test_slack_retry_after_is_bounded_like_the_transports(monkeypatch: pytest.Mo
                                  deadline=30)
         _announce_in_a_thread(notifier).join(timeout=60)
     assert slept and max(slept) <= RETRY_AFTER_MAX
+
+
+# --- bounded memory: an answer that never ends ------------------------------------------------------
+
+class _Endless(BaseHTTPRequestHandler):
+    """200 and a JSON body that never ends (no Content-Length): requests kept all of it in memory."""
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        try:
+            self.wfile.write(b'{"apps": ["')
+            for _ in range(10_000):
+                self.wfile.write(b"x" * 65536)
+        except OSError:
+            pass
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+def test_an_answer_that_never_ends_is_cut_at_the_bound_with_one_error(
+        cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(transport_module, "MAX_ANSWER", 2**20)  # the product's bound is 128 MB; the same code
+    server = BackgroundServer(_Endless, name="endless")
+    try:
+        result = cli("deploy", "--env=prod", "--image=api=2", f"--dump={tmp_path}", f"--marathon={server.url}")
+    finally:
+        server.stop()
+    assert result.code == 4, result.err
+    [line] = errors(result.err)
+    assert line == (f"error: Marathon at {server.url} answered GET /v2/apps with more than 1 MB; refusing to read "
+                    "more (check the URL, or a proxy in front of it)")
+
+
+def test_an_event_stream_line_or_frame_that_never_ends_is_not_kept_growing() -> None:
+    from fleetrewind.marathon.client import MAX_EVENT_LINE, _lines
+    from fleetrewind.marathon.events import MAX_FRAME, parse_events
+
+    endless_line = ("x" * 65536 for _ in range(10_000))
+    with pytest.raises(ValueError):
+        for _ in _lines(endless_line):
+            pass
+    assert list(_lines(iter(["data: {}\r\n", "\n", "tail"]))) == ["data: {}", "", "tail"]
+    frame = ["data: " + "y" * 4096] * (MAX_FRAME // 4096 + 2) + ["", 'data: {"eventType": "x"}', ""]
+    assert [e.type for e in parse_events(frame)] == ["x"]  # the endless frame dropped, the next one read
+    deep = ["data: " + "[" * 100_000, ""]
+    assert list(parse_events(deep)) == []  # nested too deeply: skipped like any unreadable frame
+    assert MAX_EVENT_LINE <= 2**20

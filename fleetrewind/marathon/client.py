@@ -255,13 +255,29 @@ class EventStream:
 
     def __iter__(self) -> Iterator[Event]:
         try:
-            lines = (line for line in self._resp.iter_lines(decode_unicode=True) if line is not None)
-            yield from parse_events(lines)
+            yield from parse_events(_lines(self._resp.iter_content(2**14, decode_unicode=True)))
         except (requests.exceptions.RequestException, AttributeError, ValueError) as exc:
             # AttributeError/ValueError: urllib3 reading a response another thread closed
             raise UnreachableError(f"Marathon's event stream broke ({exc.__class__.__name__})") from None
         finally:
             self._resp.close()
+
+
+MAX_EVENT_LINE = 2**20  # characters: Marathon's events are a few KB; a line that never ends is refused
+
+
+def _lines(chunks: Iterator[str]) -> Iterator[str]:
+    """The stream's lines, none longer than MAX_EVENT_LINE (requests' iter_lines keeps an endless line whole)."""
+    pending = ""
+    for chunk in chunks:
+        pending += chunk
+        *done, pending = pending.split("\n")
+        for line in done:
+            yield line.removesuffix("\r")
+        if len(pending) > MAX_EVENT_LINE:
+            raise ValueError(len(pending))  # the event stream "broke": the watch polls instead
+    if pending:
+        yield pending
 
 
 def _safe_json(resp: requests.Response) -> Doc:

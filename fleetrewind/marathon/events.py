@@ -7,9 +7,10 @@ comments). Upstream: Marathon's ``docs/docs/event-bus.md``, ``core/event/Events.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
+
+from ..inputs import loads
 
 # the events that end a deployment; both carry the deployment plan (``plan.id``)
 DEPLOYMENT_ENDS = ("deployment_success", "deployment_failed")
@@ -27,21 +28,24 @@ class Event:
         return str(found) if found else None
 
 
+MAX_FRAME = 2**20  # characters of one event's data
+
+
 def parse_events(lines: Iterable[str]) -> Iterator[Event]:
     """Events from the stream's lines; a frame whose data is not a JSON object is skipped."""
-    kind, data = "", list[str]()
+    kind, data, size = "", list[str](), 0
     for line in lines:
         if line.startswith(":"):
             continue
         if line == "":
             if data:
                 try:
-                    body = json.loads("\n".join(data))
+                    body = loads("\n".join(data))
                 except ValueError:
                     body = None
                 if isinstance(body, dict):
                     yield Event(kind or str(body.get("eventType") or "message"), body)
-            kind, data = "", list[str]()
+            kind, data, size = "", list[str](), 0
             continue
         field, _, value = line.partition(":")
         value = value[1:] if value.startswith(" ") else value
@@ -49,3 +53,6 @@ def parse_events(lines: Iterable[str]) -> Iterator[Event]:
             kind = value
         elif field == "data":
             data.append(value)
+            size += len(value)
+            if size > MAX_FRAME:  # a frame that never ends: dropped, not kept growing
+                kind, data, size = "", list[str](), 0
