@@ -248,8 +248,12 @@ def test_run_only_one_service_changes_only_it_and_report_junit_and_slack_say_wha
     # the state that worked is the whole fleet: api's new image and what the others kept running
     assert {s: i.rsplit(":", 1)[1] for s, i in entry["images"].items()} == \
         {PREFIX + s: (AT_19[s] if s == "api" else NEWEST[s]) for s in FLEET}
-    finished = [str(m.body) for m in slack_recorder.wait_for(2)][-1]
+    messages = [str(m.body) for m in slack_recorder.wait_for(2)]
+    started, finished = messages[0], messages[-1]
     assert f"In scope: {PREFIX}api." in finished and "Left out, not touched" in finished
+    # the start message says it too: the team sees at once that only api is touched
+    assert "started by" in started and f"In scope: {PREFIX}api." in started
+    assert f"{PREFIX}web (not named in --only)" in started
 
 
 def test_run_exclude_after_only_and_a_pin_leave_those_services_alone(sim: Simulator, dump: Path, cli,

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Protocol, Sequence
 # slack_sdk is imported only when a Slack notifier is made: most runs without Slack (and the
 # benchmarks' CPU per service) should not pay for importing it.
 
-from ..report.model import Report
+from ..report.model import Report, ScopeReport
 from ..rollout.states import State, Status
 from ..secret import Secret, redact
 from ..transport import RETRY_AFTER_MAX, sanitize_url
@@ -56,7 +56,7 @@ class Notifier(Protocol):
     """What the use cases tell the team; implementations never raise."""
 
     def started(self, *, command: str, env: str, date: str | None, actor: str, changes: int, total: int,
-                checks: Sequence[str] = ()) -> None: ...
+                checks: Sequence[str] = (), scope: ScopeReport | None = None) -> None: ...
 
     def service_done(self, *, service: str, app_id: str | None, from_image: str | None, to_image: str | None,
                      status: Status, seconds: float | None, error: str | None) -> None: ...
@@ -70,7 +70,7 @@ class NullNotifier:
     """Slack is not configured: say nothing."""
 
     def started(self, *, command: str, env: str, date: str | None, actor: str, changes: int, total: int,
-                checks: Sequence[str] = ()) -> None:
+                checks: Sequence[str] = (), scope: ScopeReport | None = None) -> None:
         pass
 
     def service_done(self, *, service: str, app_id: str | None, from_image: str | None, to_image: str | None,
@@ -157,7 +157,7 @@ def next_step(report: Report) -> str | None:
 
 
 def started_message(*, command: str, env: str, date: str | None, actor: str, changes: int, total: int,
-                    build_url: str | None, checks: Sequence[str] = ()) -> Message:
+                    build_url: str | None, checks: Sequence[str] = (), scope: ScopeReport | None = None) -> Message:
     head = title(command, env, date)
     what = f"{changes} of {total} services change" if changes else f"no change needed ({total} services checked)"
     text = f"{head} started by {actor}: {what}."
@@ -174,6 +174,7 @@ def started_message(*, command: str, env: str, date: str | None, actor: str, cha
         lines = "\n".join(f":warning: {_md(_cut(c, 300))}" for c in checks[:10])
         more = f"\n... and {len(checks) - 10} more (see the report)" if len(checks) > 10 else ""
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _cut(f"*Checks*\n{lines}{more}", 3000)}})
+    text += _add_scope(blocks, scope)
     _add_link(blocks, build_url)
     return Message(_md(_cut(text, 3000)), blocks)
 
@@ -226,15 +227,22 @@ def finished_message(report: Report, build_url: str | None) -> Message:
     if left:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _cut(
             f"Left as is (no release at or before {_md(report.date or 'the date')}): {_md(', '.join(left))}", 3000)}})
-    if report.scope.excluded:
-        out = ", ".join(f"{s} ({why})" for s, why in report.scope.excluded)
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _cut(
-            f"*In scope:* {_md(', '.join(report.scope.in_scope) or 'none')}\n*Left out, not touched:* {_md(out)}", 3000)}})
-        text += f" In scope: {', '.join(report.scope.in_scope)}."
+    text += _add_scope(blocks, report.scope)
     if step:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"*Next step:* `{_md(step)}`"}})
     _add_link(blocks, build_url or report.build_url)
     return Message(_md(_cut(text, 3000)), blocks)
+
+
+def _add_scope(blocks: list[Block], scope: ScopeReport | None) -> str:
+    """When a selection applies (--only, --exclude, pinned): a block naming the services in scope and
+    those left out; returns the fallback text's sentence ("" without a selection)."""
+    if scope is None or not scope.excluded:
+        return ""
+    out = ", ".join(f"{s} ({why})" for s, why in scope.excluded)
+    blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _cut(
+        f"*In scope:* {_md(', '.join(scope.in_scope) or 'none')}\n*Left out, not touched:* {_md(out)}", 3000)}})
+    return f" In scope: {', '.join(scope.in_scope) or 'none'}."
 
 
 def _add_link(blocks: list[Block], build_url: str | None) -> None:
@@ -318,12 +326,13 @@ class SlackNotifier:
                                 retry_handlers=handlers)
 
     def started(self, *, command: str, env: str, date: str | None, actor: str, changes: int, total: int,
-                checks: Sequence[str] = ()) -> None:
+                checks: Sequence[str] = (), scope: ScopeReport | None = None) -> None:
         # the raw values are redacted before they are escaped for mrkdwn (escaping could hide a secret)
         r, maybe = self._redact, self._redact_opt
         self._send(lambda: started_message(command=r(command), env=r(env), date=maybe(date), actor=r(actor),
                                            changes=changes, total=total, build_url=maybe(self._build_url),
-                                           checks=[r(c) for c in checks]),
+                                           checks=[r(c) for c in checks],
+                                           scope=scope.map_text(r) if scope else None),
                    first=True)
 
     def service_done(self, *, service: str, app_id: str | None, from_image: str | None, to_image: str | None,

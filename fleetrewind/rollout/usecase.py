@@ -178,7 +178,7 @@ class Rollout:
                    revert_on: frozenset[FailureClass] | None) -> tuple[State, int]:
         self.notifier.started(command=self.command, env=plan.env, date=self.date, actor=self.options.actor,
                               changes=len(plan.changes()), total=len(plan.steps),
-                              checks=[f"{c.kind} {c.service}: {c.detail}" for c in plan.checks])
+                              checks=[f"{c.kind} {c.service}: {c.detail}" for c in plan.checks], scope=self.scope)
         self._state(State.RUNNING, f"{len(plan.changes())} of {len(plan.steps)} services change")
         first_policy = "stop" if policy == "revert" else policy
         ok = self._executor(force=self.options.force, verify=self.verify).run(
