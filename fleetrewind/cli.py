@@ -200,7 +200,14 @@ def _run(args: Mapping[str, object], environ: Mapping[str, str], console: Consol
         elif settings.tls.source in CA_VARIABLES and not _is_system_bundle(settings.tls.ca_bundle):
             console.warn(f"TLS: trusting only the CAs in {settings.tls.ca_bundle} (from {settings.tls.source}), "
                          "not the default CAs; set --ca-bundle or ROLLBACK_CA_BUNDLE to choose explicitly")
-        return HANDLERS[settings.command](settings, console)
+        early = {id(weak) for weak in weak_secrets()}
+        try:
+            return HANDLERS[settings.command](settings, console)
+        finally:  # secrets found inside the run's data (a tag, an image name) are weak from then on
+            for weak in weak_secrets():
+                if id(weak) not in early:
+                    console.warn(f"{weak.name} appears inside an image name or app id of this run: it is hidden "
+                                 "where credentials appear, not everywhere (files keep their data); use another one")
     except RollbackError as err:
         console.error(str(err))
         return err.exit_code

@@ -62,11 +62,16 @@ class Secret:
         return hash(self._value)
 
 
-def is_weak(value: str, common: Iterable[str] = ()) -> bool:
-    """Too short or too common to hide everywhere without revealing it."""
+def is_weak(value: str, common: Iterable[str] = (), data: Iterable[str] = ()) -> bool:
+    """Too short or too common to hide everywhere without revealing it, or part of the run's data.
+
+    ``data`` are values the tool writes as data (image references, app ids): a secret inside one
+    (a password equal to a running tag) hidden as a substring would corrupt the snapshot that
+    ``undo`` needs (``web:<hidden>``) and tell readers the password.
+    """
     lowered = value.lower()
     return len(value) < MIN_STRONG or lowered in COMMON or lowered in {c.lower() for c in common} \
-        or value.isdigit()
+        or value.isdigit() or any(lowered in word.lower() for word in data)
 
 
 def _forms(value: str) -> set[str]:
@@ -88,6 +93,7 @@ class Registry:
         self._lock = threading.Lock()
         self._secrets: list[Secret] = []
         self._common: set[str] = set()
+        self._data: set[str] = set()
         self._forms: list[str] = []
 
     def add(self, secret: Secret) -> None:
@@ -111,19 +117,28 @@ class Registry:
             self._common.update(w for w in words if w)
             self._rebuild()
 
+    def data_words(self, words: Iterable[str]) -> None:
+        """Values the tool writes as data (images, app ids): a secret found inside one is weak."""
+        new = {w for w in words if isinstance(w, str) and w} - self._data
+        if not new:
+            return
+        with self._lock:
+            self._data.update(new)
+            self._rebuild()
+
     def weak_value(self, value: str) -> bool:
-        return is_weak(value, self._common)
+        return is_weak(value, self._common, self._data)
 
     def _rebuild(self) -> None:
         forms: set[str] = set()
         for secret in self._secrets:
-            if not is_weak(secret.reveal(), self._common):
+            if not is_weak(secret.reveal(), self._common, self._data):
                 forms |= _forms(secret.reveal())
         self._forms = sorted(forms, key=len, reverse=True)  # longest first: a secret inside another
 
     def weak(self) -> list[Secret]:
         with self._lock:
-            return [s for s in self._secrets if is_weak(s.reveal(), self._common)]
+            return [s for s in self._secrets if is_weak(s.reveal(), self._common, self._data)]
 
     def forms(self) -> list[str]:
         with self._lock:
@@ -134,6 +149,7 @@ class Registry:
         with self._lock:
             self._secrets.clear()
             self._common.clear()
+            self._data.clear()
             self._forms = []
 
 

@@ -330,3 +330,22 @@ def test_an_apps_secret_echoed_by_a_422_with_xml_characters_stays_out_of_junit(
     seen.output("run", result)
     seen.files(tmp_path)
     assert seen.leaks() == []
+
+
+def test_a_password_equal_to_a_running_tag_never_corrupts_the_snapshot_undo_needs(
+        indexed: Indexed, tmp_path: Path, cli) -> None:
+    """Hidden as a substring, the password turned the snapshot's web:308-master into web:<hidden>, which undo
+    refuses: the one way back was gone. Inside data it is weak (warned about), as a branch name is."""
+    apps = sample_apps(f"{indexed.host}/{PREFIX.rstrip('/')}")
+    (tmp_path / "rollback.json").write_text(indexed.index_text)
+    with Simulator(apps=apps, deploy_seconds=0.1) as simulator:
+        env = {"MARATHON_URL": simulator.url, "MARATHON_PASSWORD": "308-master"}
+        result = cli("run", "--date=2026-11-19", "--env=prod", f"--dump={tmp_path}", "--user=ops", "--timeout=3",
+                     env=env)
+        assert result.code == 0, result.err
+        assert "warning: MARATHON_PASSWORD appears inside an image name or app id of this run" in result.err
+        [snapshot] = tmp_path.glob("snapshot-*.json")
+        assert "<hidden>" not in snapshot.read_text() + (tmp_path / "rollback.json").read_text()
+        undo = cli("undo", f"--snapshot={snapshot}", f"--dump={tmp_path}", "--user=ops", "--timeout=3", env=env)
+        assert undo.code == 0, undo.err
+        assert simulator.apps["/ds/prod/shop/web"]["container"]["docker"]["image"].endswith("/web:308-master")

@@ -9,7 +9,7 @@ from typing import Mapping, Sequence
 
 from .answers import app_problem
 from ..errors import RollbackError, UnreachableError
-from ..secret import Secret
+from ..secret import REGISTRY, Secret
 from .appdef import AppDef, image_of
 from .appmap import map_apps
 from .client import MarathonClient
@@ -53,6 +53,10 @@ def register_app_secrets(app: Mapping[str, object]) -> None:
     They travel in the app definition (a PUT body, a 422's answer, a --verbose log line); the
     redaction must know them. Other ``env`` values (ports, hosts, image names) are not.
     """
+    container = app.get("container")
+    docker = container.get("docker") if isinstance(container, dict) else None
+    image = docker.get("image") if isinstance(docker, dict) else None
+    REGISTRY.data_words([str(app.get("id")), image if isinstance(image, str) else ""])  # data, never hidden inside
     env = app.get("env")
     if isinstance(env, dict):
         for name, value in env.items():

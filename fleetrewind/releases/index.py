@@ -18,7 +18,7 @@ from dateutil.parser import isoparse
 
 from ..atomic import write_json
 from ..errors import UsageError
-from ..secret import shorten
+from ..secret import REGISTRY, shorten
 from .imageref import check_image, parse_image
 from .tags import check_env, check_service
 from ..inputs import TooDeep, loads, read_text
@@ -152,6 +152,8 @@ def build_index(releases: Iterable[Release], *, env: str, branch: str, registry:
 
 def write_index(folder: Path, document: dict[str, Any]) -> Path:
     path = folder / INDEX_NAME
+    REGISTRY.data_words(str(r.get("image")) for day in document.get("rollbacks", {}).values() for r in day
+                        if isinstance(r, dict))
     write_json(path, document)
     return path
 
@@ -194,6 +196,7 @@ def parse_index(data: object, path: Path) -> Index:
                                                 for v in ran_raw.values()):
         raise _bad(path, "'ran' must map dates to lists of its services")
     ran = {str(day): tuple(names) for day, names in ran_raw.items() if day in rollbacks}
+    REGISTRY.data_words(r.image for day in rollbacks.values() for r in day)  # never hidden inside (secret.py)
     return Index(env=data["env"], branch=data["branch"], registry=data["registry"],
                  generated_at=str(data.get("generated_at", "")), timezone=timezone,
                  services=services, rollbacks=rollbacks, ran=ran)

@@ -15,7 +15,7 @@ from ..releases.imageref import check_image
 from ..releases.tags import check_env, check_service
 from ..inputs import loads, read_text
 from ..marathon.timeline import parse_instant
-from ..secret import shorten
+from ..secret import REGISTRY, shorten
 
 SNAPSHOT_FORMAT = 1
 
@@ -90,6 +90,7 @@ def read_snapshot(path: Path) -> Snapshot:
             images[service] = check_image(image, f"{path}: image of {service}")
         if entry.get("version") is not None:  # sent to Marathon as is by a whole-definition undo
             versions[service] = _check_version(entry["version"], f"{path}: version of {service}")
+    REGISTRY.data_words(images.values())
     whole = data.get("whole", False) is True
     if whole and set(versions) != set(app_ids):
         raise bad("it replaced whole definitions but does not name every app's version")
