@@ -11,7 +11,7 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Mapping, Sequence
 
 from ..errors import MarathonError, UnreachableError
 from .client import MarathonClient
@@ -31,7 +31,7 @@ class History:
     requests: int                           # version lists + definitions read from Marathon
 
 
-def max_versions_of(info: Mapping[str, Any]) -> int:
+def max_versions_of(info: Mapping[str, object]) -> int:
     """``zk_max_versions`` from ``/v2/info`` (marathon_config or zookeeper_config), else Marathon's default."""
     for section in ("marathon_config", "zookeeper_config"):
         config = info.get(section)
@@ -80,7 +80,7 @@ class _Reader:
 
 
 def read_history(client: MarathonClient, cache: VersionCache, *, app_ids: Mapping[str, str],
-                 apps: Mapping[str, Mapping[str, Any]], concurrency: int, timeout: float = 10.0,
+                 apps: Mapping[str, Mapping[str, object]], concurrency: int, timeout: float = 10.0,
                  failed: Mapping[str, Sequence[Failed]] | None = None) -> History:
     """Every service's timeline; never raises for one app's bad history (its timeline says why)."""
     reader = _Reader(client, cache, timeout)

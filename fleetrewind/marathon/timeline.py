@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 from dateutil.parser import isoparse
 
@@ -81,14 +81,14 @@ class Definition:
     def same_config(self, other: "Definition") -> bool:
         return self.image == other.image and dict(self.fields) == dict(other.fields)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {"version": self.version, "image": self.image, "instances": self.instances,
                 "fields": dict(sorted(self.fields.items())),
                 "config_change_at": instant_text(self.config_change_at) if self.config_change_at else None,
                 "scaling_at": instant_text(self.scaling_at) if self.scaling_at else None}
 
     @classmethod
-    def from_json(cls, data: Any) -> "Definition":
+    def from_json(cls, data: object) -> "Definition":
         """The inverse of to_json; ValueError for anything else (a broken cache entry)."""
         if not isinstance(data, dict) or not isinstance(data.get("version"), str):
             raise ValueError("not a cached definition")
@@ -103,7 +103,7 @@ class Definition:
                    scaling_at=_optional_instant(data.get("scaling_at")))
 
 
-def _optional_instant(value: Any) -> dt.datetime | None:
+def _optional_instant(value: object) -> dt.datetime | None:
     if value is None:
         return None
     if not isinstance(value, str):
@@ -111,18 +111,18 @@ def _optional_instant(value: Any) -> dt.datetime | None:
     return parse_instant(value)
 
 
-def _canonical(value: Any) -> bytes:
+def _canonical(value: object) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def fingerprint(app: Mapping[str, Any], key: bytes) -> dict[str, str]:
+def fingerprint(app: Mapping[str, object], key: bytes) -> dict[str, str]:
     """Field name -> keyed hash of its value, for every configuration field but the image.
 
     env, labels and secrets are compared key by key (``env.DB_URL``); container and
     container.docker field by field (``container.volumes``, ``container.docker.forcePullImage``).
     The hash is keyed (HMAC) so a stored fingerprint cannot be matched against guessed values.
     """
-    def digest(value: Any) -> str:
+    def digest(value: object) -> str:
         return hmac.new(key, _canonical(value), hashlib.sha256).hexdigest()[:24]
 
     fields: dict[str, str] = {}
@@ -145,7 +145,7 @@ def fingerprint(app: Mapping[str, Any], key: bytes) -> dict[str, str]:
     return fields
 
 
-def definition_of(app: Mapping[str, Any], key: bytes, *, version: str | None = None) -> Definition:
+def definition_of(app: Mapping[str, object], key: bytes, *, version: str | None = None) -> Definition:
     """A stored (or the current) app definition -> Definition; BadTimestamp/ValueError when unusable."""
     text = version or app.get("version")
     if not isinstance(text, str):

@@ -13,7 +13,6 @@ import logging
 import secrets
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from ..cachefile import CacheFile
 from ..transport import sanitize_url
@@ -30,7 +29,7 @@ class VersionCache(CacheFile):
 
     def __init__(self, folder: Path | None, marathon_url: str) -> None:
         super().__init__(folder, "marathon", sanitize_url(marathon_url))
-        self._entries: dict[str, dict[str, Any]] = {}   # app id -> instant -> raw entry
+        self._entries: dict[str, dict[str, object]] = {}   # app id -> instant -> raw entry
         self.key = secrets.token_bytes(32)
         self.dropped = 0                                 # entries that did not parse (read again)
         self._load()
