@@ -119,8 +119,7 @@ class Deployment:
 
     def readiness(self, fleet: Fleet, t: float) -> list[dict[str, Any]]:
         """readinessCheckResults of the new tasks (`core/deployment/impl/ReadinessBehavior.scala`)."""
-        results = [t_.readiness_result(t) for t_ in fleet.tasks if t_.instance_id in self.launched]
-        return [r for r in results if r is not None]
+        return [r for t_ in fleet.tasks if t_.instance_id in self.launched for r in t_.readiness_results(t)]
 
     def _start_restart(self, fleet: Fleet, at: float) -> None:
         # Marathon's TaskReplaceActor.computeRestartStrategy.

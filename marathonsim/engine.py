@@ -328,7 +328,8 @@ class Engine(Timeline):
             interval=float(check.get("intervalSeconds", 60)),
             max_failures=int(check.get("maxConsecutiveFailures", 3)),
             kill_grace=float(app.get("taskKillGracePeriodSeconds") or 0),
-            readiness=bool(app.get("readinessChecks")), ready_after=knobs.ready_delay_seconds,
+            readiness=bool(app.get("readinessChecks")), readiness_checks=readiness_checks(app),
+            ready_after=knobs.ready_delay_seconds,
             never_ready=knobs.never_ready,
             backoff=float(app.get("backoffSeconds", 1)) if knobs.launch_backoff else 0.0,
             factor=float(app.get("backoffFactor", 1.15)),
@@ -353,3 +354,11 @@ class Engine(Timeline):
         index = self.cluster.place(task, free)
         if index is not None:
             task.waiting, task.staged_at, task.slave_id = False, at, agent_id(index)
+
+
+def readiness_checks(app: dict[str, Any]) -> tuple[tuple[str, bool], ...]:
+    """(name, preserveLastResponse) per readiness check; Marathon's defaults are "readinessCheck"
+    and false (`core/readiness/ReadinessCheck.scala`, `types/readinessCheck.raml`)."""
+    checks = app.get("readinessChecks") or []
+    return tuple((str(c.get("name") or "readinessCheck"), c.get("preserveLastResponse") is True)
+                 for c in checks if isinstance(c, dict))

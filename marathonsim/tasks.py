@@ -44,6 +44,8 @@ class Profile:
     max_failures: int = 3
     kill_grace: float = 0.0  # taskKillGracePeriodSeconds
     readiness: bool = False
+    # (name, preserveLastResponse) of each of the app's readiness checks, in the app's order
+    readiness_checks: tuple[tuple[str, bool], ...] = ()
     ready_after: float | None = None  # seconds after running; None: when healthy/running
     never_ready: bool = False
     backoff: float = 1.0
@@ -260,15 +262,22 @@ class Task:
             return False
         return t - (self.phase(t).start + p.running_after) < p.grace
 
-    def readiness_result(self, t: float) -> dict[str, Any] | None:
-        """TaskReadinessCheckResult of a running task of an app with readiness checks."""
+    def readiness_results(self, t: float) -> list[dict[str, Any]]:
+        """TaskReadinessCheckResults of a running task: one per readiness check of the app, named
+        as the check is (`core/readiness/ReadinessCheckExecutor.scala`, `checkName = checkDef.name`);
+        `lastResponse` only where the check sets preserveLastResponse (`ReadinessCheckResult.scala`)."""
         if not self.profile.readiness or self.state(t) != "TASK_RUNNING":
-            return None
+            return []
         ready_at = self.ready_at()
         ready = ready_at is not None and t >= ready_at
-        return {"name": "readinessCheck", "taskId": self.task_id(t), "ready": ready,
-                "lastResponse": {"status": 200 if ready else 503, "contentType": "text/plain",
-                                 "body": "ready" if ready else "not ready"}}
+        results = []
+        for name, preserve in self.profile.readiness_checks or (("readinessCheck", False),):
+            result: dict[str, Any] = {"name": name, "taskId": self.task_id(t), "ready": ready}
+            if preserve:
+                result["lastResponse"] = {"status": 200 if ready else 503, "contentType": "text/plain",
+                                          "body": "ready" if ready else "not ready"}
+            results.append(result)
+        return results
 
     def last_failure(self, t: float) -> dict[str, Any] | None:
         """The newest TASK_FAILED of an instance that never runs, as lastTaskFailure."""

@@ -58,9 +58,10 @@ def test_failing_checks_inside_the_grace_period_are_not_healthy_yet_and_fail_as_
 
 def test_readiness_that_never_passes_holds_the_deployment_and_says_so(cli: Any, tmp_path: Path) -> None:
     apps = wave.apps_for(NAMES, instances=1)
-    # no name: Marathon calls it "readinessCheck"
-    apps[1]["readinessChecks"] = [{"protocol": "HTTP", "path": "/ready", "portName": "http"}]
+    # the reason names the app's own check, and its last answer where Marathon keeps it
+    apps[1]["readinessChecks"] = [{"name": "warmup", "protocol": "HTTP", "path": "/ready", "portName": "http",
+                                   "preserveLastResponse": True}]
     r, stuck = _run(cli, tmp_path, apps, knobs={STUCK: {"never_ready": True}})
     assert stuck["failure_class"] == "deadline"
-    assert stuck["stuck_reason"] == ("new tasks not ready: readiness check readinessCheck not ready on 1 tasks "
+    assert stuck["stuck_reason"] == ("new tasks not ready: readiness check warmup not ready on 1 tasks "
                                      "(last answer HTTP 503)")

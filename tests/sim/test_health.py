@@ -124,7 +124,7 @@ def test_default_timing_is_unchanged_without_knobs(sim: Simulator, clock: FakeCl
 
 
 READY = [{"name": "readinessCheck", "protocol": "HTTP", "path": "/ready", "portName": "http",
-          "intervalSeconds": 30, "timeoutSeconds": 10}]
+          "intervalSeconds": 30, "timeoutSeconds": 10, "preserveLastResponse": True}]
 
 
 def test_readiness_holds_the_step_until_new_tasks_are_ready(
@@ -141,6 +141,24 @@ def test_readiness_holds_the_step_until_new_tasks_are_ready(
     assert app["readinessCheckResults"] == [check]
     clock.advance(25)  # running at 5 + 30 s
     assert http.get(f"{sim.url}/v2/deployments").json() == []
+
+
+def test_each_readiness_check_reports_under_its_own_name_and_keeps_its_answer_only_when_asked(
+        make_sim: MakeSim, clock: FakeClock, http: requests.Session) -> None:
+    """One result per task and check, named as the app names the check (`ReadinessCheckExecutor.scala`);
+    lastResponse only with preserveLastResponse (`ReadinessCheckResult.scala`); no name is "readinessCheck"."""
+    checks = [{"name": "warmup", "protocol": "HTTP", "path": "/warm", "portName": "http", "preserveLastResponse": True},
+              {"name": "caches", "protocol": "HTTP", "path": "/caches", "portName": "http"},
+              {"protocol": "HTTP", "path": "/ready", "portName": "http"}]
+    sim = make_sim([docker_app(instances=1, readinessChecks=checks)], knobs={"/shop/prod/api": {"never_ready": True}})
+    put_image(http, sim, "registry.example.com/api:2")
+    clock.advance(10)
+    [dep] = http.get(f"{sim.url}/v2/deployments").json()
+    results = dep["currentActions"][0]["readinessCheckResults"]
+    assert [r["name"] for r in results] == ["warmup", "caches", "readinessCheck"]
+    assert len({r["taskId"] for r in results}) == 1 and not any(r["ready"] for r in results)
+    assert results[0]["lastResponse"]["status"] == 503
+    assert "lastResponse" not in results[1] and "lastResponse" not in results[2]
 
 
 def test_readiness_that_never_turns_ready_holds_the_deployment_forever(

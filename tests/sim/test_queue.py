@@ -61,6 +61,26 @@ def test_instances_that_do_not_fit_wait_in_the_queue_with_the_reasons(
     assert sim.deployments == [] and get_app(http, sim)["tasksHealthy"] == 2
 
 
+def test_count_is_every_instance_not_launched_yet_old_ones_included(
+        make_sim: MakeSim, clock: FakeClock, http: requests.Session) -> None:
+    """A 1-instance app's count during a change is 2 only when its old instance never launched either:
+    Marathon counts every scheduled instance of the app (`core/launchqueue/LaunchStats.scala`) and keeps
+    an old one that is not healthy until a new one is (`core/deployment/impl/TaskReplaceActor.scala`)."""
+    sim = make_sim([docker_app(instances=1)], capacity={"cpus": 0.5, "mem": 4096, "agents": 1})
+    r = http.post(f"{sim.url}/v2/apps/shop/prod/api/restart", timeout=5)
+    assert r.status_code == 200, r.text
+    clock.advance(2)
+    [entry] = queue(http, sim)
+    assert entry["count"] == 1  # the old task runs and holds the only room; its replacement waits
+
+    never = make_sim([docker_app(instances=1)], capacity={"cpus": 64, "mem": 65536, "agents": 4},
+                     knobs={"/shop/prod/api": {"decline_reason": "InsufficientCpus"}})
+    assert [e["count"] for e in queue(http, never)] == [1]  # never launched
+    put_image(http, never, "registry.example.com/api:2")
+    clock.advance(2)
+    assert [e["count"] for e in queue(http, never)] == [2]  # the old one and its replacement
+
+
 def test_memory_and_declined_offers(make_sim: MakeSim, clock: FakeClock,
                                     http: requests.Session) -> None:
     sim = make_sim([docker_app("/a", instances=1), docker_app("/b", instances=0)],
