@@ -471,6 +471,8 @@ def _path_of(url: str) -> str:
 
 
 _REASONS = (
+    ("IncompleteRead", "the answer ended before the length it announced"),
+    ("InvalidChunkLength", "the answer's chunked encoding is broken"),
     ("certificate verify failed", "certificate verify failed"),
     ("CERTIFICATE_VERIFY_FAILED", "certificate verify failed"),
     ("hostname", "certificate does not match the host name"),

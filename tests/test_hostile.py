@@ -596,3 +596,29 @@ def test_an_event_stream_line_or_frame_that_never_ends_is_not_kept_growing() -> 
     deep = ["data: " + "[" * 100_000, ""]
     assert list(parse_events(deep)) == []  # nested too deeply: skipped like any unreadable frame
     assert MAX_EVENT_LINE <= 2**20
+
+
+class _ShortBody(BaseHTTPRequestHandler):
+    """Announces 100,000 bytes, sends 12 and hangs up: it was reported as "cannot reach ... (ChunkedEncodingError)"."""
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "100000")
+        self.end_headers()
+        self.wfile.write(b'{"apps": []}')
+        self.close_connection = True
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+def test_a_content_length_that_lies_says_the_answer_was_cut_short(cli: Any, tmp_path: Path) -> None:
+    server = BackgroundServer(_ShortBody, name="short-body")
+    try:
+        result = cli("deploy", "--env=prod", "--image=api=2", f"--dump={tmp_path}", f"--marathon={server.url}")
+    finally:
+        server.stop()
+    assert result.code == 4, result.err
+    [line] = errors(result.err)
+    assert "(the answer ended before the length it announced)" in line and "Error" not in line
