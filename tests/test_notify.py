@@ -83,7 +83,7 @@ def _all_text(body: dict[str, Any]) -> str:
 
 
 def _valid_blocks(body: dict[str, Any]) -> None:
-    """Slack's own models check the Block Kit limits (header 150 chars, section 3000, ...)."""
+    """Slack's own models check the Block Kit limits (header 150 chars, 3000 in a section block, ...)."""
     assert isinstance(body["text"], str) and body["text"]
     assert body["blocks"]
     for block in body["blocks"]:
