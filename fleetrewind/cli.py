@@ -176,11 +176,32 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
 
     secrets = _raw_secrets(args, environ)
     console = Console(stdout=stdout, stderr=stderr, secrets=secrets)
-    with _signals_end_the_command():
+    with _signals_end_the_command(), _thread_failures_redacted(console):
         try:
             return _run(args, environ, console, secrets)
         finally:
             _drop_closed(stdout)
+
+
+@contextmanager
+def _thread_failures_redacted(console: Console) -> Iterator[None]:
+    """An exception that escapes a background thread (the event feed, a Slack message) is one redacted
+    warning, with its traceback only under --verbose: Python's own hook prints it raw on stderr."""
+    def hook(failure: threading.ExceptHookArgs) -> None:
+        if failure.exc_type is SystemExit:
+            return
+        name = failure.thread.name if failure.thread else "?"
+        if console.verbose and failure.exc_value is not None:
+            log.warning("background thread %s failed", name, exc_info=failure.exc_value)
+        console.warn(f"a background thread ({name}) failed: {failure.exc_type.__name__}: {failure.exc_value}; "
+                     "the run goes on without it (rerun with --verbose for details)")
+
+    previous = threading.excepthook
+    threading.excepthook = hook
+    try:
+        yield
+    finally:
+        threading.excepthook = previous
 
 
 def _run(args: Mapping[str, object], environ: Mapping[str, str], console: Console,

@@ -349,3 +349,26 @@ def test_a_password_equal_to_a_running_tag_never_corrupts_the_snapshot_undo_need
         undo = cli("undo", f"--snapshot={snapshot}", f"--dump={tmp_path}", "--user=ops", "--timeout=3", env=env)
         assert undo.code == 0, undo.err
         assert simulator.apps["/ds/prod/shop/web"]["container"]["docker"]["image"].endswith("/web:308-master")
+
+
+def test_an_exception_escaping_a_background_thread_is_one_redacted_warning(
+        indexed: Indexed, tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]) -> None:
+    """Python's own thread hook prints the traceback raw on stderr, past the one redaction point."""
+    from fleetrewind.rollout import watch
+
+    def broken(self: Any) -> None:  # a bug in the deployments watch's thread, whose message carries a secret
+        raise RuntimeError(f"feed failed after login with {MARATHON_PASSWORD}")
+
+    monkeypatch.setattr(watch.WaveWatch, "_tick", broken)
+    apps = sample_apps(f"{indexed.host}/{PREFIX.rstrip('/')}")
+    (tmp_path / "rollback.json").write_text(indexed.index_text)
+    with Simulator(apps=apps, deploy_seconds=0.1, auth=(MARATHON_USER, MARATHON_PASSWORD)) as simulator:
+        result = cli("run", "--date=2026-11-19", "--env=prod", f"--dump={tmp_path}", f"--user={MARATHON_USER}",
+                     "--timeout=3", "--verbose", env={"MARATHON_URL": simulator.url,
+                                                      "MARATHON_PASSWORD": MARATHON_PASSWORD})
+    raw = capfd.readouterr()
+    assert result.code in (0, 1), result.err  # the watch is gone: the executor's own reads judge the wave
+    assert "warning: a background thread (deployments-watch) failed: RuntimeError: feed failed after login with " \
+           "<hidden>" in result.err
+    assert MARATHON_PASSWORD not in result.err + result.out + raw.out + raw.err
+    assert "Traceback" not in raw.err, "the traceback went past the redaction"
