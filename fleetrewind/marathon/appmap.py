@@ -38,20 +38,23 @@ def map_apps(services: Sequence[str], app_ids: Iterable[str], *, env: str,
     result: dict[str, str] = {}
     problems: list[str] = []
     prefix = "/" + "/".join(_segments(app_group)) + "/" if app_group else None
+    # the candidates of each name, read once: /<group>/<env>/.../<name> (not per service: N x N)
+    by_name: dict[str, list[str]] = {}
+    for app_id in known:
+        segs = _segments(app_id)
+        if len(segs) >= 3 and segs[1] == env and (not prefix or app_id.startswith(prefix)):
+            by_name.setdefault(segs[-1], []).append(app_id)
+    listed = set(known)
     for service in services:
         if service in overrides:
             wanted = "/" + "/".join(_segments(overrides[service]))
-            if wanted not in known:
+            if wanted not in listed:
                 problems.append(f"{service}: configured app {wanted} does not exist in Marathon")
             else:
                 result[service] = wanted
             continue
         name = service.rsplit("/", 1)[-1]
-        matches = []
-        for app_id in known:
-            segs = _segments(app_id)
-            if len(segs) >= 3 and segs[1] == env and segs[-1] == name and (not prefix or app_id.startswith(prefix)):
-                matches.append(app_id)
+        matches = by_name.get(name, [])
         if not matches:
             problems.append(f"{service}: no Marathon app /<group>/{env}/.../{name}")
         elif len(matches) > 1:

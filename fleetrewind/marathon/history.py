@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Mapping, Sequence
 
 from ..errors import MarathonError, UnreachableError
 from .client import MarathonClient
-from .timeline import BadTimestamp, Definition, Failed, Timeline, broken, build_timeline, definition_of
+from .timeline import (BadTimestamp, Definition, Failed, Timeline, broken, build_timeline, definition_of,
+                       parse_instant)
 from .versioncache import VersionCache
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,17 @@ class _Reader:
         return definition
 
 
+def _held(now: Definition | None, version: str) -> Definition | None:
+    """The current definition when ``version`` (any ISO-8601 spelling) names it, else None."""
+    if now is None:
+        return None
+    try:
+        same = parse_instant(version) == now.at
+    except BadTimestamp:
+        return None
+    return replace(now, version=version) if same else None
+
+
 def read_history(client: MarathonClient, cache: VersionCache, *, app_ids: Mapping[str, str],
                  apps: Mapping[str, Mapping[str, object]], concurrency: int, timeout: float = 10.0,
                  failed: Mapping[str, Sequence[Failed]] | None = None) -> History:
@@ -101,8 +113,9 @@ def read_history(client: MarathonClient, cache: VersionCache, *, app_ids: Mappin
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="history") as pool:
         listed = dict(zip(services, pool.map(lambda s: reader.versions(app_ids[s]), services)))
         wanted = [(s, v) for s in services if isinstance(listed[s], list) for v in listed[s]]
-        # cached versions are answered here; only the others go to Marathon, in parallel
-        known = [cache.lookup(app_ids[s], v) for s, v in wanted]
+        # the app's own version is the definition already read with the app; cached versions are
+        # answered here; only the others go to Marathon, in parallel
+        known = [_held(current.get(s), v) or cache.lookup(app_ids[s], v) for s, v in wanted]
         missing = [pair for pair, hit in zip(wanted, known) if hit is None]
         fetched = iter(list(pool.map(lambda pair: reader.definition(app_ids[pair[0]], pair[1]), missing)))
         read: list[Definition | str] = [hit if hit is not None else next(fetched) for hit in known]
