@@ -163,3 +163,18 @@ def test_stamp_now() -> None:
     stamp = stamp_now()
     assert len(stamp) == 16 and stamp.endswith("Z") and stamp[8] == "T"
     assert dt.datetime.strptime(stamp, "%Y%m%dT%H%M%SZ")
+
+
+def test_a_check_is_spelled_by_check_itself_in_the_report_and_the_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The run report carries the same checks as plan --json: both take Check's own serialisation."""
+    from fleetrewind.rollout.checks import Check
+    from fleetrewind.rollout.plan import Plan, plan_json
+
+    check = Check("api", "never-ran", "reg/api:1-master never ran")
+    monkeypatch.setattr(Check, "as_dict", lambda self: {"service": self.service, "kind": self.kind,
+                                                        "detail": self.detail, "spelled": "by Check"})
+    report = _report(EVERY_STATUS, checks=(check,)).as_dict()
+    plan = plan_json(Plan(env="prod", date="2026-11-19", steps=(), checks=(check,)))
+
+    assert report["checks"] == plan["checks"] == [{"service": "api", "kind": "never-ran",
+                                                   "detail": "reg/api:1-master never ran", "spelled": "by Check"}]

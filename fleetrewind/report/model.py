@@ -140,7 +140,7 @@ class Report:
             "exit_code": self.exit_code, "snapshot": self.snapshot, "states": [str(s) for s in self.states],
             "services": [s.as_dict() for s in self.services], "summary": self.summary.as_dict(),
             "scope": self.scope.as_dict(),
-            "checks": [{"service": c.service, "kind": c.kind, "detail": c.detail} for c in self.checks],
+            "checks": [{**c.as_dict()} for c in self.checks],
         }
 
     def to_json(self) -> str:
