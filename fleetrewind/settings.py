@@ -18,6 +18,7 @@ from typing import Any, Mapping
 
 from .config_file import load_config
 from .errors import UsageError
+from .instants import is_date
 from .secret import REGISTRY, Secret, redact, shorten
 from .registry.auth import RegistryCredentials
 from .rollout.states import DEFAULT_ROLLBACK_ON, FailureClass
@@ -26,7 +27,6 @@ from .releases.index import find_zone
 from .releases.tags import DEFAULT_BRANCHES, DEFAULT_TAG_PATTERN, branch_for_env, check_env, check_service, compile_tag_pattern, parse_services
 from .transport import TLS, sanitize_url
 
-DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")  # ASCII digits only (\d takes any script's)
 # Numbers as typed: ASCII digits only, as for dates (int() and float() accept any script's digits).
 _INT_RE = re.compile(r"[0-9]+", re.ASCII)
 _FLOAT_RE = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
@@ -235,7 +235,7 @@ def _timezone(value: str | None) -> dt.tzinfo:
 
 def check_date(value: str, *, flag: str = "--date") -> str:
     """A date as the index writes it; the check that it is offered happens against the index."""
-    if not DATE_RE.match(value):
+    if not is_date(value):
         raise UsageError(f"{flag} must look like 2026-11-19 (found: {value!r})")
     try:
         dt.date.fromisoformat(value)

@@ -193,6 +193,8 @@ def test_registry_url_loses_its_trailing_slash() -> None:
     ((*GET, "--quiet", "--verbose"), {}, "--quiet and --verbose cannot be used together"),
     (("plan", "--date=19-11-2026", "--env=prod"), {}, "--date must look like 2026-11-19 (found: '19-11-2026')"),
     (("plan", "--date=2026-02-30", "--env=prod"), {}, "--date '2026-02-30' is not a calendar date"),
+    (("plan", "--date=2026-11-19\n", "--env=prod"), {}, "--date must look like 2026-11-19 (found: '2026-11-19\\n')"),
+    (("plan", "--date=２０２６-11-19", "--env=prod"), {}, "--date must look like 2026-11-19 (found: '２０２６-11-19')"),
     ((*PLAN, "--marathon-auth=oauth"), {}, '--marathon-auth must be basic or dcos (found: "oauth")'),
     (("run", "--date=2026-11-19", "--env=prod", "--timeout=soon"), {}, '--timeout must be a positive number of seconds (found: "soon")'),
     (("run", "--date=2026-11-19", "--env=prod", "--on-failure=retry"), {}, '--on-failure must be one of stop, continue, revert (found: "retry")'),

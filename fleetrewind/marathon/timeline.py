@@ -16,8 +16,7 @@ import json
 from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping, Sequence
 
-from dateutil.parser import isoparse
-
+from ..instants import read_instant
 from .appdef import SERVER_FIELDS, image_of
 
 # Fields a definition names but that are not configuration: who it is, how many, and its image.
@@ -33,19 +32,11 @@ class BadTimestamp(ValueError):
 
 
 def parse_instant(text: str) -> dt.datetime:
-    """An ISO-8601 instant in any spelling (``Z``, ``+00:00``, other offsets, with or without ms), in UTC."""
-    if not isinstance(text, str) or len(text) < 10 or not text[:4].isdigit():
+    """:func:`~fleetrewind.instants.read_instant`, refusing what it cannot read (BadTimestamp)."""
+    moment = read_instant(text)
+    if moment is None:
         raise BadTimestamp(f"{text!r} is not an ISO-8601 timestamp")
-    try:
-        moment = dt.datetime.fromisoformat(text)  # fast, and most spellings since Python 3.11
-    except ValueError:
-        try:
-            moment = isoparse(text)
-        except (ValueError, OverflowError):
-            raise BadTimestamp(f"{text!r} is not an ISO-8601 timestamp") from None
-    if moment.tzinfo is None:  # Marathon always writes an offset; a bare one is read as UTC
-        moment = moment.replace(tzinfo=dt.timezone.utc)
-    return moment.astimezone(dt.timezone.utc)
+    return moment
 
 
 def canonical(version: str) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..cachefile import CacheFile
 from ..releases.imageref import DIGEST_RE as _DIGEST_RE, TAG_RE as _TAG_RE
-from ..releases.index import parse_time
+from ..instants import read_instant
 from ..releases.tags import SERVICE_RE
 from ..transport import sanitize_url
 from ..inputs import loads, read_text
@@ -47,7 +47,7 @@ class DigestCache(CacheFile):
         digests, tags = data.get("digests"), data.get("tags")
         dropped = 0
         for digest, created in (digests.items() if isinstance(digests, dict) else ()):
-            if _DIGEST_RE.fullmatch(digest) and parse_time(created) is not None:
+            if _DIGEST_RE.fullmatch(digest) and read_instant(created) is not None:
                 self.created[digest] = created
             else:
                 dropped += 1

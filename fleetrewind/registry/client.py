@@ -19,7 +19,7 @@ import requests
 
 from ..errors import AuthError, RegistryError, UnreachableError, UsageError
 from .auth import RegistryAuth, RegistryCredentials
-from ..releases.index import parse_time
+from ..instants import read_instant
 from ..secret import shorten
 from ..transport import CredentialsRefused, Transport, sanitize_url
 from ..inputs import loads
@@ -71,7 +71,7 @@ def parse_created(value: object, where: str) -> dt.datetime:
     """An RFC 3339 time, nanoseconds allowed, as an aware UTC datetime."""
     if not isinstance(value, str) or not value:
         raise MalformedManifest(f"{where} has no 'created' time")
-    parsed = parse_time(value)
+    parsed = read_instant(value)
     if parsed is None:
         raise MalformedManifest(f"{where} has an unreadable 'created' time {shorten(value, 60)} "
                                 "(years 1970-8999 are accepted); fix or delete that tag in the registry")

@@ -7,17 +7,15 @@ configured time zone; each day lists every release of the environment's branch t
 from __future__ import annotations
 
 import datetime as dt
-import re
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dateutil.parser import isoparse
-
 from ..atomic import write_json
 from ..errors import UsageError
+from ..instants import is_date, read_instant
 from ..secret import REGISTRY, shorten
 from .imageref import check_image, parse_image
 from .tags import check_env, check_service
@@ -25,13 +23,6 @@ from ..inputs import TooDeep, loads, read_text
 
 INDEX_FORMAT = 2
 INDEX_NAME = "rollback.json"
-# The one spelling of a date key (ASCII digits): 20261118 or 2026-W47-3 are ISO 8601 too, but
-# sort and compare differently, so they are refused rather than silently skipped by the date rule.
-DATE_KEY_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
-# A creation time a release can have: converting year 1 or 9999 to a time zone overflows, and
-# neither is a real build date (Go's zero time is year 1). Reproducible builds use 1970-01-01.
-EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
-LATEST = dt.datetime(9000, 1, 1, tzinfo=dt.timezone.utc)
 
 
 @dataclass(frozen=True, order=True)
@@ -65,20 +56,6 @@ class Index:
 
     def releases(self, service: str) -> list[Release]:
         return sorted(r for day in self.rollbacks.values() for r in day if r.service == service)
-
-
-def parse_time(value: object) -> dt.datetime | None:
-    """An RFC 3339 time (nanoseconds allowed) as aware UTC, or None when unreadable or out of range."""
-    if not isinstance(value, str) or not value or not value.isascii():
-        return None
-    try:
-        parsed = isoparse(value)
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=dt.timezone.utc)
-        parsed = parsed.astimezone(dt.timezone.utc)
-    except (ValueError, OverflowError):
-        return None
-    return parsed if EARLIEST <= parsed < LATEST else None
 
 
 def tz_name(tz: dt.tzinfo) -> str:
@@ -183,7 +160,7 @@ def parse_index(data: object, path: Path) -> Index:
     rollbacks: dict[str, list[Release]] = {}
     for day, entries in data["rollbacks"].items():
         try:
-            if not DATE_KEY_RE.fullmatch(day):
+            if not is_date(day):  # one spelling: other ISO 8601 dates would sort wrong
                 raise ValueError(day)
             dt.date.fromisoformat(day)
         except (TypeError, ValueError):
@@ -217,7 +194,7 @@ def _release(entry: object, day: str, path: Path) -> Release:
             raise UsageError(f"{shorten(digest)} is not a valid image digest")
     except UsageError as err:
         raise _bad(path, str(err)) from None
-    created = parse_time(entry["created"])
+    created = read_instant(entry["created"])
     if created is None:
         raise _bad(path, f"release {entry['service']}:{entry['tag']} has an unreadable created time "
                          f"{shorten(entry['created'], 40)} (years 1970-8999 are accepted)")

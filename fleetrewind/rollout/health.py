@@ -11,7 +11,6 @@ tasks are healthy and ready.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 from ..marathon.appdef import AppDef, Doc, deployment_ids, image_of
@@ -28,17 +27,6 @@ class Judgement:
     superseded: bool
     detail: str
     not_yet: int = 0  # new running tasks still inside their health grace period or not checked yet
-
-
-def parse_time(value: object) -> dt.datetime | None:
-    """Marathon's ISO-8601 timestamps (``...Z`` or ``+00:00``); None for anything else."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
 def grace_seconds(app: AppDef) -> float:

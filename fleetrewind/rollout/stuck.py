@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Mapping
 
+from ..instants import read_instant
 from ..marathon.appdef import AppDef, Doc
-from .health import NOT_YET, UNHEALTHY, config_at, grace_seconds, new_tasks, parse_time, task_health
+from .health import NOT_YET, UNHEALTHY, config_at, grace_seconds, new_tasks, task_health
 
 # Marathon's offer-matching reasons (core/launchqueue/impl/OfferMatchStatistics.scala), as a person says them.
 ROOM = {
@@ -90,7 +91,7 @@ def _health(app: AppDef, now: dt.datetime) -> str | None:
     waiting = [t for t, state in states if state == NOT_YET]
     if not waiting:
         return None
-    starts = [s for s in (parse_time(t.get("startedAt")) for t in waiting) if s is not None]
+    starts = [s for s in (read_instant(t.get("startedAt")) for t in waiting) if s is not None]
     if starts and now < min(starts) + dt.timedelta(seconds=grace):
         left = (min(starts) + dt.timedelta(seconds=grace) - now).total_seconds()
         return (f"health checks in their grace period: {len(waiting)} of {len(running)} new tasks not healthy yet "
