@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from .errors import UsageError
-from .secret import shorten
+from .secret import secret_name, shorten
 from .inputs import read_text
 
 # key -> (accepted types, description). Secrets are not accepted here on purpose.
@@ -44,8 +44,6 @@ KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "strict": ((bool,), "refuse when a target never ran or the set never ran together"),
     "history_timeout": ((int, float), "seconds one read of Marathon's version history may take"),
 }
-
-SECRET_HINTS = ("password", "pwd", "token", "secret", "webhook", "slack_url")
 
 
 class _AliasFound(yaml.YAMLError):
@@ -94,7 +92,7 @@ def load_config(path: str | None) -> dict[str, Any]:
         raise UsageError(f"config file {path} must be a mapping of keys to values (found: {type(data).__name__})")
     for key, value in data.items():
         if key not in KEYS:
-            if any(hint in str(key).lower() for hint in SECRET_HINTS):
+            if secret_name(key):
                 raise UsageError(
                     f"config file {path}: {shorten(key)} looks like a secret; secrets come from the environment "
                     "or flags, never the config file"

@@ -155,6 +155,15 @@ class Registry:
 
 REGISTRY = Registry()
 
+# The one list of names that say their value is a secret: an app's env variable (DB_PASSWORD,
+# API_KEY, SENTRY_DSN, SLACK_WEBHOOK) is registered as one, a config key like these is refused.
+SECRET_NAME = re.compile(r"(?i)pass|pwd|secret|token|key|credential|auth|private|cert|dsn|webhook|slack_url")
+
+
+def secret_name(name: object) -> bool:
+    """Does ``name`` (an env variable, a config key) say that its value is a secret?"""
+    return SECRET_NAME.search(str(name)) is not None
+
 # Credentials where they occur, whatever their strength.
 _SCHEME_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/'\"<>]*@")
 # ops:pw@host typed without a scheme; not an image's repo:tag@sha256:<hex>

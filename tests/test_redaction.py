@@ -234,3 +234,18 @@ def test_an_apps_secrets_and_secret_looking_env_values_are_known_once_the_app_is
     assert "app-db-s3cret-value" not in shown and "t0k3n-of-the-app" not in shown
     assert "/vault/prod/api-key-path" not in shown
     assert "registry.example.com/api on 8080" in shown, "ordinary env values are not secrets"
+
+
+@pytest.mark.parametrize("name", ["SLACK_WEBHOOK", "slack_url", "db_password", "API_KEY", "SENTRY_DSN"])
+def test_an_env_name_the_config_refuses_as_a_secret_is_a_secret_of_the_app_too(tmp_path: Path, name: str) -> None:
+    """One list of secret names: what may not sit in the config file is hidden when an app carries it."""
+    from fleetrewind.config_file import load_config
+    from fleetrewind.errors import UsageError
+    from fleetrewind.marathon.fleet import register_app_secrets
+
+    config = tmp_path / "rollback.yml"
+    config.write_text(f"{name}: a-value-of-the-config\n", encoding="utf-8")
+    with pytest.raises(UsageError, match="looks like a secret"):
+        load_config(str(config))
+    register_app_secrets({"id": "/ds/prod/shop/api", "env": {name: f"value-of-{name}-in-the-app"}})
+    assert f"value-of-{name}-in-the-app" not in redact(f"422: env {name}=value-of-{name}-in-the-app")

@@ -258,7 +258,7 @@ def test_bad_config_files_are_refused(config, text: str, message: str) -> None:
 
 @pytest.mark.parametrize("key", [
     "marathon_password", "registry_password", "pwd", "slack_webhook", "slack_token", "api_secret", "slack_url",
-    "MARATHON_PASSWORD",
+    "MARATHON_PASSWORD", "api_key", "sentry_dsn", "registry_auth_token", "tls_private_key", "db_credential",
 ])
 def test_secret_looking_keys_are_refused(config, key: str) -> None:
     error = refused(*GET, config(f"{key}: hunter22\n"))

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 from .answers import app_problem
 from ..errors import RollbackError, UnreachableError
-from ..secret import REGISTRY, Secret
+from ..secret import REGISTRY, Secret, secret_name
 from .appdef import AppDef, image_of
 from .appmap import map_apps
 from .client import MarathonClient
@@ -44,8 +43,6 @@ def load_apps(client: MarathonClient, app_ids: Mapping[str, str], *, parallel: i
     return FleetState(app_ids=dict(app_ids), apps=dict(zip(services, apps)))
 
 
-_SECRET_NAME = re.compile(r"(?i)pass|pwd|secret|token|key|credential|auth|private|cert|dsn")
-
 
 def register_app_secrets(app: Mapping[str, object]) -> None:
     """An app's ``secrets`` and its secret-looking ``env`` values are secrets of this run too.
@@ -60,7 +57,7 @@ def register_app_secrets(app: Mapping[str, object]) -> None:
     env = app.get("env")
     if isinstance(env, dict):
         for name, value in env.items():
-            if isinstance(value, str) and value and _SECRET_NAME.search(str(name)):
+            if isinstance(value, str) and value and secret_name(name):
                 Secret(value, f"the env value {str(name)[:40]} of {str(app.get('id'))[:80]}")
     secrets = app.get("secrets")
     if isinstance(secrets, dict):
