@@ -383,3 +383,24 @@ def test_a_selection_is_checked_together_with_the_services_it_leaves_as_they_are
     assert "308-master (left as it is)" in together["detail"] and "512-master" in together["detail"]
     assert not [c for c in checks if c["kind"] != "never-together" and c["service"] != PREFIX + "api"], checks
     assert with_web.code == 0 and [c["kind"] for c in json.loads(with_web.out)["checks"]].count("never-together") == 1
+
+
+def test_plan_json_that_leaves_nothing_is_a_plan_with_every_service_excluded(sim: Simulator, dump: Path,
+                                                                             cli) -> None:
+    """Every plan --json has the same top-level keys, the empty one too; exit 0, nothing read or written."""
+    normal = cli("plan", f"--date={DATE}", "--env=prod", f"--dump={dump}", "--json", env={"MARATHON_URL": sim.url})
+    assert normal.code == 0, normal.err
+    asked, before = len(sim.requests), files(dump)
+    r = cli("plan", f"--date={DATE}", "--env=prod", f"--dump={dump}", f"--only={PREFIX}api",
+            f"--exclude={PREFIX}api", "--rule=ran", "--json", env={"MARATHON_URL": sim.url})
+
+    assert r.code == 0, r.err
+    plan = json.loads(r.out)
+    assert set(json.loads(normal.out)) <= set(plan)
+    assert plan["rule"] == "ran" and plan["checks"] == [] and plan["changes"] == 0
+    assert plan["state"] == "NOTHING_TO_DO" and plan["message"].startswith("nothing to do: ")
+    assert plan["scope"]["in_scope"] == [] and plan["scope"]["excluded"] == [s["service"] for s in plan["services"]]
+    by = {s["service"]: (s["action"], s["reason"], s["target"]) for s in plan["services"]}
+    assert by == {PREFIX + "api": ("excluded", "named in --exclude", None),
+                  **{PREFIX + s: ("excluded", "not named in --only", None) for s in ("worker", "auth", "web")}}
+    assert sim.requests[asked:] == [] and files(dump) == before

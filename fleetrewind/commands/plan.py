@@ -16,7 +16,7 @@ def execute(settings: Settings, console: Console) -> int:
     index, selection = factory.date_selection(settings)
     if not selection.selected:
         return say_nothing_to_do(console, settings.scope, selection, env=settings.env, date=settings.date,
-                                 as_json=settings.json)
+                                 as_json=settings.json, rule=settings.rule)
     client = factory.marathon_client(settings)
     plan, fleet = factory.date_plan(client, settings, index, selection)
     try:

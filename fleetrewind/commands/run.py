@@ -40,7 +40,7 @@ def execute(settings: Settings, console: Console) -> int:
         index, selection = factory.date_selection(settings)
         if not selection.selected:
             return say_nothing_to_do(console, settings.scope, selection, env=settings.env, date=settings.date,
-                                     as_json=settings.json)
+                                     as_json=settings.json, rule=settings.rule)
         plan, fleet = factory.date_plan(client, settings, index, selection)
         date = settings.date
         if settings.dry_run:

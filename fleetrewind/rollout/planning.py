@@ -13,7 +13,7 @@ from ..marathon.fleet import FleetState, Peek, peek_apps
 from ..releases.index import Index, check_offered, read_index
 from ..report.matrix import write_matrix
 from ..report.model import Summary
-from .plan import RAN, Plan, plan_for_date, plan_json, render_table, scoped
+from .plan import BUILT, RAN, Plan, plan_for_date, plan_json, render_table, scoped
 from .scope import Scope, Selection, check_known, nothing_left, select
 from .states import State
 
@@ -39,12 +39,16 @@ def select_services(scope: Scope, services: Sequence[str], *, source: str = "rol
 
 
 def say_nothing_to_do(console: Console, scope: Scope, selection: Selection, *, env: str | None, date: str | None,
-                      as_json: bool) -> int:
-    """An empty selection: one line (or a JSON object), exit 0, nothing read or written."""
+                      as_json: bool, rule: str = BUILT) -> int:
+    """An empty selection: one line (or a JSON object), exit 0, nothing read or written.
+
+    The JSON is a plan like any other (every service excluded, with why; no checks: no history
+    was read), plus the state, the message and an empty summary.
+    """
     message = nothing_left(scope, selection)
     if as_json:
-        console.json({"env": env, "date": date, "state": str(State.NOTHING_TO_DO), "message": message,
-                      "scope": {**scope.as_dict(), "in_scope": [], "excluded": list(selection.left_out)},
+        plan = scoped(Plan(env=env or "", date=date, steps=(), rule=rule), selection, scope)
+        console.json({**plan_json(plan), "state": str(State.NOTHING_TO_DO), "message": message,
                       "summary": Summary().as_dict()})
     else:
         console.result(message)
