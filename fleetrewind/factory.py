@@ -40,7 +40,7 @@ def marathon_client(settings: Settings) -> MarathonClient:
     if settings.marathon_password and not settings.marathon_user:
         raise UsageError("a Marathon password was given without a user: set --user or MARATHON_USER")
     transport = Transport(settings.marathon_url, tls=settings.tls, pool_size=max(settings.parallel, settings.concurrency, 4) + 4,
-                          name="Marathon", timeout=30.0)
+                          name="Marathon", timeout=30.0, reads_elsewhere=False)
     return MarathonClient(transport, user=settings.marathon_user, password=settings.marathon_password,
                           auth_mode=settings.marathon_auth)
 

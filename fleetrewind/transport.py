@@ -46,7 +46,8 @@ class _RedirectRefused(Exception):
         self.method, self.target, self.why = method, target, why
 
 
-def redirect_problem(method: str, has_body: bool, from_url: str, to_url: str) -> str | None:
+def redirect_problem(method: str, has_body: bool, from_url: str, to_url: str, *,
+                     reads_elsewhere: bool = True) -> str | None:
     """Why a redirect must not be followed, or None.
 
     requests drops ``Authorization`` when a redirect leaves the host, but it sends a 307/308's
@@ -63,6 +64,9 @@ def redirect_problem(method: str, has_body: bool, from_url: str, to_url: str) ->
         return "to a URL that carries a user name or password of its own"
     if home[0] == "https" and target[0] != "https":
         return f"from https to plain http ({show_origin(target)})"
+    if target != home and not reads_elsewhere:
+        return (f"to another origin {show_origin(target)} (this server's answers come only from "
+                f"{show_origin(home)})")
     if target != home and (has_body or method.upper() not in ("GET", "HEAD")):
         return (f"to another origin {show_origin(target)} (a request with a body or a change stays on "
                 f"{show_origin(home)})")
@@ -70,14 +74,22 @@ def redirect_problem(method: str, has_body: bool, from_url: str, to_url: str) ->
 
 
 class _Session(requests.Session):
-    """requests' session, with every redirect checked by :func:`redirect_problem` before it is followed."""
+    """requests' session, with every redirect checked by :func:`redirect_problem` before it is followed.
+
+    ``reads_elsewhere``: a registry sends blob downloads to its storage; Marathon has no reason to
+    send a read elsewhere (its standbys proxy to the leader), and an answer from another origin
+    would be planned on as if Marathon had said it.
+    """
+
+    reads_elsewhere = True
 
     def get_redirect_target(self, resp: requests.Response) -> str | None:
         target = super().get_redirect_target(resp)
         if target:
             request = resp.request
             absolute = urllib.parse.urljoin(resp.url, target)
-            why = redirect_problem(request.method or "GET", bool(request.body), resp.url, absolute)
+            why = redirect_problem(request.method or "GET", bool(request.body), resp.url, absolute,
+                                   reads_elsewhere=self.reads_elsewhere)
             if why:
                 raise _RedirectRefused(request.method or "GET", absolute, why)
         return target
@@ -261,7 +273,7 @@ class _Retry(Retry):
 
 
 def make_session(*, pool_size: int = 16, retries: int = 3, status_retries: int | None = None,
-                 backoff: float = 0.1) -> requests.Session:
+                 backoff: float = 0.1, reads_elsewhere: bool = True) -> requests.Session:
     """A session whose adapter retries reads (GET/HEAD) on 429/5xx and connection errors.
 
     Error statuses get twice as many retries as connection errors (default 6 and 3): with 3, a
@@ -286,6 +298,7 @@ def make_session(*, pool_size: int = 16, retries: int = 3, status_retries: int |
         raise_on_status=False,
     )
     session = _Session()
+    session.reads_elsewhere = reads_elsewhere
     # No environment lookups per request (proxies, CA variables, .netrc): Transport passes them.
     session.trust_env = False
     adapter = _Adapter(max_retries=retry, pool_connections=4, pool_maxsize=pool_size)
@@ -324,12 +337,13 @@ class Transport:
         session: requests.Session | None = None,
         pool_size: int = 16,
         name: str = "server",
+        reads_elsewhere: bool = True,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.tls = tls
         self.timeout = timeout
         self.deadline = deadline if deadline is not None else max(60.0, 2 * timeout)
-        self.session = session or make_session(pool_size=pool_size)
+        self.session = session or make_session(pool_size=pool_size, reads_elsewhere=reads_elsewhere)
         self.proxies = Proxies()
         self.name = name
         if tls.insecure:

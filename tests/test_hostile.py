@@ -622,3 +622,14 @@ def test_a_content_length_that_lies_says_the_answer_was_cut_short(cli: Any, tmp_
     assert result.code == 4, result.err
     [line] = errors(result.err)
     assert "(the answer ended before the length it announced)" in line and "Error" not in line
+
+
+def test_marathon_reads_redirected_to_another_origin_are_not_believed(cli: Any, tmp_path: Path) -> None:
+    """Another origin's app list would be planned on as Marathon's (its standbys proxy, they do not redirect)."""
+    with Redirector(307) as server:
+        result = cli("deploy", "--env=prod", "--image=api=2", f"--dump={tmp_path}", f"--marathon={server.url}")
+        assert server.caught == [], "a read went to another origin"
+    assert result.code == 1, result.err
+    [line] = errors(result.err)
+    assert line.startswith("error: refusing to follow a redirect of GET /v2/apps from Marathon at")
+    assert "this server's answers come only from" in line
