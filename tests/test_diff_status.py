@@ -87,6 +87,21 @@ def test_status_computes_in_flight_time_from_the_clock_it_is_given() -> None:
     assert text.splitlines()[-2:] == ["lock: free", "last run: none recorded in the ledger"]
 
 
+@pytest.mark.parametrize("version", ["0001-01-01T00:00:00Z", "２０２６-11-21T02:57:55Z", "soon", ""])
+def test_an_unreadable_deployment_start_shows_no_duration(version: str) -> None:
+    """Read as every other time: no duration from Go's zero time or full-width digits."""
+    now = dt.datetime(2026, 11, 21, 3, 0, 0, tzinfo=dt.timezone.utc)
+    app = {"id": "/ds/prod/shop/api", "instances": 1, "deployments": [{"id": "d-1"}],
+           "container": {"docker": {"image": "r.example/api:512-master"}}}
+    deployments = [{"id": "d-1", "version": version, "affectedApps": ["/ds/prod/shop/api"]}]
+
+    status = build_status(_index(), {"api": Peek("/ds/prod/shop/api", app)}, deployments, now=now, lock=None,
+                          last_run=None)
+
+    assert [(d.id, d.seconds) for d in status.services[0].deployments] == [("d-1", None)]
+    assert "d-1 for ?" in render_status(status)
+
+
 @pytest.mark.parametrize("seconds, shown", [(None, "?"), (0.4, "0s"), (59, "59s"), (95, "1m35s"), (7300, "2h01m")])
 def test_durations_read_like_a_person_says_them(seconds: float | None, shown: str) -> None:
     assert duration(seconds) == shown

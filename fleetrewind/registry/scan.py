@@ -13,8 +13,8 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Callable, Sequence, TypeVar
 
-from dateutil.parser import isoparse
 
+from ..instants import read_instant
 from .cache import DigestCache
 from ..releases.index import Release, image_name, iso_utc
 from ..progress import Progress
@@ -75,9 +75,9 @@ def scan(client: RegistryClient, cache: DigestCache, *, services: Sequence[str],
         def release_of(item: tuple[str, str]) -> Release:
             service, tag = item
             cached = cache.lookup_tag(service, tag)
-            if cached:
-                digest, created_text = cached
-                created = isoparse(created_text)
+            created = read_instant(cached[1]) if cached else None
+            if cached and created is not None:
+                digest = cached[0]
                 with count_lock:
                     result.cache_hits += 1
             else:

@@ -10,8 +10,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-from dateutil.parser import isoparse
 
+from ..instants import read_instant
 from ..marathon.appdef import AppDef, Doc
 from ..marathon.fleet import Peek
 from ..releases.diff import release_of
@@ -56,15 +56,8 @@ def _int(value: object) -> int | None:
 
 
 def _seconds_since(stamp: object, now: dt.datetime) -> float | None:
-    if not isinstance(stamp, str):
-        return None
-    try:
-        moment = isoparse(stamp)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.timezone.utc)
-    return max(0.0, (now - moment).total_seconds())
+    moment = read_instant(stamp)
+    return None if moment is None else max(0.0, (now - moment).total_seconds())
 
 
 def _in_flight(app: AppDef, app_id: str, deployments: Sequence[Doc],
