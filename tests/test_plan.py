@@ -14,8 +14,8 @@ from fleetrewind.marathon.appmap import map_apps, order_waves
 from fleetrewind.errors import UsageError
 from fleetrewind.releases.index import Index, Release, build_index, parse_index
 from fleetrewind.releases.imageref import ImageRef, parse_image, retarget, runs
-from fleetrewind.rollout.plan import (CHANGE, NO_RELEASE, UNCHANGED, Plan, plan_for_date, plan_for_images, plan_json,
-                              render_table)
+from fleetrewind.rollout.plan import (CHANGE, NO_RELEASE, UNCHANGED, Plan, plan_for_date, plan_for_images, plan_for_versions,
+                              plan_json, render_table)
 
 REG = "registry.example.com"
 DIGEST_A = "sha256:" + "a" * 64
@@ -355,3 +355,18 @@ def test_plan_json_is_the_table_for_machines() -> None:
                       "pinned": None, "evidence": "built 2026-11-18 14:45, release 207-master"}
     assert data["scope"] == {"only": None, "exclude": [], "pinned": {}, "in_scope": ["api", "worker", "web"],
                              "excluded": []}
+
+
+def test_undo_of_a_whole_definition_run_restores_an_app_that_holds_the_version_but_is_not_healthy() -> None:
+    """Holding the stored definition is not enough: unhealthy or mid-deployment, it is restored and waited on."""
+    version = "2026-11-19T10:00:00.000Z"
+    def plan(problem: str | None) -> Plan:
+        return plan_for_versions({"api": version}, images={"api": f"{REG}/api:512-master"},
+                                 current_versions={"api": version}, current={"api": f"{REG}/api:512-master"},
+                                 app_ids={"api": "/ds/prod/api"}, waves=[["api"]], env="prod", reason="undo",
+                                 problems={"api": problem})
+    [healthy] = plan(None).steps
+    assert (healthy.action, healthy.reason) == (UNCHANGED, "unchanged: already holds it")
+    [stuck] = plan("a deployment is in flight").steps
+    assert stuck.action == CHANGE and stuck.restore_version == version
+    assert "a deployment is in flight" in stuck.reason and "deployed again" in stuck.reason

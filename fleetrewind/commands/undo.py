@@ -25,7 +25,7 @@ def execute(settings: Settings, console: Console) -> int:
     if snapshot.whole:  # the run replaced whole definitions (--with-config): put those back whole
         plan = plan_for_versions(snapshot.versions, images=snapshot.images, current_versions=fleet.versions,
                                  current=fleet.images, app_ids=fleet.app_ids, waves=waves, env=snapshot.env,
-                                 reason=f"undo to snapshot {path.name}")
+                                 reason=f"undo to snapshot {path.name}", problems=fleet.problems)
     else:
         plan = plan_for_images(snapshot.images, current=fleet.images, app_ids=fleet.app_ids,
                                problems=fleet.problems, waves=waves, env=snapshot.env, reason=f"undo to snapshot {path.name}")

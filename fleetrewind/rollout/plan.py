@@ -169,14 +169,21 @@ def scoped(plan: Plan, selection: Selection, scope: Scope, *,
 
 def plan_for_versions(versions: Mapping[str, str], *, images: Mapping[str, str | None],
                       current_versions: Mapping[str, str | None], current: Mapping[str, str | None],
-                      app_ids: Mapping[str, str], waves: Sequence[Sequence[str]], env: str, reason: str) -> Plan:
-    """A plan to put each app back on a whole stored definition (undo of --with-config, its revert)."""
+                      app_ids: Mapping[str, str], waves: Sequence[Sequence[str]], env: str, reason: str,
+                      problems: Mapping[str, str | None] | None = None) -> Plan:
+    """A plan to put each app back on a whole stored definition (undo of --with-config, its revert).
+
+    An app that holds the definition but is unhealthy or mid-deployment (``problems``) is restored
+    again and waited on, as :func:`on_target` judges for every rule."""
+    troubles = problems or {}
     wave_of = {s: i for i, wave in enumerate(waves) for s in wave}
     steps: list[Step] = []
     for service, version in versions.items():
         now, wave = current.get(service), wave_of.get(service, len(waves))
         if current_versions.get(service) == version:
-            steps.append(Step(service, app_ids.get(service), now, now, UNCHANGED, "unchanged: already holds it", wave))
+            steps.append(on_target(service, app_ids.get(service), now, wave, problem=troubles.get(service),
+                                   tag=f"version {version}", unchanged="unchanged: already holds it",
+                                   restore_version=version))
         else:
             steps.append(Step(service, app_ids.get(service), now, images.get(service) or now, CHANGE,
                               f"{reason} (whole definition, version {version})", wave, restore_version=version))
