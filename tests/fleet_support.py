@@ -20,6 +20,11 @@ class Indexed:
     registry_url: str
     host: str
     index_text: str
+    prefix: str = ""
+
+    def image(self, name: str, tag: str) -> str:
+        """The image reference of a sample-fleet service (``name`` without the prefix) at ``tag``."""
+        return f"{self.host}/{self.prefix}{name}:{tag}"
 
     @property
     def index(self) -> dict[str, Any]:
@@ -35,7 +40,7 @@ def index_sample_fleet(registry_url: str, *, prefix: str, services: Sequence[str
     code = main(["get", "--repo=" + ",".join(services), "--env=prod", f"--dump={dump}", f"--registry={registry_url}",
                  "--no-cache"], environ=environ, stdout=io.StringIO(), stderr=err)
     assert code == 0, err.getvalue()
-    return Indexed(registry_url, registry_url.split("://", 1)[1], (dump / "rollback.json").read_text())
+    return Indexed(registry_url, registry_url.split("://", 1)[1], (dump / "rollback.json").read_text(), prefix)
 
 
 def env_lock(env: str = "prod") -> Path:

@@ -20,8 +20,8 @@ import pytest
 
 from fleetrewind.cli import main
 from marathonsim import Simulator
-from testbed.fleet import SAMPLE_FLEET, populate
 from testbed.proxy import RegistryProxy, canned
+from tests.fleet_support import Indexed, index_sample_fleet
 
 PREFIX = "t/history/"
 SERVICES = ["api", "worker", "auth", "web"]
@@ -40,24 +40,10 @@ def app_id(name: str) -> str:
     return f"/ds/prod/shop/{name}"
 
 
-@dataclass(frozen=True)
-class Indexed:
-    host: str
-    index_text: str
-
-    def image(self, name: str, tag: str) -> str:
-        return f"{self.host}/{svc(name)}:{tag}"
-
-
 @pytest.fixture(scope="module")
 def indexed(registry: Any, tmp_path_factory: pytest.TempPathFactory) -> Indexed:
-    populate(registry.url, SAMPLE_FLEET, prefix=PREFIX)
-    dump = tmp_path_factory.mktemp("get")
-    err = io.StringIO()
-    code = main(["get", "--repo=" + ",".join(svc(s) for s in SERVICES), "--env=prod", f"--dump={dump}", "--no-cache"],
-                environ={"DOCKER_REGISTRY": registry.url}, stdout=io.StringIO(), stderr=err)
-    assert code == 0, err.getvalue()
-    return Indexed(registry.url.split("://", 1)[1], (dump / "rollback.json").read_text())
+    return index_sample_fleet(registry.url, prefix=PREFIX, services=[svc(s) for s in SERVICES],
+                              dump=tmp_path_factory.mktemp("get"))
 
 
 def apps_of(ix: Indexed) -> list[dict[str, Any]]:

@@ -7,7 +7,6 @@ The registry is populated once per module with the sample fleet under a prefix o
 from __future__ import annotations
 
 import copy
-import io
 import json
 import os
 import signal
@@ -25,8 +24,7 @@ import requests
 
 from fleetrewind.cli import main
 from marathonsim import Simulator
-from testbed.fleet import SAMPLE_FLEET, populate
-from tests.fleet_support import env_lock, hold_lock, release
+from tests.fleet_support import Indexed, env_lock, hold_lock, index_sample_fleet, release
 
 ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "t/run-e2e/"
@@ -47,26 +45,11 @@ def app_id(name: str) -> str:
     return f"/ds/prod/shop/{name}"
 
 
-@dataclass(frozen=True)
-class Indexed:
-    registry_url: str
-    host: str
-    index_text: str
-
-    def image(self, name: str, tag: str) -> str:
-        return f"{self.host}/{svc(name)}:{tag}"
-
-
 @pytest.fixture(scope="module")
 def indexed(registry: Any, tmp_path_factory: pytest.TempPathFactory) -> Indexed:
     """The sample fleet in the real registry, and the rollback.json `get` writes for it."""
-    populate(registry.url, SAMPLE_FLEET, prefix=PREFIX)
-    dump = tmp_path_factory.mktemp("get")
-    out, err = io.StringIO(), io.StringIO()
-    code = main(["get", "--repo=" + ",".join(svc(s) for s in SERVICES), "--env=prod", f"--dump={dump}", "--no-cache"],
-                environ={"DOCKER_REGISTRY": registry.url}, stdout=out, stderr=err)
-    assert code == 0, err.getvalue()
-    return Indexed(registry.url, registry.url.split("://", 1)[1], (dump / "rollback.json").read_text())
+    return index_sample_fleet(registry.url, prefix=PREFIX, services=[svc(s) for s in SERVICES],
+                              dump=tmp_path_factory.mktemp("get"))
 
 
 def fleet_apps(indexed: Indexed) -> list[dict[str, Any]]:
