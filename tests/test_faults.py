@@ -349,12 +349,25 @@ def _wait_for(condition: Callable[[], bool], what: str, timeout: float = 15) -> 
         time.sleep(0.01)
 
 
-def test_two_runs_on_one_environment_the_second_is_refused_with_exit_3(
-        make_world: Callable[..., World], cli) -> None:
-    world = make_world(deploy_seconds=0.6)
+@contextmanager
+def _first_run_in_flight(world: World) -> Iterator[subprocess.Popen[str]]:
+    """A run of the world in a subprocess, once its first PUT is in; afterwards it must have ended well."""
     first = _start_run(world)
     try:
         _wait_for(lambda: len(world.puts()) >= 1, "the first run's first PUT")
+        yield first
+        _, err = first.communicate(timeout=30)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    assert first.returncode == 0, err
+
+
+def test_two_runs_on_one_environment_the_second_is_refused_with_exit_3(
+        make_world: Callable[..., World], cli) -> None:
+    world = make_world(deploy_seconds=0.6)
+    with _first_run_in_flight(world) as first:
         puts_before = len(world.puts())
 
         second = cli(*world.run_args(), env=world.env)
@@ -362,12 +375,6 @@ def test_two_runs_on_one_environment_the_second_is_refused_with_exit_3(
         assert second.code == 3
         [line] = error_lines(second.err)
         assert "another rollback of prod is running" in line and f"pid {first.pid}" in line
-        out, err = first.communicate(timeout=30)
-    finally:
-        if first.poll() is None:
-            first.kill()
-            first.wait()
-    assert first.returncode == 0, err
     assert len(world.puts()) == 4 and puts_before >= 1  # the second run sent none
     assert len(world.files("snapshot-*.json")) == 1
     assert not env_lock().exists()
@@ -380,9 +387,7 @@ def test_a_second_run_of_the_environment_with_another_dump_folder_is_refused(
     other_dump.mkdir()
     for name in ("rollback.json", "waves.yaml"):
         (other_dump / name).write_text((world.dump / name).read_text())
-    first = _start_run(world)
-    try:
-        _wait_for(lambda: len(world.puts()) >= 1, "the first run's first PUT")
+    with _first_run_in_flight(world) as first:
         args = [a if not a.startswith(("--dump=", "--config=")) else a.replace(str(world.dump), str(other_dump))
                 for a in world.run_args()]
 
@@ -391,12 +396,6 @@ def test_a_second_run_of_the_environment_with_another_dump_folder_is_refused(
         assert second.code == 3, second.err
         [line] = error_lines(second.err)
         assert "another rollback of prod is running" in line and f"pid {first.pid}" in line
-        out, err = first.communicate(timeout=30)
-    finally:
-        if first.poll() is None:
-            first.kill()
-            first.wait()
-    assert first.returncode == 0, err
     assert len(world.puts()) == 4
     assert list(other_dump.glob("snapshot-*.json")) == [] and list(other_dump.glob("report-*.json")) == []
     assert not env_lock().exists()
@@ -405,9 +404,7 @@ def test_a_second_run_of_the_environment_with_another_dump_folder_is_refused(
 def test_undo_force_while_the_run_is_alive_is_refused_and_the_run_keeps_its_lock(
         make_world: Callable[..., World], cli) -> None:
     world = make_world(deploy_seconds=0.6)
-    first = _start_run(world)
-    try:
-        _wait_for(lambda: len(world.puts()) >= 1, "the first run's first PUT")
+    with _first_run_in_flight(world) as first:
         [snapshot] = world.files("snapshot-*.json")
         puts_before = len(world.puts())
 
@@ -417,12 +414,6 @@ def test_undo_force_while_the_run_is_alive_is_refused_and_the_run_keeps_its_lock
         [line] = error_lines(undo.err)
         assert f"pid {first.pid}" in line and "--force cannot take it over" in line
         assert env_lock().exists()
-        out, err = first.communicate(timeout=30)
-    finally:
-        if first.poll() is None:
-            first.kill()
-            first.wait()
-    assert first.returncode == 0, err
     assert len(world.puts()) == 4 and puts_before >= 1  # undo sent none
     assert not env_lock().exists()
 
