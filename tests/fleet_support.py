@@ -22,6 +22,12 @@ class Indexed:
     index_text: str
     prefix: str = ""
 
+    def write_dump(self, folder: Path) -> Path:
+        """A dump folder holding this rollback.json, as a test's `--dump`."""
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "rollback.json").write_text(self.index_text)
+        return folder
+
     def image(self, name: str, tag: str) -> str:
         """The image reference of a sample-fleet service (``name`` without the prefix) at ``tag``."""
         return f"{self.host}/{self.prefix}{name}:{tag}"

@@ -183,10 +183,7 @@ def sim(indexed: Indexed) -> Iterator[Simulator]:
 
 @pytest.fixture
 def dump(indexed: Indexed, tmp_path: Path) -> Path:
-    folder = tmp_path / "dump"
-    folder.mkdir()
-    (folder / "rollback.json").write_text(indexed.index_text)
-    return folder
+    return indexed.write_dump(tmp_path / "dump")
 
 
 def tags(sim: Simulator) -> dict[str, str]:
