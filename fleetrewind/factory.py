@@ -10,7 +10,7 @@ from typing import Callable, Sequence
 
 from .errors import UsageError
 from .marathon.client import MarathonClient
-from .marathon.fleet import FleetState, Peek, load_fleet
+from .marathon.fleet import FleetState, Peek, load_fleet, peek_apps
 from .notify.slack import Notifier, make_notifier
 from .registry.auth import credentials_from_docker_config
 from .registry.client import RegistryClient
@@ -95,8 +95,13 @@ def rollout_options(settings: Settings, *, command: str, env: str, announce_stat
                           announce_states=announce_states)
 
 
+def peek(client: MarathonClient, settings: Settings, services: Sequence[str]) -> dict[str, Peek]:
+    """Each service's app as far as it can be read (read-only, best effort), mapped as the settings say."""
+    assert settings.env
+    return peek_apps(client, services, env=settings.env, overrides=settings.app_ids,
+                     app_group=settings.app_group, parallel=settings.parallel)
+
+
 def left_out_apps(client: MarathonClient, settings: Settings, selection: Selection) -> dict[str, Peek]:
     """The apps of the services outside the --only/--exclude selection (the plan shows what they run)."""
-    assert settings.env
-    return planning.left_out_apps(client, selection, env=settings.env, overrides=settings.app_ids,
-                                  app_group=settings.app_group, parallel=settings.parallel)
+    return peek(client, settings, list(selection.left_out)) if selection.left_out else {}

@@ -7,7 +7,7 @@ import datetime as dt
 from .. import factory
 from ..console import Console
 from ..errors import UnreachableError, UsageError
-from ..marathon.fleet import FleetState, peek_apps
+from ..marathon.fleet import readable
 from ..releases.diff import deployed_between, diff, diff_json, render_diff, span
 from ..rollout.planning import load_index
 from ..settings import Settings
@@ -29,13 +29,9 @@ def execute(settings: Settings, console: Console) -> int:
     else:
         try:
             client = factory.marathon_client(settings)
-            peeks = peek_apps(client, index.services, env=settings.env, overrides=settings.app_ids,
-                              app_group=settings.app_group, parallel=settings.parallel)
-            read = {s: p for s, p in peeks.items() if p.app is not None and p.app_id is not None}
-            fleet = FleetState(app_ids={s: str(p.app_id) for s, p in read.items()},
-                               apps={s: dict(p.app or {}) for s, p in read.items()})
+            peeks = factory.peek(client, settings, index.services)
             # what was deployed in the span: Marathon's stored versions (best effort, per app)
-            history = factory.history(client, fleet, settings)
+            history = factory.history(client, readable(peeks), settings)
         except UnreachableError as err:
             console.warn(f"{err}; listing the releases without what runs now")
             marathon = "Marathon could not be read"

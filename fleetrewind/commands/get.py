@@ -7,7 +7,7 @@ import datetime as dt
 from .. import factory
 from ..registry.cache import DigestCache
 from ..factory import registry_client
-from ..marathon.fleet import FleetState, peek_apps
+from ..marathon.fleet import readable
 from ..rollout.ranrule import ran_by_day
 from ..atomic import check_writable
 from ..console import Console
@@ -61,11 +61,7 @@ def _what_ran(settings: Settings, console: Console, index: Index) -> dict[str, l
     assert settings.env
     try:
         client = factory.marathon_client(settings)
-        peeks = peek_apps(client, index.services, env=settings.env, overrides=settings.app_ids,
-                          app_group=settings.app_group, parallel=settings.parallel)
-        found = {s: p for s, p in peeks.items() if p.app_id and p.app is not None}
-        fleet = FleetState(app_ids={s: str(p.app_id) for s, p in found.items()},
-                           apps={s: p.app for s, p in found.items() if p.app is not None})
+        fleet = readable(factory.peek(client, settings, index.services))
         history = factory.history(client, fleet, settings)
     except RollbackError as err:
         console.warn(f"Marathon's history could not be read ({err}); the date labels do not say what ran")

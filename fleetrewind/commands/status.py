@@ -11,8 +11,7 @@ import datetime as dt
 
 from ..console import Console
 from ..errors import UnreachableError
-from ..factory import marathon_client
-from ..marathon.fleet import peek_apps
+from .. import factory
 from ..report.status import build_status, render_status, status_json
 from ..rollout.ledger import last_entry
 from ..rollout.lock import holder
@@ -25,11 +24,10 @@ def execute(settings: Settings, console: Console) -> int:
     index = load_index(settings.dump, env=settings.env, date=settings.date)
     lock = holder(settings.lock_dir, settings.env)
     last_run = last_entry(settings.ledger_file, settings.env)
-    client = marathon_client(settings)
+    client = factory.marathon_client(settings)
     failure: UnreachableError | None = None
     try:
-        peeks = peek_apps(client, index.services, env=settings.env, overrides=settings.app_ids,
-                          app_group=settings.app_group, parallel=settings.parallel)
+        peeks = factory.peek(client, settings, index.services)
         deployments = client.deployments()
     except UnreachableError as err:
         failure, peeks, deployments = err, {}, []

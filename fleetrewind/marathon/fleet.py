@@ -87,6 +87,13 @@ class Peek:
         return image_of(self.app) if self.app else None
 
 
+def readable(peeks: Mapping[str, Peek]) -> FleetState:
+    """The peeked apps that could be read, as a fleet (what Marathon's history is read for)."""
+    found = {s: p for s, p in peeks.items() if p.app_id is not None and p.app is not None}
+    return FleetState(app_ids={s: str(p.app_id) for s, p in found.items()},
+                      apps={s: p.app for s, p in found.items() if p.app is not None})
+
+
 def peek_apps(client: MarathonClient, services: Sequence[str], *, env: str, overrides: Mapping[str, str],
               app_group: str | None, parallel: int) -> dict[str, Peek]:
     """Each service's app, where it can be mapped and read; a service that cannot is a problem, not an error.

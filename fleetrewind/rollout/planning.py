@@ -8,8 +8,7 @@ from typing import Mapping, Sequence
 from ..console import Console
 from ..errors import UsageError
 from ..marathon.appmap import order_waves
-from ..marathon.client import MarathonClient
-from ..marathon.fleet import FleetState, Peek, peek_apps
+from ..marathon.fleet import FleetState, Peek, readable
 from ..releases.index import Index, check_offered, read_index
 from ..report.matrix import write_matrix
 from ..report.model import Summary
@@ -55,15 +54,6 @@ def say_nothing_to_do(console: Console, scope: Scope, selection: Selection, *, e
     return 0
 
 
-def left_out_apps(client: MarathonClient, selection: Selection, *, env: str, overrides: Mapping[str, str],
-                  app_group: str | None, parallel: int) -> dict[str, Peek]:
-    """The apps of the services outside the selection (read only, best effort): the plan shows them."""
-    if not selection.left_out:
-        return {}
-    return peek_apps(client, list(selection.left_out), env=env, overrides=overrides, app_group=app_group,
-                     parallel=parallel)
-
-
 def shown(left_out: Mapping[str, Peek]) -> LeftOut:
     """service -> (app id, image it runs), for the plan's excluded steps."""
     return {service: (peek.app_id, peek.image) for service, peek in left_out.items()}
@@ -72,9 +62,8 @@ def shown(left_out: Mapping[str, Peek]) -> LeftOut:
 def whole_fleet(fleet: FleetState, left_out: Mapping[str, Peek]) -> FleetState:
     """The selection's apps and the readable ones left out: the fleet after the run runs them all together,
     so Marathon's history is read for all of them (the checks judge the whole resulting set)."""
-    readable = {s: p for s, p in left_out.items() if p.app is not None and p.app_id is not None}
-    return FleetState(app_ids={**fleet.app_ids, **{s: str(p.app_id) for s, p in readable.items()}},
-                      apps={**fleet.apps, **{s: p.app for s, p in readable.items() if p.app is not None}})
+    others = readable(left_out)
+    return FleetState(app_ids={**fleet.app_ids, **others.app_ids}, apps={**fleet.apps, **others.apps})
 
 
 def plan_to_date(index: Index, fleet: FleetState, date: str, *, waves: Sequence[Sequence[str]], pin_digest: bool,
