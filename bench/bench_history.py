@@ -35,8 +35,8 @@ from fleetrewind.marathon.fleet import load_apps  # noqa: E402
 from fleetrewind.marathon.history import read_history  # noqa: E402
 from fleetrewind.marathon.versioncache import VersionCache  # noqa: E402
 from fleetrewind.releases.index import read_index  # noqa: E402
-from fleetrewind.rollout.checks import run_checks  # noqa: E402
-from fleetrewind.rollout.ranrule import plan_ran  # noqa: E402
+from fleetrewind.planning.checks import run_checks
+from fleetrewind.planning.ranrule import plan_ran
 from fleetrewind.transport import TLS, Transport  # noqa: E402
 from marathonsim import Simulator  # noqa: E402
 from testbed import wave  # noqa: E402

@@ -16,9 +16,9 @@ from .registry.auth import credentials_from_docker_config
 from .registry.client import RegistryClient
 from .marathon.history import History
 from .releases.index import Index
-from .rollout.plan import Plan
-from .rollout import planning, witness
-from .rollout.scope import Selection
+from .model.plan import Plan
+from .planning import usecase as planning, witness
+from .model.scope import Selection
 from .rollout.usecase import RolloutOptions
 from .settings import Settings
 from .transport import Transport, sanitize_url

@@ -21,8 +21,10 @@ from .errors import UsageError
 from .instants import is_date
 from .secret import REGISTRY, Secret, redact, shorten
 from .registry.auth import RegistryCredentials
-from .rollout.states import DEFAULT_ROLLBACK_ON, FailureClass
-from .rollout.scope import Scope, parse_pinned, parse_scope_flag
+from .model.states import DEFAULT_ROLLBACK_ON, FailureClass
+from .model.plan import Rule
+from .model.scope import Scope
+from .planning.scope import parse_pinned, parse_scope_flag
 from .releases.index import find_zone
 from .releases.tags import DEFAULT_BRANCHES, DEFAULT_TAG_PATTERN, branch_for_env, check_env, check_service, compile_tag_pattern, parse_services
 from .transport import TLS, sanitize_url
@@ -32,7 +34,7 @@ _INT_RE = re.compile(r"[0-9]+", re.ASCII)
 _FLOAT_RE = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
 FAILURE_POLICIES = ("stop", "continue", "revert")
 DEFAULT_TIMEOUT = 600.0
-RULES = ("built", "ran")
+RULES = tuple(Rule)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,7 +93,7 @@ class Settings:
     actor: str = "unknown"
     build_url: str | None = None
     # Marathon's history as a second witness (docs/how-it-works.md)
-    rule: str = "built"
+    rule: Rule = Rule.BUILT
     strict: bool = False
     with_config: bool = False
     history_timeout: float = 10.0
@@ -454,7 +456,7 @@ def _history_settings(args: Mapping[str, Any], config: Mapping[str, Any]) -> dic
     if with_config and args.get("--rule") == "built":
         raise UsageError("--with-config restores the definition Marathon held at the date, which is --rule=ran; "
                          "drop --rule=built")
-    return {"rule": "ran" if with_config else rule, "strict": bool(args.get("--strict")) or strict,
+    return {"rule": Rule.RAN if with_config else Rule(rule), "strict": bool(args.get("--strict")) or strict,
             "with_config": with_config,
             "history_timeout": _positive_float("history_timeout", config.get("history_timeout", 10.0))}
 

@@ -340,7 +340,8 @@ def _definition(at: str, image: str | None, instances: int = 2) -> Any:
 
 def test_deployed_between_lists_image_changes_in_the_span_not_scaling_and_says_when_history_is_short() -> None:
     from fleetrewind.marathon.timeline import Interval, Timeline, broken, parse_instant
-    from fleetrewind.releases.diff import deployed_between, span
+    from fleetrewind.marathon.timeline import deployed_between
+    from fleetrewind.releases.diff import span
 
     defs = [_definition("2026-11-18T18:00:00Z", "r/api:510-master"), _definition("2026-11-19T12:00:00Z", "r/api:512-master"),
             _definition("2026-11-19T15:00:00Z", "r/api:512-master", instances=4),  # scaled: no new image

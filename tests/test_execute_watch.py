@@ -8,8 +8,8 @@ from fleetrewind.rollout.execute import Executor
 from fleetrewind.marathon.client import MarathonClient
 from fleetrewind.notify.slack import NullNotifier
 from fleetrewind.rollout.outcomes import outcomes_for
-from fleetrewind.rollout.states import Status
-from fleetrewind.rollout.plan import plan_for_images
+from fleetrewind.model.states import Status
+from fleetrewind.planning.build import plan_for_images
 from fleetrewind.transport import TLS, Transport
 from marathonsim import Simulator
 from tests.fake_time import FakeTime

@@ -15,8 +15,8 @@ from slack_sdk.models.blocks import Block
 
 from fleetrewind import factory
 from fleetrewind.notify.slack import NullNotifier, SlackNotifier, next_step
-from fleetrewind.report.model import Report, Outcome, Summary
-from fleetrewind.rollout.states import FailureClass, State, Status
+from fleetrewind.model.report import Report, Outcome, Summary
+from fleetrewind.model.states import FailureClass, State, Status
 from fleetrewind.secret import Secret
 from fleetrewind.settings import Settings
 from testbed.slack_recorder import SlackRecorder

@@ -14,8 +14,8 @@ from fleetrewind.marathon.appmap import map_apps, order_waves
 from fleetrewind.errors import UsageError
 from fleetrewind.releases.index import Index, Release, build_index, parse_index
 from fleetrewind.releases.imageref import ImageRef, parse_image, retarget, runs
-from fleetrewind.rollout.plan import (CHANGE, NO_RELEASE, UNCHANGED, Plan, plan_for_date, plan_for_images, plan_for_versions,
-                              plan_json, render_table)
+from fleetrewind.model.plan import CHANGE, NO_RELEASE, UNCHANGED, Plan
+from fleetrewind.planning.build import plan_for_date, plan_for_images, plan_for_versions, plan_json, render_table
 
 REG = "registry.example.com"
 DIGEST_A = "sha256:" + "a" * 64

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import xmlschema
 
-from fleetrewind.report.model import Report, Outcome, Summary
+from fleetrewind.model.report import Report, Outcome, Summary
 from fleetrewind.report.run import junit_xml, stamp_now, write_junit, write_report
-from fleetrewind.rollout.states import FailureClass, State, Status
+from fleetrewind.model.states import FailureClass, State, Status
 
 SCHEMA = xmlschema.XMLSchema(Path(__file__).parent / "data" / "jenkins-junit.xsd")
 
@@ -167,8 +167,9 @@ def test_stamp_now() -> None:
 
 def test_a_check_is_spelled_by_check_itself_in_the_report_and_the_plan(monkeypatch: pytest.MonkeyPatch) -> None:
     """The run report carries the same checks as plan --json: both take Check's own serialisation."""
-    from fleetrewind.rollout.checks import Check
-    from fleetrewind.rollout.plan import Plan, plan_json
+    from fleetrewind.model.checks import Check
+    from fleetrewind.model.plan import Plan
+    from fleetrewind.planning.build import plan_json
 
     check = Check("api", "never-ran", "reg/api:1-master never ran")
     monkeypatch.setattr(Check, "as_dict", lambda self: {"service": self.service, "kind": self.kind,

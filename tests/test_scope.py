@@ -17,8 +17,10 @@ import pytest
 import requests
 
 from fleetrewind.errors import UsageError
-from fleetrewind.rollout.plan import CHANGE, EXCLUDED, Plan, Step, render_table, scoped
-from fleetrewind.rollout.scope import Scope, check_known, nothing_left, parse_pinned, parse_scope_flag, select
+from fleetrewind.model.plan import CHANGE, EXCLUDED, Plan, Step
+from fleetrewind.planning.build import render_table, scoped
+from fleetrewind.model.scope import Scope
+from fleetrewind.planning.scope import check_known, nothing_left, parse_pinned, parse_scope_flag, select
 from marathonsim import Simulator
 from testbed.demo import sample_apps
 from tests.fleet_support import Indexed, index_sample_fleet

@@ -16,9 +16,10 @@ from fleetrewind.marathon.timeline import (BadTimestamp, Definition, Failed, bui
 from fleetrewind.marathon.together import ran_together
 from fleetrewind.marathon.versioncache import VersionCache
 from fleetrewind.releases.index import Index, Release
-from fleetrewind.rollout.checks import day_end, run_checks
-from fleetrewind.rollout.plan import CHANGE, NO_HISTORY, UNCHANGED, plan_for_date
-from fleetrewind.rollout.ranrule import plan_ran
+from fleetrewind.planning.checks import day_end, run_checks
+from fleetrewind.model.plan import CHANGE, NO_HISTORY, UNCHANGED
+from fleetrewind.planning.build import plan_for_date
+from fleetrewind.planning.ranrule import plan_ran
 
 KEY = b"k" * 32
 UTC = dt.timezone.utc
@@ -189,8 +190,8 @@ def test_the_rules_disagree_when_a_build_never_ran_and_the_check_says_so() -> No
 def test_both_rules_judge_already_runs_its_target_the_same_way(status: dict[str, Any], problem: str | None) -> None:
     from fleetrewind.marathon.fleet import FleetState
     from fleetrewind.marathon.history import History
-    from fleetrewind.rollout.scope import Scope
-    from fleetrewind.rollout.witness import plan_by_rule
+    from fleetrewind.model.scope import Scope
+    from fleetrewind.planning.witness import plan_by_rule
 
     # the 17th's build is what ran on the 18th, and what runs now: both rules pick the image it runs
     index = _index([_release("1-master", "2026-11-17T09:00:00Z")])

@@ -13,8 +13,8 @@ from ..console import Console
 from ..errors import UsageError
 from ..rollout.healthurl import HealthUrlChecker
 from ..releases.imageref import parse_image, retarget
-from ..rollout.plan import plan_for_images, render_table
-from ..rollout.states import State
+from ..planning.build import plan_for_images, render_table
+from ..model.states import State
 from ..rollout.usecase import Rollout, print_result
 from ..settings import Settings
 

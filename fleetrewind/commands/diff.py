@@ -8,8 +8,9 @@ from .. import factory
 from ..console import Console
 from ..errors import UnreachableError, UsageError
 from ..marathon.fleet import readable
-from ..releases.diff import deployed_between, diff, diff_json, render_diff, span
-from ..rollout.planning import load_index
+from ..marathon.timeline import deployed_between
+from ..releases.diff import diff, diff_json, render_diff, span
+from ..planning.usecase import load_index
 from ..settings import Settings
 
 

@@ -8,7 +8,7 @@ from .. import factory
 from ..registry.cache import DigestCache
 from ..factory import registry_client
 from ..marathon.fleet import readable
-from ..rollout.ranrule import ran_by_day
+from ..planning.ranrule import ran_by_day
 from ..atomic import check_writable
 from ..console import Console
 from ..errors import RollbackError, UsageError

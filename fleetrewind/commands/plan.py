@@ -5,8 +5,8 @@ from __future__ import annotations
 from .. import factory
 from ..console import Console
 from ..errors import RollbackError
-from ..rollout.planning import say_nothing_to_do, show_plan
-from ..rollout.witness import refuse
+from ..planning.usecase import say_nothing_to_do, show_plan
+from ..planning.witness import refuse
 from ..rollout.stuck import timeout_warnings
 from ..settings import Settings
 

@@ -6,10 +6,10 @@ from .. import factory
 from ..console import Console
 from ..marathon.appmap import order_waves
 from ..rollout.ledger import last_good
-from ..rollout.plan import plan_for_images, render_table, scoped
-from ..rollout.planning import say_nothing_to_do, select_services, show_plan, shown
+from ..planning.build import plan_for_images, render_table, scoped
+from ..planning.usecase import say_nothing_to_do, select_services, show_plan, shown
 from ..rollout.usecase import Rollout, print_result
-from ..rollout.witness import refuse
+from ..planning.witness import refuse
 from ..settings import Settings
 
 

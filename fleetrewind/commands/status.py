@@ -15,7 +15,7 @@ from .. import factory
 from ..report.status import build_status, render_status, status_json
 from ..rollout.ledger import last_entry
 from ..rollout.lock import holder
-from ..rollout.planning import load_index
+from ..planning.usecase import load_index
 from ..settings import Settings
 
 

@@ -7,7 +7,7 @@ from .. import factory
 from ..console import Console
 from ..errors import UsageError
 from ..marathon.fleet import load_apps
-from ..rollout.plan import plan_for_images, plan_for_versions
+from ..planning.build import plan_for_images, plan_for_versions
 from ..rollout.usecase import Rollout, print_result
 from ..settings import Settings
 from ..rollout.snapshot import read_snapshot

@@ -286,3 +286,18 @@ def merged(intervals: Sequence[Interval]) -> list[Interval]:
         else:
             out.append(interval)
     return out
+
+
+def deployed_between(timeline: Timeline, start: dt.datetime, end: dt.datetime) -> tuple[list[tuple[dt.datetime, str | None]], str | None]:
+    """The image changes of an app's timeline in [start, end), oldest first, and why the list may be short."""
+    if timeline.problem:
+        return [], timeline.problem
+    changes: list[tuple[dt.datetime, str | None]] = []
+    previous: str | None = None
+    for number, interval in enumerate(timeline.intervals):
+        image = interval.definition.image
+        if (number == 0 or image != previous) and start <= interval.start < end:
+            changes.append((interval.start, image))
+        previous = image
+    note = None if timeline.covers_since(start) else timeline.short_reason(start, dt.timezone.utc)
+    return changes, note

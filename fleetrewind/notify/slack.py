@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Protocol, Sequence
 # slack_sdk is imported only when a Slack notifier is made: most runs without Slack (and the
 # benchmarks' CPU per service) should not pay for importing it.
 
-from ..report.model import Report, ScopeReport
-from ..rollout.states import State, Status
+from ..model.report import Report, ScopeReport
+from ..model.states import State, Status
 from ..secret import Secret, redact
 from ..transport import RETRY_AFTER_MAX, sanitize_url
 

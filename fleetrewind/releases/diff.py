@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Mapping
-
-if TYPE_CHECKING:
-    from ..marathon.timeline import Timeline
+from typing import Mapping
 
 from .imageref import runs
 from .index import Index, Release, day_of, iso_utc
@@ -69,21 +66,6 @@ def span(index: Index, after: str, through: str) -> tuple[dt.datetime, dt.dateti
         date = dt.date.fromisoformat(day) + dt.timedelta(days=1)
         return dt.datetime(date.year, date.month, date.day, tzinfo=index.tz)
     return midnight_after(after), midnight_after(through)
-
-
-def deployed_between(timeline: Timeline, start: dt.datetime, end: dt.datetime) -> tuple[list[tuple[dt.datetime, str | None]], str | None]:
-    """The image changes of an app's timeline in [start, end), oldest first, and why the list may be short."""
-    if timeline.problem:
-        return [], timeline.problem
-    changes: list[tuple[dt.datetime, str | None]] = []
-    previous: str | None = None
-    for number, interval in enumerate(timeline.intervals):
-        image = interval.definition.image
-        if (number == 0 or image != previous) and start <= interval.start < end:
-            changes.append((interval.start, image))
-        previous = image
-    note = None if timeline.covers_since(start) else timeline.short_reason(start, dt.timezone.utc)
-    return changes, note
 
 
 def diff(index: Index, *, after: str, through: str, current: Mapping[str, str | None] | None = None,

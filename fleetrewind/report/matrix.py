@@ -14,7 +14,7 @@ from typing import Mapping, Sequence
 
 from ..atomic import write_text
 from ..releases.index import Index, Release, target_for
-from ..rollout.checks import Check
+from ..model.checks import Check
 
 MATRIX_NAME = "rollback.html"
 

@@ -1,6 +1,6 @@
 """The run report (``report-<stamp>.json``) and its JUnit view for Jenkins (``junit-<stamp>.xml``).
 
-The use case builds the :class:`~fleetrewind.report.model.Report`; this module only writes it, atomically. In JUnit every
+The use case builds the :class:`~fleetrewind.model.report.Report`; this module only writes it, atomically. In JUnit every
 service is a test case: Jenkins then shows which service failed, and why, on the build page.
 """
 
@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Literal
 
 from ..atomic import write_text
-from ..rollout.states import BAD_STATUSES, Status
-from .model import Report, Outcome
+from ..model.states import BAD_STATUSES, Status
+from ..model.report import Report, Outcome
 
 SKIPPED = frozenset({Status.SKIPPED, Status.NOT_STARTED})
 

@@ -20,9 +20,9 @@ from ..marathon.appdef import AppDef
 from ..marathon.client import MarathonClient
 from .health import Judgement, judge
 from .outcomes import Outcome
-from .plan import Plan, Step
+from ..model.plan import Plan, Step
 from .slots import DeploymentSlots
-from .states import FailureClass, Status
+from ..model.states import FailureClass, Status
 from .stuck import stuck_reason
 from .watch import View, WaveWatch
 

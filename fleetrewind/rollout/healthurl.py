@@ -7,7 +7,7 @@ import time
 from typing import Mapping
 
 from ..errors import RollbackError
-from .plan import Step
+from ..model.plan import Step
 from ..transport import TLS, Transport, make_session, sanitize_url
 
 

@@ -17,7 +17,7 @@ from ..releases.imageref import check_image
 from ..releases.tags import check_service
 from ..secret import redact
 from ..marathon.timeline import Failed, parse_instant
-from .states import GOOD_STATES, Status
+from ..model.states import GOOD_STATES, Status
 from ..inputs import loads, read_text
 
 REVERTED = Status.ROLLED_BACK   # a service's status when it failed and was put back on its snapshot image

@@ -6,10 +6,10 @@ import datetime as dt
 from dataclasses import replace
 from typing import Sequence
 
-from ..report.model import Outcome, Report, ScopeReport, Summary
-from .checks import Check
-from .plan import CHANGE, EXCLUDED, LEFT, NO_HISTORY, NO_RELEASE, UNCHANGED, Plan
-from .states import BAD_STATUSES, State, Status
+from ..model.report import Outcome, Report, ScopeReport, Summary
+from ..model.checks import Check
+from ..model.plan import CHANGE, EXCLUDED, LEFT, NO_HISTORY, NO_RELEASE, UNCHANGED, Plan
+from ..model.states import BAD_STATUSES, State, Status
 
 __all__ = ["Outcome", "build_report", "outcomes_for", "scope_of", "summarise"]
 

@@ -28,13 +28,14 @@ from ..marathon.appdef import deployment_ids, docker_of
 from ..marathon.client import MarathonClient
 from ..notify.slack import Notifier
 from .outcomes import Outcome, build_report, outcomes_for, scope_of
-from .checks import Check
-from .plan import CHANGE, Plan, plan_for_images, plan_for_versions
-from ..report.model import Report, ScopeReport
+from ..model.checks import Check
+from ..model.plan import CHANGE, Plan
+from ..planning.build import plan_for_images, plan_for_versions
+from ..model.report import Report, ScopeReport
 from ..report.run import stamp_now, write_junit, write_report
 from .slots import DeploymentSlots
 from .snapshot import write_snapshot
-from .states import GOOD_STATES, FailureClass, State, Status
+from ..model.states import GOOD_STATES, FailureClass, State, Status
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -11,8 +11,8 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
-from ..rollout.checks import Check
-from ..rollout.states import BAD_STATUSES, FailureClass, State, Status
+from .checks import Check
+from .states import BAD_STATUSES, FailureClass, State, Status
 
 REPORT_FORMAT = 1
 JSONValue = str | int | float | bool | None | list["JSONValue"] | dict[str, "JSONValue"]

@@ -2,75 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Mapping, Sequence
 
 from ..releases.index import Index, Release, day_of, target_for
 from ..releases.imageref import retarget, runs
-from .scope import Scope, Selection
 from ..marathon.timeline import show
-from .checks import Check
-
-CHANGE = "change"
-UNCHANGED = "unchanged"
-NO_RELEASE = "no-release"
-EXCLUDED = "excluded"  # outside --only/--exclude/pinned: shown, never touched
-NO_HISTORY = "no-history"   # the ran rule: Marathon's history does not reach the date
-LEFT = (NO_RELEASE, NO_HISTORY)
-BUILT, RAN = "built", "ran"
-
-
-@dataclass(frozen=True)
-class Step:
-    service: str
-    app_id: str | None
-    current: str | None
-    target: str | None
-    action: str
-    reason: str
-    wave: int = 0
-    release: Release | None = None
-    pinned: str | None = None  # the pin's reason ("" without one) when the config pins the service
-    evidence: str = ""                  # one line: which release or which stored version chose the target
-    restore_version: str | None = None  # --with-config: the stored version deployed again whole
-
-
-@dataclass(frozen=True)
-class Plan:
-    env: str
-    date: str | None
-    steps: tuple[Step, ...]
-    waves: tuple[tuple[str, ...], ...] = field(default=())
-    scope: Scope = Scope()
-    rule: str = BUILT
-    checks: tuple[Check, ...] = ()
-
-    def changes(self) -> list[Step]:
-        return [s for s in self.steps if s.action == CHANGE]
-
-    def excluded(self) -> list[Step]:
-        return [s for s in self.steps if s.action == EXCLUDED]
-
-    def in_scope(self) -> list[str]:
-        return [s.service for s in self.steps if s.action != EXCLUDED]
-
-    def resulting_images(self) -> dict[str, str | None]:
-        """The whole fleet once the plan is carried out: targets where it changes, what runs elsewhere.
-
-        This, not the changing services alone, is the set that must be able to run together.
-        """
-        return {s.service: s.target if s.action == CHANGE else s.current for s in self.steps}
-
-    def step(self, service: str) -> Step:
-        return next(s for s in self.steps if s.service == service)
-
-    def wave_steps(self) -> list[list[Step]]:
-        """The changing steps, grouped by wave, in deployment order."""
-        by_wave: dict[int, list[Step]] = {}
-        for step in self.changes():
-            by_wave.setdefault(step.wave, []).append(step)
-        return [by_wave[w] for w in sorted(by_wave)]
-
+from ..model.checks import Check
+from ..model.plan import CHANGE, EXCLUDED, LEFT, NO_RELEASE, UNCHANGED, Plan, Step
+from ..model.scope import Scope, Selection
 
 def plan_for_date(index: Index, date: str, *, current: Mapping[str, str | None], app_ids: Mapping[str, str],
                   waves: Sequence[Sequence[str]], pin_digest: bool = False,

@@ -11,10 +11,12 @@ from ..marathon.appmap import order_waves
 from ..marathon.fleet import FleetState, Peek, readable
 from ..releases.index import Index, check_offered, read_index
 from ..report.matrix import write_matrix
-from ..report.model import Summary
-from .plan import BUILT, RAN, Plan, plan_for_date, plan_json, render_table, scoped
-from .scope import Scope, Selection, check_known, nothing_left, select
-from .states import State
+from ..model.report import Summary
+from ..model.plan import BUILT, RAN, Plan, Rule
+from .build import plan_for_date, plan_json, render_table, scoped
+from ..model.scope import Scope, Selection
+from .scope import check_known, nothing_left, select
+from ..model.states import State
 
 LeftOut = Mapping[str, tuple[str | None, str | None]]  # service -> (app id, image it runs), as far as known
 
@@ -38,7 +40,7 @@ def select_services(scope: Scope, services: Sequence[str], *, source: str = "rol
 
 
 def say_nothing_to_do(console: Console, scope: Scope, selection: Selection, *, env: str | None, date: str | None,
-                      as_json: bool, rule: str = BUILT) -> int:
+                      as_json: bool, rule: Rule = BUILT) -> int:
     """An empty selection: one line (or a JSON object), exit 0, nothing read or written.
 
     The JSON is a plan like any other (every service excluded, with why; no checks: no history

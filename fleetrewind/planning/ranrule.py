@@ -13,7 +13,8 @@ from ..marathon.timeline import Definition, Timeline, merged, show
 from ..releases.imageref import runs
 from ..releases.index import Index, Release
 from .checks import day_end
-from .plan import CHANGE, NO_HISTORY, RAN, Plan, Step, on_target
+from ..model.plan import CHANGE, NO_HISTORY, RAN, Plan, Step
+from .build import on_target
 
 
 def release_of(index: Index, service: str, image: str) -> Release | None:

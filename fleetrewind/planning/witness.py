@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
-from . import ledger
+from ..rollout import ledger
 from ..errors import RefusedError, UsageError
 from ..marathon.appmap import order_waves
 from ..marathon.client import MarathonClient
@@ -19,11 +19,13 @@ from ..marathon.fleet import FleetState
 from ..marathon.history import History, read_history
 from ..marathon.versioncache import VersionCache
 from ..releases.index import Index
-from .checks import STRICT_KINDS, run_checks
-from .plan import NO_HISTORY, RAN, Plan, scoped
-from .planning import LeftOut, plan_to_date
+from ..model.checks import STRICT_KINDS
+from .checks import run_checks
+from ..model.plan import NO_HISTORY, RAN, Plan, Rule
+from .build import scoped
+from .usecase import LeftOut, plan_to_date
 from .ranrule import plan_ran
-from .scope import Scope, Selection
+from ..model.scope import Scope, Selection
 
 
 def load_history(client: MarathonClient, fleet: FleetState, *, cache_dir: Path | None, marathon: str,
@@ -34,7 +36,7 @@ def load_history(client: MarathonClient, fleet: FleetState, *, cache_dir: Path |
                         timeout=timeout, failed=ledger.failed_deploys(ledger_file, env))
 
 
-def plan_by_rule(index: Index, fleet: FleetState, date: str, history: History, *, rule: str, with_config: bool,
+def plan_by_rule(index: Index, fleet: FleetState, date: str, history: History, *, rule: Rule, with_config: bool,
                  waves: Sequence[Sequence[str]], pin_digest: bool, scope: Scope, selection: Selection | None = None,
                  left_out: LeftOut | None = None, now: dt.datetime | None = None) -> Plan:
     """The plan of ``date`` under ``rule`` (built or ran), scoped, with its checks."""

@@ -7,33 +7,12 @@ Every name must be a service of the fleet, checked before anything is read from 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 from ..errors import UsageError
 from ..secret import shorten
 from ..releases.tags import parse_names
-
-
-@dataclass(frozen=True, kw_only=True)
-class Scope:
-    """What the user asked for: ``only`` is None when --only was not given."""
-
-    only: tuple[str, ...] | None = None
-    exclude: tuple[str, ...] = ()
-    pinned: Mapping[str, str] = field(default_factory=dict)  # service -> reason ("" when none was given)
-
-    def as_dict(self) -> dict[str, object]:
-        return {"only": list(self.only) if self.only is not None else None, "exclude": list(self.exclude),
-                "pinned": dict(self.pinned)}
-
-
-@dataclass(frozen=True, kw_only=True)
-class Selection:
-    """The services in scope, in fleet order, and why each other one is left out."""
-
-    selected: tuple[str, ...]
-    left_out: Mapping[str, str]  # service -> why, in fleet order
+from ..model.scope import Scope, Selection
 
 
 def parse_scope_flag(flag: str, value: str | None) -> tuple[str, ...] | None:

@@ -11,28 +11,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import Mapping, Sequence
 
 from ..releases.imageref import runs
 from ..marathon.timeline import Definition, ImageMatch, Timeline, changed_fields, show
 from ..marathon.together import ran_together
-
-if TYPE_CHECKING:
-    from .plan import Plan, Step
-
-NEVER_RAN, NEVER_TOGETHER, CONFIG_DRIFT, HISTORY_SHORT = "never-ran", "never-together", "config-drift", "history-short"
-STRICT_KINDS = frozenset({NEVER_RAN, NEVER_TOGETHER})
-
-
-@dataclass(frozen=True)
-class Check:
-    service: str      # a service, or two joined by ", " for never-together
-    kind: str
-    detail: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"service": self.service, "kind": self.kind, "detail": self.detail}
+from ..model.checks import CONFIG_DRIFT, HISTORY_SHORT, NEVER_RAN, NEVER_TOGETHER, Check
+from ..model.plan import CHANGE, EXCLUDED, UNCHANGED, Plan, Step
 
 
 def day_end(date: str, tz: dt.tzinfo) -> dt.datetime:
@@ -44,12 +29,11 @@ def day_end(date: str, tz: dt.tzinfo) -> dt.datetime:
     return following.astimezone(dt.timezone.utc) - dt.timedelta(microseconds=1)
 
 
-def matcher(step: "Step") -> ImageMatch | None:
+def matcher(step: Step) -> ImageMatch | None:
     """Does an image Marathon held run this step's target? By release (tag/digest) when known.
 
     A service left out of the run (--only/--exclude/pinned) keeps what it runs now: that is its target.
     """
-    from .plan import EXCLUDED
 
     target = step.current if step.action == EXCLUDED else step.target
     if target is None:
@@ -61,18 +45,16 @@ def matcher(step: "Step") -> ImageMatch | None:
     return lambda image: image == target
 
 
-def _label(step: "Step") -> str:
-    from .plan import EXCLUDED
+def _label(step: Step) -> str:
 
     if step.action == EXCLUDED:
         return f"{(step.current or '-').rsplit(':', 1)[-1]} (left as it is)"
     return step.release.tag if step.release else (step.target or "-")
 
 
-def run_checks(plan: "Plan", timelines: Mapping[str, Timeline], current: Mapping[str, Definition], *,
+def run_checks(plan: Plan, timelines: Mapping[str, Timeline], current: Mapping[str, Definition], *,
                tz: dt.tzinfo, now: dt.datetime, with_config: bool = False) -> tuple[Check, ...]:
     """Every check of ``plan`` against the histories read (a service without a timeline is not judged)."""
-    from .plan import CHANGE, EXCLUDED, UNCHANGED
 
     if plan.date is None:
         return ()
@@ -100,7 +82,7 @@ def run_checks(plan: "Plan", timelines: Mapping[str, Timeline], current: Mapping
     return tuple(found)
 
 
-def _never_ran(step: "Step", timeline: Timeline | None, tz: dt.tzinfo) -> list[Check]:
+def _never_ran(step: Step, timeline: Timeline | None, tz: dt.tzinfo) -> list[Check]:
     match = matcher(step)
     if timeline is None or match is None or not timeline.readable:
         return []
@@ -116,7 +98,7 @@ def _never_ran(step: "Step", timeline: Timeline | None, tz: dt.tzinfo) -> list[C
     return [Check(step.service, NEVER_RAN, detail)]
 
 
-def _never_together(targets: Sequence["Step"], timelines: Mapping[str, Timeline], moment: dt.datetime,
+def _never_together(targets: Sequence[Step], timelines: Mapping[str, Timeline], moment: dt.datetime,
                     now: dt.datetime, tz: dt.tzinfo) -> list[Check]:
     wanted: dict[str, ImageMatch] = {}
     steps = {s.service: s for s in targets}
@@ -143,7 +125,7 @@ def _never_together(targets: Sequence["Step"], timelines: Mapping[str, Timeline]
     return [Check(who, NEVER_TOGETHER, detail)]
 
 
-def _drift(step: "Step", timeline: Timeline | None, now: Definition | None, moment: dt.datetime, date: str, *,
+def _drift(step: Step, timeline: Timeline | None, now: Definition | None, moment: dt.datetime, date: str, *,
            with_config: bool) -> Check | None:
     if timeline is None or now is None or not timeline.reaches(moment):
         return None
