@@ -11,7 +11,7 @@ NPM_DIR := .tools/npm
 help:
 	@echo "make demo   - real registry + Marathon simulator, a sample fleet: get, dates, status, diff, both rules' plans, run --only, plan, run"
 	@echo "make test   - install everything needed and run the whole test suite"
-	@echo "make test-fast - the socket-free unit tier only (pytest --fast; no servers, under 30 s)"
+	@echo "make test-fast - the socket-free unit tier only (tests/unit; no servers)"
 	@echo "make bench  - run the benchmarks (prints tables; see docs/performance.md)"
 
 deps: $(STAMP) system-deps
@@ -46,10 +46,10 @@ $(NPM_DIR)/node_modules/.bin/npm-groovy-lint:
 test: deps $(NPM_DIR)/node_modules/.bin/npm-groovy-lint
 	PATH="$(CURDIR)/$(VENV)/bin:$(CURDIR)/$(NPM_DIR)/node_modules/.bin:$$PATH" $(PY) -m pytest -q
 
-# The unit tier: tests that use no server fixture and open no socket (tests/conftest.py marks
-# them `unit`; in this tier a socket connect or bind fails the test). Needs only the venv.
+# The unit tier, tests/unit: no server, no socket (there a socket connect or bind fails the test).
+# Needs only the venv.
 test-fast: $(STAMP)
-	$(PY) -m pytest -q --fast
+	$(PY) -m pytest -q --fast tests/unit
 
 demo: deps
 	$(PY) -m testbed.demo

@@ -1,4 +1,7 @@
-"""Shared fixtures. Every test starts with none of the tool's environment variables set."""
+"""Fixtures and hooks both tiers use. Every test starts with none of the tool's environment variables set.
+
+The folder is the tier: `tests/unit/` (socket-free, `make test-fast`) and `tests/integration/`
+(real registry, simulator, browser, Ansible); `tests/unit/conftest.py` refuses sockets."""
 
 from __future__ import annotations
 
@@ -9,7 +12,8 @@ from typing import Iterator
 
 import pytest
 
-pytest_plugins = ["tests.registry_fixtures"]
+# Until every mixed file is split, some server tests still sit under tests/unit.
+pytest_plugins = ["tests.integration.registry_fixtures"]
 
 TOOL_VARS = (
     "DOCKER_REGISTRY", "REGISTRY_USER", "REGISTRY_PASSWORD", "DOCKER_CONFIG", "MARATHON_URL", "MARATHON_USER",
@@ -54,10 +58,12 @@ def cli() -> Iterator["object"]:
     yield call
 
 
-# --- tiers: `make test-fast` runs the socket-free unit tier (pytest --fast) -----------------------
+# --- tiers: the folder is the tier; `make test-fast` runs tests/unit (or `pytest --fast`) ----------
 
-# Fixtures that start a server or talk to one; a test that uses one (directly or through another
-# fixture) is an integration test. Every other test is marked `unit` unless marked `network`.
+UNIT_DIR = Path(__file__).parent / "unit"
+
+# Fixtures that start a server or talk to one: a test that uses one (directly or through another
+# fixture) belongs in tests/integration, as does one marked `network` or `slow`.
 NETWORK_FIXTURES = frozenset({
     "registry", "registry_basic", "registry_token", "registry_tls", "proxy_factory", "slack_recorder",
     "sim", "make_sim", "start_sim", "tls_sim", "marathon_tls", "health_server", "silent_server",
@@ -67,34 +73,24 @@ NETWORK_FIXTURES = frozenset({
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--fast", action="store_true",
-                     help="run only the unit tier (no sockets, no subprocess suites); a socket there fails")
+                     help="run only the unit tier (tests/unit: no sockets, no servers); a socket there fails")
+
+
+def needs_servers(item: pytest.Item) -> bool:
+    return bool(NETWORK_FIXTURES & set(getattr(item, "fixturenames", ()))
+                or item.get_closest_marker("network") or item.get_closest_marker("slow"))
+
+
+def in_unit_tier(item: pytest.Item) -> bool:
+    return UNIT_DIR in Path(str(item.path)).parents
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     kept, dropped = [], []
     for item in items:
-        networked = bool(NETWORK_FIXTURES & set(getattr(item, "fixturenames", ())))
-        if not networked and not item.get_closest_marker("network") and not item.get_closest_marker("slow"):
+        if in_unit_tier(item) and not needs_servers(item):
             item.add_marker(pytest.mark.unit)
         (kept if item.get_closest_marker("unit") or not config.getoption("--fast") else dropped).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
-
-
-class SocketInUnitTest(AssertionError):
-    """A unit test opened a socket: mark it `network` (or use a server fixture) to move it."""
-
-
-@pytest.fixture(autouse=True)
-def no_sockets_in_the_fast_tier(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """In the fast tier a socket connect or bind fails the test, so the tier stays socket-free."""
-    if not request.config.getoption("--fast"):
-        return
-    import socket
-
-    def refuse(self: socket.socket, *args: object) -> None:
-        raise SocketInUnitTest(f"{request.node.nodeid} opened a socket ({args!r}); it is not a unit test")
-
-    for name in ("connect", "connect_ex", "bind"):
-        monkeypatch.setattr(socket.socket, name, refuse)

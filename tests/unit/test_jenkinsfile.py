@@ -19,12 +19,12 @@ from typing import Any
 
 import pytest
 
-from tests.test_ansible_role import (
+from tests.unit.test_ansible_role import (
     ENVIRONMENTS, INVENTORIES, argument_specs, defaults, docopt_accepts, internal_vars, load_yaml, rendered_commands,
     role_tasks,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ROLLBACK = ROOT / "jenkins" / "Jenkinsfile"
 DEPLOY = ROOT / "jenkins" / "Jenkinsfile.deploy"
 JENKINSFILES = (ROLLBACK, DEPLOY)

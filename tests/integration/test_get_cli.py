@@ -19,7 +19,7 @@ from testbed.fleet import SAMPLE_FLEET, populate
 from testbed.images import DOCKER_MANIFEST, ImagePusher
 from testbed.proxy import canned
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FLEET = "t/getcli-fleet/"
 SERVICES = ("api", "worker", "auth", "web")
 REPO_FLAG = "--repo=" + ",".join(FLEET + s for s in SERVICES)

@@ -9,7 +9,7 @@ from pathlib import Path
 from fleetrewind.config_file import KEYS
 from fleetrewind.usage import USAGE
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TROUBLE = (ROOT / "docs" / "troubleshooting.md").read_text(encoding="utf-8")
 CONFIG = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
 # Raised only inside the tool, never shown to a user as such.

@@ -24,7 +24,7 @@ from testbed.demo import sample_apps
 from testbed.fleet import populate
 from tests.fleet_support import Indexed, index_sample_fleet
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PREFIX = "t/rel-bad/"
 P = PREFIX
 NAMES = ["api", "worker", "auth", "web"]

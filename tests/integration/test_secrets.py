@@ -24,7 +24,7 @@ from slack_sdk import WebClient
 from marathonsim import Simulator
 from testbed.demo import sample_apps
 from testbed.slack_recorder import SlackRecorder
-from tests.registry_fixtures import REGISTRY_PASSWORD, REGISTRY_USER
+from tests.integration.registry_fixtures import REGISTRY_PASSWORD, REGISTRY_USER
 from tests.fleet_support import Indexed, index_sample_fleet
 
 PREFIX = "t/rel-secrets/"
@@ -308,7 +308,7 @@ def test_an_apps_secret_echoed_by_a_422_with_xml_characters_stays_out_of_junit(
         indexed: Indexed, tmp_path: Path, cli) -> None:
     """A proxy or Marathon that echoes the definition in its 422: the report (JSON), the JUnit file (XML) and
     the screen each spell the app's DB_PASSWORD their own way."""
-    from tests.test_after_first_change import Rewriter
+    from tests.integration.test_after_first_change import Rewriter
 
     secret = AWKWARD["xml and quotes"]
     apps = sample_apps(f"{indexed.host}/{PREFIX.rstrip('/')}")

@@ -12,7 +12,7 @@ import requests
 
 from .conftest import docker_app
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def start(*args: str) -> subprocess.Popen[str]:

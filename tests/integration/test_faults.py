@@ -29,7 +29,7 @@ from testbed.demo import sample_apps
 from testbed.serving import BackgroundServer
 from tests.fleet_support import Indexed, env_lock, index_sample_fleet
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PREFIX = "t/rel-faults/"
 NAMES = ["api", "worker", "auth", "web"]
 DATE = "2026-11-19"

@@ -4,7 +4,7 @@ The role must stay thin glue around the command line: every variable defined and
 the tool run with ``argv`` lists that docopt accepts, secrets only in a 0600 file that the
 launcher (files/with_secrets.py) puts in the tool's environment, written by a ``no_log`` task and
 removed afterwards, and the tool's own message shown when it fails. The helpers below are also
-used by tests/test_jenkinsfile.py to check the Jenkins -> role -> command line chain.
+used by tests/unit/test_jenkinsfile.py to check the Jenkins -> role -> command line chain.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from docopt import DocoptExit, docopt
 
 from fleetrewind.usage import USAGE
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ANSIBLE = ROOT / "ansible"
 ROLE = ANSIBLE / "roles" / "fleet_rollback"
 PLAYBOOK = ANSIBLE / "rollback_service.yaml"

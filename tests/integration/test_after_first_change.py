@@ -27,7 +27,7 @@ import fleetrewind.rollout.usecase as usecase_module
 from fleetrewind.rollout import ledger as ledger_module
 from testbed.serving import BackgroundServer
 from tests.fleet_support import env_lock
-from tests.test_faults import (NAMES, ROOT, World, _start_run, _subprocess_env, _wait_for, app_id,  # noqa: F401
+from tests.integration.test_faults import (NAMES, ROOT, World, _start_run, _subprocess_env, _wait_for, app_id,  # noqa: F401
                                assert_every_service_tracked, assert_snapshot_of_the_original, error_lines, indexed,
                                make_world, svc, undo_restores_everything, when_puts)
 

@@ -1,7 +1,7 @@
 """The environment lock on its own: flock exclusion, stale and odd lock files, the owner check.
 
 Every test uses a lock folder under tmp_path. The end-to-end cases (two runs with different
---dump folders, undo --force against a live run) are in tests/test_faults.py.
+--dump folders, undo --force against a live run) are in tests/integration/test_faults.py.
 """
 
 from __future__ import annotations

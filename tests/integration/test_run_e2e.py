@@ -26,7 +26,7 @@ from fleetrewind.cli import main
 from marathonsim import Simulator
 from tests.fleet_support import Indexed, env_lock, hold_lock, index_sample_fleet, release
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PREFIX = "t/run-e2e/"
 SERVICES = ["api", "worker", "auth", "web"]
 NEWEST = {"api": "515-master", "worker": "210-master", "auth": "406-master", "web": "308-master"}

@@ -22,7 +22,7 @@ import pytest
 from marathonsim import Simulator
 from testbed.fleet import SAMPLE_FLEET, populate
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOK = ROOT / "ansible" / "rollback_service.yaml"
 INVENTORY = ROOT / "ansible" / "inventories" / "prod"
 PREFIX = "t/ansible-runner/"
