@@ -41,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
 
 APPS_FILE_KEYS = frozenset({"apps", "unhealthy_images", "failing_images", "invalid_images",
                             "history", "zk_max_versions", "max_running_deployments",
+                            "storage_compaction_interval",
                             "knobs", "capacity", "clock"})
 
 
@@ -72,7 +73,7 @@ def _load_apps(path: str) -> dict[str, Any]:
     unknown = set(data) - APPS_FILE_KEYS
     if unknown:
         raise ValueError(f"unknown keys {sorted(unknown)}; known: {sorted(APPS_FILE_KEYS)}")
-    for key in ("zk_max_versions", "max_running_deployments"):
+    for key in ("zk_max_versions", "max_running_deployments", "storage_compaction_interval"):
         value = data.get(key, 1)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{key} must be a positive integer (found: {value!r})")
@@ -103,6 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             failing_images=data.get("failing_images", []),
             invalid_images=data.get("invalid_images", []), token_ttl=args.token_ttl,
             history=data.get("history"), max_versions=data.get("zk_max_versions", 50),
+            gc_interval=float(data.get("storage_compaction_interval", 30)),
             max_running_deployments=data.get("max_running_deployments", 100),
             knobs=data.get("knobs"), capacity=data.get("capacity"),
             clock=file_clock(data.get("clock")),

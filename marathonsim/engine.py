@@ -17,6 +17,7 @@ from .appdef import (SERVER_FIELDS, App, change_kind, has_health_checks, image_m
 from .clock import Clock, VersionSource
 from .cluster import Cluster, agent_id
 from .deploy import Deployment
+from .gc import DEFAULT_INTERVAL, Collector
 from .ids import canonical
 from .knobs import DEFAULT_FAILURE_MESSAGE, Capacity, KnobTable
 from .records import AppRecord
@@ -53,7 +54,8 @@ class Engine(Timeline):
 
     def __init__(self, *, deploy_seconds: float, clock: Clock, policy: ImagePolicy,
                  max_running_deployments: int = 100, max_versions: int = 50,
-                 capacity: Capacity | None = None, knobs: KnobTable | None = None) -> None:
+                 capacity: Capacity | None = None, knobs: KnobTable | None = None,
+                 gc_interval: float = DEFAULT_INTERVAL) -> None:
         self.lock = threading.RLock()
         self.cluster = Cluster(capacity)
         self.knobs = knobs or KnobTable()
@@ -63,6 +65,7 @@ class Engine(Timeline):
         self.policy = policy
         self.max_running_deployments = max_running_deployments
         self.max_versions = max_versions
+        self.gc = Collector(max_versions, gc_interval)
         self._apps: dict[str, AppRecord] = {}
         self._deployments: dict[str, Deployment] = {}  # running ones only
         self._versions = VersionSource(clock)
@@ -136,13 +139,24 @@ class Engine(Timeline):
         return freed
 
     def _finish(self, dep: Deployment, at: float) -> None:
-        """A deployment whose last step is done: step success, then success."""
+        """A deployment whose last step is done: step success, then success; it asks for a GC pass."""
         self._deployments.pop(dep.id, None)
+        self._collect(at)
         if dep.actions:
             plan = dep.plan_json()
             self._emit(at, "deployment_step_success", plan=plan,
                        currentStep=plan["steps"][-1])
             self._emit(at, "deployment_success", id=dep.id, plan=plan)
+
+    def _collect(self, at: float) -> None:
+        """A storage GC pass, unless the collector rests (marathonsim/gc.py)."""
+        in_use: dict[str, set[str]] = {}
+        for rec in self._apps.values():
+            in_use.setdefault(rec.app_id, set()).add(str(rec.app["version"]))
+        for dep in self._deployments.values():
+            in_use.setdefault(dep.app_id, set()).update(
+                {dep.version, str((dep.original or {}).get("version", dep.version))})
+        self.gc.run(at, self._apps.values(), in_use)
 
     def _place(self, at: float) -> bool:
         """Waiting instances, oldest first, go to the first agent with room; True if any did."""
@@ -181,6 +195,17 @@ class Engine(Timeline):
             raise not_found_app(app_id)
         return rec
 
+    def _stored_record(self, raw_id: str) -> AppRecord:
+        """The app, or a deleted one whose versions the GC has not collected yet: Marathon serves
+        `GET /v2/apps/{id}/versions/{ts}` from storage (`AppVersionsResource.show`)."""
+        app_id = canonical(raw_id)
+        grave = self.gc.grave(app_id)
+        if app_id in self._apps or grave is None:
+            return self._record(raw_id)
+        ghost = AppRecord({"id": app_id}, self._spawn)
+        ghost.history = grave
+        return ghost
+
     def _info(self, rec: AppRecord, now: float, embed: set[str]) -> dict[str, Any]:
         deps = [d for d in self._deployments.values() if d.app_id == rec.app_id]
         readiness = [r for d in deps for r in self._readiness(d, now)]
@@ -217,7 +242,9 @@ class Engine(Timeline):
                          "versionInfo": {"lastScalingAt": version,
                                          "lastConfigChangeAt": version}}, self._spawn,
                        self._on_kill)
-        rec.remember(rec.app, self.max_versions)
+        rec.history = self.gc.revive(rec.app_id)  # a deleted app's versions, not collected yet
+        rec.remember(rec.app)
+        self.gc.stored()
         self._apps[rec.app_id] = rec
         dep = self._start(rec, "start", None, version, now)
         headers = {"Location": f"/v2/apps{rec.app_id}", DEPLOYMENT_HEADER: dep.id}
@@ -237,7 +264,8 @@ class Engine(Timeline):
         self._check_deployment_cap()
         info = version_info(rec.app, new, version, restart)
         stored = {**new, "version": version, "versionInfo": info}
-        rec.remember(stored, self.max_versions)  # stored before the lock check (AppVersionsResource.scala)
+        rec.remember(stored)  # stored before the lock check (AppVersionsResource.scala)
+        self.gc.stored()
         self._take_lock(rec.app_id, force)
         original, rec.app = rec.app, stored
         return self._result(self._start(rec, kind, original, version, now))
@@ -246,7 +274,8 @@ class Engine(Timeline):
         version, now = self._versions.next(), self.clock()
         self._take_lock(rec.app_id, force)
         dep = self._start(rec, "stop", rec.app, version, now)
-        del self._apps[rec.app_id]  # its history goes with it (AppVersionsResource.scala)
+        del self._apps[rec.app_id]
+        self.gc.deleted(rec.app_id, rec.history)  # its versions stay stored until a GC pass
         return self._result(dep)
 
     def _start(self, rec: AppRecord, kind: str, original: App | None, version: str,

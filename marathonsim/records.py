@@ -28,13 +28,23 @@ class AppRecord:
     def app_id(self) -> str:
         return str(self.app["id"])
 
-    def remember(self, app: App, max_versions: int) -> None:
-        """Store a version; only the newest `max_versions` instants are kept, as Marathon's
-        storage GC keeps `--zk_max_versions` (`storage/repository/GcActor.scala`)."""
+    def remember(self, app: App) -> None:
+        """Store a version. Nothing is dropped here: Marathon's storage GC trims the list to
+        `--zk_max_versions` in a later, periodic pass (`storage/repository/GcActor.scala`;
+        see :meth:`trim` and docs/simulator.md, "History")."""
         self.history[app["version"]] = copy.deepcopy(app)
-        if len(self.history) > max_versions:
-            newest = sorted(self.history, key=parse_ms, reverse=True)[:max(max_versions, 1)]
-            self.history = {v: self.history[v] for v in newest}
+
+    def trim(self, max_versions: int, in_use: set[str]) -> int:
+        """The GC pass for this app: the oldest versions not in use go until `max_versions`
+        are left (GcActor.scala: `candidateVersions.take(versions.size - maxVersions)`).
+        Returns how many went."""
+        excess = len(self.history) - max_versions
+        if excess <= 0:
+            return 0
+        candidates = [v for v in sorted(self.history, key=parse_ms) if v not in in_use][:excess]
+        for version in candidates:
+            del self.history[version]
+        return len(candidates)
 
     def stored(self, version: str) -> App | None:
         """The definition stored under any ISO-8601 spelling of `version` (ValueError when
@@ -76,6 +86,10 @@ class AppRecord:
             if failure and (newest is None or failure["timestamp"] > newest["timestamp"]):
                 newest = failure
         return newest
+
+    def seed_failure(self, failure: dict[str, Any] | None) -> None:
+        """A lastTaskFailure from the seeded history (docs/simulator.md, "History")."""
+        self._note_failure(failure)
 
     def _note_failure(self, failure: dict[str, Any] | None) -> None:
         if failure and (self._last_failure is None

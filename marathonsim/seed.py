@@ -17,10 +17,13 @@ from typing import Any, Callable, Mapping, Sequence
 
 from .appdef import App, SERVER_FIELDS, change_kind, merge
 from .appread import DEFINITION_FIELDS, read_app
-from .clock import canonical_stamp, parse_ms
+from .clock import canonical_stamp, iso_ms, parse_ms
 from .replies import ApiError
 
-ENTRY_KEYS = frozenset({"version", "image", "refused", "restart"})
+ENTRY_KEYS = frozenset({"version", "image", "refused", "restart", "task_failure"})
+FAILURE_STATES = frozenset({"TASK_FAILED", "TASK_KILLED", "TASK_ERROR", "TASK_LOST", "TASK_DROPPED",
+                            "TASK_GONE", "TASK_GONE_BY_OPERATOR", "TASK_UNKNOWN"})
+HEALTH_KILL = "Task was killed since health check failed. Reason: Connection refused"
 Validate = Callable[[App], App]
 
 
@@ -67,6 +70,23 @@ def past_versions(app_id: str, base: App, entries: Sequence[Any], valid: Validat
     return stored, current
 
 
+def seeded_failure(app_id: str, entries: Sequence[Any], host: str = "10.0.0.1") -> dict[str, Any] | None:
+    """lastTaskFailure from the entries' `task_failure`: the newest one (Marathon keeps one)."""
+    newest: tuple[int, str, str, str] | None = None
+    for i, raw in enumerate(entries):
+        entry = _entry(app_id, i, raw)
+        if entry.failure is not None:
+            at, state, message = entry.failure
+            if newest is None or parse_ms(at) > newest[0]:
+                newest = (parse_ms(at), entry.version, state, message)
+    if newest is None:
+        return None
+    at_ms, version, state, message = newest
+    return {"appId": app_id, "host": host, "message": message, "state": state,
+            "taskId": f"{app_id.strip('/').replace('/', '_')}.instance-seeded._app.1",
+            "slaveId": "agent-0", "timestamp": iso_ms(at_ms), "version": version}
+
+
 @dataclass
 class Entry:
     version: str
@@ -74,6 +94,7 @@ class Entry:
     image: str | None
     refused: bool
     restart: bool
+    failure: tuple[str, str, str] | None = None  # (at, state, message) of a task of this version
 
 
 def _entry(app_id: str, index: int, raw: Any) -> Entry:
@@ -100,4 +121,28 @@ def _entry(app_id: str, index: int, raw: Any) -> Entry:
     for flag in ("refused", "restart"):
         if not isinstance(raw.get(flag, False), bool):
             raise ValueError(f"{where}: {flag!r} must be true or false")
-    return Entry(version, fields, image, bool(raw.get("refused")), bool(raw.get("restart")))
+    return Entry(version, fields, image, bool(raw.get("refused")), bool(raw.get("restart")),
+                 _failure(where, version, raw.get("task_failure")))
+
+
+def _failure(where: str, version: str, raw: Any) -> tuple[str, str, str] | None:
+    """`task_failure`: an ISO-8601 time (a kill for failed health checks then), or
+    {"at", "state", "message"}; never before the version itself."""
+    if raw is None:
+        return None
+    spec = {"at": raw} if isinstance(raw, str) else raw
+    if not isinstance(spec, Mapping) or set(spec) - {"at", "state", "message"}:
+        raise ValueError(f"{where}: 'task_failure' must be a time or {{\"at\", \"state\", \"message\"}}")
+    try:
+        at = canonical_stamp(str(spec.get("at")))
+    except ValueError:
+        raise ValueError(f"{where}: task_failure.at must be an ISO-8601 timestamp with an offset") from None
+    if parse_ms(at) < parse_ms(version):
+        raise ValueError(f"{where}: task_failure.at is before the version itself")
+    state = spec.get("state", "TASK_KILLED")
+    if state not in FAILURE_STATES:
+        raise ValueError(f"{where}: task_failure.state must be one of {sorted(FAILURE_STATES)}")
+    message = spec.get("message", HEALTH_KILL if state == "TASK_KILLED" else "Container exited with status 1")
+    if not isinstance(message, str):
+        raise ValueError(f"{where}: task_failure.message must be a string")
+    return at, str(state), message

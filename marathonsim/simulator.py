@@ -37,6 +37,7 @@ class Simulator:
         realm: str = "Mesosphere",
         max_running_deployments: int = 100,
         max_versions: int = 50,
+        gc_interval: float = 30.0,
         history: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
         capacity: Mapping[str, Any] | None = None,
         knobs: Mapping[str, Mapping[str, Any]] | None = None,
@@ -53,7 +54,7 @@ class Simulator:
         policy = ImagePolicy(list(unhealthy_images), list(failing_images), list(invalid_images))
         store = Store(deploy_seconds=deploy_seconds, clock=self._clock, policy=policy,
                       max_running_deployments=max_running_deployments,
-                      max_versions=max_versions,
+                      max_versions=max_versions, gc_interval=gc_interval,
                       capacity=Capacity.from_json(capacity) if capacity is not None else None,
                       knobs=KnobTable({k if k == ALL_APPS else canonical(k): v
                                        for k, v in (knobs or {}).items()}))

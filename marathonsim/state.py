@@ -13,7 +13,7 @@ from .ids import canonical
 from .ops import TaskOps
 from .records import AppRecord
 from .replies import ApiError, Reply, invalid_json, not_found_app
-from .seed import past_versions, version_info
+from .seed import past_versions, seeded_failure, version_info
 from .views import app_filter, embeds, listed_tasks
 
 __all__ = ["ImagePolicy", "Store"]
@@ -42,8 +42,10 @@ class Store(TaskOps):
                 rec = AppRecord({**app, "version": version, "versionInfo": info}, self._spawn,
                                 self._on_kill)
                 for old in past:
-                    rec.remember(old, self.max_versions)
-                rec.remember(rec.app, self.max_versions)
+                    rec.remember(old)
+                rec.remember(rec.app)
+                rec.trim(self.max_versions, {version})  # a seeded past was collected long ago
+                rec.seed_failure(seeded_failure(app["id"], entries))
                 self._apps[rec.app_id] = rec
                 for _ in range(app["instances"]):
                     rec.launch(now - self.deploy_seconds, version)  # ready now
@@ -51,6 +53,7 @@ class Store(TaskOps):
             for rec in self._apps.values():
                 for task in rec.tasks:
                     task.seen_until = now  # their story so far is not news
+            self.gc.roots = max([self.gc.roots] + [len(r.history) for r in self._apps.values()])
             if history:
                 raise ValueError(f"history for apps that are not in the apps list: "
                                  f"{sorted(history)}")
@@ -113,7 +116,7 @@ class Store(TaskOps):
         (`api/v2/AppVersionsResource.scala` parses it with `Timestamp(version)`)."""
         with self.lock:
             self._advance()
-            rec = self._record(raw_id)
+            rec = self._stored_record(raw_id)
             try:
                 found = rec.stored(version)
             except ValueError:

@@ -280,21 +280,10 @@ class Task:
         return results
 
     def last_failure(self, t: float) -> dict[str, Any] | None:
-        """The newest TASK_FAILED of an instance that never runs, as lastTaskFailure."""
-        if self.fault != "failing" or self.waiting:
-            return None
-        phase = self.phase(t)
-        local = phase.n - self.base
-        if phase.delayed_until is not None:
-            n, end = phase.n, phase.start + self.profile.half
-        elif local >= 2:
-            n, end = phase.n - 1, phase.start - self.profile.delay(local - 1)
-        else:
-            return self.earlier_failure
-        return {"appId": self.app_id, "host": self.host,
-                "message": self.profile.failure_message, "state": "TASK_FAILED",
-                "taskId": f"{self.instance_id}._app.{n}", "slaveId": self.slave_id,
-                "timestamp": iso(end), "version": self.version}
+        """lastTaskFailure as this instance would make it by ``t`` (marathonsim/failures.py)."""
+        from .failures import last_failure
+
+        return last_failure(self, t)
 
     def reset_delay(self, t: float) -> None:
         """DELETE /v2/queue/{app}/delay: launch now, and the backoff starts over."""

@@ -188,3 +188,24 @@ def test_a_deployment_killing_old_tasks_shows_task_killing(
     statuses = [e["taskStatus"] for e in sim.events
                 if e["eventType"] == "status_update_event" and e["taskId"] == old]
     assert statuses == ["TASK_KILLING", "TASK_KILLED"]
+
+
+def test_a_kill_for_failed_health_checks_is_the_last_task_failure(
+        make_sim: MakeSim, clock: FakeClock, http: requests.Session) -> None:
+    """HistoryActor.scala stores an UnhealthyInstanceKillEvent as the app's TaskFailure
+    (TaskFailure.scala: TASK_KILLED, "Task was killed since health check failed. Reason: ...", at
+    the check's lastFailure, with the app version); none before the kill."""
+    sim = make_sim([docker_app(instances=1, healthChecks=[CHECK])], unhealthy_images=["*:bad"],
+                   knobs=MARATHON_TIMING)
+    put = put_image(http, sim, "registry.example.com/api:bad")
+    version = put.json()["version"]
+    clock.advance(40)
+    assert "lastTaskFailure" not in get_app(http, sim)  # failing checks, not killed yet
+    clock.advance(10)  # 50 s: killed
+    failure = get_app(http, sim)["lastTaskFailure"]
+    assert failure["state"] == "TASK_KILLED" and failure["version"] == version
+    assert failure["message"] == "Task was killed since health check failed. Reason: Connection refused"
+    assert abs(parse_ms(failure["timestamp"]) - parse_ms(version) - 50_000) < 10  # the 50 s check
+    assert failure["taskId"].endswith("._app.1")
+    clock.advance(60)  # the next incarnation is killed too: the newest failure replaces it
+    assert get_app(http, sim)["lastTaskFailure"]["taskId"].endswith("._app.2")

@@ -114,9 +114,14 @@ def test_retention_keeps_the_newest_zk_max_versions(make_sim: MakeSim, clock: Fa
     versions = http.get(f"{sim.url}{API}/versions").json()["versions"]
     assert len(versions) == 10 and "2026-10-22T12:00:00.000Z" in versions
     assert "2026-10-21T12:00:00.000Z" not in versions  # the oldest are gone
-    for i in range(3):
+    for i in range(3):  # each ends at once (no instances) and asks for a GC pass
         clock.advance(1)
         http.put(sim.url + API, json={"cmd": f"new {i}"}, params={"force": "true"})
+    # the first end ran a pass (back to 10); the GC then rests 30 s: the list is over the cap a while
+    versions = http.get(f"{sim.url}{API}/versions").json()["versions"]
+    assert len(versions) == 12 and "2026-10-22T12:00:00.000Z" not in versions
+    clock.advance(30)
+    http.put(sim.url + API, json={"cmd": "after the rest"}, params={"force": "true"})
     versions = http.get(f"{sim.url}{API}/versions").json()["versions"]
     assert len(versions) == 10 and "2026-10-24T12:00:00.000Z" not in versions
     assert versions[0] == get_app(http, sim)["version"]
@@ -162,3 +167,21 @@ def test_info_does_not_advertise_the_deployment_cap_and_the_403_is_marathons(
         "complete or cancel oneusing force=true parameter. You can increase max deployment "
         "number by using --max_running_deployments parameter but be advised that this can have "
         "negative effects on the performance.")}
+
+
+def test_a_seeded_task_failure_is_the_apps_last_task_failure(make_sim: MakeSim, http: requests.Session) -> None:
+    """`task_failure` on a history entry: a task of that version failed then (a health kill unless
+    told); Marathon keeps only the newest (HistoryActor.scala), with that version."""
+    history = [{"version": "2026-11-10T23:50:00Z", "image": "registry.example.com/api:9-master",
+                "task_failure": "2026-11-10T23:58:00Z"},
+               {"version": "2026-11-11T00:20:00Z", "image": "registry.example.com/api:8-master"},
+               {"version": "2026-11-09T10:00:00Z", "image": "registry.example.com/api:7-master",
+                "task_failure": {"at": "2026-11-09T10:01:00Z", "state": "TASK_FAILED"}}]
+    sim = make_sim([docker_app()], history={"/shop/prod/api": history})
+    failure = http.get(sim.url + API, params={"embed": "app.lastTaskFailure"}).json()["app"]["lastTaskFailure"]
+    assert failure["version"] == "2026-11-10T23:50:00.000Z" and failure["state"] == "TASK_KILLED"
+    assert failure["timestamp"] == "2026-11-10T23:58:00.000Z"
+    assert failure["message"].startswith("Task was killed since health check failed")
+    bad = [{"version": "2026-11-10T23:50:00Z", "task_failure": "2026-11-10T23:00:00Z"}]
+    with pytest.raises(ValueError, match="before the version"):
+        make_sim([docker_app()], history={"/shop/prod/api": bad})

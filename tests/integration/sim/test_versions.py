@@ -41,15 +41,21 @@ def test_unknown_version_and_app_are_404(sim: Simulator, http: requests.Session)
     assert http.get(f"{sim.url}/v2/apps/nope/versions").status_code == 404
 
 
-def test_at_most_50_versions_oldest_pruned(
+def test_at_most_50_versions_after_a_gc_pass(
         make_sim: MakeSim, clock: FakeClock, http: requests.Session) -> None:
-    """AppVersionsResource.scala: at most --zk_max_versions (50) kept per app; the oldest go."""
+    """GcActor.scala: --zk_max_versions (50) per app, enforced by a periodic pass that a finished
+    deployment asks for and that then rests --storage_compaction_interval (30 s): in between, a
+    list may exceed the cap; the pass drops the oldest."""
     sim = make_sim([docker_app(instances=0)])
     first = get_app(http, sim)["version"]
-    for i in range(55):
+    for i in range(55):  # no instances: each deployment ends at once and asks for a pass
         r = http.put(f"{sim.url}/v2/apps/shop/prod/api", json={"cmd": f"run {i}"},
                      params={"force": "true"})
         assert r.status_code == 200
+    versions = http.get(sim.url + URL).json()["versions"]
+    assert len(versions) == 56 and first in versions  # the pass the first end ran found nothing; it rests
+    clock.advance(30)
+    http.put(f"{sim.url}/v2/apps/shop/prod/api", json={"cmd": "later"}, params={"force": "true"})
     versions = http.get(sim.url + URL).json()["versions"]
     assert len(versions) == 50 and first not in versions
     assert versions[0] == get_app(http, sim)["version"]
@@ -67,8 +73,22 @@ def test_refused_change_still_leaves_a_version(sim: Simulator, http: requests.Se
     assert get_app(http, sim)["container"]["docker"]["image"].endswith(":2-master")
 
 
-def test_deleting_an_app_deletes_its_history(sim: Simulator, http: requests.Session) -> None:
-    """AppVersionsResource.scala: a re-created app starts with a fresh history."""
-    http.delete(f"{sim.url}/v2/apps/shop/prod/api")
-    http.put(f"{sim.url}/v2/apps/shop/prod/api", json=docker_app())
+def test_a_deleted_apps_versions_stay_until_a_gc_pass(
+        make_sim: MakeSim, clock: FakeClock, http: requests.Session) -> None:
+    """GcActor.scala: deleting an app leaves its versions stored; a pass collects the apps no kept
+    root refers to. Re-created before that, the app lists its old versions again."""
+    sim = make_sim([docker_app(), docker_app(id="/shop/prod/web", instances=0)], max_versions=2,
+                   gc_interval=0)
+    old = get_app(http, sim)["version"]
+    assert http.delete(f"{sim.url}/v2/apps/shop/prod/api").status_code == 200
+    assert http.get(sim.url + URL).status_code == 404  # the app is gone...
+    assert http.get(f"{sim.url}{URL}/{old}").status_code == 200  # ...its stored version is not
+    http.put(f"{sim.url}/v2/apps/shop/prod/api", json=docker_app(instances=0))
+    assert old in http.get(sim.url + URL).json()["versions"]
+    assert http.delete(f"{sim.url}/v2/apps/shop/prod/api").status_code == 200
+    for i in range(3):  # other changes end (no instances): passes run, over the cap of 2 roots
+        clock.advance(1)
+        http.put(f"{sim.url}/v2/apps/shop/prod/web", json={"cmd": f"run {i}"})
+    assert http.get(f"{sim.url}{URL}/{old}").status_code == 404
+    http.put(f"{sim.url}/v2/apps/shop/prod/api", json=docker_app(instances=0))
     assert len(http.get(sim.url + URL).json()["versions"]) == 1
