@@ -22,8 +22,9 @@ from . import __version__
 from .commands import dates, deploy, diff, get, plan, run, status, undo
 from .console import Console, setup_logging
 from .errors import EXIT_FAILED, EXIT_USAGE, RollbackError
-from .secret import REGISTRY, Secret, redact, weak_secrets
+from .secret import REGISTRY, Secret, redact, split_userinfo, weak_secrets
 from .settings import CA_VARIABLES, COMMANDS, Settings, from_args
+from .transport import PROXY_VARIABLES
 from .usage import USAGE
 
 log = logging.getLogger(__name__)
@@ -291,7 +292,12 @@ def _raw_secrets(args: Mapping[str, object], environ: Mapping[str, str]) -> list
         (name, environ.get(name)) for name in ("MARATHON_PASSWORD", "REGISTRY_PASSWORD", "SLACK_WEBHOOK_URL",
                                                "SLACK_BOT_TOKEN")
     ]
-    return [Secret(v, name) for name, v in values if isinstance(v, str) and v]
+    secrets = [Secret(v, name) for name, v in values if isinstance(v, str) and v]
+    for name in PROXY_VARIABLES:  # a proxy URL's password (the transport reads these variables)
+        _, userinfo, _ = split_userinfo(environ.get(name) or environ.get(name.lower()) or "")
+        if userinfo:
+            secrets.append(Secret(userinfo.partition(":")[2] or userinfo, name))
+    return secrets
 
 
 def _value_after(argv: Sequence[str], option: str) -> str | None:

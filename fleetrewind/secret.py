@@ -164,18 +164,35 @@ def secret_name(name: object) -> bool:
     """Does ``name`` (an env variable, a config key) say that its value is a secret?"""
     return SECRET_NAME.search(str(name)) is not None
 
-# Credentials where they occur, whatever their strength.
-_SCHEME_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/'\"<>]*@")
+# Credentials where they occur, whatever their strength. A password may hold an unencoded ``/``,
+# ``@``, ``?`` or ``#`` (``http://ops:pa/ss@host``): userinfo runs to the last ``@`` of the URL,
+# valid or not, never past a space or a quote.
+_SCHEME_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s'\"<>]*@")
 # ops:pw@host typed without a scheme; not an image's repo:tag@sha256:<hex>
 _BARE_USERINFO = re.compile(
-    r"(?<![\w/:.@-])([\w.~%+-]+):[^\s/@'\"<>]+@(?![a-z0-9]+(?:[.+_-][a-z0-9]+)*:[0-9a-fA-F]{32})(?=[\w\[])")
+    r"(?<![\w/:.@-])([\w.~%+-]+):[^\s'\"<>]+@(?![a-z0-9]+(?:[.+_-][a-z0-9]+)*:[0-9a-fA-F]{32})(?=[\w\[])")
 _AUTH_HEADER = re.compile(r"(?i)(\bauthorization\b['\"]?\s*[:=]\s*['\"]?)(?:(basic|bearer|token)\s+)?[^\s'\",}]+")
 _SECRET_FIELD = re.compile(
     r"(?i)(\b[\w-]*(?:password|passwd|pwd|secret|token)['\"]?\s*[:=]\s*['\"]?)(?!<hidden>)([^\s'\",}&;]+)")
-_SLACK = re.compile(r"(?i)(hooks\.slack\.com/(?:services|workflows|triggers)/)[^\s'\"<>]+|\bxox[abposr]-[\w-]+")
+_SLACK = re.compile(r"(?i)(hooks\.slack\.com\.?(?::\w*)?/+(?:services|workflows|triggers)/)[^\s'\"<>]+|\bxox[abposr]-[\w-]+")
 
 
-_RELATIVE_USERINFO = re.compile(r"(?<![\w:])//[^\s/'\"<>]*@")  # //ops:pw@host (no scheme)
+_RELATIVE_USERINFO = re.compile(r"(?<![\w:])//[^\s'\"<>]*@")  # //ops:pw@host (no scheme)
+_URL_START = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*://|//)?")
+
+
+def split_userinfo(url: str) -> tuple[str, str | None, str]:
+    """``(scheme://, user:password, the rest)`` of a URL typed with or without a scheme, valid or not.
+
+    The userinfo runs to the last ``@`` (RFC 3986 ends it at the first ``/``, but a password typed
+    unencoded holds ``/``, ``@``, ``?`` or ``#``); ``(url, None, "")`` when there is none.
+    """
+    start = _URL_START.match(url)
+    head = start.group(0) if start else ""
+    userinfo, at, rest = url[len(head):].rpartition("@")
+    if not at or not userinfo or any(c.isspace() for c in userinfo):
+        return url, None, ""
+    return head, userinfo, rest
 
 
 def _structural(text: str) -> str:

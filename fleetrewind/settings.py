@@ -19,7 +19,7 @@ from typing import Any, Mapping
 from .config_file import load_config
 from .errors import UsageError
 from .instants import is_date
-from .secret import REGISTRY, Secret, redact, shorten
+from .secret import REGISTRY, Secret, redact, shorten, split_userinfo
 from .registry.auth import RegistryCredentials
 from .model.states import DEFAULT_ROLLBACK_ON, FailureClass
 from .model.plan import Rule
@@ -177,12 +177,16 @@ def _url(name: str, value: str | None, *, base: bool = True) -> str | None:
 
 
 def _userinfo_secret(name: str, value: str) -> None:
-    """The password of ``user:password@`` in a URL, typed with or without a scheme, is a secret."""
-    netloc = value.split("://", 1)[1] if "://" in value else value.lstrip("/")
-    userinfo, at, _ = netloc.split("/", 1)[0].rpartition("@")
-    if at:
-        user, _, password = userinfo.partition(":")
-        REGISTRY.add_user(urllib.parse.unquote(user), Secret(urllib.parse.unquote(password or user), f"the password in {name}"))
+    """The password of ``user:password@`` in a URL, typed with or without a scheme, valid or not, is a
+    secret; one holding an unencoded ``/``, ``?`` or ``#`` would move the host a parser sees: refused."""
+    _, userinfo, _ = split_userinfo(value)
+    if userinfo is None:
+        return
+    user, _, password = userinfo.partition(":")
+    REGISTRY.add_user(urllib.parse.unquote(user), Secret(urllib.parse.unquote(password or user), f"the password in {name}"))
+    if any(c in userinfo for c in "/?#") or "@" in user:
+        raise UsageError(f"{name}: the user or password in the URL holds '/', '?', '#' or '@'; percent-encode "
+                         f"it (%2F, %3F, %23, %40) (found: {shorten(redact(value))})")
 
 
 def _url_problem(exc: ValueError) -> str:

@@ -26,12 +26,15 @@ from urllib3.util.retry import Retry
 
 from . import __version__
 from .errors import RollbackError, UnreachableError
+from .secret import split_userinfo
 
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 USER_AGENT = f"fleetrewind/{__version__}"
 RETRY_AFTER_MAX = 10  # seconds: a server asking for an hour (Retry-After: 3600) gets ten
 DEFAULT_PORTS = {"http": 80, "https": 443}
+# read by requests for every origin (upper or lower case); a password in one is a secret (cli)
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
 
 
 class CredentialsRefused(RollbackError):
@@ -111,15 +114,9 @@ class TLS:
 
 
 def sanitize_url(url: str) -> str:
-    """Drop user:password from a URL so it can be shown or logged."""
-    try:
-        parts = urllib.parse.urlsplit(url)
-    except ValueError:
-        return url.rpartition("@")[2] if "@" in url else url
-    if "@" not in parts.netloc:
-        return url
-    return urllib.parse.urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, parts.query,
-                                    parts.fragment))
+    """Drop user:password from a URL so it can be shown or logged (valid or not: ``secret.split_userinfo``)."""
+    head, userinfo, rest = split_userinfo(url)
+    return url if userinfo is None else head + rest
 
 
 def origin(url: str) -> tuple[str, str, int]:
