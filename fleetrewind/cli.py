@@ -292,7 +292,7 @@ def _raw_secrets(args: Mapping[str, object], environ: Mapping[str, str]) -> list
         (name, environ.get(name)) for name in ("MARATHON_PASSWORD", "REGISTRY_PASSWORD", "SLACK_WEBHOOK_URL",
                                                "SLACK_BOT_TOKEN")
     ]
-    secrets = [Secret(v, name) for name, v in values if isinstance(v, str) and v]
+    secrets: list[Secret | None] = [Secret(v, name) for name, v in values if isinstance(v, str) and v]
     for name in PROXY_VARIABLES:  # a proxy URL's password (the transport reads these variables)
         _, userinfo, _ = split_userinfo(environ.get(name) or environ.get(name.lower()) or "")
         if userinfo:
