@@ -16,7 +16,7 @@ import requests
 from ..errors import AuthError, MarathonBusy, MarathonError, MarathonLocked, MarathonRejected, UnreachableError
 from ..secret import Secret
 from .answers import app_ids_of, check_app, error_message
-from .events import Event, parse_events
+from .events import Event, StreamBound, parse_events
 from ..transport import Transport
 from .appdef import AppDef, Doc, deployment_ids, image_of, image_update_body
 from ..inputs import loads
@@ -59,6 +59,7 @@ class MarathonClient:
         self.auth_mode = auth_mode
         self._token: str | None = None
         self._lock = threading.Lock()
+        self._events_given_up = threading.Event()  # a stream went past a bound: poll from then on
 
     # -- auth and low level ------------------------------------------------------------------
     def _auth_headers(self) -> dict[str, str]:
@@ -179,14 +180,17 @@ class MarathonClient:
         return body
 
     def events(self, event_types: tuple[str, ...], *, read_timeout: float) -> EventStream:
-        """Open Marathon's event stream, filtered by type; MarathonError when this Marathon does not stream."""
+        """Open Marathon's event stream, filtered by type; MarathonError when this Marathon does not stream
+        or once a stream of this client went past a bound (its warning was given then)."""
+        if self._events_given_up.is_set():
+            raise MarathonError("Marathon's event stream was given up earlier in this run")
         resp = self._call("GET", "/v2/events", params={"event_type": list(event_types)}, stream=True,
                           accept="text/event-stream", timeout=read_timeout)
         if resp.status_code != 200 or "text/event-stream" not in resp.headers.get("Content-Type", ""):
             resp.close()
             raise MarathonError(f"Marathon does not stream events (GET /v2/events: HTTP {resp.status_code})",
                                 status=resp.status_code)
-        return EventStream(resp)
+        return EventStream(resp, self._events_given_up)
 
     # -- writes ------------------------------------------------------------------------------
     def restore_version(self, app_id: str, version: str, *, image: str | None, force: bool = False) -> str:
@@ -247,15 +251,23 @@ class MarathonClient:
         return deps[0] if deps else ""
 
 
+class EventsGivenUp(UnreachableError):
+    """The event stream went past a bound; this client does not open it again (the run polls)."""
+
+
 class EventStream:
     """An open ``GET /v2/events``: iterate for its events (in one thread, which also closes it)."""
 
-    def __init__(self, resp: requests.Response) -> None:
+    def __init__(self, resp: requests.Response, given_up: threading.Event | None = None) -> None:
         self._resp = resp
+        self._given_up = given_up or threading.Event()
 
     def __iter__(self) -> Iterator[Event]:
         try:
             yield from parse_events(_lines(self._resp.iter_content(2**14, decode_unicode=True)))
+        except StreamBound as exc:
+            self._given_up.set()
+            raise EventsGivenUp(f"Marathon's event stream {exc}; following /v2/deployments instead") from None
         except (requests.exceptions.RequestException, AttributeError, ValueError) as exc:
             # AttributeError/ValueError: urllib3 reading a response another thread closed
             raise UnreachableError(f"Marathon's event stream broke ({exc.__class__.__name__})") from None
@@ -275,7 +287,7 @@ def _lines(chunks: Iterator[str]) -> Iterator[str]:
         for line in done:
             yield line.removesuffix("\r")
         if len(pending) > MAX_EVENT_LINE:
-            raise ValueError(len(pending))  # the event stream "broke": the watch polls instead
+            raise StreamBound(f"sent a line of more than {MAX_EVENT_LINE} characters")
     if pending:
         yield pending
 

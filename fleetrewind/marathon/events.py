@@ -28,13 +28,25 @@ class Event:
         return str(found) if found else None
 
 
-MAX_FRAME = 2**20  # characters of one event's data
+MAX_FRAME = 2**20  # characters of one frame, every line counted (Marathon's events are a few KB)
+MAX_STREAM = 2**26  # characters of the whole stream, blank lines and comments included (then: polling)
+
+
+class StreamBound(ValueError):
+    """The stream went past a bound: it is given up (the run polls ``/v2/deployments`` instead)."""
 
 
 def parse_events(lines: Iterable[str]) -> Iterator[Event]:
-    """Events from the stream's lines; a frame whose data is not a JSON object is skipped."""
-    kind, data, size = "", list[str](), 0
+    """Events from the stream's lines; a frame whose data is not a JSON object is skipped.
+
+    Every line counts towards its frame and the stream by its length plus its newline, whatever
+    it holds: a ``data:`` with no value, a blank line or a comment costs as much as it is sent.
+    """
+    kind, data, frame, stream = "", list[str](), 0, 0
     for line in lines:
+        stream += len(line) + 1
+        if stream > MAX_STREAM:
+            raise StreamBound(f"sent more than {MAX_STREAM} characters")
         if line.startswith(":"):
             continue
         if line == "":
@@ -45,14 +57,14 @@ def parse_events(lines: Iterable[str]) -> Iterator[Event]:
                     body = None
                 if isinstance(body, dict):
                     yield Event(kind or str(body.get("eventType") or "message"), body)
-            kind, data, size = "", list[str](), 0
+            kind, data, frame = "", list[str](), 0
             continue
+        frame += len(line) + 1
+        if frame > MAX_FRAME:  # a frame that never ends: the stream is given up, not kept growing
+            raise StreamBound(f"sent more than {MAX_FRAME} characters in one event")
         field, _, value = line.partition(":")
         value = value[1:] if value.startswith(" ") else value
         if field == "event":
             kind = value
         elif field == "data":
             data.append(value)
-            size += len(value)
-            if size > MAX_FRAME:  # a frame that never ends: dropped, not kept growing
-                kind, data, size = "", list[str](), 0

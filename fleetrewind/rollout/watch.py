@@ -20,7 +20,7 @@ from typing import Callable, Mapping
 
 from ..errors import MarathonError, UnreachableError
 from ..marathon.appdef import Doc
-from ..marathon.client import MarathonClient
+from ..marathon.client import EventsGivenUp, MarathonClient
 from ..marathon.events import DEPLOYMENT_ENDS
 from .slots import DeploymentSlots
 
@@ -70,6 +70,8 @@ class EventFeed:
                     return
                 if event.type in DEPLOYMENT_ENDS and event.deployment_id:
                     self.on_end(event.deployment_id)
+        except EventsGivenUp as err:
+            log.warning("%s", err)  # once per run: the client does not open the stream again
         except (UnreachableError, MarathonError) as err:
             if not self._closed.is_set():
                 log.debug("polling /v2/deployments again: %s", err)
