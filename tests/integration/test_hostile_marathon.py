@@ -13,7 +13,6 @@ from marathonsim import Simulator
 from testbed import wave
 from testbed.hostile_marathon import HostileMarathon
 
-pytestmark = pytest.mark.network
 
 
 def endless(chunk: bytes) -> Iterator[bytes]:
