@@ -49,7 +49,7 @@ test: deps $(NPM_DIR)/node_modules/.bin/npm-groovy-lint
 # The unit tier, tests/unit: no server, no socket (there a socket connect or bind fails the test).
 # Needs only the venv.
 test-fast: $(STAMP)
-	$(PY) -m pytest -q --fast tests/unit
+	$(PY) -m pytest -q tests/unit
 
 demo: deps
 	$(PY) -m testbed.demo

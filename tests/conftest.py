@@ -12,9 +12,6 @@ from typing import Iterator
 
 import pytest
 
-# Until every mixed file is split, some server tests still sit under tests/unit.
-pytest_plugins = ["tests.integration.registry_fixtures"]
-
 TOOL_VARS = (
     "DOCKER_REGISTRY", "REGISTRY_USER", "REGISTRY_PASSWORD", "DOCKER_CONFIG", "MARATHON_URL", "MARATHON_USER",
     "MARATHON_PASSWORD", "MARATHON_AUTH", "ROLLBACK_CONFIG", "ROLLBACK_CA_BUNDLE", "ROLLBACK_TZ",
@@ -58,12 +55,12 @@ def cli() -> Iterator["object"]:
     yield call
 
 
-# --- tiers: the folder is the tier; `make test-fast` runs tests/unit (or `pytest --fast`) ----------
+# --- tiers: the folder is the tier; `make test-fast` runs tests/unit (`pytest --fast` does the same) ---
 
 UNIT_DIR = Path(__file__).parent / "unit"
 
 # Fixtures that start a server or talk to one: a test that uses one (directly or through another
-# fixture) belongs in tests/integration, as does one marked `network` or `slow`.
+# fixture), or is marked `network` or `slow`, belongs in tests/integration.
 NETWORK_FIXTURES = frozenset({
     "registry", "registry_basic", "registry_token", "registry_tls", "proxy_factory", "slack_recorder",
     "sim", "make_sim", "start_sim", "tls_sim", "marathon_tls", "health_server", "silent_server",
@@ -73,7 +70,7 @@ NETWORK_FIXTURES = frozenset({
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--fast", action="store_true",
-                     help="run only the unit tier (tests/unit: no sockets, no servers); a socket there fails")
+                     help="run only the unit tier (tests/unit: no sockets, no servers)")
 
 
 def needs_servers(item: pytest.Item) -> bool:
@@ -81,16 +78,18 @@ def needs_servers(item: pytest.Item) -> bool:
                 or item.get_closest_marker("network") or item.get_closest_marker("slow"))
 
 
-def in_unit_tier(item: pytest.Item) -> bool:
-    return UNIT_DIR in Path(str(item.path)).parents
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    kept, dropped = [], []
+    kept, dropped, misplaced = [], [], []
     for item in items:
-        if in_unit_tier(item) and not needs_servers(item):
+        unit = UNIT_DIR in Path(str(item.path)).parents
+        if unit:
             item.add_marker(pytest.mark.unit)
-        (kept if item.get_closest_marker("unit") or not config.getoption("--fast") else dropped).append(item)
+            if needs_servers(item):
+                misplaced.append(item.nodeid)
+        (kept if unit or not config.getoption("--fast") else dropped).append(item)
+    if misplaced:
+        raise pytest.UsageError("these tests use a server, a subprocess suite or a socket but sit in "
+                                "tests/unit; move them to tests/integration: " + ", ".join(misplaced))
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept

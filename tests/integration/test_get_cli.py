@@ -13,16 +13,24 @@ from typing import Any
 
 import pytest
 
-from fleetrewind.releases.index import build_index, write_index
 from fleetrewind.registry.client import parse_created
 from testbed.fleet import SAMPLE_FLEET, populate
 from testbed.images import DOCKER_MANIFEST, ImagePusher
 from testbed.proxy import canned
+from tests.unit.test_get_cli import assert_previous_kept, dump, one_line_error
+
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
 FLEET = "t/getcli-fleet/"
+
+
 SERVICES = ("api", "worker", "auth", "web")
+
+
 REPO_FLAG = "--repo=" + ",".join(FLEET + s for s in SERVICES)
+
 
 # What rollback.json must hold for SAMPLE_FLEET on branch master, in UTC: every master release,
 # by the day of its `created` (a list's linux/amd64 child; schema 1's newest history entry).
@@ -41,7 +49,6 @@ EXPECTED: dict[str, list[tuple[str, str, str]]] = {
     "2026-11-15": [("api", "500-master", "2026-11-15T08:12:00Z"), ("worker", "200-master", "2026-11-15T07:00:00Z"),
                    ("auth", "400-master", "2026-11-15T11:00:00Z"), ("web", "300-master", "2026-11-15T09:45:00Z")],
 }
-PREVIOUS = b'{"format": 2, "note": "the last good rollback.json"}\n'
 
 
 @pytest.fixture(scope="module")
@@ -58,37 +65,11 @@ def by_day(document: dict[str, Any]) -> dict[str, list[str]]:
     return {day: [f"{e['service']} {e['tag']}" for e in entries] for day, entries in document["rollbacks"].items()}
 
 
-def one_line_error(result) -> str:
-    """The single ``error:`` line of a failed run, which must be the last thing on stderr."""
-    lines = result.err.splitlines()
-    errors = [line for line in lines if line.startswith("error: ")]
-    assert len(errors) == 1, result.err
-    assert lines[-1] == errors[0], result.err
-    assert "Traceback" not in result.err
-    return errors[0][len("error: "):]
-
-
-@pytest.fixture
-def dump(tmp_path: Path) -> Path:
-    """A dump folder holding a previous rollback.json, which a failed get must leave as it is."""
-    folder = tmp_path / "dump"
-    folder.mkdir()
-    (folder / "rollback.json").write_bytes(PREVIOUS)
-    return folder
-
-
-def assert_previous_kept(folder: Path) -> None:
-    assert (folder / "rollback.json").read_bytes() == PREVIOUS
-    assert sorted(os.listdir(folder)) == ["rollback.json"]   # no temp file, no half-written matrix
-
-
 def push(registry, repo: str, releases: list[tuple[str, str]]) -> None:
     pusher = ImagePusher(registry.url)
     for tag, created in releases:
         pusher.push_image(repo, tag, created)
 
-
-# -- the file ---------------------------------------------------------------------------------
 
 def test_get_writes_the_date_index(cli, registry, fleet, tmp_path: Path) -> None:
     before = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
@@ -232,8 +213,6 @@ def test_a_service_without_releases_is_kept_in_all_with_a_warning(cli, registry,
     assert f"warning: {unique_repo}: no release of branch 'master'; a rollback will leave it as it is" in result.err
 
 
-# -- the cache --------------------------------------------------------------------------------
-
 def test_second_get_reads_no_manifest_or_blob(cli, registry, fleet, proxy_factory, tmp_path: Path) -> None:
     proxy = proxy_factory(registry.url)
     first, second = tmp_path / "first", tmp_path / "second"
@@ -282,8 +261,6 @@ def test_a_broken_cache_file_is_ignored(cli, registry, fleet, tmp_path: Path) ->
     assert json.loads(cache_file.read_text(encoding="utf-8"))["format"] == 1   # rewritten
 
 
-# -- errors: one line, the design's exit code, the previous file untouched --------------------
-
 def test_unknown_repository(cli, registry, fleet, dump: Path) -> None:
     result = cli("get", f"--repo={FLEET}api,t/getcli-no-such-repo", "--env=prod", f"--registry={registry.url}",
                  f"--dump={dump}")
@@ -328,13 +305,6 @@ def test_registry_dying_mid_run(cli, registry, fleet, proxy_factory, dump: Path)
     result = cli("get", REPO_FLAG, "--env=prod", f"--registry={proxy.url}", f"--dump={dump}", "--no-cache")
     assert result.code == 4
     assert f"registry at {proxy.url}" in one_line_error(result)
-    assert_previous_kept(dump)
-
-
-def test_no_registry_configured(cli, dump: Path) -> None:
-    result = cli("get", "--repo=api", "--env=prod", f"--dump={dump}")
-    assert result.code == 2
-    assert one_line_error(result) == "no registry URL: pass --registry=<url> or set DOCKER_REGISTRY"
     assert_previous_kept(dump)
 
 
@@ -387,72 +357,6 @@ def test_bad_env_is_refused_before_any_request(cli, registry, proxy_factory, dum
     assert proxy.counts["total"] == 0
     assert_previous_kept(dump)
 
-
-# -- dates ------------------------------------------------------------------------------------
-
-@pytest.fixture
-def index_folder(tmp_path: Path) -> Path:
-    from fleetrewind.releases.index import Release
-
-    def rel(service: str, tag: str, created: str) -> Release:
-        return Release(service=service, created=parse_created(created, "t"), tag=tag, digest="sha256:x",
-                       image=f"registry.example.com/{service}:{tag}")
-
-    releases = [rel("api", "511-master", "2026-11-19T08:00:00Z"), rel("api", "512-master", "2026-11-19T11:00:00Z"),
-                rel("web", "88-master", "2026-11-19T10:00:00Z"), rel("web", "87-master", "2026-11-17T10:00:00Z"),
-                rel("api", "515-master", "2026-11-21T09:00:00Z")]
-    write_index(tmp_path, build_index(releases, env="prod", branch="master", registry="https://registry.example.com",
-                                      services=("api", "web"), tz=dt.timezone.utc,
-                                      generated_at=dt.datetime(2026, 11, 21, 20, 0, tzinfo=dt.timezone.utc)))
-    return tmp_path
-
-
-def test_dates_newest_first_one_per_line(cli, index_folder: Path) -> None:
-    result = cli("dates", f"--dump={index_folder}")
-    assert result.code == 0, result.err
-    assert result.out == "2026-11-21\n2026-11-19\n2026-11-17\n"
-
-
-def test_dates_json_with_labels(cli, index_folder: Path) -> None:
-    result = cli("dates", f"--dump={index_folder}", "--json")
-    assert result.code == 0, result.err
-    assert json.loads(result.out) == {
-        "env": "prod",
-        "branch": "master",
-        "generated_at": "2026-11-21T20:00:00Z",
-        "services": ["api", "web"],
-        "dates": [
-            {"date": "2026-11-21", "label": "2026-11-21 — api 515-master"},
-            {"date": "2026-11-19", "label": "2026-11-19 — api 512-master, web 88-master"},
-            {"date": "2026-11-17", "label": "2026-11-17 — web 87-master"},
-        ],
-    }
-
-
-def test_dates_without_rollback_json(cli, tmp_path: Path) -> None:
-    result = cli("dates", f"--dump={tmp_path}")
-    assert result.code == 2
-    assert result.out == ""
-    assert one_line_error(result) == f"no rollback.json in {tmp_path}; run `rollback.py get --repo=... --env=...` first"
-
-
-@pytest.mark.parametrize("text, what", [
-    ('{"format": 2, "env": "prod", "rollb', "invalid JSON at line 1 (truncated?)"),
-    ('{"format": 1, "rollbacks": {}}', "format is 1, this tool reads format 2"),
-    ("<html>502 Bad Gateway</html>", "invalid JSON"),
-])
-def test_dates_on_a_corrupt_rollback_json(cli, tmp_path: Path, text: str, what: str) -> None:
-    (tmp_path / "rollback.json").write_text(text, encoding="utf-8")
-    result = cli("dates", f"--dump={tmp_path}", "--json")
-    assert result.code == 2
-    assert result.out == ""
-    line = one_line_error(result)
-    assert line.startswith(f"{tmp_path / 'rollback.json'} is not a usable rollback.json: ")
-    assert what in line
-    assert line.endswith("run `rollback.py get` again")
-
-
-# -- the script, end to end -------------------------------------------------------------------
 
 @pytest.mark.slow
 def test_rollback_py_as_a_script(registry, fleet, tmp_path: Path) -> None:

@@ -6,19 +6,11 @@ import copy
 from typing import Any, Iterator
 
 import pytest
-import responses
 
-from fleetrewind.errors import AuthError, MarathonError, MarathonLocked, MarathonRejected, UnreachableError, UsageError
+from fleetrewind.errors import AuthError, MarathonLocked, MarathonRejected, UnreachableError, UsageError
 from fleetrewind.marathon.appdef import SERVER_FIELDS, image_of
-from fleetrewind.marathon.client import MarathonClient
-from fleetrewind.secret import Secret
-from fleetrewind.transport import TLS, Transport
 from marathonsim import Simulator
-
-APP_ID = "/ds/prod/shop/api"
-OLD = "registry.example.com:5000/shop/api:515-master"
-NEW = "registry.example.com:5000/shop/api:512-master"
-USER, PASSWORD = "ops", "s3cret-marathon-pw"
+from tests.unit.test_marathon_client import APP_ID, NEW, OLD, PASSWORD, USER, client_for
 
 
 def docker_app(app_id: str = APP_ID, image: str = OLD, **extra: Any) -> dict[str, Any]:
@@ -54,17 +46,9 @@ def start_sim() -> Iterator[Any]:
         sim.stop()
 
 
-def client_for(url: str, *, user: str | None = None, password: str | None = None, auth_mode: str = "basic",
-               timeout: float = 5.0) -> MarathonClient:
-    transport = Transport(url, tls=TLS(), timeout=timeout, name="Marathon")
-    return MarathonClient(transport, user=user, password=Secret(password) if password else None, auth_mode=auth_mode)
-
-
 def puts(sim: Simulator) -> list[dict[str, Any]]:
     return [r for r in sim.requests if r["method"] == "PUT"]
 
-
-# --- the image change ---------------------------------------------------------------------------------
 
 def test_update_image_sends_the_whole_container_with_only_the_image_changed(start_sim) -> None:
     sim = start_sim()
@@ -126,8 +110,6 @@ def test_an_app_without_a_docker_container_is_refused_before_any_write(start_sim
     assert puts(sim) == []
 
 
-# --- Marathon's refusals ------------------------------------------------------------------------------
-
 def test_409_while_a_deployment_holds_the_app_is_marathon_locked_and_force_overrides_it(start_sim) -> None:
     sim = start_sim(deploy_seconds=30)
     client = client_for(sim.url)
@@ -157,8 +139,6 @@ def test_422_is_marathon_rejected_with_marathons_reason(start_sim) -> None:
     assert "Object is not valid" in str(info.value) and "/container/docker/image" in str(info.value)
     assert image_of(sim.apps[APP_ID]) == OLD
 
-
-# --- authentication -----------------------------------------------------------------------------------
 
 def test_basic_auth_with_the_right_password_works_and_a_wrong_one_is_an_auth_error(start_sim) -> None:
     sim = start_sim(auth=(USER, PASSWORD))
@@ -213,8 +193,6 @@ def test_marathon_down_is_unreachable() -> None:
         client_for("http://127.0.0.1:9", timeout=1).list_app_ids()
     assert info.value.exit_code == 4 and "cannot reach Marathon at http://127.0.0.1:9" in str(info.value)
 
-
-# --- a write whose answer is lost ------------------------------------------------------------------------
 
 def test_a_put_whose_answer_is_lost_is_not_resent_and_is_found_through_the_app(start_sim) -> None:
     """The PUT reached Marathon, the connection broke before the answer (docs/marathon-facts.md, "Deployments")."""
@@ -279,73 +257,3 @@ def test_the_id_filter_is_not_used_so_a_prefix_twin_is_never_taken(start_sim) ->
 
     assert image_of(client.get_app(APP_ID)) == OLD
     assert sorted(client.list_app_ids()) == [APP_ID, "/ds/prod/shop/api-v2"]
-
-
-# --- odd edges, with `responses` ----------------------------------------------------------------------------
-
-BASE = "http://marathon.test:8080"
-APP = {"id": APP_ID, "container": {"type": "DOCKER", "docker": {"image": OLD}}, "version": "2026-11-19T10:00:00.000Z"}
-
-
-@responses.activate
-def test_a_400_whose_details_is_a_string_is_reported_with_it() -> None:
-    responses.put(f"{BASE}/v2/apps{APP_ID}", status=400,
-                  json={"message": "Invalid JSON", "details": "Unexpected end-of-input at line 1"})
-
-    with pytest.raises(MarathonRejected) as info:
-        client_for(BASE).update_image(APP, NEW)
-    assert str(info.value) == (f"Marathon rejected the new definition of {APP_ID}: "
-                               "Invalid JSON (Unexpected end-of-input at line 1)")
-
-
-@responses.activate
-def test_a_422_whose_details_is_a_list_names_each_path_and_error() -> None:
-    responses.put(f"{BASE}/v2/apps{APP_ID}", status=422, json={
-        "message": "Object is not valid",
-        "details": [{"path": "/container/docker/image", "errors": ["must not be empty", "bad"]},
-                    {"path": "/mem", "errors": ["error.expected.jsnumber"]}]})
-
-    with pytest.raises(MarathonRejected) as info:
-        client_for(BASE).update_image(APP, NEW)
-    assert str(info.value).endswith("Object is not valid (/container/docker/image: must not be empty; bad, "
-                                    "/mem: error.expected.jsnumber)")
-
-
-@responses.activate
-def test_a_non_json_error_body_is_shown_shortly() -> None:
-    responses.put(f"{BASE}/v2/apps{APP_ID}", status=404, body="<html>Not Found</html>")
-
-    with pytest.raises(MarathonError) as info:
-        client_for(BASE).update_image(APP, NEW)
-    assert "HTTP 404" in str(info.value) and "<html>Not Found</html>" in str(info.value)
-
-
-@responses.activate
-def test_a_403_is_an_auth_error_naming_the_permission() -> None:
-    responses.get(f"{BASE}/v2/apps", status=403, json={"message": "Not Authorized to perform view action on /ds"})
-
-    with pytest.raises(AuthError, match="needs permission") as info:
-        client_for(BASE, user=USER, password=PASSWORD).list_app_ids()
-    assert "Not Authorized to perform view action on /ds" in str(info.value)
-
-
-@responses.activate
-def test_the_single_app_get_is_unwrapped_from_app() -> None:
-    """GET /v2/apps/{id} answers {"app": {...}} (docs/marathon-facts.md, "Reading an app")."""
-    responses.get(f"{BASE}/v2/apps{APP_ID}", json={"app": APP})
-    assert client_for(BASE).get_app(APP_ID) == APP
-
-
-@responses.activate
-def test_a_dcos_401_in_html_after_a_relogin_is_an_auth_error() -> None:
-    """Admin Router's 401s are HTML; one re-login, then give up with a clear error (docs/marathon-facts.md)."""
-    responses.post(f"{BASE}/acs/api/v1/auth/login", json={"token": "t0k3n"})
-    responses.get(f"{BASE}/v2/apps", status=401, body="<html><h1>401 Authorization Required</h1></html>",
-                  content_type="text/html")
-
-    with pytest.raises(AuthError):
-        client_for(BASE, user=USER, password=PASSWORD, auth_mode="dcos").list_app_ids()
-    calls = [(c.request.method, c.request.url) for c in responses.calls]
-    assert calls.count(("POST", f"{BASE}/acs/api/v1/auth/login")) == 2
-    assert all(c.request.headers.get("Authorization") == "token=t0k3n"
-               for c in responses.calls if c.request.method == "GET")

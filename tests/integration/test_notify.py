@@ -6,65 +6,20 @@ import json
 import socket
 import threading
 import time
-from dataclasses import replace
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 from slack_sdk.models.blocks import Block
 
 from fleetrewind import factory
-from fleetrewind.notify.slack import NullNotifier, SlackNotifier, next_step
-from fleetrewind.model.report import Report, Outcome, Summary
-from fleetrewind.model.states import FailureClass, State, Status
+from fleetrewind.notify.slack import NullNotifier, SlackNotifier
+from fleetrewind.model.states import State, Status
 from fleetrewind.secret import Secret
-from fleetrewind.settings import Settings
 from testbed.slack_recorder import SlackRecorder
+from tests.unit.test_notify import BUILD, TOKEN, Warnings, _failed_report, _first, _report, _settings
+
 
 PASSWORD = Secret("hunter2-marathon-pw")
-TOKEN = "xoxb-1111-2222-secret-token"
-BUILD = "https://jenkins.example.com/job/rollback/42/"
-
-
-def _service(name: str, to_image: str | None, action: str, reason: str, status: Status, **extra: Any) -> Outcome:
-    return Outcome(service=name, app_id=f"/ds/prod/{name}", from_image=extra.pop("from_image"), to_image=to_image,
-                         action=action, reason=reason, status=status, **extra)
-
-
-def _report(**changes: Any) -> Report:
-    report = Report(
-        command="run", env="prod", date="2026-11-19", actor="alice", build_url=BUILD,
-        marathon="https://marathon.example.com", started_at="2026-11-21T20:00:00Z",
-        finished_at="2026-11-21T20:02:05Z", seconds=125.0, state=State.SUCCEEDED, exit_code=0,
-        snapshot="dump/snapshot-20261121T200000Z.json", states=(),
-        services=(
-            _service("api", "reg/api:512-master", "change", "released that day", Status.SUCCEEDED,
-                     from_image="reg/api:513-master", deployment_id="d1", seconds=61.2),
-            _service("web", "reg/web:88-master", "unchanged", "unchanged", Status.UNCHANGED,
-                     from_image="reg/web:88-master"),
-            _service("batch", None, "no-release", "no release at or before the date", Status.SKIPPED,
-                     from_image="reg/batch:9-master"),
-        ),
-        summary=Summary(changed=1, failed=0, unchanged=1, skipped=1),
-    )
-    return replace(report, **changes)
-
-
-def _first(report: Report, **changes: Any) -> Report:
-    """``report`` with its first service changed."""
-    return replace(report, services=(replace(report.services[0], **changes), *report.services[1:]))
-
-
-def _failed_report(**changes: Any) -> Report:
-    report = _report(state=State.FAILED, exit_code=1, summary=Summary(changed=0, failed=1, unchanged=1, skipped=1))
-    report = _first(report, status=Status.FAILED, error="deployment did not finish healthy within 600s",
-                    failure_class=FailureClass.DEADLINE)
-    return replace(report, **changes)
-
-
-class Warnings(list[str]):
-    def __call__(self, text: str) -> None:
-        self.append(text)
 
 
 def _webhook(recorder: SlackRecorder, warn: Warnings, **kwargs: Any) -> SlackNotifier:
@@ -97,8 +52,6 @@ def _closed_port() -> int:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
-
-# --- payloads ----------------------------------------------------------------------------------
 
 def test_webhook_messages_for_a_whole_run(slack_recorder: SlackRecorder) -> None:
     warn = Warnings()
@@ -157,24 +110,6 @@ def test_the_failure_summary_keeps_why_a_deployment_waited_when_the_error_is_lon
     assert f"(why: {reason})" in _all_text(body)
 
 
-@pytest.mark.parametrize(("changes", "expected"), [
-    ({"command": "deploy", "state": "ROLLBACK_FAILED"}, "roll back by hand: rollback.py undo --snapshot=s.json --force"),
-    ({"command": "deploy", "state": "FAILED"}, "roll back by hand: rollback.py undo --snapshot=s.json --force"),
-    ({"command": "run", "state": "INTERRUPTED"}, "undo with: rollback.py undo --snapshot=s.json --force"),
-    ({"command": "undo", "state": "FAILED"}, "undo with: rollback.py undo --snapshot=s.json --force"),
-    ({"command": "run", "state": "FAILED", "snapshot": None}, "nothing was changed (no snapshot was written); "
-                                                               "fix the cause and run again"),
-    ({"command": "deploy", "state": "ROLLBACK_COMPLETED"}, "the services are back on the images they ran before; "
-                                                           "fix the release and deploy again"),
-    ({"command": "run", "state": "NOTHING_TO_DO"}, None),
-])
-def test_next_step(changes: dict[str, Any], expected: str | None) -> None:
-    report = _failed_report(**{"snapshot": "s.json", **changes, "state": State(changes["state"])})
-    if report.state == State.NOTHING_TO_DO:
-        report = _first(report, status=Status.UNCHANGED)
-    assert next_step(report) == expected
-
-
 def test_deploy_titles_and_rollback_completed(slack_recorder: SlackRecorder) -> None:
     warn = Warnings()
     notifier = _webhook(slack_recorder, warn)
@@ -201,8 +136,6 @@ def test_mrkdwn_is_escaped(slack_recorder: SlackRecorder) -> None:
     assert "&lt;!channel&gt; bad &amp; worse" in text
     assert "*a&lt;b&gt;&amp;c*" in text
 
-
-# --- failures are warnings ---------------------------------------------------------------------
 
 def _assert_clean_warning(warn: Warnings, recorder_url: str, reason: str) -> None:
     assert len(warn) == 1, warn
@@ -295,8 +228,6 @@ def test_a_dead_slack_is_one_warning_and_the_final_message_is_still_tried() -> N
     assert len(warn) == 1
 
 
-# --- bot token ---------------------------------------------------------------------------------
-
 @pytest.mark.network
 def test_bot_token_posts_to_the_channel_and_threads_the_details() -> None:
     with SlackRecorder(expected_token=TOKEN) as recorder:
@@ -340,8 +271,6 @@ def test_bot_token_server_error_is_a_warning() -> None:
         _assert_clean_warning(warn, recorder.url, "HTTP 500")
 
 
-# --- secrets -----------------------------------------------------------------------------------
-
 def test_no_secret_reaches_slack_or_the_warning(slack_recorder: SlackRecorder) -> None:
     webhook = slack_recorder.webhook_url
     warn = Warnings()
@@ -366,12 +295,6 @@ def test_no_secret_reaches_slack_or_the_warning(slack_recorder: SlackRecorder) -
     assert PASSWORD.reveal() not in warn[0] and webhook not in warn[0]
 
 
-# --- choosing a notifier -----------------------------------------------------------------------
-
-def _settings(**values: Any) -> Settings:
-    return Settings(command="run", dump=Path("."), **values)
-
-
 def test_make_notifier_picks_slack_or_nothing(slack_recorder: SlackRecorder) -> None:
     warn = Warnings()
     assert isinstance(factory.notifier(_settings(), warn), NullNotifier)
@@ -382,13 +305,3 @@ def test_make_notifier_picks_slack_or_nothing(slack_recorder: SlackRecorder) -> 
     bot = factory.notifier(_settings(slack_token=Secret(TOKEN), slack_channel="C123"), warn)
     assert isinstance(bot, SlackNotifier)
     assert warn == []
-
-
-def test_make_notifier_token_without_channel_warns_once() -> None:
-    warn = Warnings()
-    notifier = factory.notifier(_settings(slack_token=Secret(TOKEN)), warn)
-    assert isinstance(notifier, NullNotifier)
-    assert warn == ["SLACK_BOT_TOKEN is set but no channel (--slack-channel or SLACK_CHANNEL); Slack messages are off"]
-    notifier.finished(_report())  # says nothing, raises nothing
-
-

@@ -9,11 +9,9 @@ covered by the Ansible tests.
 
 from __future__ import annotations
 
-import base64
 import functools
 import json
 import socket
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -26,66 +24,25 @@ from testbed.demo import sample_apps
 from testbed.slack_recorder import SlackRecorder
 from tests.integration.registry_fixtures import REGISTRY_PASSWORD, REGISTRY_USER
 from tests.fleet_support import Indexed, index_sample_fleet
+from tests.unit.test_secrets import AWKWARD, BOT_TOKEN, MARATHON_PASSWORD, MARATHON_USER, Seen, WEBHOOK_SECRET_PART, _spellings, secrets_of
+
 
 PREFIX = "t/rel-secrets/"
+
+
 P = PREFIX
+
+
 NAMES = ["api", "worker", "auth", "web"]
+
+
 REPOS = "--repo=" + ",".join(P + n for n in NAMES)
-MARATHON_USER = "ops"
-MARATHON_PASSWORD = "mpw-Zx81-s3cr3t!"
-BOT_TOKEN = "xoxb-4242-4242-b0tt0ken-s3cr3t"
-WEBHOOK_SECRET_PART = "XXXXXXXXXXXXXXXXXXXXXXXX"  # the token part of SlackRecorder.webhook_url
-
-
-def _basic(user: str, password: str) -> str:
-    return base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
 @pytest.fixture(scope="module")
 def indexed(registry_basic: Any, tmp_path_factory: pytest.TempPathFactory) -> Indexed:
     return index_sample_fleet(registry_basic.url, prefix=PREFIX, services=[P + n for n in NAMES],
                               dump=tmp_path_factory.mktemp("clean-get"), auth=(REGISTRY_USER, REGISTRY_PASSWORD))
-
-
-@dataclass
-class Seen:
-    """Everything a user or a channel could see, by where it was seen."""
-
-    secrets: dict[str, str]
-    places: list[tuple[str, str]] = field(default_factory=list)
-
-    def add(self, where: str, text: str) -> None:
-        self.places.append((where, text))
-
-    def output(self, where: str, result: Any) -> None:
-        self.add(f"{where}: stdout", result.out)
-        self.add(f"{where}: stderr", result.err)
-
-    def files(self, *folders: Path) -> None:
-        for folder in folders:
-            for path in sorted(folder.rglob("*")):
-                if path.is_file():
-                    self.add(str(path), path.read_text(encoding="utf-8", errors="replace"))
-
-    def slack(self, recorder: SlackRecorder) -> None:
-        for number, received in enumerate(recorder.received):
-            self.add(f"slack payload {number} to {received.path.split('/')[1]}", json.dumps(received.body))
-
-    def leaks(self) -> list[str]:
-        return [f"{name} in {where}" for where, text in self.places for name, value in self.secrets.items()
-                if value in text]
-
-
-def secrets_of(webhook: str) -> dict[str, str]:
-    return {
-        "Marathon password": MARATHON_PASSWORD,
-        "Marathon Basic auth": _basic(MARATHON_USER, MARATHON_PASSWORD),
-        "registry password": REGISTRY_PASSWORD,
-        "registry Basic auth": _basic(REGISTRY_USER, REGISTRY_PASSWORD),
-        "Slack webhook URL": webhook,
-        "Slack webhook token part": WEBHOOK_SECRET_PART,
-        "Slack bot token": BOT_TOKEN,
-    }
 
 
 @pytest.fixture
@@ -150,35 +107,6 @@ def test_every_command_with_known_secrets_shows_none_of_them(
     seen.files(dump, tmp_path / "xdg-cache")
     assert {p.name.split("-")[0] for p in dump.iterdir()} >= {"rollback.json", "rollback.html", "snapshot", "report",
                                                                "junit", "ledger.jsonl"}
-    assert seen.leaks() == []
-
-
-USAGE_ERRORS = {
-    "pwd-on-a-command-without-it": ("dates", f"--pwd={MARATHON_PASSWORD}"),
-    "pwd-separate-value-and-unknown-flag": ("run", "--date=2026-11-19", "--env=prod", "--pwd", MARATHON_PASSWORD,
-                                            "--colour"),
-    "pwd-as-a-stray-argument": ("run", "--date=2026-11-19", "--env=prod", MARATHON_PASSWORD),
-    "pwd-as-the-command": (MARATHON_PASSWORD, "--env=prod"),
-    "pwd-and-slack-on-get": ("get", "--repo=api", "--env=prod", f"--pwd={MARATHON_PASSWORD}",
-                             "--slack=https://hooks.slack.com/services/T0/B0/" + WEBHOOK_SECRET_PART),
-    "pwd-twice": ("plan", "--date=2026-11-19", "--env=prod", f"--pwd={MARATHON_PASSWORD}",
-                  f"--pwd={MARATHON_PASSWORD}"),
-    "pwd-missing-required": ("run", "--env=prod", f"--pwd={MARATHON_PASSWORD}"),
-    "registry-url-with-credentials-and-unknown-flag": (
-        "get", "--repo=api", "--env=prod", f"--registry=https://{REGISTRY_USER}:{REGISTRY_PASSWORD}@r.example.com",
-        "--bogus"),
-}
-
-
-@pytest.mark.parametrize("argv", list(USAGE_ERRORS.values()), ids=list(USAGE_ERRORS))
-def test_a_usage_error_does_not_repeat_the_secrets_typed(cli, argv: tuple[str, ...]) -> None:
-    """docopt's own message repeats argv; the tool prints the usage and one line naming options only."""
-    result = cli(*argv)
-
-    assert result.code == 2
-    assert len([line for line in result.err.splitlines() if line.startswith("error: invalid command line")]) == 1
-    seen = Seen(secrets_of("https://hooks.slack.com/services/T0/B0/" + WEBHOOK_SECRET_PART))
-    seen.output("usage error", result)
     assert seen.leaks() == []
 
 
@@ -267,41 +195,6 @@ def test_a_slack_bot_token_never_reaches_the_messages_or_the_output(
     assert len(received) >= 6 and all(r.path == "/api/chat.postMessage" for r in received)
     assert all(r.headers.get("Authorization") == f"Bearer {BOT_TOKEN}" for r in received)  # used, only as auth
     assert seen.leaks() == []
-
-
-# --- secrets whose characters each file format spells its own way ---------------------------------
-
-AWKWARD = {
-    "xml and quotes": "Ab'c\"d&<e>fgh-12",
-    "newline and tab": "first-line-s3cret\nsecond\tpart",
-    "control character": "ctl\x01s3cretvalue-9",
-    "non-ASCII": "Ünïcode-sécret-1€",
-    "backslash": "back\\slash-s3cret-7",
-}
-
-
-def _spellings(value: str) -> dict[str, str]:
-    """How serialisers the tool and its libraries use write ``value`` (the part between the quotes)."""
-    import xml.etree.ElementTree as ET
-
-    attribute = ET.tostring(ET.Element("x", {"a": value}), encoding="unicode")
-    text_node = ET.Element("x")
-    text_node.text = value
-    return {"raw": value, "json": json.dumps(value)[1:-1], "json-utf8": json.dumps(value, ensure_ascii=False)[1:-1],
-            "xml attribute": attribute[len('<x a="'):-len('" />')],
-            "xml text": ET.tostring(text_node, encoding="unicode")[3:-4],
-            "repr": repr(value)[1:-1], "ascii": ascii(value)[1:-1], "bytes repr": repr(value.encode())[2:-1]}
-
-
-@pytest.mark.parametrize("name", list(AWKWARD))
-def test_a_secret_is_hidden_in_every_spelling_a_file_or_a_traceback_gives_it(name: str) -> None:
-    from fleetrewind.secret import REGISTRY, Secret, redact
-
-    REGISTRY.reset()
-    value = AWKWARD[name]
-    Secret(value, "a test secret")
-    for how, spelled in _spellings(value).items():
-        assert spelled not in redact(f"before {spelled} after"), f"{name} leaks in its {how} spelling"
 
 
 def test_an_apps_secret_echoed_by_a_422_with_xml_characters_stays_out_of_junit(

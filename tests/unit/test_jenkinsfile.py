@@ -1,5 +1,5 @@
-"""The Jenkinsfiles: linted (npm-groovy-lint, once for both files), syntax-checked (Debian groovy),
-and a contract test that no linter can do: what they ask of the Ansible role and, through it, of
+"""The Jenkinsfiles' contract, which no linter can check (the linters run in
+tests/integration/test_jenkinsfile.py): what they ask of the Ansible role and, through it, of
 the command line must exist.
 
 The pipelines never run the tool themselves: they run the role (tags get, plan, run, deploy),
@@ -10,10 +10,7 @@ each Jenkinsfile passes and parsing them with the tool's own docopt usage text.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +21,17 @@ from tests.unit.test_ansible_role import (
     role_tasks,
 )
 
+
 ROOT = Path(__file__).resolve().parents[2]
+
+
 ROLLBACK = ROOT / "jenkins" / "Jenkinsfile"
+
+
 DEPLOY = ROOT / "jenkins" / "Jenkinsfile.deploy"
+
+
 JENKINSFILES = (ROLLBACK, DEPLOY)
-JAVA_HOME = Path("/usr/lib/jvm/java-17-openjdk-amd64")
-NPM_GROOVY_LINT = ROOT / ".tools" / "npm" / "node_modules" / ".bin" / "npm-groovy-lint"
 
 
 def text(path: Path) -> str:
@@ -39,50 +41,6 @@ def text(path: Path) -> str:
 def code_only(source: str) -> str:
     """The Groovy source without // comments (so that prose cannot satisfy a check)."""
     return re.sub(r"(?m)^\s*//.*$", "", source)
-
-
-# --- linters ---------------------------------------------------------------------------------------
-
-
-def _npm_groovy_lint() -> str:
-    found = str(NPM_GROOVY_LINT) if NPM_GROOVY_LINT.exists() else shutil.which("npm-groovy-lint")
-    if not found:
-        pytest.fail("npm-groovy-lint is not installed: run `make test`, or "
-                    "`mkdir -p .tools/npm && cd .tools/npm && npm install --no-audit --no-fund npm-groovy-lint@16.2.0`")
-    return found
-
-
-@pytest.mark.slow
-def test_npm_groovy_lint_finds_no_error_in_either_jenkinsfile() -> None:
-    result = subprocess.run([_npm_groovy_lint(), "--noserver", "--failon", "error",
-                             *(str(p.relative_to(ROOT)) for p in JENKINSFILES)],
-                            cwd=ROOT, capture_output=True, text=True, timeout=600, env=dict(os.environ, NO_COLOR="1"))
-    output = result.stdout + result.stderr
-    if "requires Node.js" in output or "Unsupported engine" in output:
-        pytest.fail("this npm-groovy-lint needs a newer Node.js than the one installed; "
-                    f"install npm-groovy-lint@16.2.0 (works on Node.js 20):\n{output[-2000:]}")
-    assert result.returncode == 0, output[-6000:]
-    assert "2 linted files" in re.sub(r"\x1b\[[0-9;]*m", "", output), output[-2000:]
-
-
-@pytest.mark.slow
-def test_groovy_parses_both_jenkinsfiles() -> None:
-    groovy = shutil.which("groovy")
-    if not groovy:
-        pytest.fail("groovy is not installed: `make test` installs the Debian package (apt-get install groovy)")
-    env = dict(os.environ)
-    if JAVA_HOME.is_dir():
-        env["JAVA_HOME"] = str(JAVA_HOME)
-    script = 'args.each { new GroovyShell().parse(new File(it)); println "syntax OK: " + it }'
-
-    result = subprocess.run([groovy, "-e", script, *map(str, JENKINSFILES)], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
-
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.count("syntax OK") == 2, result.stdout + result.stderr
-
-
-# --- contract: Jenkinsfile -> role ----------------------------------------------------------------
 
 
 def role_calls(source: str) -> list[tuple[str, str]]:
@@ -161,8 +119,6 @@ def test_the_files_the_pipelines_read_are_written_by_the_role_or_the_tool() -> N
     assert "/dates.json" in written and "/plan.txt" in written
 
 
-# --- contract: Jenkinsfile -> role -> command line ----------------------------------------------
-
 SAMPLES: dict[str, Any] = {
     "fleet_rollback_date": "2026-11-19",
     "fleet_rollback_actor": "jane.doe",
@@ -209,9 +165,6 @@ def test_any_command_line_a_pipeline_writes_itself_is_accepted(path: Path) -> No
                            code_only(text(path))):
         argv = ["rollback"] + re.sub(r"\$\{[^}]*\}|\$\w+", "X", line).split()
         docopt_accepts(argv)
-
-
-# --- what a pipeline must do, which no linter checks ---------------------------------------------
 
 
 def test_the_rollback_pipeline_asks_twice_validates_the_date_and_locks_the_environment() -> None:

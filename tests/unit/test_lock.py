@@ -1,13 +1,13 @@
 """The environment lock on its own: flock exclusion, stale and odd lock files, the owner check.
 
-Every test uses a lock folder under tmp_path. The end-to-end cases (two runs with different
+Every test uses a lock folder under tmp_path. Processes racing for a stale lock are in
+tests/integration/test_lock.py; the end-to-end cases (two runs with different
 --dump folders, undo --force against a live run) are in tests/integration/test_faults.py.
 """
 
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import socket
 import time
@@ -38,36 +38,6 @@ def _dead_record(**extra: Any) -> bytes:
     record = {"host": socket.gethostname(), "pid": 999_999, "command": "run", "since": time.time() - 600}
     record.update(extra)
     return json.dumps(record).encode()
-
-
-def _race(folder: str, start: Any, done: Any, results: Any) -> None:
-    """One contender: wait for the start, try the lock, report, and hold it until the test is done."""
-    start.wait()
-    try:
-        with EnvLock(Path(folder), "prod", command="run", force=False, warn=lambda _: None):
-            results.put(("proceeded", os.getpid()))
-            done.wait(30)
-    except RefusedError:
-        results.put(("refused", os.getpid()))
-
-
-@pytest.mark.slow
-def test_processes_racing_for_a_stale_lock_exactly_one_proceeds(tmp_path: Path) -> None:
-    _stale(tmp_path, _dead_record())
-    ctx = multiprocessing.get_context("spawn")
-    start, done, results = ctx.Event(), ctx.Event(), ctx.Queue()
-    procs = [ctx.Process(target=_race, args=(str(tmp_path), start, done, results)) for _ in range(4)]
-    for proc in procs:
-        proc.start()
-    try:
-        start.set()
-        outcomes = [results.get(timeout=60)[0] for _ in procs]  # the winner holds until all have answered
-    finally:
-        done.set()
-        for proc in procs:
-            proc.join(30)
-    assert sorted(outcomes) == ["proceeded", "refused", "refused", "refused"]
-    assert not lock_path(tmp_path, "prod").exists(), "the winner removes its lock when it ends"
 
 
 def test_a_live_holder_keeps_its_lock_even_against_force(tmp_path: Path) -> None:

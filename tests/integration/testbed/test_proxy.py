@@ -12,8 +12,9 @@ import pytest
 import requests
 
 from testbed import images
-from testbed.proxy import RegistryProxy, canned, classify
+from testbed.proxy import RegistryProxy, canned
 from testbed.registry_server import RegistryServer
+
 
 ProxyFactory = Callable[..., RegistryProxy]
 
@@ -43,14 +44,6 @@ def follow_tags(url: str, repo: str, session: requests.Session | None = None) ->
             links.append(link)
             next_url = urljoin(url + "/", link.split(";")[0].strip("<> "))
     return tags, links
-
-
-def test_classify() -> None:
-    assert classify("/v2/ds/api/tags/list?n=2") == "tags"
-    assert classify("/v2/ds/api/manifests/sha256:abc") == "manifests"
-    assert classify("/v2/ds/api/blobs/uploads/x?_state=1") == "blobs"
-    assert classify("/v2/_catalog") == "other"
-    assert classify("/v2/") == "other"
 
 
 def test_push_and_pull_through_proxy(

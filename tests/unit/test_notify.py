@@ -1,0 +1,94 @@
+"""Slack notifications without Slack: the next step a message suggests, a token without a channel.
+Payloads and failures against the local recorder: tests/integration/test_notify.py."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fleetrewind import factory
+from fleetrewind.notify.slack import NullNotifier, next_step
+from fleetrewind.model.report import Report, Outcome, Summary
+from fleetrewind.model.states import FailureClass, State, Status
+from fleetrewind.secret import Secret
+from fleetrewind.settings import Settings
+
+
+TOKEN = "xoxb-1111-2222-secret-token"
+
+
+BUILD = "https://jenkins.example.com/job/rollback/42/"
+
+
+def _service(name: str, to_image: str | None, action: str, reason: str, status: Status, **extra: Any) -> Outcome:
+    return Outcome(service=name, app_id=f"/ds/prod/{name}", from_image=extra.pop("from_image"), to_image=to_image,
+                         action=action, reason=reason, status=status, **extra)
+
+
+def _report(**changes: Any) -> Report:
+    report = Report(
+        command="run", env="prod", date="2026-11-19", actor="alice", build_url=BUILD,
+        marathon="https://marathon.example.com", started_at="2026-11-21T20:00:00Z",
+        finished_at="2026-11-21T20:02:05Z", seconds=125.0, state=State.SUCCEEDED, exit_code=0,
+        snapshot="dump/snapshot-20261121T200000Z.json", states=(),
+        services=(
+            _service("api", "reg/api:512-master", "change", "released that day", Status.SUCCEEDED,
+                     from_image="reg/api:513-master", deployment_id="d1", seconds=61.2),
+            _service("web", "reg/web:88-master", "unchanged", "unchanged", Status.UNCHANGED,
+                     from_image="reg/web:88-master"),
+            _service("batch", None, "no-release", "no release at or before the date", Status.SKIPPED,
+                     from_image="reg/batch:9-master"),
+        ),
+        summary=Summary(changed=1, failed=0, unchanged=1, skipped=1),
+    )
+    return replace(report, **changes)
+
+
+def _first(report: Report, **changes: Any) -> Report:
+    """``report`` with its first service changed."""
+    return replace(report, services=(replace(report.services[0], **changes), *report.services[1:]))
+
+
+def _failed_report(**changes: Any) -> Report:
+    report = _report(state=State.FAILED, exit_code=1, summary=Summary(changed=0, failed=1, unchanged=1, skipped=1))
+    report = _first(report, status=Status.FAILED, error="deployment did not finish healthy within 600s",
+                    failure_class=FailureClass.DEADLINE)
+    return replace(report, **changes)
+
+
+class Warnings(list[str]):
+    def __call__(self, text: str) -> None:
+        self.append(text)
+
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    ({"command": "deploy", "state": "ROLLBACK_FAILED"}, "roll back by hand: rollback.py undo --snapshot=s.json --force"),
+    ({"command": "deploy", "state": "FAILED"}, "roll back by hand: rollback.py undo --snapshot=s.json --force"),
+    ({"command": "run", "state": "INTERRUPTED"}, "undo with: rollback.py undo --snapshot=s.json --force"),
+    ({"command": "undo", "state": "FAILED"}, "undo with: rollback.py undo --snapshot=s.json --force"),
+    ({"command": "run", "state": "FAILED", "snapshot": None}, "nothing was changed (no snapshot was written); "
+                                                               "fix the cause and run again"),
+    ({"command": "deploy", "state": "ROLLBACK_COMPLETED"}, "the services are back on the images they ran before; "
+                                                           "fix the release and deploy again"),
+    ({"command": "run", "state": "NOTHING_TO_DO"}, None),
+])
+def test_next_step(changes: dict[str, Any], expected: str | None) -> None:
+    report = _failed_report(**{"snapshot": "s.json", **changes, "state": State(changes["state"])})
+    if report.state == State.NOTHING_TO_DO:
+        report = _first(report, status=Status.UNCHANGED)
+    assert next_step(report) == expected
+
+
+def _settings(**values: Any) -> Settings:
+    return Settings(command="run", dump=Path("."), **values)
+
+
+def test_make_notifier_token_without_channel_warns_once() -> None:
+    warn = Warnings()
+    notifier = factory.notifier(_settings(slack_token=Secret(TOKEN)), warn)
+    assert isinstance(notifier, NullNotifier)
+    assert warn == ["SLACK_BOT_TOKEN is set but no channel (--slack-channel or SLACK_CHANNEL); Slack messages are off"]
+    notifier.finished(_report())  # says nothing, raises nothing
