@@ -23,6 +23,7 @@ from .commands import dates, deploy, diff, get, plan, run, status, undo
 from .console import Console, setup_logging
 from .errors import EXIT_FAILED, EXIT_USAGE, RollbackError
 from .secret import REGISTRY, Secret, redact, split_userinfo, weak_secrets
+from .stopsignals import STOP_SIGNALS, signal_name
 from .settings import CA_VARIABLES, COMMANDS, Settings, from_args
 from .transport import PROXY_VARIABLES
 from .usage import USAGE
@@ -249,16 +250,17 @@ def _run(args: Mapping[str, object], environ: Mapping[str, str], console: Consol
 
 
 class Signalled(BaseException):  # not Exception: no best-effort `except Exception` may swallow it
-    """SIGTERM or SIGHUP outside a rollout: the command ends with one line, not silently."""
+    """SIGTERM, SIGHUP or another stop signal outside a rollout: the command ends with one line, not silently."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
-        self.name = signal.Signals(signum).name
+        self.name = signal_name(signum)
 
 
 @contextmanager
 def _signals_end_the_command() -> Iterator[None]:
-    """SIGTERM and SIGHUP become :class:`Signalled` (a rollout installs its own handler over this)."""
+    """Every signal that would end the process (SIGINT apart: KeyboardInterrupt) becomes :class:`Signalled`
+    (a rollout installs its own handler over this)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -266,7 +268,7 @@ def _signals_end_the_command() -> Iterator[None]:
     def handler(signum: int, _frame: object) -> None:
         raise Signalled(signum)
 
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS if sig != signal.SIGINT}
     try:
         yield
     finally:

@@ -58,10 +58,10 @@ class RolloutOptions:
     announce_states: bool = False  # tell the notifier about every state change, not only start and end
 
 from ..atomic import check_writable
+from ..stopsignals import STOP_SIGNALS, signal_name
 
 log = logging.getLogger(__name__)
 # The signals that end a run's terminal session or job: each is handled like a Jenkins abort.
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 @dataclass
@@ -89,7 +89,8 @@ def unused_stamp(folder: Path) -> str:
 
 @contextmanager
 def stop_on_signals(stop: threading.Event, console: Console) -> Iterator[None]:
-    """SIGINT, SIGTERM (a Jenkins abort) and SIGHUP (an ssh session or VPN dropped) start nothing new;
+    """Every signal that would end the process (SIGINT, SIGTERM: a Jenkins abort, SIGHUP: an ssh session or
+    VPN dropped, SIGUSR1, SIGQUIT, SIGXCPU..., see stopsignals) starts nothing new;
     in-flight work is reported."""
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -97,7 +98,7 @@ def stop_on_signals(stop: threading.Event, console: Console) -> Iterator[None]:
 
     def handler(signum: int, _frame: object) -> None:
         if not stop.is_set():
-            console.warn(f"{signal.Signals(signum).name} received: starting nothing new, writing the report")
+            console.warn(f"{signal_name(signum)} received: starting nothing new, writing the report")
         stop.set()
 
     previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
