@@ -11,7 +11,7 @@ from typing import Callable, Sequence
 from .errors import UsageError
 from .marathon.client import MarathonClient
 from .marathon.fleet import FleetState, Peek, load_fleet, peek_apps
-from .notify.slack import Notifier, make_notifier
+from .notify.slack import make_notifier
 from .registry.auth import credentials_from_docker_config
 from .registry.client import RegistryClient
 from .marathon.history import History
@@ -19,6 +19,7 @@ from .releases.index import Index
 from .model.plan import Plan
 from .planning import usecase as planning, witness
 from .model.scope import Selection
+from .rollout.events import Listener, Silent
 from .rollout.usecase import RolloutOptions
 from .settings import Settings
 from .transport import Transport, sanitize_url
@@ -45,10 +46,11 @@ def marathon_client(settings: Settings) -> MarathonClient:
                           auth_mode=settings.marathon_auth)
 
 
-def notifier(settings: Settings, warn: Callable[[str], None]) -> Notifier:
+def notifier(settings: Settings, warn: Callable[[str], None]) -> Listener:
     """Slack as configured (webhook, or bot token and channel), or a notifier that says nothing."""
-    return make_notifier(webhook=settings.slack_webhook, token=settings.slack_token, channel=settings.slack_channel,
-                         build_url=settings.build_url, warn=warn, secrets=settings.secrets())
+    slack = make_notifier(webhook=settings.slack_webhook, token=settings.slack_token, channel=settings.slack_channel,
+                          build_url=settings.build_url, warn=warn, secrets=settings.secrets())
+    return slack or Silent()
 
 
 def fleet(client: MarathonClient, services: Sequence[str], settings: Settings) -> FleetState:

@@ -47,3 +47,9 @@ def read_instant(value: object) -> dt.datetime | None:
     except (ValueError, OverflowError):
         return None
     return moment if EARLIEST <= moment < LATEST else None
+
+
+def stamp_now(now: dt.datetime | None = None) -> str:
+    """The UTC start time as ``YYYYMMDDTHHMMSSZ`` (file names sort in time order)."""
+    moment = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+    return moment.strftime("%Y%m%dT%H%M%SZ")

@@ -22,7 +22,7 @@ from .instants import is_date
 from .secret import REGISTRY, Secret, redact, shorten, split_userinfo
 from .registry.auth import RegistryCredentials
 from .model.states import DEFAULT_ROLLBACK_ON, FailureClass
-from .model.plan import Rule
+from .model.plan import FailurePolicy, Rule
 from .model.scope import Scope
 from .planning.scope import parse_pinned, parse_scope_flag
 from .releases.index import find_zone
@@ -32,7 +32,7 @@ from .transport import TLS, sanitize_url
 # Numbers as typed: ASCII digits only, as for dates (int() and float() accept any script's digits).
 _INT_RE = re.compile(r"[0-9]+", re.ASCII)
 _FLOAT_RE = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
-FAILURE_POLICIES = ("stop", "continue", "revert")
+FAILURE_POLICIES = tuple(FailurePolicy)
 DEFAULT_TIMEOUT = 600.0
 RULES = tuple(Rule)
 
@@ -76,7 +76,7 @@ class Settings:
     cache_dir: Path | None = None
     lock_dir: Path = Path(".")
     timeout: float = DEFAULT_TIMEOUT
-    on_failure: str = "stop"
+    on_failure: FailurePolicy = FailurePolicy.STOP
     auto_rollback: bool = True
     rollback_on: frozenset[FailureClass] = DEFAULT_ROLLBACK_ON
     health_grace: float = 60.0
@@ -414,7 +414,7 @@ def from_args(args: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:
     policy = _pick(args.get("--on-failure"), environ, None, config, "on_failure", "stop")
     if policy not in FAILURE_POLICIES:
         raise UsageError(f'--on-failure must be one of {", ".join(FAILURE_POLICIES)} (found: "{policy}")')
-    values["on_failure"] = policy
+    values["on_failure"] = FailurePolicy(policy)
     auto = args.get("--auto-rollback") or "on"
     if auto not in ("on", "off"):
         raise UsageError(f'--auto-rollback must be on or off (found: "{auto}")')

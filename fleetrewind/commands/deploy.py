@@ -14,8 +14,9 @@ from ..errors import UsageError
 from ..rollout.healthurl import HealthUrlChecker
 from ..releases.imageref import parse_image, retarget
 from ..planning.build import plan_for_images, render_table
+from ..model.plan import FailurePolicy
 from ..model.states import State
-from ..rollout.usecase import Rollout, print_result
+from .changing import print_result, rollout as start_rollout
 from ..settings import Settings
 
 
@@ -39,11 +40,10 @@ def execute(settings: Settings, console: Console) -> int:
                            waves=order_waves(services, settings.waves), env=settings.env, reason="new release")
     if not settings.json:
         console.result(render_table(plan))
-    options = factory.rollout_options(settings, command="deploy", env=settings.env, announce_states=True)
-    rollout = Rollout(options, console, client, factory.notifier(settings, console.warn))
+    rollout = start_rollout(settings, console, client, command="deploy", env=settings.env, announce_states=True)
     rollout.verify = HealthUrlChecker(settings.health_urls, grace=settings.health_grace, tls=settings.tls,
                                       stop=rollout.stop) if settings.health_urls else None
-    policy = "revert" if settings.auto_rollback else "stop"
+    policy = FailurePolicy.REVERT if settings.auto_rollback else FailurePolicy.STOP
     result = rollout.execute(plan, fleet, policy=policy, revert_on=settings.rollback_on)
     if not settings.json:
         for state in result.states:

@@ -8,7 +8,7 @@ from ..marathon.appmap import order_waves
 from ..rollout.ledger import last_good
 from ..planning.build import plan_for_images, render_table, scoped
 from ..planning.usecase import say_nothing_to_do, select_services, show_plan, shown
-from ..rollout.usecase import Rollout, print_result
+from .changing import print_result, rollout as start_rollout
 from ..planning.witness import refuse
 from ..settings import Settings
 
@@ -49,8 +49,7 @@ def execute(settings: Settings, console: Console) -> int:
         if not settings.json:
             console.result(render_table(plan))
         refuse(plan, strict=settings.strict, with_config=settings.with_config)
-    options = factory.rollout_options(settings, command="run", env=settings.env)
-    rollout = Rollout(options, console, client, factory.notifier(settings, console.warn), date=date)
+    rollout = start_rollout(settings, console, client, command="run", env=settings.env, date=date)
     result = rollout.execute(plan, fleet, policy=settings.on_failure)
     print_result(console, result, as_json=settings.json)
     return result.exit_code

@@ -8,7 +8,8 @@ from ..console import Console
 from ..errors import UsageError
 from ..marathon.fleet import load_apps
 from ..planning.build import plan_for_images, plan_for_versions
-from ..rollout.usecase import Rollout, print_result
+from .changing import print_result, rollout as start_rollout
+from ..model.plan import FailurePolicy
 from ..settings import Settings
 from ..rollout.snapshot import read_snapshot
 
@@ -30,9 +31,8 @@ def execute(settings: Settings, console: Console) -> int:
         plan = plan_for_images(snapshot.images, current=fleet.images, app_ids=fleet.app_ids,
                                problems=fleet.problems, waves=waves, env=snapshot.env, reason=f"undo to snapshot {path.name}")
     console.info(f"undo: {len(plan.changes())} of {len(plan.steps)} services go back to {path.name}")
-    options = factory.rollout_options(settings, command="undo", env=snapshot.env)
-    rollout = Rollout(options, console, client, factory.notifier(settings, console.warn))
-    result = rollout.execute(plan, fleet, policy="continue")
+    rollout = start_rollout(settings, console, client, command="undo", env=snapshot.env)
+    result = rollout.execute(plan, fleet, policy=FailurePolicy.CONTINUE)
     print_result(console, result, as_json=settings.json)
     return result.exit_code
 

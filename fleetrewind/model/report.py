@@ -22,10 +22,10 @@ def _opt(fn: Callable[[str], str], value: str | None) -> str | None:
     return fn(value) if value is not None else None
 
 
-@dataclass
+@dataclass(frozen=True)
 class Outcome:
-    """What happened to one service: the executor fills it in as the run goes on (from its
-    threads); the report holds its own copy, taken when the run ends."""
+    """What happened to one service. A value: the executor replaces a service's outcome as the run goes on
+    (from its threads, one service each), and the report holds the outcomes as they were when the run ended."""
 
     service: str
     app_id: str | None

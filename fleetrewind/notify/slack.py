@@ -1,7 +1,8 @@
 """Slack, injected and best effort: a failed message is one warning line, never an exception.
 
-The executor talks to a :class:`Notifier`; :func:`make_notifier` picks Slack (incoming webhook,
-or bot token + channel through the Web API) or :class:`NullNotifier`. Every text sent passes
+A :class:`SlackNotifier` is one listener of a rollout (the shape of ``rollout/events.py``: the
+rollout emits, Slack listens); :func:`make_notifier` picks Slack (incoming webhook, or bot token +
+channel through the Web API), or None when it is not configured. Every text sent passes
 through :func:`~fleetrewind.secret.redact`, so no secret this run knows can reach Slack.
 """
 
@@ -15,7 +16,7 @@ import ssl
 import threading
 import time
 import urllib.error
-from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Sequence
 
 # slack_sdk is imported only when a Slack notifier is made: most runs without Slack (and the
 # benchmarks' CPU per service) should not pay for importing it.
@@ -50,38 +51,6 @@ _OUTCOMES: dict[str, str] = {
     State.INTERRUPTED: "was interrupted", State.ROLLBACK_COMPLETED: "failed and was rolled back",
     State.ROLLBACK_FAILED: "failed, and rolling it back failed too",
 }
-
-
-class Notifier(Protocol):
-    """What the use cases tell the team; implementations never raise."""
-
-    def started(self, *, command: str, env: str, date: str | None, actor: str, changes: int, total: int,
-                checks: Sequence[str] = (), scope: ScopeReport | None = None) -> None: ...
-
-    def service_done(self, *, service: str, app_id: str | None, from_image: str | None, to_image: str | None,
-                     status: Status, seconds: float | None, error: str | None) -> None: ...
-
-    def state(self, *, command: str, env: str, state: State, detail: str) -> None: ...
-
-    def finished(self, report: Report) -> None: ...
-
-
-class NullNotifier:
-    """Slack is not configured: say nothing."""
-
-    def started(self, *, command: str, env: str, date: str | None, actor: str, changes: int, total: int,
-                checks: Sequence[str] = (), scope: ScopeReport | None = None) -> None:
-        pass
-
-    def service_done(self, *, service: str, app_id: str | None, from_image: str | None, to_image: str | None,
-                     status: Status, seconds: float | None, error: str | None) -> None:
-        pass
-
-    def state(self, *, command: str, env: str, state: State, detail: str) -> None:
-        pass
-
-    def finished(self, report: Report) -> None:
-        pass
 
 
 Block = dict[str, object]  # one Block Kit block, as Slack's JSON
@@ -458,13 +427,13 @@ def _describe(exc: BaseException, timeout: float) -> str:
 
 
 def make_notifier(*, webhook: Secret | None, token: Secret | None, channel: str | None, build_url: str | None,
-                  warn: Callable[[str], None], secrets: list[Secret | None]) -> Notifier:
-    """Slack when a webhook (it wins) or a bot token and channel are set; otherwise nothing."""
+                  warn: Callable[[str], None], secrets: list[Secret | None]) -> SlackNotifier | None:
+    """Slack when a webhook (it wins) or a bot token and channel are set; otherwise None."""
     if webhook:
         return SlackNotifier(webhook=webhook, build_url=build_url, warn=warn, secrets=secrets)
     if token:
         if not channel:
             warn("SLACK_BOT_TOKEN is set but no channel (--slack-channel or SLACK_CHANNEL); Slack messages are off")
-            return NullNotifier()
+            return None
         return SlackNotifier(token=token, channel=channel, build_url=build_url, warn=warn, secrets=secrets)
-    return NullNotifier()
+    return None

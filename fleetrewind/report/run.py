@@ -6,7 +6,6 @@ service is a test case: Jenkins then shows which service failed, and why, on the
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -21,12 +20,6 @@ SKIPPED = frozenset({Status.SKIPPED, Status.NOT_STARTED})
 # XML 1.0 cannot carry most control characters (an ANSI colour code in an error message would
 # make the whole file unreadable to Jenkins), nor lone surrogates.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
-def stamp_now(now: dt.datetime | None = None) -> str:
-    """The UTC start time as ``YYYYMMDDTHHMMSSZ`` (file names sort in time order)."""
-    moment = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
-    return moment.strftime("%Y%m%dT%H%M%SZ")
 
 
 def write_report(folder: Path, report: Report, stamp: str) -> Path:

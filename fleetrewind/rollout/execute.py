@@ -13,21 +13,20 @@ import datetime as dt
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
-from typing import TYPE_CHECKING, Callable, Mapping
+from dataclasses import replace
+from typing import Callable, Mapping
 
 from ..errors import MarathonBusy, MarathonError, MarathonLocked, MarathonRejected, UnreachableError
 from ..marathon.appdef import AppDef
 from ..marathon.client import MarathonClient
 from .health import Judgement, judge
-from .outcomes import Outcome
-from ..model.plan import Plan, Step
+from ..model.report import Outcome
+from ..model.plan import FailurePolicy, Plan, Step
 from .slots import DeploymentSlots
 from ..model.states import FailureClass, Status
 from .stuck import stuck_reason
+from .events import Listener
 from .watch import View, WaveWatch
-
-if TYPE_CHECKING:
-    from ..notify.slack import Notifier
 
 # A check run once a service is deployed (deploy's --health-url); returns an error or None.
 Verify = Callable[[Step], "str | None"]
@@ -46,7 +45,7 @@ def _utc_now() -> dt.datetime:
 
 class Executor:
     def __init__(self, client: MarathonClient, *, timeout: float, parallel: int, force: bool,
-                 report: Callable[[str], None], notifier: "Notifier", stop: threading.Event,
+                 report: Callable[[str], None], notifier: Listener, stop: threading.Event,
                  verify: Verify | None = None, poll: float = 0.5, max_poll: float = 1.0,
                  max_deployments: int = DEFAULT_MAX_DEPLOYMENTS, slots: DeploymentSlots | None = None,
                  clock: Clock = time.monotonic, wait: Wait | None = None, now: Now = _utc_now,
@@ -77,8 +76,8 @@ class Executor:
         self._said: set[str] = set()
         self._said_lock = threading.Lock()
 
-    def run(self, plan: Plan, apps: Mapping[str, AppDef], outcomes: Mapping[str, Outcome], *,
-            policy: str) -> bool:
+    def run(self, plan: Plan, apps: Mapping[str, AppDef], outcomes: dict[str, Outcome], *,
+            policy: FailurePolicy) -> bool:
         """Deploy every changing step; return True when all of them succeeded."""
         all_ok = True
         for number, wave in enumerate(plan.wave_steps(), start=1):
@@ -88,12 +87,12 @@ class Executor:
             self.report(f"wave {number}/{len(plan.wave_steps())}: {names} (deadline {self.timeout:.0f}s)")
             ok = self._run_wave(wave, apps, outcomes, policy)
             all_ok = all_ok and ok
-            if not ok and policy != "continue":
+            if not ok and policy != FailurePolicy.CONTINUE:
                 break
         return all_ok and not self.stop.is_set()
 
-    def _run_wave(self, steps: list[Step], apps: Mapping[str, AppDef], outcomes: Mapping[str, Outcome],
-                  policy: str) -> bool:
+    def _run_wave(self, steps: list[Step], apps: Mapping[str, AppDef], outcomes: dict[str, Outcome],
+                  policy: FailurePolicy) -> bool:
         deadline = self.clock() + self.timeout
         halt = threading.Event()
         watch = WaveWatch(self.client, interval=self.poll, clock=self.clock, slots=self.slots)
@@ -101,7 +100,7 @@ class Executor:
             watch.start(events=self.events)
         try:
             with ThreadPoolExecutor(max_workers=min(self.parallel, len(steps)), thread_name_prefix="deploy") as pool:
-                futures = [pool.submit(self._deploy_one, step, apps[step.service], outcomes[step.service], deadline,
+                futures = [pool.submit(self._deploy_one, step, apps[step.service], outcomes, deadline,
                                        halt, policy, watch) for step in steps]
                 wait(futures)
                 for future in futures:
@@ -117,48 +116,51 @@ class Executor:
             self._said.add(key)
         self.report(line)
 
-    def _admit(self, outcome: Outcome, deadline: float, watch: WaveWatch, halt: threading.Event) -> int | None:
+    def _admit(self, outcomes: dict[str, Outcome], service: str, deadline: float, watch: WaveWatch,
+               halt: threading.Event) -> int | None:
         """Wait for one of Marathon's deployment slots; None when stopped, halted or past the deadline."""
         while True:
             watch.view()  # counts the running deployments (at most once per poll interval)
             token = self.slots.take()
             if token is not None:
-                outcome.stuck_reason = None
+                outcomes[service] = replace(outcomes[service], stuck_reason=None)
                 return token
             remaining = deadline - self.clock()
             if self.stop.is_set() or halt.is_set() or remaining <= 0:
                 return None
             if self.slots.counted:  # (before the first read of the list, nothing is known to be full)
-                outcome.stuck_reason = (f"waiting for a free deployment slot: Marathon admits {self.slots.cap} "
-                                        f"running deployments and {self.slots.in_use()} are running")
-                self._say_once(f"full {self.slots.cap}", f"deployment slots full: {outcome.stuck_reason}; "
+                waiting = (f"waiting for a free deployment slot: Marathon admits {self.slots.cap} "
+                           f"running deployments and {self.slots.in_use()} are running")
+                outcomes[service] = replace(outcomes[service], stuck_reason=waiting)
+                self._say_once(f"full {self.slots.cap}", f"deployment slots full: {outcomes[service].stuck_reason}; "
                                "the other services wait for a free slot")
             self._slot_wait(min(self.poll, remaining))
 
-    def _deploy_one(self, step: Step, app: AppDef, outcome: Outcome, deadline: float,
-                    halt: threading.Event, policy: str, watch: WaveWatch) -> None:
+    def _deploy_one(self, step: Step, app: AppDef, outcomes: dict[str, Outcome], deadline: float,
+                    halt: threading.Event, policy: FailurePolicy, watch: WaveWatch) -> None:
+        service = step.service
         assert step.target is not None
         queued = self.clock()
         while True:
             if self.stop.is_set() or halt.is_set():
-                outcome.status = Status.NOT_STARTED
+                outcomes[service] = replace(outcomes[service], status=Status.NOT_STARTED)
                 return
-            token = self._admit(outcome, deadline, watch, halt)
+            token = self._admit(outcomes, service, deadline, watch, halt)
             if token is None:
                 if self.stop.is_set() or halt.is_set():
-                    outcome.status = Status.NOT_STARTED
+                    outcomes[service] = replace(outcomes[service], status=Status.NOT_STARTED)
                     return
-                why = outcome.stuck_reason or "Marathon's running deployments could not be counted"
-                self._fail(outcome, FailureClass.DEADLINE, f"no free deployment slot within {self.timeout:.0f}s "
-                           f"({why}); nothing was changed for it", queued, halt, policy)
+                why = outcomes[service].stuck_reason or "Marathon's running deployments could not be counted"
+                self._fail(outcomes, service, FailureClass.DEADLINE, f"no free deployment slot within "
+                           f"{self.timeout:.0f}s ({why}); nothing was changed for it", queued, halt, policy)
                 return
             started = self.clock()
             try:
                 if step.restore_version:  # --with-config: the whole stored definition, deployed again
-                    outcome.deployment_id = self.client.restore_version(str(app["id"]), step.restore_version,
-                                                                        image=step.target, force=self.force) or None
+                    deployment_id = self.client.restore_version(str(app["id"]), step.restore_version,
+                                                                image=step.target, force=self.force) or None
                 else:
-                    outcome.deployment_id = self.client.update_image(app, step.target, force=self.force) or None
+                    deployment_id = self.client.update_image(app, step.target, force=self.force) or None
             except MarathonBusy as err:
                 # other tools deploy too: Marathon's cap was reached after all; wait for the next free slot
                 self.slots.refused(token, err.cap)
@@ -166,39 +168,43 @@ class Executor:
                                "deployments (its 403); waiting for free slots")
                 continue
             except MarathonLocked as err:
-                self._fail(outcome, FailureClass.LOCKED, str(err), started, halt, policy)
+                self._fail(outcomes, service, FailureClass.LOCKED, str(err), started, halt, policy)
             except MarathonRejected as err:
-                self._fail(outcome, FailureClass.REJECTED, str(err), started, halt, policy)
+                self._fail(outcomes, service, FailureClass.REJECTED, str(err), started, halt, policy)
             except (UnreachableError, MarathonError) as err:
-                self._fail(outcome, FailureClass.UNREACHABLE, str(err), started, halt, policy)
+                self._fail(outcomes, service, FailureClass.UNREACHABLE, str(err), started, halt, policy)
             else:
-                self.slots.started(token, outcome.deployment_id, self.clock())
-                watch.started(outcome.deployment_id, self.clock())
-                self.report(f"{step.service}: deploying {step.target} (deployment {outcome.deployment_id or '?'})")
+                outcomes[service] = replace(outcomes[service], deployment_id=deployment_id)
+                self.slots.started(token, deployment_id, self.clock())
+                watch.started(deployment_id, self.clock())
+                self.report(f"{step.service}: deploying {step.target} (deployment {deployment_id or '?'})")
                 try:
-                    self._wait_for(step, outcome, deadline, started, halt, policy, watch)
+                    self._wait_for(step, outcomes, deadline, started, halt, policy, watch)
                 finally:
-                    watch.forget(outcome.deployment_id)
-                if outcome.status == Status.SUCCEEDED:
+                    watch.forget(deployment_id)
+                if outcomes[service].status == Status.SUCCEEDED:
                     self.slots.release(token)  # its deployment is over (the app lists none)
                 return
             self.slots.release(token)
             return
 
-    def _explain(self, step: Step, outcome: Outcome, app: AppDef | None, view: View, started: float, *,
+    def _explain(self, step: Step, outcomes: dict[str, Outcome], app: AppDef | None, view: View, started: float, *,
                  now: bool = False) -> None:
+        service = step.service
         """Say why the deployment still waits, when that changes (after ``stuck_after`` seconds, or ``now``)."""
         if app is None or (not now and self.clock() - started < self.stuck_after):
             return
         reason = stuck_reason(queue_entry=view.queue.get(str(step.app_id)), app=app,
-                              deployment=view.deployments.get(outcome.deployment_id or ""), now=self.now())
-        if reason and reason != outcome.stuck_reason:
+                              deployment=view.deployments.get(outcomes[service].deployment_id or ""), now=self.now())
+        if reason and reason != outcomes[service].stuck_reason:
             self.report(f"{step.service}: still waiting: {reason}")
-        outcome.stuck_reason = reason or outcome.stuck_reason
+        outcomes[service] = replace(outcomes[service], stuck_reason=reason or outcomes[service].stuck_reason)
 
-    def _wait_for(self, step: Step, outcome: Outcome, deadline: float, started: float, halt: threading.Event,
-                  policy: str, watch: WaveWatch) -> None:
+    def _wait_for(self, step: Step, outcomes: dict[str, Outcome], deadline: float, started: float,
+                  halt: threading.Event, policy: FailurePolicy, watch: WaveWatch) -> None:
+        service = step.service
         assert step.app_id and step.target
+        deployment_id = outcomes[service].deployment_id
         interval = self.poll
         last_detail, last_error = "", ""
         unhealthy = False
@@ -206,23 +212,23 @@ class Executor:
         app: AppDef | None = None
         while True:
             if self.stop.is_set():
-                outcome.status = Status.INTERRUPTED
-                outcome.seconds = round(self.clock() - started, 3)
-                outcome.error = f"interrupted while deployment {outcome.deployment_id} was in flight"
+                outcomes[service] = replace(
+                    outcomes[service], status=Status.INTERRUPTED, seconds=round(self.clock() - started, 3),
+                    error=f"interrupted while deployment {deployment_id} was in flight")
                 return
             polls += 1
             near_deadline = deadline - self.clock() <= interval
             view = watch.view(want_queue=self.clock() - started >= self.stuck_after)
-            if polls > 1 and polls % APP_EVERY and not near_deadline and view.listed(outcome.deployment_id):
-                self._explain(step, outcome, app, view, started)
-                self._pause(min(interval, max(0.0, deadline - self.clock())), watch, outcome.deployment_id)
+            if polls > 1 and polls % APP_EVERY and not near_deadline and view.listed(deployment_id):
+                self._explain(step, outcomes, app, view, started)
+                self._pause(min(interval, max(0.0, deadline - self.clock())), watch, deployment_id)
                 interval = min(interval * 1.5, self.max_poll)
                 continue
             verdict: Judgement | None = None
             try:
                 # A hung Marathon must not hold the wave far past its deadline.
                 app = self.client.get_app(step.app_id, timeout=max(1.0, min(10.0, deadline - self.clock())))
-                verdict = judge(app, step.target, {outcome.deployment_id} if outcome.deployment_id else set())
+                verdict = judge(app, step.target, {deployment_id} if deployment_id else set())
                 last_error = ""
             except (UnreachableError, MarathonError) as err:
                 last_error = str(err)
@@ -230,40 +236,43 @@ class Executor:
                 if verdict.done and self.verify:
                     problem = self.verify(step)
                     if problem:
-                        self._fail(outcome, FailureClass.HEALTH_URL, problem, started, halt, policy)
+                        self._fail(outcomes, service, FailureClass.HEALTH_URL, problem, started, halt, policy)
                         return
                 if verdict.done:
-                    outcome.status = Status.SUCCEEDED
-                    outcome.stuck_reason = None
-                    outcome.seconds = round(self.clock() - started, 3)
-                    self.report(f"{step.service}: done on {step.target} in {outcome.seconds:.1f}s ({verdict.detail})")
+                    seconds = round(self.clock() - started, 3)
+                    outcomes[service] = replace(outcomes[service], status=Status.SUCCEEDED, stuck_reason=None,
+                                                seconds=seconds)
+                    self.report(f"{step.service}: done on {step.target} in {seconds:.1f}s ({verdict.detail})")
                     self.notifier.service_done(service=step.service, app_id=step.app_id, from_image=step.current,
-                                               to_image=step.target, status=Status.SUCCEEDED, seconds=outcome.seconds,
+                                               to_image=step.target, status=Status.SUCCEEDED, seconds=seconds,
                                                error=None)
                     return
                 if verdict.superseded:
-                    self._fail(outcome, FailureClass.SUPERSEDED, verdict.detail, started, halt, policy)
+                    self._fail(outcomes, service, FailureClass.SUPERSEDED, verdict.detail, started, halt, policy)
                     return
                 unhealthy = verdict.unhealthy
                 if verdict.detail != last_detail:
                     self.report(f"{step.service}: {verdict.detail} ({self.clock() - started:.1f}s)")
                     last_detail = verdict.detail
-                self._explain(step, outcome, app, view, started)
+                self._explain(step, outcomes, app, view, started)
             remaining = deadline - self.clock()
             if remaining <= 0:
                 if not last_error:  # a failure always says why it waited, however short the deadline
-                    self._explain(step, outcome, app, watch.view(want_queue=True), started, now=True)
-                why = f"; why: {outcome.stuck_reason}" if outcome.stuck_reason else ""
+                    self._explain(step, outcomes, app, watch.view(want_queue=True), started, now=True)
+                why = f"; why: {outcomes[service].stuck_reason}" if outcomes[service].stuck_reason else ""
                 if last_error:
-                    self._fail(outcome, FailureClass.UNREACHABLE, f"lost Marathon while waiting: {last_error}",
+                    self._fail(outcomes, service, FailureClass.UNREACHABLE,
+                               f"lost Marathon while waiting: {last_error}",
                                started, halt, policy)
                 elif unhealthy:
-                    self._fail(outcome, FailureClass.UNHEALTHY, f"new tasks unhealthy after {self.timeout:.0f}s "
-                               f"({last_detail}); deployment {outcome.deployment_id} is still in flight{why}",
+                    self._fail(outcomes, service, FailureClass.UNHEALTHY,
+                               f"new tasks unhealthy after {self.timeout:.0f}s "
+                               f"({last_detail}); deployment {deployment_id} is still in flight{why}",
                                started, halt, policy)
                 else:
-                    self._fail(outcome, FailureClass.DEADLINE, f"not done after {self.timeout:.0f}s ({last_detail}); "
-                               f"deployment {outcome.deployment_id} is still in flight{why}", started, halt, policy)
+                    self._fail(outcomes, service, FailureClass.DEADLINE,
+                               f"not done after {self.timeout:.0f}s ({last_detail}); "
+                               f"deployment {deployment_id} is still in flight{why}", started, halt, policy)
                 return
             self._wait(min(interval, remaining))
             interval = min(interval * 1.5, self.max_poll)
@@ -277,13 +286,11 @@ class Executor:
         if gone.wait(seconds):
             gone.clear()
 
-    def _fail(self, outcome: Outcome, failure_class: FailureClass, error: str, started: float, halt: threading.Event,
-              policy: str) -> None:
-        outcome.status = Status.FAILED
-        outcome.failure_class = failure_class
-        outcome.error = error
-        outcome.seconds = round(self.clock() - started, 3)
-        if policy != "continue":
+    def _fail(self, outcomes: dict[str, Outcome], service: str, failure_class: FailureClass, error: str,
+              started: float, halt: threading.Event, policy: FailurePolicy) -> None:
+        outcome = outcomes[service] = replace(outcomes[service], status=Status.FAILED, failure_class=failure_class,
+                                              error=error, seconds=round(self.clock() - started, 3))
+        if policy != FailurePolicy.CONTINUE:
             halt.set()
         self.report(f"{outcome.service}: FAILED ({failure_class}): {error}")
         self.notifier.service_done(service=outcome.service, app_id=outcome.app_id, from_image=outcome.from_image,

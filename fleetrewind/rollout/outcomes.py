@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
 from typing import Sequence
 
 from ..model.report import Outcome, Report, ScopeReport, Summary
@@ -50,7 +49,7 @@ def build_report(*, command: str, env: str, date: str | None, actor: str, build_
                  outcomes: Sequence[Outcome], states: Sequence[State] = (),
                  scope: ScopeReport | None = None, checks: Sequence[Check] = ()) -> Report:
     """The one place a :class:`Report` is made."""
-    services = tuple(replace(o) for o in outcomes)
+    services = tuple(outcomes)
     return Report(command=command, env=env, date=date, actor=actor, build_url=build_url, marathon=marathon,
                   started_at=_iso(started), finished_at=_iso(finished),
                   seconds=round((finished - started).total_seconds(), 3), state=state, exit_code=exit_code,

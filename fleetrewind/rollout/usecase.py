@@ -10,11 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import signal
-import tempfile
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator
 
@@ -26,13 +25,13 @@ from .execute import Executor, Verify
 from ..marathon.fleet import FleetState, load_apps
 from ..marathon.appdef import deployment_ids, docker_of
 from ..marathon.client import MarathonClient
-from ..notify.slack import Notifier
-from .outcomes import Outcome, build_report, outcomes_for, scope_of
+from .events import Listener, Recorder
+from .outcomes import build_report, outcomes_for, scope_of
 from ..model.checks import Check
-from ..model.plan import CHANGE, Plan
+from ..model.plan import CHANGE, FailurePolicy, Plan
 from ..planning.build import plan_for_images, plan_for_versions
-from ..model.report import Report, ScopeReport
-from ..report.run import stamp_now, write_junit, write_report
+from ..model.report import Outcome, Report, ScopeReport
+from ..instants import stamp_now
 from .slots import DeploymentSlots
 from .snapshot import write_snapshot
 from ..model.states import GOOD_STATES, FailureClass, State, Status
@@ -110,12 +109,13 @@ def stop_on_signals(stop: threading.Event, console: Console) -> Iterator[None]:
 
 
 class Rollout:
-    def __init__(self, options: RolloutOptions, console: Console, client: MarathonClient, notifier: Notifier, *,
-                 date: str | None = None, verify: Verify | None = None) -> None:
+    def __init__(self, options: RolloutOptions, console: Console, client: MarathonClient, notifier: Listener,
+                 recorder: Recorder, *, date: str | None = None, verify: Verify | None = None) -> None:
         self.options = options
         self.console = console
         self.client = client
         self.notifier = notifier
+        self.recorder = recorder
         self.command = options.command
         self.date = date
         self.verify = verify
@@ -138,7 +138,7 @@ class Rollout:
                         report=self.console.info, notifier=self.notifier, stop=self.stop, verify=verify,
                         slots=self.slots, events=self.options.events)
 
-    def execute(self, plan: Plan, fleet: FleetState, *, policy: str,
+    def execute(self, plan: Plan, fleet: FleetState, *, policy: FailurePolicy,
                 revert_on: frozenset[FailureClass] | None = None) -> Result:
         """Carry ``plan`` out. ``policy``: stop | continue | revert; ``revert_on`` limits revert to failure classes.
 
@@ -176,13 +176,13 @@ class Rollout:
                     state, code = self._stopped_by(exc, outcomes)
                 return self._finish(stamp, started, state, code, outcomes, snapshot_path)
 
-    def _carry_out(self, plan: Plan, fleet: FleetState, outcomes: dict[str, Outcome], policy: str,
+    def _carry_out(self, plan: Plan, fleet: FleetState, outcomes: dict[str, Outcome], policy: FailurePolicy,
                    revert_on: frozenset[FailureClass] | None) -> tuple[State, int]:
         self.notifier.started(command=self.command, env=plan.env, date=self.date, actor=self.options.actor,
                               changes=len(plan.changes()), total=len(plan.steps),
                               checks=[f"{c.kind} {c.service}: {c.detail}" for c in plan.checks], scope=self.scope)
         self._state(State.RUNNING, f"{len(plan.changes())} of {len(plan.steps)} services change")
-        first_policy = "stop" if policy == "revert" else policy
+        first_policy = FailurePolicy.STOP if policy == FailurePolicy.REVERT else policy
         ok = self._executor(force=self.options.force, verify=self.verify).run(
             plan, fleet.apps, outcomes, policy=first_policy)
         if ok:
@@ -194,9 +194,9 @@ class Rollout:
         failed = [o for o in outcomes.values() if o.status == Status.FAILED]
         classes = {o.failure_class for o in failed}
         self._state(State.FAILED, "; ".join(f"{o.service}: {o.failure_class}" for o in failed))
-        if policy == "revert" and (revert_on is None or any(c in revert_on for c in classes)):
+        if policy == FailurePolicy.REVERT and (revert_on is None or any(c in revert_on for c in classes)):
             return self._revert(plan, fleet, outcomes)
-        if policy == "revert":
+        if policy == FailurePolicy.REVERT:
             self.console.warn(f"no automatic rollback: the failure ({', '.join(sorted(map(str, classes)))}) "
                               "is not one a rollback can fix (see rollback_on in the config)")
         return State.FAILED, _failure_code(failed)
@@ -211,10 +211,10 @@ class Rollout:
         else:
             cause = f"internal error: {type(exc).__name__}: {exc}"
             log.debug("internal error after the first change", exc_info=exc)  # the traceback, with --verbose
-        for outcome in outcomes.values():
+        for service, outcome in outcomes.items():
             if outcome.status == Status.NOT_STARTED and outcome.deployment_id:
-                outcome.status = Status.INTERRUPTED
-                outcome.error = f"the run stopped while its deployment was in flight: {cause}"
+                outcomes[service] = replace(outcome, status=Status.INTERRUPTED,
+                                            error=f"the run stopped while its deployment was in flight: {cause}")
         self.console.error(f"the run stopped after changes began ({cause}); writing the report")
         state = State.INTERRUPTED if isinstance(exc, KeyboardInterrupt) else State.FAILED
         self._state(state, cause)
@@ -242,8 +242,8 @@ class Rollout:
         except RollbackError as err:
             # Marathon went away as the rollback began: say where every service is, in the report.
             for service in touched:
-                outcomes[service].status = Status.ROLLBACK_FAILED
-                outcomes[service].error = f"{outcomes[service].error or ''}; rollback not started: {err}".lstrip("; ")
+                outcomes[service] = replace(outcomes[service], status=Status.ROLLBACK_FAILED,
+                                            error=f"{outcomes[service].error or ''}; rollback not started: {err}".lstrip("; "))
             self._state(State.ROLLBACK_FAILED, str(err))
             return State.ROLLBACK_FAILED, EXIT_FAILED
         if _whole(plan):  # whole definitions were replaced: put the snapshot's versions back whole
@@ -255,15 +255,14 @@ class Rollout:
             back = plan_for_images(touched, current=fresh.images, app_ids=fresh.app_ids,
                                    waves=[list(w) for w in plan.waves], env=plan.env, reason="rollback to snapshot")
         back_outcomes = outcomes_for(back)
-        self._executor(force=True, verify=None).run(back, fresh.apps, back_outcomes, policy="continue")
+        self._executor(force=True, verify=None).run(back, fresh.apps, back_outcomes, policy=FailurePolicy.CONTINUE)
         all_back = True
         for service, back_outcome in back_outcomes.items():
             ok = back_outcome.status in (Status.SUCCEEDED, Status.UNCHANGED)
             all_back = all_back and ok
             outcome = outcomes[service]
-            outcome.status = Status.ROLLED_BACK if ok else Status.ROLLBACK_FAILED
-            if not ok:
-                outcome.error = f"{outcome.error or ''}; rollback failed: {back_outcome.error}".lstrip("; ")
+            error = outcome.error if ok else f"{outcome.error or ''}; rollback failed: {back_outcome.error}".lstrip("; ")
+            outcomes[service] = replace(outcome, status=Status.ROLLED_BACK if ok else Status.ROLLBACK_FAILED, error=error)
         state = State.ROLLBACK_COMPLETED if all_back else State.ROLLBACK_FAILED
         self._state(state)
         return state, EXIT_FAILED
@@ -278,11 +277,7 @@ class Rollout:
                               started=started, finished=dt.datetime.now(dt.timezone.utc), state=state, exit_code=code,
                               snapshot=snapshot_path, outcomes=ordered, states=self.states,
                               scope=self.scope, checks=self.checks)
-        report_path = self._write_report(report, stamp)
-        try:
-            write_junit(self.options.dump, report, stamp)
-        except OSError as exc:
-            self.console.warn(f"could not write the JUnit file to {self.options.dump}: {exc.strerror}")
+        report_path = self.recorder.record(report, stamp)
         final = {**self.left_alone,
                  **{s: (o.to_image if o.status == Status.SUCCEEDED else o.from_image) for s, o in outcomes.items()}}
         entry = {"at": report.finished_at, "command": self.command, "env": self.options.env, "date": self.date,
@@ -303,23 +298,6 @@ class Rollout:
         if report_path:
             self.console.info(f"report written to {report_path}")
         return Result(state=state, exit_code=code, outcomes=ordered, report=report, states=list(self.states))
-
-    def _write_report(self, report: Report, stamp: str) -> Path | None:
-        """The report in --dump; if that fails, in the lock folder, then the temp folder; else on stderr."""
-        problems: list[str] = []
-        for folder in (self.options.dump, self.options.lock_dir, Path(tempfile.gettempdir())):
-            try:
-                path = write_report(folder, report, stamp)
-            except OSError as exc:
-                problems.append(f"{folder}: {exc.strerror or type(exc).__name__}")
-                continue
-            if problems:
-                self.console.warn(f"could not write the report to {'; '.join(problems)}; "
-                                  f"it was written to {path} instead")
-            return path
-        self.console.error(f"could not write the report anywhere ({'; '.join(problems)}); here it is:")
-        self.console.plain(report.to_json())
-        return None
 
 
 def _whole(plan: Plan) -> bool:
@@ -342,24 +320,3 @@ def _failure_code(failed: list[Outcome]) -> int:
     if classes == {FailureClass.UNREACHABLE}:
         return EXIT_UNREACHABLE
     return EXIT_FAILED
-
-
-def print_result(console: Console, result: Result, *, as_json: bool) -> None:
-    """The outcome on stdout: a table per service, or the report as JSON."""
-    if as_json:
-        console.result(result.report.to_json())
-        return
-    for o in result.outcomes:
-        line = f"{o.service:<20} {o.status:<16} {o.from_image or '-'} -> {o.to_image or '-'}"
-        if o.error:
-            line += f"  ({o.error})"
-        console.result(line)
-    summary = result.report.summary
-    console.result(f"{result.state}: {summary.changed} changed, {summary.failed} failed, "
-                   f"{summary.unchanged} unchanged, {summary.skipped} skipped")
-    scope = result.report.scope.line()
-    if scope:
-        console.result(scope)
-    if result.exit_code and result.report.snapshot:
-        console.result(f"to undo: rollback.py undo --snapshot={result.report.snapshot}"
-                       + (" --force" if result.report.stuck else ""))

@@ -24,6 +24,7 @@ import requests
 
 import fleetrewind.rollout.execute as execute_module
 import fleetrewind.rollout.usecase as usecase_module
+import fleetrewind.report.files as files_module
 from fleetrewind.rollout import ledger as ledger_module
 from testbed.serving import BackgroundServer
 from tests.fleet_support import env_lock
@@ -204,7 +205,7 @@ def test_a_list_of_apps_that_is_not_one_is_a_clear_error_before_any_change(
 def test_a_full_dump_folder_after_the_snapshot_still_writes_the_report_elsewhere_and_says_where(
         make_world: Callable[..., World], cli, monkeypatch: pytest.MonkeyPatch) -> None:
     world = make_world()
-    real_write_report = usecase_module.write_report
+    real_write_report = files_module.write_report
 
     def full(folder: Path, *args: Any, **kw: Any) -> Path:
         if folder == world.dump:
@@ -214,8 +215,8 @@ def test_a_full_dump_folder_after_the_snapshot_still_writes_the_report_elsewhere
     def full_too(*_args: Any, **_kw: Any) -> Any:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(usecase_module, "write_report", full)
-    monkeypatch.setattr(usecase_module, "write_junit", full_too)
+    monkeypatch.setattr(files_module, "write_report", full)
+    monkeypatch.setattr(files_module, "write_junit", full_too)
     monkeypatch.setattr(ledger_module, "append", full_too)
 
     result = cli(*world.run_args(), env=world.env)
@@ -239,7 +240,7 @@ def test_no_folder_at_all_prints_the_report_on_stderr(make_world: Callable[..., 
     def full(*_args: Any, **_kw: Any) -> Path:
         raise OSError(errno.EROFS, "Read-only file system")
 
-    monkeypatch.setattr(usecase_module, "write_report", full)
+    monkeypatch.setattr(files_module, "write_report", full)
     result = cli(*world.run_args(), env=world.env)
 
     assert result.code == 0

@@ -12,7 +12,8 @@ import pytest
 from slack_sdk.models.blocks import Block
 
 from fleetrewind import factory
-from fleetrewind.notify.slack import NullNotifier, SlackNotifier
+from fleetrewind.notify.slack import SlackNotifier
+from fleetrewind.rollout.events import Silent
 from fleetrewind.model.states import State, Status
 from fleetrewind.secret import Secret
 from testbed.slack_recorder import SlackRecorder
@@ -297,7 +298,7 @@ def test_no_secret_reaches_slack_or_the_warning(slack_recorder: SlackRecorder) -
 
 def test_make_notifier_picks_slack_or_nothing(slack_recorder: SlackRecorder) -> None:
     warn = Warnings()
-    assert isinstance(factory.notifier(_settings(), warn), NullNotifier)
+    assert isinstance(factory.notifier(_settings(), warn), Silent)
     webhook = factory.notifier(_settings(slack_webhook=Secret(slack_recorder.webhook_url), build_url=BUILD), warn)
     assert isinstance(webhook, SlackNotifier)
     webhook.started(command="run", env="prod", date="2026-11-19", actor="a", changes=1, total=1)

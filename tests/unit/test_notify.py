@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from fleetrewind import factory
-from fleetrewind.notify.slack import NullNotifier, next_step
+from fleetrewind.notify.slack import next_step
+from fleetrewind.rollout.events import Silent
 from fleetrewind.model.report import Report, Outcome, Summary
 from fleetrewind.model.states import FailureClass, State, Status
 from fleetrewind.secret import Secret
@@ -89,6 +90,6 @@ def _settings(**values: Any) -> Settings:
 def test_make_notifier_token_without_channel_warns_once() -> None:
     warn = Warnings()
     notifier = factory.notifier(_settings(slack_token=Secret(TOKEN)), warn)
-    assert isinstance(notifier, NullNotifier)
+    assert isinstance(notifier, Silent)
     assert warn == ["SLACK_BOT_TOKEN is set but no channel (--slack-channel or SLACK_CHANNEL); Slack messages are off"]
     notifier.finished(_report())  # says nothing, raises nothing

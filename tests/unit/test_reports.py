@@ -13,7 +13,8 @@ import pytest
 import xmlschema
 
 from fleetrewind.model.report import Report, Outcome, Summary
-from fleetrewind.report.run import junit_xml, stamp_now, write_junit, write_report
+from fleetrewind.instants import stamp_now
+from fleetrewind.report.run import junit_xml, write_junit, write_report
 from fleetrewind.model.states import FailureClass, State, Status
 
 SCHEMA = xmlschema.XMLSchema(Path(__file__).parent / "data" / "jenkins-junit.xsd")

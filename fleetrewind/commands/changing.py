@@ -1,0 +1,43 @@
+"""What run, undo and deploy share: a rollout wired to its listeners (Slack, the report files), and its result."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from .. import factory
+from ..console import Console
+from ..marathon.client import MarathonClient
+from ..report.files import ReportFiles
+from ..rollout.usecase import Result, Rollout
+from ..settings import Settings
+
+
+def rollout(settings: Settings, console: Console, client: MarathonClient, *, command: str, env: str,
+            date: str | None = None, announce_states: bool = False) -> Rollout:
+    """A rollout whose report goes to --dump (else the lock folder, else the temp folder, else stderr)."""
+    options = factory.rollout_options(settings, command=command, env=env, announce_states=announce_states)
+    files = ReportFiles(options.dump, fallbacks=(options.lock_dir, Path(tempfile.gettempdir())),
+                        warn=console.warn, error=console.error, plain=console.plain)
+    return Rollout(options, console, client, factory.notifier(settings, console.warn), files, date=date)
+
+
+def print_result(console: Console, result: Result, *, as_json: bool) -> None:
+    """The outcome on stdout: a table per service, or the report as JSON."""
+    if as_json:
+        console.result(result.report.to_json())
+        return
+    for o in result.outcomes:
+        line = f"{o.service:<20} {o.status:<16} {o.from_image or '-'} -> {o.to_image or '-'}"
+        if o.error:
+            line += f"  ({o.error})"
+        console.result(line)
+    summary = result.report.summary
+    console.result(f"{result.state}: {summary.changed} changed, {summary.failed} failed, "
+                   f"{summary.unchanged} unchanged, {summary.skipped} skipped")
+    scope = result.report.scope.line()
+    if scope:
+        console.result(scope)
+    if result.exit_code and result.report.snapshot:
+        console.result(f"to undo: rollback.py undo --snapshot={result.report.snapshot}"
+                       + (" --force" if result.report.stuck else ""))
