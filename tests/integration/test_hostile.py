@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import io
 import ssl
-import threading
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -20,20 +18,18 @@ import urllib3.util.retry
 
 from fleetrewind.cli import main
 from fleetrewind.errors import RegistryError, UnreachableError
-from fleetrewind.notify.slack import SlackNotifier
 from fleetrewind.registry import client as client_module
 from fleetrewind.registry.auth import RegistryCredentials
 from fleetrewind.registry.client import DigestMismatch, RegistryClient
-import fleetrewind.transport as transport_module
 from fleetrewind.secret import Secret
 from fleetrewind.transport import RETRY_AFTER_MAX, TLS, CredentialsRefused, Transport, redirect_problem
 from testbed.hostile import (Behaviour, HostileRegistry, Redirector, TrickleRelay, config_blob, digest_of,
                              manifest_for)
-from testbed.serving import BackgroundServer
-from testbed.slack_recorder import SlackRecorder
 from testbed.tls import TlsPaths, make_server_tls
 
+
 pytestmark = pytest.mark.network  # every test here talks to a hostile server it starts
+
 
 USER, PASSWORD = "ci", "hostile-pw-Zq81"
 
@@ -77,8 +73,6 @@ def errors(text: str) -> list[str]:
 def no_secret(text: str) -> None:
     assert PASSWORD not in text and "Traceback" not in text
 
-
-# --- credentials never follow a downgrade or another origin ------------------------------------------
 
 def test_a_tag_page_link_from_https_to_http_on_the_same_port_gets_no_credentials(
         hostile_tls: HostileRegistry, tls: TlsPaths, tmp_path: Path) -> None:
@@ -132,8 +126,6 @@ def test_a_token_realm_over_plain_http_from_an_https_registry_gets_no_password(
         client(hostile_tls, ca=tls.ca_cert).list_tags("api")
     assert hostile_tls.seen(scheme="http") == []
 
-
-# --- redirects: requests sends a 307/308's body again, and follows https -> http ------------------
 
 @pytest.mark.parametrize("status", [307, 308])
 def test_a_dcos_login_redirected_to_another_origin_sends_the_password_nowhere(
@@ -189,8 +181,6 @@ def test_which_redirects_are_followed(method: str, body: bool, to: str, why: str
     assert "pw" not in (problem or "")
 
 
-# --- tag pages that never end ---------------------------------------------------------------------
-
 def test_endless_never_repeating_tag_pages_stop_at_the_page_cap(hostile: HostileRegistry, tmp_path: Path) -> None:
     hostile.behave("api", Behaviour(pages="endless", endless_limit=client_module.MAX_TAG_PAGES + 500))
 
@@ -213,8 +203,6 @@ def test_tag_pages_that_repeat_or_never_end_are_refused(hostile: HostileRegistry
     with pytest.raises(RegistryError, match=message):
         client(hostile).list_tags("api")
 
-
-# --- a server that trickles its answer: one deadline per request ------------------------------------
 
 def test_headers_trickled_one_byte_at_a_time_do_not_hold_the_tool_past_the_deadline(
         hostile: HostileRegistry) -> None:
@@ -267,8 +255,6 @@ def test_the_connection_pool_still_works_after_a_request_was_cut(hostile: Hostil
     assert registry.list_tags("api") == ["7-master"]
 
 
-# --- Retry-After ----------------------------------------------------------------------------------
-
 @pytest.fixture
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """urllib3's retry waits, recorded instead of slept (the clock of the retry is injected)."""
@@ -308,8 +294,6 @@ def test_a_retry_after_never_outlasts_the_request_deadline(hostile: HostileRegis
     client(hostile, deadline=3.0).list_tags("api")
     assert sleeps and max(sleeps) <= 3.0
 
-
-# --- digests that lie -----------------------------------------------------------------------------
 
 def test_a_docker_content_digest_that_is_not_the_manifests_is_one_error_and_nothing_is_written(
         hostile: HostileRegistry, tmp_path: Path) -> None:
@@ -351,8 +335,6 @@ def test_an_honest_manifest_list_still_reads(hostile: HostileRegistry) -> None:
     assert found.created.isoformat() == "2026-11-19T10:00:00+00:00"
 
 
-# --- odd JSON -------------------------------------------------------------------------------------
-
 @pytest.mark.parametrize("body", [b'{"tags": 5}', b'[1, 2]', b'{"tags": [1, 2]}', b'{"tags": "1-master"}',
                                   b"not json", b'{"tags": {"a": 1}}'])
 def test_an_odd_tag_list_is_one_clear_error(hostile: HostileRegistry, tmp_path: Path, body: bytes) -> None:
@@ -364,8 +346,6 @@ def test_an_odd_tag_list_is_one_clear_error(hostile: HostileRegistry, tmp_path: 
         "registry sent a tag list for api whose 'tags' is not a list of strings" in line
     no_secret(err)
 
-
-# --- URLs and CA bundles in the settings ----------------------------------------------------------
 
 @pytest.mark.parametrize("url, problem", [
     ("http://127.0.0.1:99999", "the port must be a number from 1 to 65535"),
@@ -463,8 +443,6 @@ def test_the_digest_in_rollback_json_is_the_digest_of_the_bytes_received(hostile
     assert f'"{expected}"' in (tmp_path / "rollback.json").read_text()
 
 
-# --- the real registry behind a proxy that tampers with what it passes on -----------------------------
-
 @pytest.mark.parametrize("tamper", ["manifest bytes", "digest header", "config blob"])
 def test_a_tampering_proxy_in_front_of_the_real_registry_is_caught(
         registry: Any, proxy_factory: Any, unique_repo: str, tmp_path: Path, tamper: str) -> None:
@@ -505,131 +483,3 @@ def test_requests_ca_bundle_naming_the_system_ca_file_is_not_warned_about(cli: A
     copy.write_bytes(Path(system).read_bytes())  # same CAs, another file: it does replace the default, say so
     result = cli("dates", f"--dump={tmp_path}", env={"REQUESTS_CA_BUNDLE": str(copy)})
     assert f"trusting only the CAs in {copy} (from REQUESTS_CA_BUNDLE)" in result.err
-
-
-# --- Slack: slack-sdk has no total deadline of its own, and sleeps Retry-After as sent -------------
-
-def _announce_in_a_thread(notifier: Any) -> threading.Thread:
-    thread = threading.Thread(target=lambda: notifier.started(command="run", env="prod", date="2026-11-19",
-                                                              actor="alice", changes=1, total=1), daemon=True)
-    thread.start()
-    return thread
-
-
-@pytest.mark.parametrize("how", ["retry-after-3600", "trickled"])
-def test_a_slow_slack_holds_a_message_no_longer_than_its_deadline(how: str) -> None:
-    """A message (retries included) ends by its deadline: the run waits on Slack before the first change
-    and after the last. Before, Retry-After: 3600 slept an hour and a trickled answer never ended."""
-    warnings: list[str] = []
-    with SlackRecorder(mode="429" if how == "retry-after-3600" else "ok", retry_after=3600) as recorder:
-        port = int(recorder.url.rsplit(":", 1)[1])
-        relay = TrickleRelay(port, 0.2) if how == "trickled" else None
-        url = recorder.webhook_url if relay is None else recorder.webhook_url.replace(f":{port}/", f":{relay.port}/")
-        notifier = SlackNotifier(webhook=Secret(url), warn=warnings.append, secrets=[], timeout=1, deadline=1.5)
-        thread = _announce_in_a_thread(notifier)
-        thread.join(timeout=60)  # a guard against the hang, not a measurement
-        if relay:
-            relay.stop()
-        assert not thread.is_alive(), "the Slack message held the run"
-    assert warnings == ["Slack notification failed (no answer within 1.5s); the rollback itself is not affected"]
-    assert "XXXXXXXX" not in " ".join(warnings)
-
-
-def test_slack_retry_after_is_bounded_like_the_transports(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The wait slack-sdk makes for a 429 is capped at the transport's RETRY_AFTER_MAX (and a bad value is 1 s)."""
-    import fleetrewind.notify.slack as slack_module
-
-    slept: list[float] = []
-    monkeypatch.setattr(slack_module.time, "sleep", slept.append)
-    with SlackRecorder(mode="429", retry_after=3600) as recorder:
-        notifier = SlackNotifier(webhook=Secret(recorder.webhook_url), warn=lambda _: None, secrets=[], timeout=5,
-                                 deadline=30)
-        _announce_in_a_thread(notifier).join(timeout=60)
-    assert slept and max(slept) <= RETRY_AFTER_MAX
-
-
-# --- bounded memory: an answer that never ends ------------------------------------------------------
-
-class _Endless(BaseHTTPRequestHandler):
-    """200 and a JSON body that never ends (no Content-Length): requests kept all of it in memory."""
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        try:
-            self.wfile.write(b'{"apps": ["')
-            for _ in range(10_000):
-                self.wfile.write(b"x" * 65536)
-        except OSError:
-            pass
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        pass
-
-
-def test_an_answer_that_never_ends_is_cut_at_the_bound_with_one_error(
-        cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(transport_module, "MAX_ANSWER", 2**20)  # the product's bound is 128 MB; the same code
-    server = BackgroundServer(_Endless, name="endless")
-    try:
-        result = cli("deploy", "--env=prod", "--image=api=2", f"--dump={tmp_path}", f"--marathon={server.url}")
-    finally:
-        server.stop()
-    assert result.code == 4, result.err
-    [line] = errors(result.err)
-    assert line == (f"error: Marathon at {server.url} answered GET /v2/apps with more than 1 MB; refusing to read "
-                    "more (check the URL, or a proxy in front of it)")
-
-
-def test_an_event_stream_line_or_frame_that_never_ends_is_not_kept_growing() -> None:
-    from fleetrewind.marathon.client import MAX_EVENT_LINE, _lines
-    from fleetrewind.marathon.events import MAX_FRAME, parse_events
-
-    endless_line = ("x" * 65536 for _ in range(10_000))
-    with pytest.raises(ValueError):
-        for _ in _lines(endless_line):
-            pass
-    assert list(_lines(iter(["data: {}\r\n", "\n", "tail"]))) == ["data: {}", "", "tail"]
-    frame = ["data: " + "y" * 4096] * (MAX_FRAME // 4096 + 2) + ["", 'data: {"eventType": "x"}', ""]
-    assert [e.type for e in parse_events(frame)] == ["x"]  # the endless frame dropped, the next one read
-    deep = ["data: " + "[" * 100_000, ""]
-    assert list(parse_events(deep)) == []  # nested too deeply: skipped like any unreadable frame
-    assert MAX_EVENT_LINE <= 2**20
-
-
-class _ShortBody(BaseHTTPRequestHandler):
-    """Announces 100,000 bytes, sends 12 and hangs up: it was reported as "cannot reach ... (ChunkedEncodingError)"."""
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", "100000")
-        self.end_headers()
-        self.wfile.write(b'{"apps": []}')
-        self.close_connection = True
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        pass
-
-
-def test_a_content_length_that_lies_says_the_answer_was_cut_short(cli: Any, tmp_path: Path) -> None:
-    server = BackgroundServer(_ShortBody, name="short-body")
-    try:
-        result = cli("deploy", "--env=prod", "--image=api=2", f"--dump={tmp_path}", f"--marathon={server.url}")
-    finally:
-        server.stop()
-    assert result.code == 4, result.err
-    [line] = errors(result.err)
-    assert "(the answer ended before the length it announced)" in line and "Error" not in line
-
-
-def test_marathon_reads_redirected_to_another_origin_are_not_believed(cli: Any, tmp_path: Path) -> None:
-    """Another origin's app list would be planned on as Marathon's (its standbys proxy, they do not redirect)."""
-    with Redirector(307) as server:
-        result = cli("deploy", "--env=prod", "--image=api=2", f"--dump={tmp_path}", f"--marathon={server.url}")
-        assert server.caught == [], "a read went to another origin"
-    assert result.code == 1, result.err
-    [line] = errors(result.err)
-    assert line.startswith("error: refusing to follow a redirect of GET /v2/apps from Marathon at")
-    assert "this server's answers come only from" in line
