@@ -1,7 +1,12 @@
-"""Atomic file writes: a temp file in the same folder, fsync, then rename."""
+"""Atomic file writes: a temp file in the same folder, fsync, then rename (replace) or link (create).
+
+:func:`write_text` replaces a file the tool owns (``rollback.json``, the cache); :func:`create_text`
+makes a file of a run (snapshot, report, JUnit) that must never replace another one.
+"""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -16,15 +21,8 @@ def write_text(path: Path, text: str, *, mode: int = 0o644) -> None:
 
     Every file the tool writes (index, HTML, reports, JUnit, snapshots, cache) passes the redaction.
     """
-    text = redact(text)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = _whole_temp_file(path.parent, path.name, redact(text), mode)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -34,8 +32,73 @@ def write_text(path: Path, text: str, *, mode: int = 0o644) -> None:
         raise
 
 
+MAX_SUFFIX = 1000  # name-2 ... name-1000: a folder holding that many files of one second is refused
+
+
+def create_text(folder: Path, stem: str, suffix: str, text: str, *, mode: int = 0o644) -> Path:
+    """Create ``<stem><suffix>`` in ``folder``, or ``<stem>-2<suffix>``, ``-3``... when the name is taken.
+
+    The whole text is written to a temp file first, then linked to the name (``link`` fails when
+    the name exists, whatever holds it: a file, a link, a FIFO, a folder), so two runs of one
+    second never overwrite each other and readers never see half a file. A file system without
+    hard links gets ``O_CREAT | O_EXCL`` instead (the same exclusivity, written in place).
+    """
+    text = redact(text)
+    tmp = _whole_temp_file(folder, stem, text, mode)
+    try:
+        for number in range(1, MAX_SUFFIX + 1):
+            path = folder / f"{stem}{'' if number == 1 else f'-{number}'}{suffix}"
+            try:
+                _create(tmp, path, text, mode)
+            except FileExistsError:
+                continue
+            return path
+        raise OSError(errno.EEXIST, f"{MAX_SUFFIX} files named {stem}-<n>{suffix} exist already")
+    finally:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+
+
+def _whole_temp_file(folder: Path, name: str, text: str, mode: int) -> str:
+    """``text`` in a new temp file of ``folder``, on disk (fsync), with ``mode``; removed if that fails."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+    try:
+        _write_all(fd, text)
+        os.chmod(tmp, mode)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return tmp
+
+
+def _write_all(fd: int, text: str) -> None:
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _create(tmp: str, path: Path, text: str, mode: int) -> None:
+    try:
+        os.link(tmp, path, follow_symlinks=False)
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV, errno.EMLINK):
+            raise
+        _write_all(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode), text)
+
+
+def json_text(data: object) -> str:
+    """The one JSON spelling of the files the tool writes."""
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
 def write_json(path: Path, data: object, *, mode: int = 0o644) -> None:
-    write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n", mode=mode)
+    write_text(path, json_text(data), mode=mode)
 
 
 def check_writable(folder: Path, what: str) -> None:

@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Literal
 
-from ..atomic import write_text
+from ..atomic import create_text
 from ..model.states import BAD_STATUSES, Status
 from ..model.report import Report, Outcome
 
@@ -24,15 +24,13 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 def write_report(folder: Path, report: Report, stamp: str) -> Path:
     """Write ``report-<stamp>.json``; readers see the whole file or none of it."""
-    path = folder / f"report-{stamp}.json"
-    write_text(path, report.to_json() + "\n")
+    path = create_text(folder, f"report-{stamp}", ".json", report.to_json() + "\n")
     return path
 
 
 def write_junit(folder: Path, report: Report, stamp: str) -> Path:
     """Write ``junit-<stamp>.xml`` for Jenkins' ``junit`` step."""
-    path = folder / f"junit-{stamp}.xml"
-    write_text(path, junit_xml(report))
+    path = create_text(folder, f"junit-{stamp}", ".xml", junit_xml(report))
     return path
 
 

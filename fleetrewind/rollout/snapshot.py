@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..atomic import write_json
+from ..atomic import create_text, json_text
 from ..errors import UsageError
 from ..marathon.appmap import check_app_id
 from ..releases.imageref import check_image
@@ -36,9 +36,8 @@ def write_snapshot(folder: Path, stamp: str, *, env: str, command: str, marathon
                    app_ids: Mapping[str, str], images: Mapping[str, str | None],
                    versions: Mapping[str, str | None] | None = None, whole: bool = False) -> Path:
     """``versions`` name each app's definition before the change (Marathon keeps it, by its version)."""
-    path = folder / f"snapshot-{stamp}.json"
     versions = versions or {}
-    write_json(path, {
+    return create_text(folder, f"snapshot-{stamp}", ".json", json_text({
         "format": SNAPSHOT_FORMAT,
         "env": env,
         "command": command,
@@ -47,8 +46,7 @@ def write_snapshot(folder: Path, stamp: str, *, env: str, command: str, marathon
         "whole": whole,
         "apps": [{"service": s, "app_id": app_ids[s], "image": images.get(s), "version": versions.get(s)}
                  for s in app_ids],
-    })
-    return path
+    }))
 
 
 def read_snapshot(path: Path) -> Snapshot:

@@ -11,7 +11,6 @@ import datetime as dt
 import logging
 import signal
 import threading
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -70,20 +69,6 @@ class Result:
     outcomes: list[Outcome]
     report: Report
     states: list[State] = field(default_factory=list)
-
-
-def unused_stamp(folder: Path) -> str:
-    """A start stamp no earlier run wrote files under in ``folder``.
-
-    Stamps have one-second resolution: a run and its ``undo`` in the same second would
-    otherwise overwrite the run's snapshot and report. Waits for the next second if needed.
-    """
-    while True:
-        stamp = stamp_now()
-        names = (f"snapshot-{stamp}.json", f"report-{stamp}.json", f"junit-{stamp}.xml")
-        if not any((folder / name).exists() for name in names):
-            return stamp
-        time.sleep(0.05)
 
 
 @contextmanager
@@ -149,7 +134,7 @@ class Rollout:
         self.scope = scope_of(plan)
         self.left_alone = {s.service: s.current for s in plan.excluded() if s.current}
         check_writable(self.options.dump, "--dump")
-        stamp = unused_stamp(self.options.dump)
+        stamp = stamp_now()  # a file whose name is taken gets -2, -3... (atomic.create_text)
         env = plan.env
         self.checks = plan.checks
         outcomes = outcomes_for(plan)
@@ -170,6 +155,7 @@ class Rollout:
                     raise UsageError(f"cannot write the snapshot to --dump {self.options.dump}: {exc.strerror}; "
                                      "nothing was changed") from None
                 self.console.info(f"snapshot of {len(fleet.app_ids)} apps written to {snapshot_path}")
+                stamp = Path(snapshot_path).name.removeprefix("snapshot-").removesuffix(".json")  # its -2 too
                 try:
                     state, code = self._carry_out(plan, fleet, outcomes, policy, revert_on)
                 except BaseException as exc:  # after the first change nothing ends without a report

@@ -148,10 +148,10 @@ def test_report_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     with pytest.raises(TypeError):
         write_report(tmp_path, _report([], actor=object()), "20261121T200000Z")  # not JSON: nothing replaced
 
-    def broken_replace(src: str, dst: str) -> None:
+    def broken_link(src: str, dst: str, **_kw: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(os, "replace", broken_replace)
+    monkeypatch.setattr(os, "link", broken_link)  # a report is created by link, never by replace
     with pytest.raises(OSError):
         write_report(tmp_path, _report([_service("api", "succeeded")]), "20261121T200000Z")
     assert path.read_text(encoding="utf-8") == before
