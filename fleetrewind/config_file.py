@@ -40,9 +40,10 @@ KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "keep": ((int,), "releases kept per service"),
     "pin_digest": ((bool,), "deploy by digest instead of tag"),
     "pinned": ((list, dict), "services plan and run leave alone unless --only names them (list, or service: reason)"),
-    "rule": ((str,), "built or ran: which witness chooses each image"),
+    "rule": ((str,), "built, ran or good: which witness chooses each image"),
     "strict": ((bool,), "refuse when a target never ran or the set never ran together"),
     "history_timeout": ((int, float), "seconds one read of Marathon's version history may take"),
+    "min_soak": ((int, float), "seconds a version must be seen healthy to count as healthy (rule good)"),
 }
 
 

@@ -16,7 +16,7 @@ from .registry.auth import credentials_from_docker_config
 from .registry.client import RegistryClient
 from .marathon.history import History
 from .releases.index import Index
-from .model.plan import Plan
+from .model.plan import Plan, Rule
 from .planning import usecase as planning, witness
 from .model.scope import Selection
 from .rollout.events import Listener, Silent
@@ -69,9 +69,13 @@ def history(client: MarathonClient, fleet_state: FleetState, settings: Settings)
 
 
 def date_selection(settings: Settings) -> tuple[Index, Selection]:
-    """rollback.json for --env and --date, and the services --only/--exclude/pinned leave in scope."""
+    """rollback.json for --env and --date, and the services --only/--exclude/pinned leave in scope.
+
+    Under --rule=ran or good any calendar day (or --at moment) may be asked: Marathon's history, not
+    the index, answers it."""
     assert settings.date
-    index = planning.load_index(settings.dump, env=settings.env, date=settings.date)
+    offered = settings.date if settings.rule == Rule.BUILT else None
+    index = planning.load_index(settings.dump, env=settings.env, date=offered)
     return index, planning.select_services(settings.scope, index.services)
 
 
@@ -80,11 +84,13 @@ def date_plan(client: MarathonClient, settings: Settings, index: Index, selectio
     assert settings.date
     fleet_state = fleet(client, selection.selected, settings)
     left_out = left_out_apps(client, settings, selection)
-    plan = witness.plan_by_rule(index, fleet_state, settings.date,
+    date = settings.at.astimezone(index.tz).date().isoformat() if settings.at else settings.date
+    plan = witness.plan_by_rule(index, fleet_state, date,
                                 history(client, planning.whole_fleet(fleet_state, left_out), settings),
                                 rule=settings.rule, with_config=settings.with_config, waves=settings.waves,
                                 pin_digest=settings.pin_digest, scope=settings.scope, selection=selection,
-                                left_out=planning.shown(left_out))
+                                left_out=planning.shown(left_out), at=settings.at, min_soak=settings.min_soak,
+                                evidence=witness.read_evidence(settings.ledger_file, settings.env or ""))
     return plan, fleet_state
 
 

@@ -22,6 +22,7 @@ from .instants import is_date
 from .secret import REGISTRY, Secret, redact, shorten, split_userinfo
 from .registry.auth import RegistryCredentials
 from .model.states import DEFAULT_ROLLBACK_ON, FailureClass
+from .model.evidence import DEFAULT_MIN_SOAK
 from .model.plan import FailurePolicy, Rule
 from .model.scope import Scope
 from .planning.scope import parse_pinned, parse_scope_flag
@@ -46,6 +47,7 @@ class Settings:
     services: tuple[str, ...] = ()
     keep: int | None = None
     date: str | None = None
+    at: dt.datetime | None = None    # --at: a moment (UTC); ``date`` is then its day in ``tz``
     to_last_good: bool = False
     diff_from: str | None = None
     diff_to: str | None = None
@@ -97,6 +99,7 @@ class Settings:
     strict: bool = False
     with_config: bool = False
     history_timeout: float = 10.0
+    min_soak: float = DEFAULT_MIN_SOAK  # seconds a version must be seen healthy to be healthy (rule good)
 
     @property
     def ledger_file(self) -> Path:
@@ -237,6 +240,37 @@ def _timezone(value: str | None) -> dt.tzinfo:
     if zone is None:
         raise UsageError(f"unknown time zone {value!r}; use an IANA name such as Europe/Paris")
     return zone
+
+
+_AT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?")
+
+
+def check_moment(value: str) -> dt.datetime:
+    """--at: ISO 8601 with an offset (``Z``, ``+01:00``) or followed by an IANA zone
+    (``2026-11-19T14:05 Europe/Paris``, ``2026-11-19T14:05[Europe/Paris]``); the instant in UTC."""
+    text = value.strip()
+    zone: dt.tzinfo | None = None
+    named = re.fullmatch(r"(.+?)(?:\s+|\[)([A-Za-z][A-Za-z0-9_+/-]*)\]?", text)
+    if named and _AT.fullmatch(named.group(1)):
+        zone = find_zone(named.group(2))
+        if zone is None:
+            raise UsageError(f"--at names an unknown time zone {named.group(2)!r}; use an IANA name such as "
+                             "Europe/Paris, or an offset")
+        text = named.group(1)
+    match = re.fullmatch(r"(.+?)(Z|[+-]\d{2}:?\d{2})?", text)
+    if not match or not _AT.fullmatch(match.group(1)) or not text.isascii():
+        raise UsageError(f"--at must be an ISO 8601 time with an offset or zone, such as 2026-11-19T14:05+01:00 "
+                         f"(found: {value!r})")
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"--at {value!r} is not a valid time") from None
+    if zone is not None:
+        moment = moment.replace(tzinfo=zone)
+    if moment.tzinfo is None:
+        raise UsageError(f"--at needs an offset or a zone (2026-11-19T14:05+01:00 or 2026-11-19T14:05 "
+                         f"Europe/Paris): a time alone is ambiguous (found: {value!r})")
+    return moment.astimezone(dt.timezone.utc)
 
 
 def check_date(value: str, *, flag: str = "--date") -> str:
@@ -439,6 +473,12 @@ def from_args(args: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:
         _userinfo_secret("BUILD_URL", environ["BUILD_URL"])
     values["build_url"] = sanitize_url(environ["BUILD_URL"]) if environ.get("BUILD_URL") else None
     values.update(_history_settings(args, config))
+    if args.get("--at") is not None:
+        if values["rule"] == Rule.BUILT:
+            raise UsageError("--at names a moment, which only --rule=ran or --rule=good can answer; "
+                             "add --rule=ran or --rule=good, or use --date")
+        values["at"] = check_moment(args["--at"])
+        values["date"] = values["at"].astimezone(values["tz"]).date().isoformat()
     # Words the run prints: a secret equal to one of them is too weak to hide everywhere.
     REGISTRY.common_words([values.get("env") or "", values.get("branch") or "", *values.get("services", ()),
                            *dict(DEFAULT_BRANCHES).values(), *dict(DEFAULT_BRANCHES)])
@@ -452,17 +492,18 @@ def from_args(args: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:
 def _history_settings(args: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
     rule = args.get("--rule") or config.get("rule", "built")
     if rule not in RULES:
-        raise UsageError(f'--rule must be built or ran (found: "{rule}")')
+        raise UsageError(f'--rule must be built, ran or good (found: "{rule}")')
     strict = config.get("strict", False)
     if not isinstance(strict, bool):
         raise UsageError(f"config 'strict' must be true or false (found: {strict!r})")
     with_config = bool(args.get("--with-config"))
-    if with_config and args.get("--rule") == "built":
+    if with_config and args.get("--rule") in ("built", "good"):
         raise UsageError("--with-config restores the definition Marathon held at the date, which is --rule=ran; "
-                         "drop --rule=built")
+                         f"drop --rule={args['--rule']}")
     return {"rule": Rule.RAN if with_config else Rule(rule), "strict": bool(args.get("--strict")) or strict,
             "with_config": with_config,
-            "history_timeout": _positive_float("history_timeout", config.get("history_timeout", 10.0))}
+            "history_timeout": _positive_float("history_timeout", config.get("history_timeout", 10.0)),
+            "min_soak": _positive_float("min_soak", config.get("min_soak", DEFAULT_MIN_SOAK))}
 
 
 def _default_cache(environ: Mapping[str, str]) -> Path:

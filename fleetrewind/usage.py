@@ -6,9 +6,9 @@ Put a fleet of Marathon services back to the Docker images they ran on a date.
 Usage:
   rollback.py get --repo=<r> --env=<e> [--dump=<dir>] [--keep=<n>] [options]
   rollback.py dates [--dump=<dir>] [--json] [options]
-  rollback.py plan --date=<d> --env=<e> [--dump=<dir>] [--user=<u>] [--pwd=<p>] [--only=<svc,...>]
+  rollback.py plan (--date=<d> | --at=<t>) --env=<e> [--dump=<dir>] [--user=<u>] [--pwd=<p>] [--only=<svc,...>]
                    [--exclude=<svc,...>] [--timeout=<s>] [--rule=<r>] [--strict] [--json] [options]
-  rollback.py run (--date=<d> | --to=<last-good>) --env=<e> [--slack=<s>] [--user=<u>] [--pwd=<p>]
+  rollback.py run (--date=<d> | --at=<t> | --to=<last-good>) --env=<e> [--slack=<s>] [--user=<u>] [--pwd=<p>]
                   [--dump=<dir>] [--only=<svc,...>] [--exclude=<svc,...>] [--dry-run] [--force] [--on-failure=<policy>] [--timeout=<s>]
                   [--rule=<r>] [--strict] [--with-config] [--json] [options]
   rollback.py undo --snapshot=<file> [--slack=<s>] [--user=<u>] [--pwd=<p>] [--dump=<dir>] [--force]
@@ -35,7 +35,10 @@ Commands:
 Arguments:
   --repo=<r>             Comma-separated service (repository) names.
   --env=<e>              Environment: dev, stage, prod... (a Marathon path segment).
-  --date=<d>             A date of rollback.json (YYYY-MM-DD), as `dates` lists them.
+  --date=<d>             A date of rollback.json (YYYY-MM-DD), as `dates` lists them; with
+                         --rule=ran or good, any calendar day (its end, in --tz).
+  --at=<t>               plan, run with --rule=ran or good: a moment instead of a date, ISO 8601
+                         with an offset or zone (2026-11-19T14:05+01:00, 2026-11-19T13:05Z).
   --to=<last-good>       run: instead of a date, the last state a deploy or run ended well (ledger).
                          diff: the last day to list (YYYY-MM-DD; default today).
   --from=<date>          diff: list the releases built after the end of this day (YYYY-MM-DD).
@@ -54,8 +57,10 @@ Arguments:
   --auto-rollback=<on|off>  Roll back a failed deploy automatically (default on).
   --dry-run              Show the plan, change nothing.
   --rule=<r>             built: the newest release built by the end of the date (default);
-                         ran: the image Marathon held at the end of the date (config rule).
-  --strict               Refuse (exit 3) when a target never ran, or the set never ran together.
+                         ran: the image Marathon held at the end of the date;
+                         good: the newest version held by then that served healthy (config rule).
+  --strict               Refuse (exit 3) when a target never ran, never served healthy or failed
+                         before, when no version was good, or the set never ran together.
   --with-config          Restore each changing app's whole definition of the date (implies --rule=ran).
   --force                Override a deployment in flight (Marathon's force=true) and take over a
                          lock left on another host (never one a live run holds).

@@ -200,6 +200,19 @@ class Timeline:
         """Does the history say what the app held at ``moment``?"""
         return self.readable and self.horizon is not None and self.horizon <= moment
 
+    def inferred_at(self, moment: dt.datetime) -> Interval | None:
+        """Before the horizon, what ``versionInfo.lastConfigChangeAt`` still proves: when the oldest kept
+        version (one that ran) was built on a configuration in place since before ``moment``, its image
+        was in place at ``moment`` (only a config change changes the image; docs/marathon-facts.md,
+        "History"). The interval runs from that config change to the oldest version."""
+        if not self.readable or self.reaches(moment) or self.intervals[0].start != self.horizon:
+            return None
+        oldest = self.intervals[0]
+        since = oldest.definition.config_change_at
+        if since is None or since > moment or moment >= oldest.start:
+            return None
+        return Interval(since, oldest.start, oldest.definition)
+
     def covers_since(self, moment: dt.datetime) -> bool:
         """Would every image the app held since ``moment`` be in the history?"""
         return self.readable and (self.complete or (self.horizon is not None and self.horizon <= moment))

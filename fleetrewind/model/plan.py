@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from ..releases.index import Release
 from .checks import Check
+from .evidence import Verdict
 from .scope import Scope
 
 
@@ -18,11 +20,12 @@ class Action(StrEnum):
     NO_RELEASE = "no-release"
     EXCLUDED = "excluded"  # outside --only/--exclude/pinned: shown, never touched
     NO_HISTORY = "no-history"  # the ran rule: Marathon's history does not reach the date
+    NO_GOOD_VERSION = "no-good-version"  # the good rule: every version held by then failed or was short-lived
 
 
 CHANGE, UNCHANGED, NO_RELEASE = Action.CHANGE, Action.UNCHANGED, Action.NO_RELEASE
-EXCLUDED, NO_HISTORY = Action.EXCLUDED, Action.NO_HISTORY
-LEFT = (NO_RELEASE, NO_HISTORY)  # left as it is: no target to go to
+EXCLUDED, NO_HISTORY, NO_GOOD_VERSION = Action.EXCLUDED, Action.NO_HISTORY, Action.NO_GOOD_VERSION
+LEFT = (NO_RELEASE, NO_HISTORY, NO_GOOD_VERSION)  # left as it is: no target to go to
 
 
 class Rule(StrEnum):
@@ -30,9 +33,10 @@ class Rule(StrEnum):
 
     BUILT = "built"  # the newest release built at or before the moment
     RAN = "ran"  # the definition Marathon held at the moment
+    GOOD = "good"  # the newest version held by the moment that served healthy (model/evidence.py)
 
 
-BUILT, RAN = Rule.BUILT, Rule.RAN
+BUILT, RAN, GOOD = Rule.BUILT, Rule.RAN, Rule.GOOD
 
 
 class FailurePolicy(StrEnum):
@@ -56,6 +60,7 @@ class Step:
     pinned: str | None = None  # the pin's reason ("" without one) when the config pins the service
     evidence: str = ""                  # one line: which release or which stored version chose the target
     restore_version: str | None = None  # --with-config: the stored version deployed again whole
+    verdict: Verdict | None = None      # what served: the target's verdict where Marathon's history tells
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,7 @@ class Plan:
     scope: Scope = Scope()
     rule: Rule = BUILT
     checks: tuple[Check, ...] = ()
+    at: dt.datetime | None = None  # --at: the moment (else the end of ``date``)
 
     def changes(self) -> list[Step]:
         return [s for s in self.steps if s.action == CHANGE]

@@ -135,7 +135,7 @@ def render_table(plan: Plan) -> str:
     header = ("SERVICE", "APP", "CURRENT", "TARGET", "WHY")
     rows = [header] + [
         (s.service, s.app_id or "-", s.current or "-", (s.target or "-") if s.action not in LEFT else "-",
-         f"excluded: {s.reason}" if s.action == EXCLUDED else s.reason + (f" [{s.evidence}]" if s.evidence else ""))
+         f"excluded: {s.reason}" if s.action == EXCLUDED else s.reason + _brackets(s))
         for s in plan.steps
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
@@ -148,6 +148,12 @@ def render_table(plan: Plan) -> str:
     return "\n".join(lines)
 
 
+def _brackets(step: Step) -> str:
+    """`` [verdict healthy; held from ...]``: what served, then which evidence chose the target."""
+    parts = ([f"verdict {step.verdict}"] if step.verdict else []) + ([step.evidence] if step.evidence else [])
+    return f" [{'; '.join(parts)}]" if parts else ""
+
+
 def render_checks(checks: Sequence[Check]) -> list[str]:
     """One line per check, after the table (the Jenkins approval shows the plan file)."""
     return [f"check {c.kind}: {c.service}: {c.detail}" for c in checks]
@@ -158,13 +164,15 @@ def plan_json(plan: Plan) -> dict[str, object]:
         "env": plan.env,
         "date": plan.date,
         "rule": plan.rule,
+        "at": plan.at.isoformat() if plan.at else None,
         "changes": len(plan.changes()),
         "checks": [c.as_dict() for c in plan.checks],
         "scope": {**plan.scope.as_dict(), "in_scope": plan.in_scope(), "excluded": [s.service for s in plan.excluded()]},
         "services": [
             {"service": s.service, "app_id": s.app_id, "current": s.current, "target": s.target,
              "action": s.action, "reason": s.reason, "wave": s.wave,
-             "tag": s.release.tag if s.release else None, "pinned": s.pinned, "evidence": s.evidence}
+             "tag": s.release.tag if s.release else None, "pinned": s.pinned, "evidence": s.evidence,
+             "verdict": str(s.verdict) if s.verdict else None}
             for s in plan.steps
         ],
     }

@@ -58,7 +58,9 @@ def run_checks(plan: Plan, timelines: Mapping[str, Timeline], current: Mapping[s
 
     if plan.date is None:
         return ()
-    moment = day_end(plan.date, tz)
+    moment = plan.at or day_end(plan.date, tz)
+    at_end = plan.at is None or plan.at == day_end(plan.date, tz)
+    when = f"the end of {plan.date}" if at_end else show(moment, tz)
     found: list[Check] = []
     targets = [s for s in plan.steps if s.action in (CHANGE, UNCHANGED) and s.target]
     # the fleet after the run must have run together: the services left out are part of it as they are
@@ -70,12 +72,13 @@ def run_checks(plan: Plan, timelines: Mapping[str, Timeline], current: Mapping[s
             continue
         if not timeline.reaches(moment):
             found.append(Check(step.service, HISTORY_SHORT,
-                               f"history does not reach the end of {plan.date}: {timeline.short_reason(moment, tz)}"))
+                               f"history does not reach {when}: {timeline.short_reason(moment, tz)}"))
     for step in targets:
         found.extend(_never_ran(step, timelines.get(step.service), tz))
     found.extend(_never_together(targets + kept, timelines, moment, now, tz))
     for step in judged:
-        drift = _drift(step, timelines.get(step.service), current.get(step.service), moment, plan.date,
+        drift = _drift(step, timelines.get(step.service), current.get(step.service), moment,
+                       plan.date if at_end else show(moment, tz),
                        with_config=with_config and step.action == CHANGE)
         if drift:
             found.append(drift)

@@ -7,6 +7,7 @@ that whole stored definition back (Marathon's ``{"version": ts}`` rollback).
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Mapping, Sequence
 
 from ..marathon.timeline import Definition, Timeline, merged, show
@@ -28,31 +29,46 @@ def release_of(index: Index, service: str, image: str) -> Release | None:
 def plan_ran(index: Index, date: str, timelines: Mapping[str, Timeline], *, services: Sequence[str] | None = None,
              current: Mapping[str, str | None],
              current_defs: Mapping[str, Definition], app_ids: Mapping[str, str], waves: Sequence[Sequence[str]],
-             with_config: bool = False, problems: Mapping[str, str | None] | None = None) -> Plan:
+             with_config: bool = False, problems: Mapping[str, str | None] | None = None,
+             at: dt.datetime | None = None) -> Plan:
     """``problems`` (service -> why its app is not healthy at rest) as for the build rule: an app
-    already on its target but stuck is deployed again (:func:`~.plan.on_target`)."""
+    already on its target but stuck is deployed again (:func:`~.plan.on_target`). ``at``: the moment
+    (--at), else the end of ``date``."""
     problems = problems or {}
-    tz = index.tz
-    moment = day_end(date, tz)
-    wave_of = {s: i for i, wave in enumerate(waves) for s in wave}
+    tz, moment, when, wave_of = frame(index, date, at, waves)
     steps: list[Step] = []
     for service in (index.services if services is None else services):
         app_id, now, wave = app_ids.get(service), current.get(service), wave_of.get(service, len(waves))
         timeline = timelines.get(service)
         held = timeline.held_at(moment) if timeline is not None and timeline.reaches(moment) else None
-        if timeline is None or held is None:
+        inferred = timeline.inferred_at(moment) if timeline is not None and held is None else None
+        if timeline is None or (held is None and inferred is None):
             why = timeline.short_reason(moment, tz) if timeline is not None else "no Marathon app to read it from"
             steps.append(Step(service, app_id, now, None, NO_HISTORY,
-                              f"history does not reach the end of {date} ({why}): left as it is", wave))
+                              f"history does not reach {when} ({why}): left as it is", wave))
             continue
-        image = held.definition.image
+        chosen = held or inferred
+        assert chosen is not None
+        image = chosen.definition.image
         if image is None:
             steps.append(Step(service, app_id, now, None, NO_HISTORY,
-                              f"the definition held at the end of {date} has no Docker image: left as it is", wave))
+                              f"the definition held at {when} has no Docker image: left as it is", wave))
             continue
-        span = next(i for i in merged(timeline.intervals) if i.holds(moment))
-        until = show(span.end, tz) if span.end else "now"
-        evidence = f"held from {show(span.start, tz)} to {until}"
+        if inferred is not None:
+            if with_config:  # the definition of that moment is not among the versions kept
+                steps.append(Step(service, app_id, now, None, NO_HISTORY, f"history does not reach {when} "
+                                  f"({timeline.short_reason(moment, tz)}): left as it is", wave))
+                continue
+            span = merged(timeline.intervals)[0]
+            until = show(span.end, tz) if span.end else "now"
+            evidence = (f"in place from {show(inferred.start, tz)} to {until}: the oldest kept version "
+                        f"{inferred.definition.version} was built on the configuration of "
+                        f"{show(inferred.start, tz)} (versionInfo.lastConfigChangeAt; scale and restart keep the image)")
+        else:
+            span = next(i for i in merged(timeline.intervals) if i.holds(moment))
+            until = show(span.end, tz) if span.end else "now"
+            evidence = f"held from {show(span.start, tz)} to {until}"
+        held = chosen
         release = release_of(index, service, image)
         if with_config:
             then, present = held.definition, current_defs.get(service)
@@ -63,7 +79,7 @@ def plan_ran(index: Index, date: str, timelines: Mapping[str, Timeline], *, serv
                                        restore_version=then.version))
             else:
                 steps.append(Step(service, app_id, now, image, CHANGE,
-                                  f"held at the end of {date} (whole definition, version {then.version})",
+                                  f"held at {when} (whole definition, version {then.version})",
                                   wave, release, evidence=evidence, restore_version=then.version))
             continue
         if now == image:
@@ -72,9 +88,21 @@ def plan_ran(index: Index, date: str, timelines: Mapping[str, Timeline], *, serv
                                    unchanged="unchanged: already runs what it ran then", release=release,
                                    evidence=evidence))
         else:
-            steps.append(Step(service, app_id, now, image, CHANGE, f"ran at the end of {date}", wave, release,
+            steps.append(Step(service, app_id, now, image, CHANGE, f"ran at {when}", wave, release,
                               evidence=evidence))
-    return Plan(env=index.env, date=date, steps=tuple(steps), waves=tuple(tuple(w) for w in waves), rule=RAN)
+    return Plan(env=index.env, date=date, steps=tuple(steps), waves=tuple(tuple(w) for w in waves), rule=RAN, at=at)
+
+
+def frame(index: Index, date: str, at: dt.datetime | None, waves: Sequence[Sequence[str]]
+          ) -> tuple[dt.tzinfo, dt.datetime, str, dict[str, int]]:
+    """What every history rule starts from: the zone, the moment, its words, each service's wave."""
+    moment = at or day_end(date, index.tz)
+    return index.tz, moment, moment_text(date, at, index.tz), {s: i for i, wave in enumerate(waves) for s in wave}
+
+
+def moment_text(date: str, at: dt.datetime | None, tz: dt.tzinfo) -> str:
+    """``the end of 2026-11-19``, or the --at moment as ``2026-11-19 14:05`` in the index's zone."""
+    return f"the end of {date}" if at is None or at == day_end(date, tz) else show(at, tz)
 
 
 def ran_by_day(index: Index, timelines: Mapping[str, Timeline]) -> dict[str, list[str]]:

@@ -117,8 +117,13 @@ def judge(timeline: Timeline, witnesses: Witnesses, *, now: dt.datetime, tz: dt.
     """Every span of the app's readable history, oldest first, judged."""
     if not timeline.readable:
         return ()
-    return tuple(judge_span(span, witnesses, now=now, tz=tz, min_soak=min_soak)
-                 for span in merged(timeline.intervals))
+    spans = merged(timeline.intervals)
+    first = spans[0]
+    since = first.definition.config_change_at
+    if timeline.intervals[0].start == timeline.horizon and since is not None and since < first.start:
+        # scale-only versions pushed out of the list: the image was in place since its config change
+        spans[0] = Interval(since, first.end, first.definition)
+    return tuple(judge_span(span, witnesses, now=now, tz=tz, min_soak=min_soak) for span in spans)
 
 
 def at(judgements: Iterable[Judgement], moment: dt.datetime) -> Judgement | None:

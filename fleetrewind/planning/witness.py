@@ -7,9 +7,9 @@ history-short check, and only ``--with-config`` (which needs the stored definiti
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from ..rollout import ledger
 from ..errors import RefusedError, UsageError
@@ -20,11 +20,15 @@ from ..marathon.history import History, read_history
 from ..marathon.versioncache import VersionCache
 from ..releases.index import Index
 from ..model.checks import STRICT_KINDS
-from .checks import run_checks
-from ..model.plan import NO_HISTORY, RAN, Plan, Rule
+from .checks import day_end, run_checks
+from ..model.evidence import DEFAULT_MIN_SOAK, Deployed, Observation
+from ..model.plan import GOOD, NO_HISTORY, RAN, Plan, Rule
 from .build import scoped
 from .usecase import LeftOut, plan_to_date
-from .ranrule import plan_ran
+from .ranrule import moment_text, plan_ran
+from .served import plan_good, verdict_checks, with_verdicts
+from .verdicts import judge
+from .witnesses import deployed_from, gather, journal_docs
 from ..model.scope import Scope, Selection
 
 
@@ -38,20 +42,46 @@ def load_history(client: MarathonClient, fleet: FleetState, *, cache_dir: Path |
 
 def plan_by_rule(index: Index, fleet: FleetState, date: str, history: History, *, rule: Rule, with_config: bool,
                  waves: Sequence[Sequence[str]], pin_digest: bool, scope: Scope, selection: Selection | None = None,
-                 left_out: LeftOut | None = None, now: dt.datetime | None = None) -> Plan:
-    """The plan of ``date`` under ``rule`` (built or ran), scoped, with its checks."""
+                 left_out: LeftOut | None = None, now: dt.datetime | None = None, at: dt.datetime | None = None,
+                 min_soak: float = DEFAULT_MIN_SOAK, evidence: Evidence | None = None) -> Plan:
+    """The plan of ``date`` (or of the moment ``at``) under ``rule``, scoped, with its checks and verdicts."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    evidence = evidence or Evidence()
+    at = (at or day_end(date, index.tz)).astimezone(index.tz)  # the moment, shown in the index's zone
+    judgements = {service: judge(timeline, gather(service, fleet.apps.get(service),
+                                                  deployed=evidence.deployed.get(service, ()),
+                                                  observations=evidence.observations.get(service, ()), now=now),
+                                 now=now, tz=index.tz, min_soak=min_soak)
+                  for service, timeline in history.timelines.items()}
+    services = selection.selected if selection else index.services
     if rule == RAN:
-        services = selection.selected if selection else index.services
         plan = plan_ran(index, date, history.timelines, services=services, current=fleet.images,
                         current_defs=history.current, app_ids=fleet.app_ids, waves=order_waves(services, waves),
-                        with_config=with_config, problems=fleet.problems)
+                        with_config=with_config, problems=fleet.problems, at=at)
+        plan = scoped(plan, selection, scope, left_out=left_out) if selection else plan
+    elif rule == GOOD:
+        plan = plan_good(index, date, history.timelines, judgements, services=services, current=fleet.images,
+                         app_ids=fleet.app_ids, waves=order_waves(services, waves), problems=fleet.problems, at=at)
         plan = scoped(plan, selection, scope, left_out=left_out) if selection else plan
     else:
         plan = plan_to_date(index, fleet, date, waves=waves, pin_digest=pin_digest, scope=scope,
                             selection=selection, left_out=left_out)
-    checks = run_checks(plan, history.timelines, history.current, tz=index.tz,
-                        now=now or dt.datetime.now(dt.timezone.utc), with_config=with_config)
-    return replace(plan, rule=rule, checks=checks)
+    plan = with_verdicts(replace(plan, rule=rule, at=at), judgements, tz=index.tz)
+    checks = run_checks(plan, history.timelines, history.current, tz=index.tz, now=now, with_config=with_config)
+    return replace(plan, checks=checks + verdict_checks(plan, judgements, evidence.deployed, tz=index.tz))
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the journal holds about the fleet: this tool's deployments and the observations of get."""
+
+    deployed: Mapping[str, Sequence[Deployed]] = field(default_factory=dict)
+    observations: Mapping[str, Sequence[Observation]] = field(default_factory=dict)
+
+
+def read_evidence(ledger_file: Path, env: str) -> Evidence:
+    """The journal's evidence for ``env`` (best effort: no journal is no evidence)."""
+    return Evidence(deployed=deployed_from(journal_docs(ledger_file), env))
 
 
 def refuse(plan: Plan, *, strict: bool, with_config: bool) -> None:
@@ -59,7 +89,9 @@ def refuse(plan: Plan, *, strict: bool, with_config: bool) -> None:
     if with_config:
         short = [s for s in plan.steps if s.action == NO_HISTORY]
         if short:
-            raise UsageError(f"--with-config needs Marathon's history at the end of {plan.date}, and it does not "
+            when = moment_text(plan.date or "", plan.at, plan.at.tzinfo or dt.timezone.utc) if plan.at \
+                else f"the end of {plan.date}"
+            raise UsageError(f"--with-config needs Marathon's history at {when}, and it does not "
                              f"reach it for {', '.join(s.service for s in short)} ({short[0].reason}); "
                              "run without --with-config to roll back images only")
     if strict:

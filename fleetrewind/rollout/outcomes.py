@@ -7,14 +7,14 @@ from typing import Sequence
 
 from ..model.report import Outcome, Report, ScopeReport, Summary
 from ..model.checks import Check
-from ..model.plan import CHANGE, EXCLUDED, LEFT, NO_HISTORY, NO_RELEASE, UNCHANGED, Plan
+from ..model.plan import CHANGE, EXCLUDED, LEFT, NO_GOOD_VERSION, NO_HISTORY, NO_RELEASE, UNCHANGED, Plan
 from ..model.states import BAD_STATUSES, State, Status
 
 __all__ = ["Outcome", "build_report", "outcomes_for", "scope_of", "summarise"]
 
 
 _INITIAL = {CHANGE: Status.NOT_STARTED, UNCHANGED: Status.UNCHANGED, NO_RELEASE: Status.SKIPPED,
-            NO_HISTORY: Status.SKIPPED}
+            NO_HISTORY: Status.SKIPPED, NO_GOOD_VERSION: Status.SKIPPED}
 
 
 def outcomes_for(plan: Plan) -> dict[str, Outcome]:

@@ -1,0 +1,72 @@
+"""The evidence about what served, gathered per service: the journal, observations, Marathon now.
+
+Pure but for :func:`journal_docs`, which reads the journal (the ledger file) the way the history
+reader reads it: best effort, a torn or older line is no evidence.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+from ..inputs import loads, read_text
+from ..instants import read_instant
+from ..marathon.evidence import observe
+from ..model.evidence import Deployed, Observation, TaskFailure
+from ..model.states import Status
+from .verdicts import Witnesses
+
+
+def journal_docs(path: Path) -> list[object]:
+    """Every JSON line of the journal, oldest first ([] without one)."""
+    try:
+        lines = read_text(path).splitlines()
+    except (OSError, ValueError):
+        return []
+    docs: list[object] = []
+    for line in lines:
+        try:
+            docs.append(loads(line))
+        except ValueError:
+            continue  # a torn line after a crash
+    return docs
+
+
+def deployed_from(docs: Iterable[object], env: str) -> dict[str, list[Deployed]]:
+    """Per service, what each run/deploy/undo of ``env`` deployed and how it ended (``tried``)."""
+    found: dict[str, list[Deployed]] = {}
+    for doc in docs:
+        if not isinstance(doc, dict) or doc.get("env") != env or not isinstance(doc.get("tried"), dict):
+            continue
+        started, finished = read_instant(doc.get("started_at")), read_instant(doc.get("at"))
+        if started is None or finished is None:
+            continue  # an older entry is no evidence
+        report = doc.get("report")
+        run = Path(report).stem.removeprefix("report-") if isinstance(report, str) and report else \
+            started.strftime("%Y%m%dT%H%M%SZ")
+        for service, tried in doc["tried"].items():
+            if not isinstance(tried, dict) or not isinstance(tried.get("image"), str):
+                continue
+            status = tried.get("status")
+            found.setdefault(str(service), []).append(Deployed(
+                service=str(service), image=tried["image"], run=run, started=started, finished=finished,
+                healthy=status == Status.SUCCEEDED, watched=(finished - started).total_seconds(),
+                rolled_back=status == Status.ROLLED_BACK,
+                version=tried.get("version") if isinstance(tried.get("version"), str) else None))
+    return found
+
+
+def gather(service: str, app: Mapping[str, object] | None, *, deployed: Sequence[Deployed],
+           observations: Sequence[Observation], now: dt.datetime) -> Witnesses:
+    """Everything known about one service's app: the journal's entries, the observations kept, and what
+    Marathon shows now (its tasks' health, its ``lastTaskFailure``)."""
+    seen = list(observations)
+    failures: list[TaskFailure] = [o.failure for o in observations if o.failure is not None]
+    if app is not None:
+        live = observe(service, app, now)
+        if live is not None:
+            seen.append(live)
+            if live.failure is not None:
+                failures.append(live.failure)
+    return Witnesses(deployed=tuple(deployed), observations=tuple(seen), failures=tuple(dict.fromkeys(failures)))
