@@ -115,3 +115,16 @@ def test_last_good(name: str, versions: tuple[tuple[str, str], ...], witnesses: 
     assert (good.image.rsplit(":", 1)[1] if good and good.image else None) == tag
     held = at(judgements, t(moment))
     assert held is not None and held.start is not None and held.start <= t(moment)
+
+
+@pytest.mark.parametrize("kind", ["never-healthy", "failed-before", "no-good-version"])
+def test_strict_refuses_the_serving_checks(kind: str) -> None:
+    from fleetrewind.errors import RefusedError
+    from fleetrewind.model.checks import Check, CheckKind
+    from fleetrewind.model.plan import Plan
+    from fleetrewind.planning.witness import refuse
+
+    plan = Plan(env="prod", date="2026-11-19", steps=(), checks=(Check("api", CheckKind(kind), "why"),))
+    refuse(plan, strict=False, with_config=False)  # a warning only
+    with pytest.raises(RefusedError, match=f"--strict: {kind} for api"):
+        refuse(plan, strict=True, with_config=False)

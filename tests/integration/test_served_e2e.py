@@ -1,0 +1,183 @@
+"""The third witness end to end: verdicts, --rule=good, --at, failed-before, on the real registry and the simulator.
+
+The seeded history (UTC):
+- api: 510-master from the 18th 19:00; 512-master deployed on the 19th at 23:50, whose tasks were killed for
+  failed health checks at 23:58 and never served; put back on 510-master by hand at 00:20 on the 20th.
+- worker: 207-master held only 2.5 minutes on the 18th (15:00 to 15:02:30), then 204-master again.
+- auth: scaled every ten minutes on the 19th, so with zk_max_versions 5 only scale-only versions are kept;
+  their lastConfigChangeAt (the 17th, 14:00) proves 402-master was in place before them.
+- web: plain.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+
+from fleetrewind.cli import main
+from marathonsim import Simulator
+from tests.fleet_support import Indexed, index_sample_fleet
+
+PREFIX = "t/served/"
+SERVICES = ["api", "worker", "auth", "web"]
+CURRENT = {"api": ("510-master", "2026-11-20T00:20:00Z"), "worker": ("210-master", "2026-11-20T08:30:00Z"),
+           "auth": ("402-master", "2026-11-19T11:00:00Z"), "web": ("308-master", "2026-11-20T06:30:00Z")}
+
+
+def app_id(name: str) -> str:
+    return f"/ds/prod/shop/{name}"
+
+
+@pytest.fixture(scope="module")
+def indexed(registry: Any, tmp_path_factory: pytest.TempPathFactory) -> Indexed:
+    return index_sample_fleet(registry.url, prefix=PREFIX, services=[PREFIX + s for s in SERVICES],
+                              dump=tmp_path_factory.mktemp("get"))
+
+
+def apps_of(ix: Indexed) -> list[dict[str, Any]]:
+    return [{"id": app_id(name), "instances": 2, "cpus": 0.1, "mem": 64, "version": CURRENT[name][1],
+             "container": {"type": "DOCKER", "docker": {"image": ix.image(name, CURRENT[name][0])}}}
+            for name in SERVICES]
+
+
+def history_of(ix: Indexed) -> dict[str, list[dict[str, Any]]]:
+    scaled = [{"version": f"2026-11-19T10:{m}0:00Z", "instances": 3 + i % 2} for i, m in enumerate(range(6))]
+    return {
+        app_id("api"): [{"version": "2026-11-17T09:30:00Z", "image": ix.image("api", "506-master")},
+                        {"version": "2026-11-18T19:00:00Z", "image": ix.image("api", "510-master")},
+                        {"version": "2026-11-19T23:50:00Z", "image": ix.image("api", "512-master"),
+                         "task_failure": "2026-11-19T23:58:00Z"}],
+        app_id("worker"): [{"version": "2026-11-17T11:00:00Z", "image": ix.image("worker", "204-master")},
+                           {"version": "2026-11-18T15:00:00Z", "image": ix.image("worker", "207-master")},
+                           {"version": "2026-11-18T15:02:30Z", "image": ix.image("worker", "204-master")}],
+        app_id("auth"): [{"version": "2026-11-17T14:00:00Z", "image": ix.image("auth", "402-master")}, *scaled],
+        app_id("web"): [{"version": "2026-11-17T18:30:00Z", "image": ix.image("web", "303-master")},
+                        {"version": "2026-11-18T08:00:00Z", "image": ix.image("web", "305-master")}],
+    }
+
+
+@dataclass
+class World:
+    sim: Simulator
+    dump: Path
+    env: dict[str, str]
+    ix: Indexed
+
+    def cli(self, *argv: str) -> tuple[int, str, str]:
+        out, err = io.StringIO(), io.StringIO()
+        code = main(list(argv), environ={**os.environ, **self.env}, stdout=out, stderr=err)
+        return code, out.getvalue(), err.getvalue()
+
+    def plan(self, *extra: str) -> dict[str, Any]:
+        code, out, err = self.cli("plan", "--env=prod", f"--dump={self.dump}", "--json", *extra)
+        assert code == 0, err
+        data: dict[str, Any] = json.loads(out)
+        return data
+
+    @staticmethod
+    def service(plan: dict[str, Any], name: str) -> dict[str, Any]:
+        found: dict[str, Any] = next(s for s in plan["services"] if s["service"] == PREFIX + name)
+        return found
+
+    def tag(self, plan: dict[str, Any], name: str) -> str | None:
+        target = self.service(plan, name)["target"]
+        return target.rsplit(":", 1)[1] if target else None
+
+    @staticmethod
+    def checks(plan: dict[str, Any], name: str) -> dict[str, str]:
+        return {c["kind"]: c["detail"] for c in plan["checks"] if c["service"] == PREFIX + name}
+
+
+@pytest.fixture
+def world(indexed: Indexed, tmp_path: Path) -> Iterator[World]:
+    sim = Simulator(apps=apps_of(indexed), history=history_of(indexed), max_versions=5, deploy_seconds=0.1,
+                    unhealthy_images=["*:512-master"]).start()
+    dump = indexed.write_dump(tmp_path / "dump")
+    env = {"MARATHON_URL": sim.url, "ROLLBACK_CACHE_DIR": str(tmp_path / "cache"), "BUILD_USER": "alice"}
+    yield World(sim, dump, env, indexed)
+    sim.stop()
+
+
+def test_a_hand_revert_across_midnight_ran_flags_it_good_skips_it(world: World) -> None:
+    ran = world.plan("--date=2026-11-19", "--rule=ran")
+    assert world.tag(ran, "api") == "512-master"  # what Marathon held at 23:59:59
+    assert world.service(ran, "api")["verdict"] == "failed"
+    assert "never served healthy" in world.checks(ran, "api")["never-healthy"]
+    assert "23:58" in world.checks(ran, "api")["never-healthy"]  # the lastTaskFailure that proves it
+
+    good = world.plan("--date=2026-11-19", "--rule=good")
+    assert good["rule"] == "good" and world.tag(good, "api") == "510-master"
+    assert world.service(good, "api")["verdict"] == "unproven"  # held a day, no health evidence then
+    assert "unproven" in world.checks(good, "api")
+    assert "never-healthy" not in world.checks(good, "api")
+
+
+def test_a_version_held_two_and_a_half_minutes_is_short_lived(world: World) -> None:
+    ran = world.plan("--at=2026-11-18T15:01:00Z", "--rule=ran")
+    assert world.tag(ran, "worker") == "207-master"
+    assert world.service(ran, "worker")["verdict"] == "short-lived"
+    assert "held 2 min" in world.checks(ran, "worker")["short-lived"]
+    good = world.plan("--at=2026-11-18T15:01:00Z", "--rule=good")
+    assert world.tag(good, "worker") == "204-master"  # never the short-lived one
+
+
+def test_at_between_two_versions_of_one_day(world: World) -> None:
+    before = world.plan("--at=2026-11-18T16:01:00+01:00", "--rule=ran")  # 15:01 UTC
+    after = world.plan("--at=2026-11-18T15:05:00Z", "--rule=ran")
+    assert (world.tag(before, "worker"), world.tag(after, "worker")) == ("207-master", "204-master")
+    assert before["at"] == "2026-11-18T15:01:00+00:00" and before["date"] == "2026-11-18"
+    code, out, err = world.cli("plan", "--env=prod", f"--dump={world.dump}", "--at=2026-11-18T15:01:00")
+    assert code == 2 and "offset or a zone" in err.splitlines()[-1] or "--rule=ran" in err.splitlines()[-1]
+    code, _out, err = world.cli("plan", "--env=prod", f"--dump={world.dump}", "--rule=ran",
+                                "--at=2026-11-18T15:01:00")
+    assert code == 2 and "a time alone is ambiguous" in err.splitlines()[-1]
+
+
+def test_a_day_without_a_build_can_be_asked_under_the_history_rules(world: World) -> None:
+    code, _out, err = world.cli("plan", "--env=prod", f"--dump={world.dump}", "--date=2026-11-21")
+    assert code == 2  # the build rule answers only the days rollback.json offers
+    ran = world.plan("--date=2026-11-21", "--rule=ran")
+    assert world.tag(ran, "api") == "510-master" and ran["at"].startswith("2026-11-21T23:59:59")
+    good = world.plan("--date=2026-11-21", "--rule=good")
+    assert world.tag(good, "web") == "308-master"
+
+
+def test_a_scale_flooded_history_is_resolved_by_last_config_change(world: World) -> None:
+    ran = world.plan("--date=2026-11-18", "--rule=ran")
+    auth = world.service(ran, "auth")
+    assert auth["action"] != "no-history" and world.tag(ran, "auth") == "402-master"
+    assert "lastConfigChangeAt" in auth["evidence"] and "2026-11-17 14:00" in auth["evidence"]
+    assert "history-short" in world.checks(ran, "auth")  # honest: the list itself does not reach it
+    before = world.plan("--date=2026-11-16", "--rule=ran")  # before that config change: unknown
+    assert world.service(before, "auth")["action"] == "no-history"
+
+
+def test_failed_before_after_a_failed_run_names_the_run(world: World) -> None:
+    built = world.plan("--date=2026-11-19")
+    assert world.tag(built, "api") == "512-master"
+    assert "failed when Marathon held it" in world.checks(built, "api")["failed-before"]
+    code, out, err = world.cli("run", "--env=prod", f"--dump={world.dump}", "--date=2026-11-19",
+                               f"--only={PREFIX}api", "--timeout=2", "--on-failure=revert")
+    assert code == 1, err
+    report = next(world.dump.glob("report-*.json"))
+    again = world.plan("--date=2026-11-19")
+    detail = world.checks(again, "api")["failed-before"]
+    assert "this tool rolled it back in run " + report.stem.removeprefix("report-") in detail
+    code, out, err = world.cli("plan", "--env=prod", f"--dump={world.dump}", "--date=2026-11-19", "--strict",
+                               f"--only={PREFIX}api", "--json")
+    assert code == 3 and "--strict" in err.splitlines()[-1]  # failed-before is one of the kinds --strict refuses
+    assert "failed-before" in {c["kind"] for c in json.loads(out)["checks"]}
+
+
+def test_the_plan_table_shows_the_verdict(world: World) -> None:
+    code, out, err = world.cli("plan", "--env=prod", f"--dump={world.dump}", "--date=2026-11-19", "--rule=ran")
+    assert code == 0, err
+    row = next(line for line in out.splitlines() if line.startswith(PREFIX + "api"))
+    assert "[verdict failed;" in row
+    assert "check never-healthy: " + PREFIX + "api:" in out
