@@ -108,7 +108,10 @@ def moment_text(date: str, at: dt.datetime | None, tz: dt.tzinfo) -> str:
 def ran_by_day(index: Index, timelines: Mapping[str, Timeline]) -> dict[str, list[str]]:
     """Per date of the index, the services whose release of that day Marathon's history shows held.
 
-    Only services with a readable history are judged; a date none of them speaks for is absent.
+    A release is judged only when the history reaches back to its build (its oldest stored version is
+    older): before that the history says nothing, even for an app whose whole history is listed (it
+    may have been deleted and created again). A date none of whose releases is judged is absent:
+    its label says ``ran: unknown``, never ``ran: none``.
     """
     found: dict[str, list[str]] = {}
     order = {s: i for i, s in enumerate(index.services)}
@@ -119,10 +122,12 @@ def ran_by_day(index: Index, timelines: Mapping[str, Timeline]) -> dict[str, lis
             timeline = timelines.get(release.service)
             if timeline is None or not timeline.readable:
                 continue
-            judged = True
             tag, digest = release.tag, release.digest or None
             if timeline.ran(lambda image: image == release.image or runs(image, tag=tag, digest=digest)):
                 names.add(release.service)
+                judged = True
+            elif timeline.horizon is not None and timeline.horizon <= release.created:
+                judged = True
         if judged:
             found[day] = sorted(names, key=lambda s: order.get(s, 1 << 30))
     return found

@@ -237,6 +237,8 @@ def label(index: Index, day: str) -> str:
     text = f"{day} — " + ", ".join(f"{r.service} {r.tag}" for r in releases)
     if day in index.ran:  # get read Marathon's history: say which of these releases really ran
         text += "; ran: " + (", ".join(index.ran[day]) or "none")
+    elif index.ran:  # the history (and the journal) do not reach back to that day's builds
+        text += "; ran: unknown"
     return text
 
 

@@ -365,6 +365,8 @@ def test_get_with_marathon_labels_each_date_with_the_services_that_ran_its_relea
     assert days[DATE]["ran"] == [svc("auth"), svc("web")]
     assert days[DATE]["label"].endswith(f"; ran: {svc('auth')}, {svc('web')}")
     assert days["2026-11-18"]["ran"] == [svc("api"), svc("worker"), svc("web")]
+    # before the oldest stored version (the 17th) nothing is known: unknown, never none
+    assert "ran" not in days["2026-11-16"] and days["2026-11-16"]["label"].endswith("; ran: unknown")
 
 
 def test_get_never_fails_because_marathon_is_unreachable(make_world: Callable[..., World], registry: Any,
