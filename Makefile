@@ -9,7 +9,7 @@ NPM_DIR := .tools/npm
 .PHONY: test test-fast demo bench lint deps system-deps clean help
 
 help:
-	@echo "make demo   - real registry + Marathon simulator, a sample fleet: get, dates, status, diff, both rules' plans, run --only, plan, run"
+	@echo "make demo   - real registry + Marathon simulator, a sample fleet: get, dates, status, diff, the three rules' plans (a failed release reverted by hand: good skips it, ran flags it), --at, run --only, plan, run"
 	@echo "make test   - install everything needed and run the whole test suite"
 	@echo "make test-fast - the socket-free unit tier only (tests/unit; no servers)"
 	@echo "make bench  - run the benchmarks (prints tables; see docs/performance.md)"

@@ -2,10 +2,12 @@
 
 A real Docker registry (Debian's docker-registry) with a sample fleet of four services, the
 Marathon simulator running them at their newest release, then: get, dates, status, diff
-between two dates (the suspects), the plans of both rules for 2026-11-19 (the build rule picks
-api 512-master, which Marathon's history shows never ran: a never-ran warning; the ran rule picks
-what Marathon held that evening), a plan and a run of one service only (--only), plan, run to a
-date on which one service (worker) had no release, and the fleet's final state.
+between two dates (the suspects), the plans of the three rules for 2026-11-19: api's 512-master
+was deployed at 23:50, its tasks were killed for failed health checks, and someone put 510-master
+back by hand at 00:20. The build rule picks 512-master (failed-before: it failed when Marathon held
+it); the ran rule picks it too, as Marathon held it at the end of the day, and flags never-healthy;
+the good rule skips it and picks 510-master. Then a plan and a run of one service only (--only),
+and a run of the whole fleet by the good rule, and the fleet's final state.
 """
 
 from __future__ import annotations
@@ -51,8 +53,9 @@ def sample_apps(registry_host: str) -> list[dict[str, object]]:
 def sample_history(registry_host: str) -> dict[str, list[dict[str, object]]]:
     """Past versions Marathon keeps (docs/simulator.md, "History"): what ran before today's images.
 
-    api's 512-master (built on the 19th) never reached production: 510-master ran from the 18th
-    evening until 515-master; web's 306-master, built at 23:59:59 on the 19th, ran only on the
+    api's 512-master (built on the 19th) was deployed at 23:50 and failed (its tasks were killed for
+    failed health checks at 23:58: Marathon's lastTaskFailure names it); 510-master was put back by
+    hand at 00:20 and ran until 515-master; web's 306-master, built at 23:59:59 on the 19th, ran only on the
     20th; a deploy of auth's 406-master on the 19th was refused (409) and auth was scaled after it.
     """
     def image(service: str, tag: str) -> str:
@@ -62,6 +65,9 @@ def sample_history(registry_host: str) -> dict[str, list[dict[str, object]]]:
         "/ds/prod/shop/api": [
             {"version": "2026-11-17T09:30:00Z", "image": image("api", "506-master")},
             {"version": "2026-11-18T19:30:00+01:00", "image": image("api", "510-master")},
+            {"version": "2026-11-19T23:50:00Z", "image": image("api", "512-master"),
+             "task_failure": "2026-11-19T23:58:00Z"},
+            {"version": "2026-11-20T00:20:00Z", "image": image("api", "510-master")},
             {"version": "2026-11-20T10:00:00Z", "image": image("api", "515-master")},
         ],
         "/ds/prod/shop/worker": [
@@ -100,7 +106,7 @@ def main() -> int:
         populate(registry.url, SAMPLE_FLEET)
         host = registry.url.split("://", 1)[1]
         with Simulator(apps=sample_apps(host), history=sample_history(host), deploy_seconds=1.0,
-                       auth=("ops", "demo-password")) as sim:
+                       auth=("ops", "demo-password"), unhealthy_images=["*:512-master"]) as sim:
             print(f"marathon simulator: {sim.url} with {len(SERVICES)} apps at their newest release "
                   "and the versions Marathon kept of them")
             env = dict(os.environ, DOCKER_REGISTRY=registry.url, MARATHON_URL=sim.url, MARATHON_USER="ops",
@@ -116,18 +122,25 @@ def main() -> int:
                 ("status: what runs now, deployments in flight, the lock, the last run", ["status", "--env=prod", dump]),
                 ("diff: what was built after 2026-11-18 up to the end of 2026-11-19 (the suspects)",
                  ["diff", "--from=2026-11-18", "--to=2026-11-19", "--env=prod", dump]),
-                (f"plan (build rule): the newest builds of {DATE}; Marathon's history says api's never ran",
+                (f"plan (build rule): the newest builds of {DATE}; api's 512-master failed when Marathon held it",
                  ["plan", f"--date={DATE}", "--env=prod", dump]),
-                (f"plan --rule=ran: what Marathon held at the end of {DATE} (the two rules disagree on api and web)",
+                (f"plan --rule=ran: what Marathon held at the end of {DATE}: api's failed release, flagged never-healthy",
                  ["plan", f"--date={DATE}", "--env=prod", "--rule=ran", dump]),
-                (f"plan --only=api: roll back only the culprit to {DATE}; the others are excluded",
-                 ["plan", f"--date={DATE}", "--env=prod", "--only=api", dump]),
-                (f"run --only=api: only api goes back to {DATE}",
-                 ["run", f"--date={DATE}", "--env=prod", "--only=api", dump, "--timeout=60", "--quiet"]),
-                (f"plan: what a rollback of the whole fleet to {DATE} changes (worker had no release that day)",
-                 ["plan", f"--date={DATE}", "--env=prod", dump]),
-                (f"run: roll prod back to {DATE}", ["run", f"--date={DATE}", "--env=prod", dump, "--timeout=60"]),
-                ("run again: nothing left to do", ["run", f"--date={DATE}", "--env=prod", dump, "--quiet"]),
+                (f"plan --rule=good: the last version that did not fail by the end of {DATE}: api skips 512-master",
+                 ["plan", f"--date={DATE}", "--env=prod", "--rule=good", dump]),
+                ("plan --rule=ran --at: a moment, not a day: 23:55 on the 19th, during the failed release",
+                 ["plan", "--at=2026-11-19T23:55:00Z", "--env=prod", "--rule=ran", "--only=api", dump]),
+                (f"plan --only=api --rule=good: roll back only the culprit to {DATE}; the others are excluded",
+                 ["plan", f"--date={DATE}", "--env=prod", "--only=api", "--rule=good", dump]),
+                (f"run --only=api --rule=good: only api goes back to its last good version of {DATE}",
+                 ["run", f"--date={DATE}", "--env=prod", "--only=api", "--rule=good", dump, "--timeout=60",
+                  "--quiet"]),
+                (f"plan --rule=good: what a rollback of the whole fleet to {DATE} changes",
+                 ["plan", f"--date={DATE}", "--env=prod", "--rule=good", dump]),
+                (f"run --rule=good: roll prod back to {DATE}",
+                 ["run", f"--date={DATE}", "--env=prod", "--rule=good", dump, "--timeout=60"]),
+                ("run again: nothing left to do",
+                 ["run", f"--date={DATE}", "--env=prod", "--rule=good", dump, "--quiet"]),
                 ("status: the fleet now, and the last run from the ledger", ["status", "--env=prod", dump]),
             ]
             for title, args in steps:
