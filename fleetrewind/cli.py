@@ -16,7 +16,7 @@ import threading
 from contextlib import contextmanager
 from typing import Callable, Iterator, Mapping, Sequence, TextIO
 
-from docopt import DocoptExit, docopt
+from docopt import DocoptExit
 
 from . import __version__
 from .commands import dates, deploy, diff, get, plan, run, status, undo
@@ -26,7 +26,7 @@ from .secret import REGISTRY, Secret, redact, split_userinfo, weak_secrets
 from .stopsignals import STOP_SIGNALS, signal_name
 from .settings import CA_VARIABLES, COMMANDS, Settings, from_args
 from .transport import PROXY_VARIABLES
-from .usage import USAGE
+from .usage import USAGE, parse_command_line
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
     stderr = stderr or sys.stderr
     REGISTRY.reset()
     try:
-        args = docopt(USAGE, argv=argv, default_help=False, version=None)
+        args = parse_command_line(argv)
     except DocoptExit:
         # docopt's message repeats what was typed (a --pwd value included): never show it.
         _raw_secrets({"--pwd": _value_after(argv, "--pwd"), "--slack": _value_after(argv, "--slack")}, environ)

@@ -9,6 +9,7 @@ used by tests/unit/test_jenkinsfile.py to check the Jenkins -> role -> command l
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import os
@@ -22,9 +23,9 @@ from typing import Any, Iterator, Mapping
 
 import pytest
 import yaml
-from docopt import DocoptExit, docopt
+from docopt import DocoptExit
 
-from fleetrewind.usage import USAGE
+from fleetrewind.usage import USAGE, parse_command_line
 
 ROOT = Path(__file__).resolve().parents[2]
 ANSIBLE = ROOT / "ansible"
@@ -81,7 +82,14 @@ LAUNCHER = ["/home/deploy/fleetrewind/venv/bin/python", "/home/deploy/fleetrewin
 
 
 def load_yaml(path: Path) -> Any:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    """The file's data, parsed once per run (with libyaml when present): callers get their own copy."""
+    return copy.deepcopy(_parsed_yaml(path))
+
+
+@functools.cache
+def _parsed_yaml(path: Path) -> Any:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 (a safe loader)
 
 
 def defaults() -> dict[str, Any]:
@@ -225,7 +233,7 @@ def docopt_accepts(argv: list[str]) -> dict[str, Any]:
     for arg in argv[1:]:
         if arg.startswith("--"):
             assert arg.split("=", 1)[0] in USAGE_OPTIONS, f"{arg!r} is not spelled as in the usage text"
-    return docopt(USAGE, argv=argv[1:], default_help=False, version=None)
+    return parse_command_line(argv[1:])
 
 
 def referenced_names(text: str) -> set[str]:

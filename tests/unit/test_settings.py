@@ -8,18 +8,17 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from docopt import docopt
 
 from fleetrewind.errors import UsageError
 from fleetrewind.settings import Settings, dumps_settings, from_args
-from fleetrewind.usage import USAGE
+from fleetrewind.usage import parse_command_line
 
 PLAN = ("plan", "--date=2026-11-19", "--env=prod")
 GET = ("get", "--repo=api,web", "--env=prod")
 
 
 def settings(*argv: str, env: dict[str, str] | None = None) -> Settings:
-    args = docopt(USAGE, argv=list(argv), default_help=False, version=None)
+    args = parse_command_line(argv)
     return from_args(args, env or {})
 
 

@@ -1,0 +1,38 @@
+"""The command line is parsed against a usage pattern built once per process: the same answers as
+docopt itself, line for line, and no answer shares a mutable default with the next."""
+
+from __future__ import annotations
+
+import pytest
+from docopt import DocoptExit, docopt
+
+from fleetrewind.usage import USAGE, parse_command_line
+
+# docopt itself takes about 0.07 s a line: a few lines of each shape (the unit tier runs in 10 s).
+LINES = [
+    ["get", "--repo=api", "--env=prod", "--dump=out", "--keep=3", "--verbose"],
+    ["plan", "--date=2026-11-19", "--env=prod", "--only=api", "--rule=ran", "--strict"],
+    ["run", "--to=last-good", "--env=prod", "--exclude=web", "--on-failure=revert", "--with-config"],
+    ["deploy", "--env=prod", "--image=api=2", "--image=web=3", "--health-url=api=http://h/x"],
+    ["--version"],
+]
+REFUSED = [["nothing"], ["get", "--repo=a", "--env=p", "extra"], ["plan", "--date=1", "--date=2", "--env=p"]]
+
+
+@pytest.mark.parametrize("argv", LINES, ids=lambda argv: " ".join(argv) or "none")
+def test_a_line_parses_as_docopt_parses_it(argv: list[str]) -> None:
+    assert parse_command_line(argv) == dict(docopt(USAGE, argv=argv, default_help=False, version=None))
+
+
+@pytest.mark.parametrize("argv", REFUSED, ids=lambda argv: " ".join(argv) or "none")
+def test_a_line_docopt_refuses_is_refused(argv: list[str]) -> None:
+    with pytest.raises(DocoptExit):
+        docopt(USAGE, argv=argv, default_help=False, version=None)
+    with pytest.raises(DocoptExit):
+        parse_command_line(argv)
+
+
+def test_an_answer_shares_no_list_with_the_next() -> None:
+    first = parse_command_line(["deploy", "--env=prod", "--image=api=2"])
+    first["--health-url"].append("api=http://changed")
+    assert parse_command_line(["deploy", "--env=prod", "--image=api=2"])["--health-url"] == []
