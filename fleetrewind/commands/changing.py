@@ -23,21 +23,22 @@ def rollout(settings: Settings, console: Console, client: MarathonClient, *, com
 
 
 def print_result(console: Console, result: Result, *, as_json: bool) -> None:
-    """The outcome on stdout: a table per service, or the report as JSON."""
+    """The outcome on stdout (a table per service, or the report as JSON), then, when the run changed
+    something, ``to undo: ...`` as the last line of stdout; a failed run's reason is the last line of stderr."""
+    report = result.report
     if as_json:
-        console.result(result.report.to_json())
-        return
-    for o in result.outcomes:
-        line = f"{o.service:<20} {o.status:<16} {o.from_image or '-'} -> {o.to_image or '-'}"
-        if o.error:
-            line += f"  ({o.error})"
-        console.result(line)
-    summary = result.report.summary
-    console.result(f"{result.state}: {summary.changed} changed, {summary.failed} failed, "
-                   f"{summary.unchanged} unchanged, {summary.skipped} skipped")
-    scope = result.report.scope.line()
-    if scope:
-        console.result(scope)
-    if result.exit_code and result.report.snapshot:
-        console.result(f"to undo: rollback.py undo --snapshot={result.report.snapshot}"
-                       + (" --force" if result.report.stuck else ""))
+        console.result(report.to_json())
+    else:
+        for o in result.outcomes:
+            line = f"{o.service:<20} {o.status:<16} {o.from_image or '-'} -> {o.to_image or '-'}"
+            if o.error:
+                line += f"  ({o.error})"
+            console.result(line)
+        console.result(f"{result.state}: {report.summary.line()}")
+        scope = report.scope.line()
+        if scope:
+            console.result(scope)
+        if report.undo:
+            console.result(f"to undo: {report.undo}")
+    if result.exit_code:
+        console.error(report.reason())

@@ -48,8 +48,7 @@ def execute(settings: Settings, console: Console) -> int:
     if not settings.json:
         for state in result.states:
             console.result(f"state: {state}")
-    print_result(console, result, as_json=settings.json)
-    if result.state == State.FAILED and not settings.auto_rollback and result.report.snapshot:
-        console.warn("auto-rollback is off: the failed state is left in place; roll back by hand with "
-                     f"rollback.py undo --snapshot={result.report.snapshot} --force")
+    if result.state == State.FAILED and not settings.auto_rollback and result.report.undo:
+        console.warn(f"auto-rollback is off: the failed state is left in place; roll back by hand with {result.report.undo}")
+    print_result(console, result, as_json=settings.json)  # its reason is the last line of stderr
     return result.exit_code

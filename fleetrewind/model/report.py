@@ -18,6 +18,10 @@ REPORT_FORMAT = 1
 JSONValue = str | int | float | bool | None | list["JSONValue"] | dict[str, "JSONValue"]
 
 
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _opt(fn: Callable[[str], str], value: str | None) -> str | None:
     return fn(value) if value is not None else None
 
@@ -57,13 +61,23 @@ class Outcome:
 
 @dataclass(frozen=True, kw_only=True)
 class Summary:
-    changed: int = 0
-    failed: int = 0
+    """Counts that agree with the exit code: a run that failed and was put back counts its failures,
+    and its services show as rolled back, not changed."""
+
+    changed: int = 0      # on their new target now
+    failed: int = 0       # failed, interrupted, or failed and then rolled back
     unchanged: int = 0
     skipped: int = 0
+    rolled_back: int = 0  # put back on their image from before the run
 
     def as_dict(self) -> dict[str, JSONValue]:
-        return {"changed": self.changed, "failed": self.failed, "unchanged": self.unchanged, "skipped": self.skipped}
+        return {"changed": self.changed, "failed": self.failed, "unchanged": self.unchanged, "skipped": self.skipped,
+                "rolled_back": self.rolled_back}
+
+    def line(self) -> str:
+        """``1 changed, 1 failed, 2 rolled back, 0 unchanged, 0 skipped`` (rolled back only when some were)."""
+        back = f"{self.rolled_back} rolled back, " if self.rolled_back else ""
+        return f"{self.changed} changed, {self.failed} failed, {back}{self.unchanged} unchanged, {self.skipped} skipped"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -124,6 +138,29 @@ class Report:
     def failed_services(self) -> list[Outcome]:
         return [s for s in self.services if s.status in BAD_STATUSES]
 
+    def reason(self) -> str:
+        """A failed run's last line: how it ended and which services failed, with why."""
+        bad = [s for s in self.services
+               if s.status in BAD_STATUSES or (s.status == Status.ROLLED_BACK and s.failure_class is not None)]
+        shown = [f"{s.service} {s.failure_class or s.status}" + (f" ({_cut(s.error, 160)})" if s.error else "")
+                 for s in bad[:5]]
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        return f"{self.command} ended {self.state}: " + ("; ".join(shown) + more if shown else "no service failed")
+
+    @property
+    def touched(self) -> bool:
+        """Some deployment of this run was started: Marathon may differ from the snapshot."""
+        return any(s.deployment_id or s.status in (Status.SUCCEEDED, Status.ROLLED_BACK, Status.ROLLBACK_FAILED)
+                   for s in self.services if s.action == "change")
+
+    @property
+    def undo(self) -> str | None:
+        """The one command that puts back what this run changed (None when it changed nothing);
+        ``--force`` when a failed deployment may still be in flight."""
+        if not self.snapshot or not self.touched:
+            return None
+        return f"rollback.py undo --snapshot={self.snapshot}" + (" --force" if self.stuck else "")
+
     def map_text(self, fn: Callable[[str], str]) -> Report:
         """A copy with ``fn`` applied to every free-text value (Slack redacts secrets this way)."""
         return replace(self, command=fn(self.command), env=fn(self.env), date=_opt(fn, self.date),
@@ -141,6 +178,7 @@ class Report:
             "services": [s.as_dict() for s in self.services], "summary": self.summary.as_dict(),
             "scope": self.scope.as_dict(),
             "checks": [{**c.as_dict()} for c in self.checks],
+            "undo": self.undo,
         }
 
     def to_json(self) -> str:

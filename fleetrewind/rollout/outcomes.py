@@ -36,11 +36,15 @@ def _iso(moment: dt.datetime) -> str:
 
 
 def summarise(outcomes: Sequence[Outcome]) -> Summary:
+    """The counts of the report: a service that failed and was then rolled back is a failure (the
+    run exits 1), and every rolled-back one is counted as such, not as changed."""
     return Summary(
-        changed=sum(1 for o in outcomes if o.status in (Status.SUCCEEDED, Status.ROLLED_BACK) and o.action == CHANGE),
-        failed=sum(1 for o in outcomes if o.status in BAD_STATUSES),
+        changed=sum(1 for o in outcomes if o.status == Status.SUCCEEDED and o.action == CHANGE),
+        failed=sum(1 for o in outcomes if o.status in BAD_STATUSES
+                   or (o.status == Status.ROLLED_BACK and o.failure_class is not None)),
         unchanged=sum(1 for o in outcomes if o.status == Status.UNCHANGED),
         skipped=sum(1 for o in outcomes if o.status in (Status.SKIPPED, Status.NOT_STARTED)),
+        rolled_back=sum(1 for o in outcomes if o.status == Status.ROLLED_BACK),
     )
 
 

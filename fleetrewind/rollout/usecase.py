@@ -14,7 +14,7 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from . import ledger
 from ..console import Console
@@ -124,8 +124,10 @@ class Rollout:
                         slots=self.slots, events=self.options.events)
 
     def execute(self, plan: Plan, fleet: FleetState, *, policy: FailurePolicy,
-                revert_on: frozenset[FailureClass] | None = None) -> Result:
+                revert_on: frozenset[FailureClass] | None = None,
+                recheck: Callable[[], FleetState] | None = None) -> Result:
         """Carry ``plan`` out. ``policy``: stop | continue | revert; ``revert_on`` limits revert to failure classes.
+        ``recheck`` (run --plan) reads the fleet again once the lock is held, and refuses a stale plan.
 
         From the snapshot on, every way out (a bug, a full disk, an odd Marathon answer, a signal)
         goes through the one handler below and then ``_finish``: the report first, wherever it can be written.
@@ -143,6 +145,8 @@ class Rollout:
         _refuse_without_docker(plan, fleet)
         with EnvLock(self.options.lock_dir, env, command=self.command, force=self.options.force,
                      warn=self.console.warn):
+            if recheck is not None:
+                fleet = recheck()
             self._refuse_in_flight(plan, fleet)
             # a SIGTERM or SIGHUP from here on (even while Slack is slow to answer) ends with a report
             with stop_on_signals(self.stop, self.console):

@@ -264,7 +264,7 @@ def test_a_service_with_no_release_at_or_before_the_date_is_left_as_it_is_and_th
     assert f"/v2/apps{app_id('batch')}" not in w.put_paths() and w.tags() == AT_19
     batch_outcome = next(s for s in w.report()["services"] if s["service"] == svc("batch"))
     assert (batch_outcome["status"], batch_outcome["action"]) == ("skipped", "no-release")
-    assert w.report()["summary"] == {"changed": 4, "failed": 0, "unchanged": 0, "skipped": 1}
+    assert w.report()["summary"] == {"changed": 4, "failed": 0, "unchanged": 0, "skipped": 1, "rolled_back": 0}
     assert any(f"Left as is (no release at or before {DATE}): {svc('batch')}" in json.dumps(m.body)
                for m in slack_recorder.received)
 

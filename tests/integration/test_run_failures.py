@@ -39,7 +39,7 @@ def test_an_unhealthy_image_fails_the_run_with_snapshot_and_report_and_undo_rest
                                                                         w.image(name, AT_19[name]))
     assert status[svc("web")]["status"] == "failed" and status[svc("web")]["failure_class"] == "unhealthy"
     assert "unhealthy" in status[svc("web")]["error"]
-    assert report["summary"] == {"changed": 3, "failed": 1, "unchanged": 0, "skipped": 0}
+    assert report["summary"] == {"changed": 3, "failed": 1, "unchanged": 0, "skipped": 0, "rolled_back": 0}
     assert f"to undo: rollback.py undo --snapshot={snapshot} --force" in r.out
 
     # web's failed deployment is still in flight: undo must be told to override it
