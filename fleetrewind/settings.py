@@ -53,6 +53,8 @@ class Settings:
     diff_to: str | None = None
     scope: Scope = Scope()
     snapshot: Path | None = None
+    plan_out: Path | None = None   # plan --out: where the plan file goes
+    plan_file: Path | None = None  # run --plan: the plan file to carry out
     images: tuple[tuple[str, str], ...] = ()
     health_urls: Mapping[str, str] = field(default_factory=dict)
     # endpoints and credentials
@@ -387,6 +389,15 @@ def from_args(args: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:
     values["scope"] = Scope(only=parse_scope_flag("--only", args.get("--only")),
                             exclude=parse_scope_flag("--exclude", args.get("--exclude")) or (),
                             pinned=parse_pinned(config.get("pinned")) if command in ("plan", "run") else {})
+    if args.get("--out"):
+        values["plan_out"] = Path(args["--out"])
+    if args.get("--plan"):
+        given = [flag for flag in ("--only", "--exclude", "--rule", "--strict", "--with-config", "--dry-run")
+                 if args.get(flag)]
+        if given:
+            raise UsageError(f"run --plan carries the plan's scope, rule and flags; drop {', '.join(given)} "
+                             "(or make a new plan with them)")
+        values["plan_file"] = Path(args["--plan"])
     if args.get("--snapshot"):
         values["snapshot"] = Path(args["--snapshot"])
     if args.get("--image"):

@@ -15,9 +15,10 @@ Usage:
   rollback.py get --repo=<r> --env=<e> [--dump=<dir>] [--keep=<n>] [options]
   rollback.py dates [--dump=<dir>] [--json] [options]
   rollback.py plan (--date=<d> | --at=<t>) --env=<e> [--dump=<dir>] [--user=<u>] [--pwd=<p>] [--only=<svc,...>]
-                   [--exclude=<svc,...>] [--timeout=<s>] [--rule=<r>] [--strict] [--json] [options]
-  rollback.py run (--date=<d> | --at=<t> | --to=<last-good>) --env=<e> [--slack=<s>] [--user=<u>] [--pwd=<p>]
-                  [--dump=<dir>] [--only=<svc,...>] [--exclude=<svc,...>] [--dry-run] [--force] [--on-failure=<policy>] [--timeout=<s>]
+                   [--exclude=<svc,...>] [--timeout=<s>] [--rule=<r>] [--strict] [--with-config] [--out=<file>]
+                   [--json] [options]
+  rollback.py run (--date=<d> | --at=<t> | --to=<last-good> | --plan=<file>) --env=<e> [--slack=<s>] [--user=<u>]
+                  [--pwd=<p>] [--dump=<dir>] [--only=<svc,...>] [--exclude=<svc,...>] [--dry-run] [--force] [--on-failure=<policy>] [--timeout=<s>]
                   [--rule=<r>] [--strict] [--with-config] [--json] [options]
   rollback.py undo --snapshot=<file> [--slack=<s>] [--user=<u>] [--pwd=<p>] [--dump=<dir>] [--force]
                    [--timeout=<s>] [--json] [options]
@@ -50,6 +51,9 @@ Arguments:
   --to=<last-good>       run: instead of a date, the last state a deploy or run ended well (ledger).
                          diff: the last day to list (YYYY-MM-DD; default today).
   --from=<date>          diff: list the releases built after the end of this day (YYYY-MM-DD).
+  --out=<file>           plan: also write the plan to this file (for run --plan after an approval).
+  --plan=<file>          run: carry out exactly the plan that plan --out wrote; refused (exit 3)
+                         when an app in its scope or rollback.json changed since.
   --only=<svc,...>       plan, run: change only these services of rollback.json (pinned ones too).
   --exclude=<svc,...>    plan, run: leave these services as they are (applied after --only).
   --dump=<dir>           Folder for rollback.json, snapshots and reports (default: current folder).
