@@ -87,8 +87,7 @@ def _run_saved(settings: Settings, console: Console, client: MarathonClient, sav
                  f"{len(plan.changes())} of {len(plan.steps)} services change; nothing moved since")
     if not settings.json:
         console.result(render_table(plan))
-    options = factory.rollout_options(settings, command="run", env=settings.env or plan.env)
-    rollout = Rollout(options, console, client, factory.notifier(settings, console.warn), date=plan.date)
+    rollout = start_rollout(settings, console, client, command="run", env=plan.env, date=plan.date)
     result = rollout.execute(plan, fleet, policy=settings.on_failure, recheck=current)
     print_result(console, result, as_json=settings.json)
     return result.exit_code
