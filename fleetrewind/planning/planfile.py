@@ -19,7 +19,7 @@ import typing
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Mapping, Union
+from typing import Mapping, TypeVar, Union
 
 from ..atomic import write_text
 from ..errors import RefusedError, UsageError
@@ -36,7 +36,7 @@ class PlanInputs:
     versions: Mapping[str, str | None]  # service -> its app's Marathon version at plan time (in scope)
     rule: str
     moment: Mapping[str, str | None]  # date (and at, where the rule takes an instant)
-    scope: Mapping[str, Any]
+    scope: Mapping[str, object]
     flags: Mapping[str, bool]  # strict, with_config, pin_digest
 
 
@@ -49,7 +49,7 @@ class SavedPlan:
     path: Path = field(default=Path("plan.json"), compare=False)
 
 
-def index_digest(document: Mapping[str, Any]) -> str:
+def index_digest(document: Mapping[str, object]) -> str:
     """rollback.json's content, without what changes on every ``get`` of the same releases."""
     kept = {k: v for k, v in document.items() if k not in ("generated_at", "ran")}
     return "sha256:" + hashlib.sha256(_canonical(kept).encode()).hexdigest()
@@ -82,7 +82,7 @@ def read_plan(path: Path) -> SavedPlan:
         raise UsageError(f"--plan {path} was altered after `plan --out` wrote it (its digest does not match); "
                          "make a new plan")
     try:
-        return SavedPlan(plan=_decode(Plan, body["plan"]), inputs=_decode(PlanInputs, body["inputs"]),
+        return SavedPlan(plan=_load(Plan, body["plan"]), inputs=_load(PlanInputs, body["inputs"]),
                          created_at=str(body.get("created_at", "")), created_by=str(body.get("created_by", "")),
                          path=path)
     except (KeyError, TypeError, ValueError) as exc:
@@ -121,13 +121,13 @@ def _canonical(value: object) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def _digest(body: Mapping[str, Any]) -> str:
+def _digest(body: Mapping[str, object]) -> str:
     return "sha256:" + hashlib.sha256(_canonical(body).encode()).hexdigest()
 
 
 # --- a small codec for the frozen dataclasses of a plan ------------------------------------------
 
-def _encode(value: object) -> Any:
+def _encode(value: object) -> object:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value) if f.compare or f.init}
     if isinstance(value, Enum):
@@ -145,9 +145,19 @@ def _encode(value: object) -> Any:
     raise TypeError(f"a plan cannot hold a {type(value).__name__}")
 
 
-def _decode(kind: Any, data: Any) -> Any:
+T = TypeVar("T")
+
+
+def _load(kind: type[T], data: object) -> T:
+    value = _decode(kind, data)
+    if not isinstance(value, kind):
+        raise TypeError(f"{kind.__name__} must be an object")
+    return value
+
+
+def _decode(kind: object, data: object) -> object:
     origin, args = typing.get_origin(kind), typing.get_args(kind)
-    if kind is Any:
+    if kind is object:
         return data
     if origin in (Union, types.UnionType):
         if data is None and type(None) in args:
@@ -159,22 +169,21 @@ def _decode(kind: Any, data: Any) -> Any:
                 continue
         raise ValueError(f"{str(data)[:40]!r} is none of {kind}")
     if isinstance(kind, type) and dataclasses.is_dataclass(kind):
-        if not isinstance(data, dict):
-            raise TypeError(f"{kind.__name__} must be an object")
+        fields = _expect(data, dict)
         hints = typing.get_type_hints(kind)
-        values = {f.name: _decode(hints[f.name], data[f.name]) for f in dataclasses.fields(kind)
-                  if f.init and (f.name in data or _required(f))}
+        values = {f.name: _decode(hints[f.name], fields[f.name]) for f in dataclasses.fields(kind)
+                  if f.init and (f.name in fields or (f.default is dataclasses.MISSING
+                                                      and f.default_factory is dataclasses.MISSING))}
         return kind(**values)
     if origin is tuple:
-        if not isinstance(data, list):
-            raise TypeError("a list was expected")
+        items = _expect(data, list)
         if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_decode(args[0], v) for v in data)
-        return tuple(_decode(a, v) for a, v in zip(args, data, strict=True))
+            return tuple(_decode(args[0], v) for v in items)
+        return tuple(_decode(a, v) for a, v in zip(args, items, strict=True))
     if origin is list:
         return [_decode(args[0], v) for v in _expect(data, list)]
     if origin in (dict, collections.abc.Mapping) or kind is dict:
-        key, item = args or (str, Any)
+        key, item = args or (str, object)
         return {_decode(key, k): _decode(item, v) for k, v in _expect(data, dict).items()}
     if kind is dt.datetime:
         return dt.datetime.fromisoformat(_expect(data, str))
@@ -182,18 +191,14 @@ def _decode(kind: Any, data: Any) -> Any:
         return kind(data)
     if kind is Path:
         return Path(_expect(data, str))
-    if kind in (str, int, float, bool):
+    if kind in (str, int, float, bool) and isinstance(kind, type):
         if not isinstance(data, kind) or (kind is int and isinstance(data, bool)):
             raise TypeError(f"a {kind.__name__} was expected")
         return data
     raise TypeError(f"cannot read a {kind}")
 
 
-def _required(f: dataclasses.Field[Any]) -> bool:
-    return f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-
-
-def _expect(data: Any, kind: type) -> Any:
+def _expect(data: object, kind: type[T]) -> T:
     if not isinstance(data, kind):
         raise TypeError(f"a {kind.__name__} was expected")
     return data
