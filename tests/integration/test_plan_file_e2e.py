@@ -107,7 +107,7 @@ def test_run_plan_carries_out_the_saved_plan_and_says_how_to_undo_it(stage: Stag
     document = json.loads(stage.plan_file.read_text())
     assert document["format"] == "fleetrewind-plan/1"
     assert set(document["inputs"]["versions"]) == {PREFIX + n for n in SERVICES}
-    assert document["inputs"]["rule"] == "built" and document["inputs"]["moment"] == {"date": DATE, "at": None}
+    assert document["inputs"]["rule"] == "built" and document["inputs"]["moment"]["date"] == DATE
     assert stage.tags() == NEWEST  # planning changes nothing
 
     r = run(stage, cli)
