@@ -10,7 +10,10 @@ the tool's own history reader (``fleetrewind.marathon.history.read_history``) an
   (N + N x V) x L / concurrency, and the target is within 2x of it;
 - warm: the same read again: only the N version lists (target: at most 5 % of cold);
 - the time ``plan --rule=ran`` adds on a warm cache: the warm read, the ran rule's plan and the
-  checks for the N services (target: under 1 s).
+  checks for the N services (target: under 1 s);
+- what the verdicts add to a cold plan (the cold read, the ran rule's plan and its checks): judging
+  every version of every app from what Marathon shows now, the steps' verdicts and the checks they
+  raise (target: at most 10 %).
 
     python bench/bench_history.py                      # N=200, V=50, L=25 ms, concurrency 16
     python bench/bench_history.py --apps 50 --versions 20
@@ -35,14 +38,17 @@ from fleetrewind.marathon.fleet import load_apps  # noqa: E402
 from fleetrewind.marathon.history import read_history  # noqa: E402
 from fleetrewind.marathon.versioncache import VersionCache  # noqa: E402
 from fleetrewind.releases.index import read_index  # noqa: E402
-from fleetrewind.planning.checks import run_checks
-from fleetrewind.planning.ranrule import plan_ran
+from fleetrewind.planning.checks import run_checks  # noqa: E402
+from fleetrewind.planning.ranrule import plan_ran  # noqa: E402
+from fleetrewind.planning.served import verdict_checks, with_verdicts  # noqa: E402
+from fleetrewind.planning.verdicts import judge  # noqa: E402
+from fleetrewind.planning.witnesses import gather  # noqa: E402
 from fleetrewind.transport import TLS, Transport  # noqa: E402
 from marathonsim import Simulator  # noqa: E402
 from testbed import wave  # noqa: E402
 from testbed.proxy import RegistryProxy  # noqa: E402
 
-TARGETS = {"cold_vs_bound": 2.0, "warm_vs_cold": 0.05, "added_seconds": 1.0}
+TARGETS = {"cold_vs_bound": 2.0, "warm_vs_cold": 0.05, "added_seconds": 1.0, "verdicts_vs_cold_plan": 0.10}
 LAST = dt.datetime(2026, 11, 20, 6, 0, tzinfo=dt.timezone.utc)  # the newest seeded version
 
 
@@ -60,6 +66,20 @@ def history_for(names: list[str], versions: int) -> dict[str, list[dict[str, Any
             entries.append(entry)
         history[wave.app_id(service)] = entries
     return history
+
+
+def _plan_and_verdicts(index: Any, fleet: Any, history: Any) -> tuple[float, float]:
+    """(seconds of the ran rule's plan and checks, seconds of the verdicts on top of them)."""
+    now = dt.datetime.now(dt.timezone.utc)
+    started = time.monotonic()
+    plan = plan_ran(index, wave.DATE, history.timelines, current=fleet.images, current_defs=history.current,
+                    app_ids=fleet.app_ids, waves=[])
+    run_checks(plan, history.timelines, history.current, tz=index.tz, now=now)
+    planned = time.monotonic()
+    judgements = {s: judge(t, gather(s, fleet.apps.get(s), deployed=(), observations=(), now=now), now=now,
+                           tz=index.tz) for s, t in history.timelines.items()}
+    verdict_checks(with_verdicts(plan, judgements, tz=index.tz), judgements, {}, tz=index.tz)
+    return planned - started, time.monotonic() - planned
 
 
 def main() -> int:
@@ -93,6 +113,8 @@ def main() -> int:
                 results[label] = (time.monotonic() - started, proxy.counts["total"])
                 short = [s for s, t in history.timelines.items() if not t.readable]
                 assert not short, f"unreadable histories: {short[:3]}"
+                if label == "cold":
+                    cold_plan, verdict_time = _plan_and_verdicts(index, fleet, history)
             started = time.monotonic()
             cache = VersionCache(work / "cache", "http://bench-marathon")
             history = read_history(client, cache, app_ids=fleet.app_ids, apps=fleet.apps,
@@ -109,7 +131,11 @@ def main() -> int:
     cold, cold_requests = results["cold"]
     warm, warm_requests = results["warm"]
     changes = len(plan.changes())
+    cold_plan += results["cold"][0]
     rows = [
+        ("verdicts add to a cold plan", f"{verdict_time:.3f} s", f"{args.apps * args.versions} versions judged",
+         f"{verdict_time / cold_plan * 100:.2f} % of {cold_plan:.2f} s (target <= "
+         f"{TARGETS['verdicts_vs_cold_plan'] * 100:.0f} %)", verdict_time <= TARGETS["verdicts_vs_cold_plan"] * cold_plan),
         ("cold (empty cache)", f"{cold:.2f} s", f"{cold_requests} requests", f"bound {bound:.2f} s; "
          f"{cold / bound:.2f}x (target <= {TARGETS['cold_vs_bound']:.0f}x)", cold <= TARGETS["cold_vs_bound"] * bound),
         ("warm (version lists only)", f"{warm:.2f} s", f"{warm_requests} requests",
