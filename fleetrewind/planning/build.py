@@ -110,9 +110,12 @@ def scoped(plan: Plan, selection: Selection, scope: Scope, *,
 def plan_for_versions(versions: Mapping[str, str], *, images: Mapping[str, str | None],
                       current_versions: Mapping[str, str | None], current: Mapping[str, str | None],
                       app_ids: Mapping[str, str], waves: Sequence[Sequence[str]], env: str, reason: str,
-                      problems: Mapping[str, str | None] | None = None) -> Plan:
+                      problems: Mapping[str, str | None] | None = None,
+                      holds: Mapping[str, bool] | None = None) -> Plan:
     """A plan to put each app back on a whole stored definition (undo of --with-config, its revert).
 
+    An app holds its definition when its version is the stored one, or when ``holds`` says the
+    definitions match (a restored definition gets a new version string: undo twice is once).
     An app that holds the definition but is unhealthy or mid-deployment (``problems``) is restored
     again and waited on, as :func:`on_target` judges for every rule."""
     troubles = problems or {}
@@ -120,7 +123,7 @@ def plan_for_versions(versions: Mapping[str, str], *, images: Mapping[str, str |
     steps: list[Step] = []
     for service, version in versions.items():
         now, wave = current.get(service), wave_of.get(service, len(waves))
-        if current_versions.get(service) == version:
+        if current_versions.get(service) == version or (holds or {}).get(service):
             steps.append(on_target(service, app_ids.get(service), now, wave, problem=troubles.get(service),
                                    tag=f"version {version}", unchanged="unchanged: already holds it",
                                    restore_version=version))
