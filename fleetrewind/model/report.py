@@ -43,6 +43,7 @@ class Outcome:
     error: str | None = None
     failure_class: FailureClass | None = None
     stuck_reason: str | None = None  # why its deployment waited (rollout/stuck.py)
+    verdict: str | None = None  # what served: the plan's verdict on its target's version (model/evidence.py)
 
     def map_text(self, fn: Callable[[str], str]) -> Outcome:
         return replace(self, service=fn(self.service), app_id=_opt(fn, self.app_id),
@@ -56,6 +57,7 @@ class Outcome:
             "status": str(self.status), "deployment_id": self.deployment_id, "seconds": self.seconds,
             "error": self.error, "failure_class": str(self.failure_class) if self.failure_class else None,
             "from": self.from_image, "to": self.to_image, "stuck_reason": self.stuck_reason,
+            "verdict": self.verdict,
         }
 
 

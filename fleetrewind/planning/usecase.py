@@ -12,7 +12,7 @@ from ..marathon.fleet import FleetState, Peek, readable
 from ..releases.index import Index, check_offered, read_index
 from ..report.matrix import write_matrix
 from ..model.report import Summary
-from ..model.plan import BUILT, RAN, Plan, Rule
+from ..model.plan import BUILT, GOOD, RAN, Plan, Rule
 from .build import plan_for_date, plan_json, render_table, scoped
 from ..model.scope import Scope, Selection
 from .scope import check_known, nothing_left, select
@@ -84,5 +84,7 @@ def show_plan(console: Console, plan: Plan, *, as_json: bool, dump: Path, index:
     else:
         console.result(render_table(plan))
     if index is not None:
-        targets = {s.service: s.release for s in plan.steps} if plan.rule == RAN else None
-        write_matrix(dump, index, date=plan.date, targets=targets, rule=plan.rule, checks=plan.checks)
+        targets = {s.service: s.release for s in plan.steps} if plan.rule in (RAN, GOOD) else None
+        verdicts = {s.service: str(s.verdict) for s in plan.steps if s.verdict is not None}
+        write_matrix(dump, index, date=plan.date, targets=targets, rule=plan.rule, checks=plan.checks,
+                     verdicts=verdicts)

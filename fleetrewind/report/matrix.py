@@ -107,10 +107,11 @@ def _release_cell(releases: list[Release], css: list[str]) -> str:
 
 def render_matrix(index: Index, *, date: str | None = None, now: dt.datetime | None = None,
                   targets: Mapping[str, Release | None] | None = None, rule: str = "built",
-                  checks: Sequence[Check] = ()) -> str:
+                  checks: Sequence[Check] = (), verdicts: Mapping[str, str] | None = None) -> str:
     """The whole page as text (pure: no file, no clock unless ``now`` is left out).
 
-    ``targets`` overrides the build rule's choice (the ran rule's releases); ``checks`` are listed.
+    ``targets`` overrides the build rule's choice (the ran or good rule's releases); ``checks`` are
+    listed; ``verdicts`` (service -> the verdict of its target's version) are shown beside them.
     """
     services = _services(index)
     days = sorted(set(index.rollbacks) | ({date} if date else set()), reverse=True)
@@ -159,6 +160,9 @@ def render_matrix(index: Index, *, date: str | None = None, now: dt.datetime | N
         note = (f'<p class="chosen-note">Rolling back to <b>{_e(date)}</b>: {same_day} released that day, '
                 f"{filled} filled from older dates, {len(left)} left as is"
                 + (f" ({_e(', '.join(left))})" if left else "") + f" · rule <b>{_e(rule)}</b></p>")
+        if verdicts:
+            served = " · ".join(f"{_e(s)} <b>{_e(v)}</b>" for s, v in verdicts.items())
+            note += f'<p class="verdicts">What served (verdict of each target): {served}</p>'
         if checks:
             items = "".join(f"<li><b>{_e(c.kind)}</b> {_e(c.service)}: {_e(c.detail)}</li>" for c in checks)
             note += f'<ul class="checks">{items}</ul>'
@@ -174,8 +178,8 @@ def render_matrix(index: Index, *, date: str | None = None, now: dt.datetime | N
 
 def write_matrix(folder: Path, index: Index, *, date: str | None = None,
                  targets: Mapping[str, Release | None] | None = None, rule: str = "built",
-                 checks: Sequence[Check] = ()) -> Path:
+                 checks: Sequence[Check] = (), verdicts: Mapping[str, str] | None = None) -> Path:
     """Write ``rollback.html`` atomically; with ``date``, that date's resolved set is highlighted."""
     path = folder / MATRIX_NAME
-    write_text(path, render_matrix(index, date=date, targets=targets, rule=rule, checks=checks))
+    write_text(path, render_matrix(index, date=date, targets=targets, rule=rule, checks=checks, verdicts=verdicts))
     return path

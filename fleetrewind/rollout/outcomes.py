@@ -20,7 +20,7 @@ _INITIAL = {CHANGE: Status.NOT_STARTED, UNCHANGED: Status.UNCHANGED, NO_RELEASE:
 def outcomes_for(plan: Plan) -> dict[str, Outcome]:
     return {
         s.service: Outcome(s.service, s.app_id, s.current, s.target if s.action not in LEFT else None, s.action,
-                           s.reason, _INITIAL[s.action])
+                           s.reason, _INITIAL[s.action], verdict=str(s.verdict) if s.verdict else None)
         for s in plan.steps if s.action != EXCLUDED  # never touched: the report's scope names them
     }
 

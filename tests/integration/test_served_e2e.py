@@ -166,6 +166,8 @@ def test_failed_before_after_a_failed_run_names_the_run(world: World) -> None:
                                f"--only={PREFIX}api", "--timeout=2", "--on-failure=revert")
     assert code == 1, err
     report = next(world.dump.glob("report-*.json"))
+    [api] = [s for s in json.loads(report.read_text())["services"] if s["service"] == PREFIX + "api"]
+    assert api["verdict"] == "failed" and api["status"] == "rolled-back"  # the report shows what served
     again = world.plan("--date=2026-11-19")
     detail = world.checks(again, "api")["failed-before"]
     assert "this tool rolled it back in run " + report.stem.removeprefix("report-") in detail
@@ -181,3 +183,5 @@ def test_the_plan_table_shows_the_verdict(world: World) -> None:
     row = next(line for line in out.splitlines() if line.startswith(PREFIX + "api"))
     assert "[verdict failed;" in row
     assert "check never-healthy: " + PREFIX + "api:" in out
+    page = (world.dump / "rollback.html").read_text()
+    assert f"What served (verdict of each target): {PREFIX}api <b>failed</b>" in page
