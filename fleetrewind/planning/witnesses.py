@@ -70,3 +70,20 @@ def gather(service: str, app: Mapping[str, object] | None, *, deployed: Sequence
             if live.failure is not None:
                 failures.append(live.failure)
     return Witnesses(deployed=tuple(deployed), observations=tuple(seen), failures=tuple(dict.fromkeys(failures)))
+
+
+def worth_recording(previous: Observation | None, seen: Observation, *, min_soak: float) -> Observation | None:
+    """What a ``get`` appends for one app: the journal grows with changes, not with the number of gets.
+
+    A new state (another version, image, count or task failure) is recorded. The same state again is
+    recorded once more, stretched from the first sighting, only when that makes it prove ``min_soak``
+    of health the journal did not prove yet; otherwise nothing is written.
+    """
+    if previous is None or not previous.same_state(seen):
+        return seen
+    proved = (previous.last - previous.first).total_seconds()
+    stretched = (seen.last - previous.first).total_seconds()
+    if seen.serving and proved < min_soak <= stretched:
+        return Observation(seen.service, seen.version, seen.image, seen.instances, seen.healthy, seen.running,
+                           seen.staged, previous.first, seen.last, seen.failure)
+    return None

@@ -128,3 +128,25 @@ def test_strict_refuses_the_serving_checks(kind: str) -> None:
     refuse(plan, strict=False, with_config=False)  # a warning only
     with pytest.raises(RefusedError, match=f"--strict: {kind} for api"):
         refuse(plan, strict=True, with_config=False)
+
+
+def test_get_records_changes_and_the_soak_not_every_read() -> None:
+    from fleetrewind.planning.witnesses import worth_recording
+
+    def read(at: str, healthy: int = 2) -> Observation:  # one get of an app holding one version
+        return Observation("api", "2026-11-19T09:00:00.000Z", IMAGE, 2, healthy, 2, 0, t(at), t(at))
+
+    first = read("10:00")
+    assert worth_recording(None, first, min_soak=600) == first  # nothing known yet
+    assert worth_recording(first, read("10:05"), min_soak=600) is None  # same state, soak not reached
+    proved = worth_recording(first, read("10:11"), min_soak=600)
+    assert proved is not None and (proved.first, proved.last) == (t("10:00"), t("10:11"))
+    assert worth_recording(proved, read("12:00"), min_soak=600) is None  # already proved
+    changed = read("12:05", healthy=1)
+    assert worth_recording(proved, changed, min_soak=600) == changed  # a change is always written
+    written, last = 0, None
+    for minute in range(0, 240, 5):  # 48 gets of an unchanged app: two entries
+        entry = worth_recording(last, read(f"{10 + minute // 60:02d}:{minute % 60:02d}"), min_soak=600)
+        if entry is not None:
+            written, last = written + 1, entry
+    assert written == 2
