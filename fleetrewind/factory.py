@@ -79,18 +79,23 @@ def date_selection(settings: Settings) -> tuple[Index, Selection]:
     return index, planning.select_services(settings.scope, index.services)
 
 
-def date_plan(client: MarathonClient, settings: Settings, index: Index, selection: Selection) -> tuple[Plan, FleetState]:
-    """plan and run --date: the selected fleet, the apps left out, their history, the plan by --rule."""
+def date_plan(client: MarathonClient, settings: Settings, index: Index, selection: Selection, *,
+              confirm: bool = False) -> tuple[Plan, FleetState]:
+    """plan and run --date: the selected fleet, the apps left out, their history, the plan by --rule.
+    ``confirm`` (run): every target the version cache chose is confirmed with Marathon first."""
     assert settings.date
     fleet_state = fleet(client, selection.selected, settings)
     left_out = left_out_apps(client, settings, selection)
     date = settings.at.astimezone(index.tz).date().isoformat() if settings.at else settings.date
-    plan = witness.plan_by_rule(index, fleet_state, date,
-                                history(client, planning.whole_fleet(fleet_state, left_out), settings),
+    stored = history(client, planning.whole_fleet(fleet_state, left_out), settings)
+    plan = witness.plan_by_rule(index, fleet_state, date, stored,
                                 rule=settings.rule, with_config=settings.with_config, waves=settings.waves,
                                 pin_digest=settings.pin_digest, scope=settings.scope, selection=selection,
                                 left_out=planning.shown(left_out), at=settings.at, min_soak=settings.min_soak,
                                 evidence=witness.read_evidence(settings.ledger_file, settings.env or ""))
+    if confirm:
+        witness.confirm_chosen(client, plan, stored, cache_dir=settings.cache_dir,
+                               marathon=sanitize_url(settings.marathon_url or ""))
     return plan, fleet_state
 
 

@@ -50,7 +50,7 @@ def execute(settings: Settings, console: Console) -> int:
         if not selection.selected:
             return say_nothing_to_do(console, settings.scope, selection, env=settings.env, date=settings.date,
                                      as_json=settings.json, rule=settings.rule)
-        plan, fleet = factory.date_plan(client, settings, index, selection)
+        plan, fleet = factory.date_plan(client, settings, index, selection, confirm=not settings.dry_run)
         date = settings.date
         if settings.dry_run:
             show_plan(console, plan, as_json=settings.json, dump=settings.dump, index=index)

@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from ..rollout import ledger
-from ..errors import RefusedError, UsageError
+from ..errors import MarathonError, RefusedError, UsageError
 from ..marathon.appmap import order_waves
 from ..marathon.client import MarathonClient
 from ..marathon.fleet import FleetState
+from ..marathon.appdef import image_of
 from ..marathon.history import History, read_history
+from ..marathon.timeline import Timeline
 from ..marathon.versioncache import VersionCache
 from ..releases.index import Index
 from ..model.checks import STRICT_KINDS
@@ -38,6 +40,46 @@ def load_history(client: MarathonClient, fleet: FleetState, *, cache_dir: Path |
     cache = VersionCache(cache_dir, marathon)
     return read_history(client, cache, app_ids=fleet.app_ids, apps=fleet.apps, concurrency=concurrency,
                         timeout=timeout, failed=ledger.failed_deploys(ledger_file, env))
+
+
+def confirm_chosen(client: MarathonClient, plan: Plan, history: History, *, cache_dir: Path | None,
+                   marathon: str) -> None:
+    """Every target the version cache chose is confirmed with Marathon before a change: one read of the
+    chosen version per changing app (docs/reliability.md, "What the cache is trusted for").
+
+    The cache file is writable by whoever can write the cache folder: an edited entry would otherwise
+    deploy an image Marathon never held, reported as "ran". On a mismatch the cache file is removed
+    (nothing in it is trusted again) and the run refused before the lock, the snapshot or any PUT.
+    """
+    if plan.rule not in (RAN, GOOD) or plan.at is None:
+        return
+    for step in plan.changes():
+        timeline = history.timelines.get(step.service)
+        version = step.restore_version or (_chosen_version(timeline, step.target, plan.at) if timeline else None)
+        current = history.current.get(step.service)
+        if not version or not step.app_id or (current is not None and current.version == version):
+            continue  # the app's current definition was read live
+        try:
+            held = image_of(client.app_version(step.app_id, version))
+        except MarathonError as err:
+            held = f"unreadable ({err})"
+        if held != step.target:
+            cache = VersionCache(cache_dir, marathon)
+            if cache.path:
+                cache.path.unlink(missing_ok=True)
+            raise UsageError(f"the Marathon version cache {cache.path or ''} says {step.service} ({step.app_id}) "
+                             f"version {version} ran {step.target}, but Marathon holds {held} there: the cache was "
+                             "edited or is corrupt; it was removed and nothing was changed; run again")
+
+
+def _chosen_version(timeline: Timeline, target: str | None, moment: dt.datetime) -> str | None:
+    """The stored version whose definition made ``target`` the target: held at the moment (ran), else the
+    newest version of that image held by then (good)."""
+    held = timeline.held_at(moment) if timeline.reaches(moment) else timeline.inferred_at(moment)
+    if held is not None and held.definition.image == target:
+        return held.definition.version
+    spans = [i for i in timeline.intervals if i.definition.image == target and i.start <= moment]
+    return spans[-1].definition.version if spans else None
 
 
 def plan_by_rule(index: Index, fleet: FleetState, date: str, history: History, *, rule: Rule, with_config: bool,
