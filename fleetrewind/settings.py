@@ -376,7 +376,11 @@ def from_args(args: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:
     if args.get("--date") is not None:
         values["date"] = check_date(args["--date"])
     if command == "diff":
-        values["diff_from"] = check_date(args["--from"], flag="--from")
+        if args.get("--at") is not None:  # a moment instead of the end of a day
+            values["at"] = check_moment(args["--at"])
+            values["diff_from"] = values["at"].date().isoformat()
+        else:
+            values["diff_from"] = check_date(args["--from"], flag="--from")
         if args.get("--to") is not None:
             values["diff_to"] = check_date(args["--to"], flag="--to")
             if values["diff_to"] < values["diff_from"]:
@@ -484,7 +488,7 @@ def from_args(args: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:
         _userinfo_secret("BUILD_URL", environ["BUILD_URL"])
     values["build_url"] = sanitize_url(environ["BUILD_URL"]) if environ.get("BUILD_URL") else None
     values.update(_history_settings(args, config))
-    if args.get("--at") is not None:
+    if args.get("--at") is not None and command != "diff":
         if values["rule"] == Rule.BUILT:
             raise UsageError("--at names a moment, which only --rule=ran or --rule=good can answer; "
                              "add --rule=ran or --rule=good, or use --date")

@@ -25,7 +25,7 @@ Usage:
   rollback.py deploy --env=<e> --image=<svc=tag>... [--health-url=<svc=url>...] [--timeout=<s>]
                      [--auto-rollback=<on|off>] [--slack=<s>] [--user=<u>] [--pwd=<p>] [--dump=<dir>]
                      [--force] [--json] [options]
-  rollback.py diff --from=<date> [--to=<date>] --env=<e> [--dump=<dir>] [--user=<u>] [--pwd=<p>] [--json]
+  rollback.py diff (--from=<date> | --at=<t>) [--to=<date>] --env=<e> [--dump=<dir>] [--user=<u>] [--pwd=<p>] [--json]
                    [options]
   rollback.py status --env=<e> [--dump=<dir>] [--user=<u>] [--pwd=<p>] [--json] [options]
   rollback.py (-h | --help)
@@ -47,7 +47,8 @@ Arguments:
   --date=<d>             A date of rollback.json (YYYY-MM-DD), as `dates` lists them; with
                          --rule=ran or good, any calendar day (its end, in --tz).
   --at=<t>               plan, run with --rule=ran or good: a moment instead of a date, ISO 8601
-                         with an offset or zone (2026-11-19T14:05+01:00, 2026-11-19T13:05Z).
+                         with an offset or zone (2026-11-19T14:05+01:00, 2026-11-19T13:05Z);
+                         diff: what was built and deployed after that moment (instead of --from).
   --to=<last-good>       run: instead of a date, the last state a deploy or run ended well (ledger).
                          diff: the last day to list (YYYY-MM-DD; default today).
   --from=<date>          diff: list the releases built after the end of this day (YYYY-MM-DD).

@@ -8,7 +8,7 @@ from .. import factory
 from ..console import Console
 from ..errors import UnreachableError, UsageError
 from ..marathon.fleet import readable
-from ..marathon.timeline import deployed_between
+from ..marathon.timeline import deployed_between, show
 from ..releases.diff import diff, diff_json, render_diff, span
 from ..planning.usecase import load_index
 from ..settings import Settings
@@ -40,12 +40,14 @@ def execute(settings: Settings, console: Console) -> int:
             current = {s: p.image for s, p in peeks.items()}
             problems = {s: p.problem for s, p in peeks.items() if p.problem}
             start, end = span(index, settings.diff_from, through)
+            start = settings.at or start  # --at: from that moment, not from the end of a day
             for service, timeline in history.timelines.items():
                 deployed[service], note = deployed_between(timeline, start, end)
                 if note:
                     notes[service] = note
-    result = diff(index, after=settings.diff_from, through=through, current=current, problems=problems,
-                  marathon=marathon, deployed=deployed, history=notes)
+    after = show(settings.at, index.tz) if settings.at else settings.diff_from
+    result = diff(index, after=after, through=through, current=current, problems=problems,
+                  marathon=marathon, deployed=deployed, history=notes, since=settings.at)
     if settings.json:
         console.json(diff_json(result))
     else:

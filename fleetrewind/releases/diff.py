@@ -71,15 +71,17 @@ def span(index: Index, after: str, through: str) -> tuple[dt.datetime, dt.dateti
 def diff(index: Index, *, after: str, through: str, current: Mapping[str, str | None] | None = None,
          problems: Mapping[str, str] | None = None, marathon: str | None = None,
          deployed: Mapping[str, list[tuple[dt.datetime, str | None]]] | None = None,
-         history: Mapping[str, str] | None = None) -> Diff:
-    """Per service of the index, the releases of the days after ``after`` up to ``through``, newest first.
+         history: Mapping[str, str] | None = None, since: dt.datetime | None = None) -> Diff:
+    """Per service of the index, the releases of the days after ``after`` up to ``through``, newest first
+    (with ``since``, diff --at: the releases built after that moment instead of after the day ``after``).
 
     ``deployed``: per service, the image changes Marathon's history shows in that span (when it was
     read); ``history``: per service, why those are not known or may be incomplete.
     """
     services = []
     for service in index.services:
-        releases = sorted((r for r in index.releases(service) if after < day_of(r.created, index.tz) <= through),
+        releases = sorted((r for r in index.releases(service) if day_of(r.created, index.tz) <= through
+                           and (r.created > since if since is not None else after < day_of(r.created, index.tz))),
                           key=lambda r: (r.created, r.tag), reverse=True)
         image = (current or {}).get(service)
         changes = sorted((deployed or {}).get(service, []), key=lambda c: c[0], reverse=True)

@@ -189,3 +189,16 @@ def test_the_plan_table_shows_the_verdict(world: World) -> None:
     assert "check never-healthy: " + PREFIX + "api:" in out
     page = (world.dump / "rollback.html").read_text()
     assert f"What served (verdict of each target): {PREFIX}api <b>failed</b>" in page
+
+
+def test_diff_at_a_moment_lists_what_came_after_it(world: World) -> None:
+    code, out, err = world.cli("diff", "--env=prod", f"--dump={world.dump}", "--at=2026-11-19T23:00:00Z", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    api = next(s for s in data["services"] if s["service"] == PREFIX + "api")
+    assert data["from"] == "2026-11-19 23:00"
+    assert [r["tag"] for r in api["releases"]] == ["515-master"]  # 512-master was built at 11:00, before
+    assert [(d["at"], d["tag"]) for d in api["deployed"]] == [("2026-11-20T00:20:00Z", "510-master"),
+                                                              ("2026-11-19T23:50:00Z", "512-master")]
+    code, out, err = world.cli("diff", "--env=prod", f"--dump={world.dump}", "--at=2026-11-19T23:00:00")
+    assert code == 2 and "a time alone is ambiguous" in err.splitlines()[-1]
