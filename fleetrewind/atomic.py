@@ -2,6 +2,10 @@
 
 :func:`write_text` replaces a file the tool owns (``rollback.json``, the cache); :func:`create_text`
 makes a file of a run (snapshot, report, JUnit) that must never replace another one.
+
+No pattern pass runs over a file: every file is built from typed values that hold no secret (URLs
+without their userinfo, a report whose free text was redacted when it was made), and a file the tool
+reads back must come back exactly as it was written (docs/security.md).
 """
 
 from __future__ import annotations
@@ -13,15 +17,11 @@ import tempfile
 from pathlib import Path
 
 from .errors import UsageError
-from .secret import redact
 
 
 def write_text(path: Path, text: str, *, mode: int = 0o644) -> None:
-    """Replace ``path`` with ``text`` so that readers see the old file or the new one, never half.
-
-    Every file the tool writes (index, HTML, reports, JUnit, snapshots, cache) passes the redaction.
-    """
-    tmp = _whole_temp_file(path.parent, path.name, redact(text), mode)
+    """Replace ``path`` with ``text`` so that readers see the old file or the new one, never half."""
+    tmp = _whole_temp_file(path.parent, path.name, text, mode)
     try:
         os.replace(tmp, path)
     except BaseException:
@@ -43,7 +43,6 @@ def create_text(folder: Path, stem: str, suffix: str, text: str, *, mode: int = 
     second never overwrite each other and readers never see half a file. A file system without
     hard links gets ``O_CREAT | O_EXCL`` instead (the same exclusivity, written in place).
     """
-    text = redact(text)
     tmp = _whole_temp_file(folder, stem, text, mode)
     try:
         for number in range(1, MAX_SUFFIX + 1):

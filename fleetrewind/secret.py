@@ -13,12 +13,13 @@ still hidden where credentials occur, and the run warns about it (see :func:`wea
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import json
 import re
 import threading
 import urllib.parse
-from typing import Iterable
+from typing import Callable, Iterable
 
 HIDDEN = "<hidden>"
 MIN_STRONG = 8
@@ -195,28 +196,68 @@ def split_userinfo(url: str) -> tuple[str, str | None, str]:
     return head, userinfo, rest
 
 
-def _structural(text: str) -> str:
-    text = _SCHEME_USERINFO.sub(lambda m: f"{m.group(1)}{HIDDEN}@", text)
-    text = _RELATIVE_USERINFO.sub(f"//{HIDDEN}@", text)
-    text = _BARE_USERINFO.sub(lambda m: f"{m.group(1)}:{HIDDEN}@", text)
-    text = _AUTH_HEADER.sub(lambda m: f"{m.group(1)}{m.group(2) + ' ' if m.group(2) else ''}{HIDDEN}", text)
-    text = _SECRET_FIELD.sub(lambda m: f"{m.group(1)}{HIDDEN}", text)
-    return _SLACK.sub(lambda m: f"{m.group(1)}{HIDDEN}" if m.group(1) else HIDDEN, text)
+# Credentials where they occur, and how each is hidden (given the rule's own groups).
+_RULES: tuple[tuple[re.Pattern[str], Callable[[tuple[str | None, ...]], str]], ...] = (
+    (_SCHEME_USERINFO, lambda g: f"{g[0]}{HIDDEN}@"),
+    (_RELATIVE_USERINFO, lambda g: f"//{HIDDEN}@"),
+    (_BARE_USERINFO, lambda g: f"{g[0]}:{HIDDEN}@"),
+    (_AUTH_HEADER, lambda g: f"{g[0]}{g[1] + ' ' if g[1] else ''}{HIDDEN}"),
+    (_SECRET_FIELD, lambda g: f"{g[0]}{HIDDEN}"),
+    (_SLACK, lambda g: f"{g[0]}{HIDDEN}" if g[0] else HIDDEN),
+)
+
+
+class _Redactor:
+    """One pattern for the credential rules and every strong secret's spellings, compiled once per set
+    of spellings: text is scanned once, and at each place the leftmost match wins (a URL's whole
+    userinfo goes, not only the password inside it)."""
+
+    def __init__(self, forms: tuple[str, ...]) -> None:
+        self.forms = forms                        # longest first: a secret inside another
+        parts, self._rules = [], dict[int, tuple[int, Callable[[tuple[str | None, ...]], str]]]()
+        index = 1
+        for pattern, how in _RULES:
+            source = pattern.pattern.removeprefix("(?i)")
+            flags = "i" if pattern.flags & re.IGNORECASE else ""
+            parts.append(f"((?{flags}:{source}))" if flags else f"({source})")
+            self._rules[index] = (pattern.groups, how)
+            index += 1 + pattern.groups
+        if forms:
+            parts.append("(" + "|".join(map(re.escape, forms)) + ")")
+        self.pattern = re.compile("|".join(parts))
+
+    def redact(self, text: str) -> str:
+        return self.pattern.sub(self._replace, text)
+
+    def _replace(self, match: re.Match[str]) -> str:
+        index = match.lastindex or 0
+        if index not in self._rules:
+            return HIDDEN                         # a strong secret's spelling
+        count, how = self._rules[index]
+        # what a rule keeps (a scheme, a user name, a field name) may itself hold a secret
+        return how(tuple(None if g is None else self._forms_in(g) for g in match.groups()[index:index + count]))
+
+    def _forms_in(self, text: str) -> str:
+        for form in self.forms:
+            if form in text:
+                text = text.replace(form, HIDDEN)
+        return text
+
+
+@functools.lru_cache(maxsize=8)
+def _redactor(forms: tuple[str, ...]) -> _Redactor:
+    return _Redactor(forms)
 
 
 def redact(text: str, secrets: "Iterable[Secret | None]" = ()) -> str:
-    """Hide credentials where they occur and every strong known secret wherever it appears."""
+    """Hide credentials where they occur and every strong known secret wherever it appears: one pass
+    of one pattern, built once for the secrets known (the output boundary: console, logs, Slack)."""
     if not text:
         return text
-    text = _structural(text)  # first: a URL's whole userinfo goes, not only the password inside it
     forms = REGISTRY.forms()
-    for secret in secrets:  # call sites pass their own too; usually already registered
-        if secret and not REGISTRY.weak_value(secret.reveal()):
-            forms.extend(_forms(secret.reveal()))
-    for form in sorted(set(forms), key=len, reverse=True):
-        if form in text:
-            text = text.replace(form, HIDDEN)
-    return _structural(text)
+    extra = [f for secret in secrets if secret and not REGISTRY.weak_value(secret.reveal())
+             for f in _forms(secret.reveal()) if f not in forms]  # call sites pass their own; usually registered
+    return _redactor(tuple(sorted(set(forms + extra), key=len, reverse=True)) if extra else tuple(forms)).redact(text)
 
 
 def weak_secrets() -> list[Secret]:

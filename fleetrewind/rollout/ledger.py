@@ -15,7 +15,6 @@ from typing import Any
 from ..errors import UsageError
 from ..releases.imageref import check_image
 from ..releases.tags import check_service
-from ..secret import redact
 from ..marathon.timeline import Failed, parse_instant
 from ..model.states import GOOD_STATES, Status
 from ..inputs import loads, read_text
@@ -25,7 +24,7 @@ REVERTED = Status.ROLLED_BACK   # a service's status when it failed and was put 
 
 def append(path: Path, entry: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    line = redact(json.dumps(entry, sort_keys=True)) + "\n"
+    line = json.dumps(entry, sort_keys=True) + "\n"  # typed values only: no free text, no secret
     # O_APPEND writes of one short line are atomic enough for concurrent appenders. Never through a
     # symbolic link (planted in a shared --dump, it would make this user append to any file it can
     # write), and never blocking on a FIFO put in the ledger's place.

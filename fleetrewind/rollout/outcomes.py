@@ -9,6 +9,7 @@ from ..model.report import Outcome, Report, ScopeReport, Summary
 from ..model.checks import Check
 from ..model.plan import CHANGE, EXCLUDED, LEFT, NO_GOOD_VERSION, NO_HISTORY, NO_RELEASE, UNCHANGED, Plan
 from ..model.states import BAD_STATUSES, State, Status
+from ..secret import redact
 
 __all__ = ["Outcome", "build_report", "outcomes_for", "scope_of", "summarise"]
 
@@ -52,11 +53,13 @@ def build_report(*, command: str, env: str, date: str | None, actor: str, build_
                  started: dt.datetime, finished: dt.datetime, state: State, exit_code: int, snapshot: str | None,
                  outcomes: Sequence[Outcome], states: Sequence[State] = (),
                  scope: ScopeReport | None = None, checks: Sequence[Check] = ()) -> Report:
-    """The one place a :class:`Report` is made."""
+    """The one place a :class:`Report` is made. Its free text (errors Marathon or a registry sent,
+    which may echo an app's env) is redacted here, field by field, so the report, JUnit and Slack
+    are built from a value that holds no secret."""
     services = tuple(outcomes)
     return Report(command=command, env=env, date=date, actor=actor, build_url=build_url, marathon=marathon,
                   started_at=_iso(started), finished_at=_iso(finished),
                   seconds=round((finished - started).total_seconds(), 3), state=state, exit_code=exit_code,
                   snapshot=snapshot, states=tuple(states), services=services, summary=summarise(services),
                   scope=scope or ScopeReport(in_scope=tuple(o.service for o in outcomes)),
-                  checks=tuple(checks))
+                  checks=tuple(checks)).map_text(redact)

@@ -8,6 +8,7 @@ words into ``<hidden>`` (which would tell readers the password).
 
 from __future__ import annotations
 
+import datetime as dt
 import base64
 import io
 import json
@@ -18,6 +19,10 @@ from typing import Iterator
 import pytest
 
 from fleetrewind.atomic import write_json
+from fleetrewind.model.report import Outcome
+from fleetrewind.model.states import State, Status
+from fleetrewind.report.run import write_report
+from fleetrewind.rollout.outcomes import build_report
 from fleetrewind.console import setup_logging
 from fleetrewind.registry.auth import credentials_from_docker_config
 from fleetrewind.secret import REGISTRY, Secret, redact
@@ -68,12 +73,30 @@ def test_a_strong_secret_is_hidden_in_every_spelling_files_use() -> None:
         assert spelling not in redact(f"x {spelling} y"), spelling
 
 
-def test_files_written_pass_the_redaction(tmp_path: Path) -> None:
+def test_a_file_the_tool_writes_comes_back_exactly_as_written(tmp_path: Path) -> None:
+    """No pattern pass runs over a file (#22 item 8): a cache entry's field named like a password, a
+    value equal to a known secret and a URL with userinfo are data, and come back as they were."""
     Secret(STRONG, "MARATHON_PASSWORD")
-    write_json(tmp_path / "report.json", {"error": f"Marathon said {STRONG}", "url": "http://a:b@c/"})
-    text = (tmp_path / "report.json").read_text()
-    assert STRONG not in text and "a:b@" not in text
-    assert json.loads(text)["error"] == "Marathon said <hidden>"
+    data = {"fields": {"env.DB_PASSWORD": "9f2c4e1a7b3d5f60a1b2c3d4", "secrets.db": "1c9d"},
+            "password": "token=abc", "note": f"tag {STRONG}", "url": "http://a:b@c/"}
+    write_json(tmp_path / "cache.json", data)
+    assert json.loads((tmp_path / "cache.json").read_text(encoding="utf-8")) == data
+
+
+def test_a_report_holds_no_secret_by_construction(tmp_path: Path) -> None:
+    """The report is redacted field by field when it is made, so its files need no pass of their own."""
+    Secret(STRONG, "MARATHON_PASSWORD")
+    failed = Outcome(service="api", app_id="/prod/api", from_image="r/api:1", to_image="r/api:2", action="change",
+                     reason="release of the date", status=Status.FAILED,
+                     error=f"Marathon said 422: env.DB_PASSWORD={STRONG} at http://a:b@c/")
+    moment = dt.datetime(2026, 11, 19, tzinfo=dt.timezone.utc)
+    report = build_report(command="run", env="prod", date="2026-11-19", actor="ci", build_url=None,
+                          marathon="http://marathon:8080", started=moment, finished=moment, state=State.FAILED,
+                          exit_code=1, snapshot=None, outcomes=[failed])
+    assert report.services[0].error == "Marathon said 422: env.DB_PASSWORD=<hidden> at http://<hidden>@c/"
+    written = write_report(tmp_path, report, "20261119-000000").read_text(encoding="utf-8")
+    assert STRONG not in written and "a:b@" not in written
+    assert json.loads(written)["services"][0]["error"] == report.services[0].error
 
 
 def test_log_lines_and_tracebacks_pass_the_redaction() -> None:
