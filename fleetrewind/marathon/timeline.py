@@ -13,10 +13,11 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping, Sequence
 
 from ..instants import read_instant
+from ..secret import redact, secret_name
 from .appdef import SERVER_FIELDS, image_of
 
 # Fields a definition names but that are not configuration: who it is, how many, and its image.
@@ -54,15 +55,23 @@ def instant_text(moment: dt.datetime) -> str:
 
 @dataclass(frozen=True)
 class Definition:
-    """What the timeline needs of one stored version: never a value of env, secrets or labels."""
+    """What the timeline needs of one stored version: never a value of env, secrets or labels.
+
+    ``fields`` hash the fields that hold no secret (a plain hash: kept in the version cache);
+    ``secret_fields`` hash the others with a key of this process (never written anywhere), and
+    ``unknown`` names the secret fields of a definition read back from the cache, which keeps no
+    value or hash of them (docs/security.md, "The Marathon version cache").
+    """
 
     version: str                       # as Marathon listed it (used for {"version": ...} rollbacks)
     at: dt.datetime
     image: str | None
     instances: int
-    fields: Mapping[str, str]          # field name -> keyed hash of its value
+    fields: Mapping[str, str]          # field name -> hash of its value (no secret in it)
     config_change_at: dt.datetime | None = None
     scaling_at: dt.datetime | None = None
+    secret_fields: Mapping[str, str] = field(default_factory=dict)  # name -> keyed hash, this process only
+    unknown: frozenset[str] = frozenset()                           # secret fields whose values were not kept
 
     @property
     def config_change(self) -> bool:
@@ -70,28 +79,34 @@ class Definition:
         return self.config_change_at is None or self.config_change_at >= self.at
 
     def same_config(self, other: "Definition") -> bool:
-        return self.image == other.image and dict(self.fields) == dict(other.fields)
+        """Same image and configuration, as far as both are known (secret fields the cache did not keep
+        are compared by name only)."""
+        return self.image == other.image and not changed_fields(self, other, instances=False)
 
     def to_json(self) -> dict[str, object]:
+        """The version cache's entry: the secret fields by name only."""
         return {"version": self.version, "image": self.image, "instances": self.instances,
                 "fields": dict(sorted(self.fields.items())),
+                "secret_fields": sorted(set(self.secret_fields) | self.unknown),
                 "config_change_at": instant_text(self.config_change_at) if self.config_change_at else None,
                 "scaling_at": instant_text(self.scaling_at) if self.scaling_at else None}
 
     @classmethod
     def from_json(cls, data: object) -> "Definition":
-        """The inverse of to_json; ValueError for anything else (a broken cache entry)."""
+        """The inverse of to_json (secret fields come back unknown); ValueError for anything else."""
         if not isinstance(data, dict) or not isinstance(data.get("version"), str):
             raise ValueError("not a cached definition")
         image, instances, fields = data.get("image"), data.get("instances"), data.get("fields")
+        secret = data.get("secret_fields")
         if image is not None and not isinstance(image, str):
             raise ValueError("not a cached definition")
         if not isinstance(instances, int) or isinstance(instances, bool) or not isinstance(fields, dict) \
-                or not set(map(type, fields.values())) <= {str}:  # keys of a JSON object are strings
+                or not set(map(type, fields.values())) <= {str}  \
+                or not isinstance(secret, list) or not set(map(type, secret)) <= {str}:
             raise ValueError("not a cached definition")
         return cls(version=data["version"], at=parse_instant(data["version"]), image=image, instances=instances,
                    fields=fields, config_change_at=_optional_instant(data.get("config_change_at")),
-                   scaling_at=_optional_instant(data.get("scaling_at")))
+                   scaling_at=_optional_instant(data.get("scaling_at")), unknown=frozenset(secret))
 
 
 def _optional_instant(value: object) -> dt.datetime | None:
@@ -106,34 +121,48 @@ def _canonical(value: object) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def fingerprint(app: Mapping[str, object], key: bytes) -> dict[str, str]:
-    """Field name -> keyed hash of its value, for every configuration field but the image.
+def _is_secret(name: str, value: object) -> bool:
+    """A field that holds, or may hold, a secret: every env value and secret, a field named like one
+    (``labels.DB_PASSWORD``), and any value holding a credential or a secret this run knows (a
+    ``cmd`` with ``--password=...``, a fetch URI with ``user:password@``)."""
+    if name.startswith(("env.", "secrets.")) or secret_name(name.rpartition(".")[2]):
+        return True
+    text = _canonical(value).decode("utf-8")
+    return redact(text) != text
+
+
+def fingerprint(app: Mapping[str, object], key: bytes) -> tuple[dict[str, str], dict[str, str]]:
+    """(field name -> hash, secret field name -> keyed hash) for every configuration field but the image.
 
     env, labels and secrets are compared key by key (``env.DB_URL``); container and
     container.docker field by field (``container.volumes``, ``container.docker.forcePullImage``).
-    The hash is keyed (HMAC) so a stored fingerprint cannot be matched against guessed values.
+    A field that holds no secret gets a plain hash (the cache keeps it); a secret field gets an HMAC
+    under ``key``, a key of this process that is never written, so no file holds anything from which
+    a secret could be recovered.
     """
-    def digest(value: object) -> str:
-        return hmac.new(key, _canonical(value), hashlib.sha256).hexdigest()[:24]
-
-    fields: dict[str, str] = {}
+    values: dict[str, object] = {}
     for name, value in app.items():
         if name in _NOT_CONFIG:
             continue
         if name in _BY_KEY and isinstance(value, dict):
-            for sub, sub_value in value.items():
-                fields[f"{name}.{sub}"] = digest(sub_value)
+            values.update((f"{name}.{sub}", sub_value) for sub, sub_value in value.items())
         elif name == "container" and isinstance(value, dict):
             for sub, sub_value in value.items():
                 if sub == "docker" and isinstance(sub_value, dict):
-                    for part, part_value in sub_value.items():
-                        if part != "image":
-                            fields[f"container.docker.{part}"] = digest(part_value)
+                    values.update((f"container.docker.{part}", part_value)
+                                  for part, part_value in sub_value.items() if part != "image")
                 else:
-                    fields[f"container.{sub}"] = digest(sub_value)
+                    values[f"container.{sub}"] = sub_value
         else:
-            fields[name] = digest(value)
-    return fields
+            values[name] = value
+    fields: dict[str, str] = {}
+    secret: dict[str, str] = {}
+    for name, value in values.items():
+        if _is_secret(name, value):
+            secret[name] = hmac.new(key, _canonical(value), hashlib.sha256).hexdigest()[:24]
+        else:
+            fields[name] = hashlib.sha256(_canonical(value)).hexdigest()[:24]
+    return fields, secret
 
 
 def definition_of(app: Mapping[str, object], key: bytes, *, version: str | None = None) -> Definition:
@@ -146,18 +175,31 @@ def definition_of(app: Mapping[str, object], key: bytes, *, version: str | None 
     instances = app.get("instances", 1)
     if not isinstance(instances, int) or isinstance(instances, bool):
         raise ValueError(f"instances is {instances!r}")
+    fields, secret = fingerprint(app, key)
     return Definition(version=text, at=parse_instant(text), image=image_of(dict(app)), instances=instances,
-                      fields=fingerprint(app, key),
+                      fields=fields, secret_fields=secret,
                       config_change_at=_optional_instant(info.get("lastConfigChangeAt")),
                       scaling_at=_optional_instant(info.get("lastScalingAt")))
 
 
-def changed_fields(then: Definition, now: Definition) -> list[str]:
-    """Names of the configuration fields (image aside) that differ, ``instances`` included."""
+def changed_fields(then: Definition, now: Definition, *, instances: bool = True) -> list[str]:
+    """Names of the configuration fields (image aside) that differ, ``instances`` included. A secret
+    field whose value one side does not know (read back from the cache) counts only if it was added
+    or removed: see :func:`not_compared`."""
     names = sorted(name for name in set(then.fields) | set(now.fields) if then.fields.get(name) != now.fields.get(name))
-    if then.instances != now.instances:
+    then_secret, now_secret = set(then.secret_fields) | then.unknown, set(now.secret_fields) | now.unknown
+    names += sorted(then_secret ^ now_secret)
+    names += sorted(name for name in then_secret & now_secret - not_compared(then, now)
+                    if then.secret_fields[name] != now.secret_fields[name])
+    if instances and then.instances != now.instances:
         names.append("instances")
-    return names
+    return sorted(names)
+
+
+def not_compared(then: Definition, now: Definition) -> set[str]:
+    """Secret fields both definitions have, whose values could not be compared (the cache kept none)."""
+    both = (set(then.secret_fields) | then.unknown) & (set(now.secret_fields) | now.unknown)
+    return {name for name in both if name in then.unknown or name in now.unknown}
 
 
 @dataclass(frozen=True)

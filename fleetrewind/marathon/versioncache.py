@@ -2,9 +2,11 @@
 
 A stored version never changes (a change makes a new one), so an (app id, version) entry never
 goes stale. The file lives beside the registry cache (``marathon-<key>.json``, mode 0600) and
-holds only what the timeline needs: image, instances, versionInfo, and a keyed hash of every
-other field's value (env, secrets and labels key by key). No value of the definition is stored
-besides the image, so the file cannot leak a secret; the hash key is random per cache file.
+holds only what the timeline needs: image, instances, versionInfo, a hash of every field that holds
+no secret, and the names of the secret fields (every env value and secret, and any field holding a
+credential): no value or hash of a secret, and no key, so nothing in it leads back to a secret
+(docs/security.md, "The Marathon version cache"). Secret fields of a cached version are compared
+with nothing: a plan says "not compared" for them.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from ..inputs import loads, read_text
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 1 kept keyed hashes of env values beside their key: dropped when read
 
 
 class VersionCache(CacheFile):
@@ -30,7 +32,7 @@ class VersionCache(CacheFile):
     def __init__(self, folder: Path | None, marathon_url: str) -> None:
         super().__init__(folder, "marathon", sanitize_url(marathon_url))
         self._entries: dict[str, dict[str, object]] = {}   # app id -> instant -> raw entry
-        self.key = secrets.token_bytes(32)
+        self.key = secrets.token_bytes(32)               # for secret fields in memory; never written
         self.dropped = 0                                 # entries that did not parse (read again)
         self._load()
 
@@ -40,16 +42,15 @@ class VersionCache(CacheFile):
         try:
             data = loads(read_text(self.path))
             if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT:
+                self._dirty = True                       # rewritten at the next save, without what it held
                 return
-            key = bytes.fromhex(str(data["key"]))
             apps = data["apps"]
-            if len(key) < 16 or not isinstance(apps, dict):
+            if not isinstance(apps, dict):
                 return
         except (OSError, ValueError, KeyError, TypeError):
             # A cache is only an optimisation: a broken one is ignored and rewritten.
             log.debug("ignoring unreadable Marathon version cache %s", self.path)
             return
-        self.key = key
         self._entries = {str(app): dict(entries) for app, entries in apps.items() if isinstance(entries, dict)}
 
     def lookup(self, app_id: str, version: str) -> Definition | None:
@@ -88,7 +89,7 @@ class VersionCache(CacheFile):
         self._forget(self._entries.get(app_id, {}), keep)
 
     def _payload(self) -> dict[str, object]:
-        return {"format": CACHE_FORMAT, "key": self.key.hex(), "apps": self._entries}
+        return {"format": CACHE_FORMAT, "apps": self._entries}
 
 
 def _respelled(definition: Definition, version: str) -> Definition:

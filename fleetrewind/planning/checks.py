@@ -14,7 +14,7 @@ import datetime as dt
 from typing import Mapping, Sequence
 
 from ..releases.imageref import runs
-from ..marathon.timeline import Definition, ImageMatch, Timeline, changed_fields, show
+from ..marathon.timeline import Definition, ImageMatch, Timeline, changed_fields, not_compared, show
 from ..marathon.together import ran_together
 from ..model.checks import CONFIG_DRIFT, HISTORY_SHORT, NEVER_RAN, NEVER_TOGETHER, Check
 from ..model.plan import CHANGE, EXCLUDED, UNCHANGED, Plan, Step
@@ -139,5 +139,8 @@ def _drift(step: Step, timeline: Timeline | None, now: Definition | None, moment
     if not changed:
         return None
     tail = "--with-config restores them" if with_config else "a rollback of the image alone keeps them as they are now"
+    unseen = not_compared(held.definition, now)
+    # the version cache keeps no value or hash of a secret field: those of a cached version are not compared
+    unseen_note = f"; {', '.join(sorted(unseen))} not compared (the version cache keeps no secret)" if unseen else ""
     return Check(step.service, CONFIG_DRIFT,
-                 f"configuration changed after {date}: {', '.join(changed)} (values not shown); {tail}")
+                 f"configuration changed after {date}: {', '.join(changed)} (values not shown){unseen_note}; {tail}")

@@ -4,8 +4,11 @@ a socket (a connect or bind fails the test)."""
 from __future__ import annotations
 
 import socket
+from typing import Iterator
 
 import pytest
+
+from fleetrewind.secret import REGISTRY
 
 
 class SocketInUnitTest(AssertionError):
@@ -19,3 +22,11 @@ def no_sockets_in_the_unit_tier(request: pytest.FixtureRequest, monkeypatch: pyt
 
     for name in ("connect", "connect_ex", "bind"):
         monkeypatch.setattr(socket.socket, name, refuse)
+
+
+@pytest.fixture
+def fresh_secrets() -> Iterator[None]:
+    """The process-wide secret registry, empty before and after the test (main() resets it per command)."""
+    REGISTRY.reset()
+    yield
+    REGISTRY.reset()
