@@ -10,7 +10,7 @@ from typing import Callable, Sequence
 
 from .errors import UsageError
 from .marathon.client import MarathonClient
-from .marathon.fleet import FleetState, Peek, load_fleet, peek_apps
+from .marathon.fleet import FleetState, Peek, listed_fleet, load_fleet, peek_apps
 from .notify.slack import make_notifier
 from .registry.auth import credentials_from_docker_config
 from .registry.client import RegistryClient
@@ -113,6 +113,12 @@ def peek(client: MarathonClient, settings: Settings, services: Sequence[str]) ->
     assert settings.env
     return peek_apps(client, services, env=settings.env, overrides=settings.app_ids,
                      app_group=settings.app_group, parallel=settings.parallel)
+
+
+def listed(client: MarathonClient, settings: Settings, services: Sequence[str]) -> FleetState:
+    """The services' apps, with their tasks, from one read of ``/v2/apps`` (what get observes)."""
+    assert settings.env
+    return listed_fleet(client, services, env=settings.env, overrides=settings.app_ids, app_group=settings.app_group)
 
 
 def left_out_apps(client: MarathonClient, settings: Settings, selection: Selection) -> dict[str, Peek]:

@@ -7,7 +7,6 @@ import datetime as dt
 from .. import factory
 from ..registry.cache import DigestCache
 from ..factory import registry_client
-from ..marathon.fleet import readable
 from ..planning.ranrule import ran_by_day
 from ..atomic import check_writable
 from ..console import Console
@@ -61,7 +60,7 @@ def _what_ran(settings: Settings, console: Console, index: Index) -> dict[str, l
     assert settings.env
     try:
         client = factory.marathon_client(settings)
-        fleet = readable(factory.peek(client, settings, index.services))
+        fleet = factory.listed(client, settings, index.services)  # one read of /v2/apps, with the tasks
         history = factory.history(client, fleet, settings)
     except RollbackError as err:
         console.warn(f"Marathon's history could not be read ({err}); the date labels do not say what ran")

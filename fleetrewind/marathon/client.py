@@ -141,6 +141,23 @@ class MarathonClient:
     def list_app_ids(self) -> list[str]:
         return app_ids_of(self._json(self._call("GET", "/v2/apps"), "GET /v2/apps"))
 
+    def apps_with_tasks(self) -> list[AppDef]:
+        """Every app with its tasks and ``lastTaskFailure``, in one read (``GET /v2/apps`` with embeds): what a
+        ``get`` observes (docs/how-it-works.md, "Three witnesses"). An entry that is no app is left out."""
+        what = "GET /v2/apps"
+        body = self._json(self._call("GET", "/v2/apps", params={"embed": ["apps.tasks", "apps.lastTaskFailure"]}),
+                          what)
+        apps = body.get("apps") if isinstance(body, dict) else None
+        if not isinstance(apps, list):
+            raise MarathonError(f"Marathon's answer to {what} has no list of apps")
+        found: list[AppDef] = []
+        for app in apps:
+            try:
+                found.append(check_app(app, str(app.get("id")) if isinstance(app, dict) else "?"))
+            except MarathonError:
+                continue
+        return found
+
     def get_app(self, app_id: str, *, timeout: float | None = None) -> AppDef:
         resp = self._call("GET", f"/v2/apps{app_id}", params={"embed": ["app.tasks", "app.deployments",
                                                                           "app.lastTaskFailure"]}, timeout=timeout)

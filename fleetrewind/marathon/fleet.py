@@ -94,6 +94,20 @@ def readable(peeks: Mapping[str, Peek]) -> FleetState:
                       apps={s: p.app for s, p in found.items() if p.app is not None})
 
 
+def listed_fleet(client: MarathonClient, services: Sequence[str], *, env: str, overrides: Mapping[str, str],
+                 app_group: str | None) -> FleetState:
+    """The services' apps (those that map) from one read of every app with its tasks and last task failure."""
+    apps = {str(app["id"]): app for app in client.apps_with_tasks()}
+    mapped: dict[str, str] = {}
+    for service in services:
+        try:
+            mapped[service] = map_apps([service], list(apps), env=env, overrides=overrides,
+                                       app_group=app_group)[service]
+        except RollbackError:
+            continue  # not mapped: nothing to observe (plan and run say why)
+    return FleetState(app_ids=mapped, apps={s: apps[i] for s, i in mapped.items()})
+
+
 def peek_apps(client: MarathonClient, services: Sequence[str], *, env: str, overrides: Mapping[str, str],
               app_group: str | None, parallel: int) -> dict[str, Peek]:
     """Each service's app, where it can be mapped and read; a service that cannot is a problem, not an error.
