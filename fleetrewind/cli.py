@@ -6,6 +6,7 @@ error; everything below raises :class:`RollbackError` subclasses.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import re
@@ -14,33 +15,31 @@ import ssl
 import sys
 import threading
 from contextlib import contextmanager
-from typing import Callable, Iterator, Mapping, Sequence, TextIO
+from typing import TYPE_CHECKING, Callable, Iterator, Mapping, Sequence, TextIO
 
 from docopt import DocoptExit
 
 from . import __version__
-from .commands import dates, deploy, diff, get, plan, run, status, undo
 from .console import Console, setup_logging
 from .errors import EXIT_FAILED, EXIT_USAGE, RollbackError
 from .secret import REGISTRY, Secret, redact, split_userinfo, weak_secrets
 from .stopsignals import STOP_SIGNALS, signal_name
-from .settings import CA_VARIABLES, COMMANDS, Settings, from_args
-from .transport import PROXY_VARIABLES
 from .usage import USAGE, parse_command_line
+
+if TYPE_CHECKING:
+    from .settings import Settings
+
+# The commands, their settings and the HTTP stack are imported when a command runs, not for
+# --version or --help (docs/performance.md, "Start-up").
 
 log = logging.getLogger(__name__)
 
-# One entry per command of the usage text: settings -> use case -> output, returning the exit code.
-HANDLERS: Mapping[str, Callable[[Settings, Console], int]] = {
-    "get": get.execute,
-    "dates": dates.execute,
-    "plan": plan.execute,
-    "run": run.execute,
-    "undo": undo.execute,
-    "deploy": deploy.execute,
-    "diff": diff.execute,
-    "status": status.execute,
-}
+
+def handler(command: str) -> Callable[["Settings", Console], int]:
+    """The command's ``execute`` (fleetrewind/commands/<command>.py): settings -> use case -> output ->
+    the exit code."""
+    execute: Callable[["Settings", Console], int] = importlib.import_module(f"{__package__}.commands.{command}").execute
+    return execute
 
 
 def _usage_lines() -> str:
@@ -54,6 +53,7 @@ _SHORT = {"-h": "--help", "-q": "--quiet", "-v": "--verbose"}
 
 def _command_usage() -> dict[str, str]:
     """command -> the text of its usage line(s)."""
+    from .settings import COMMANDS
     lines: dict[str, str] = {}
     current = None
     for line in _usage_lines().splitlines()[1:]:
@@ -69,6 +69,7 @@ def _command_usage() -> dict[str, str]:
 
 def usage_problem(argv: Sequence[str]) -> str:
     """What is wrong with a command line docopt refused: option names, never a typed value."""
+    from .settings import COMMANDS
     commands = _command_usage()
     if not argv:
         return f"no command (commands: {', '.join(COMMANDS)})"
@@ -160,6 +161,9 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     REGISTRY.reset()
+    if argv == ["--version"]:  # what docopt would answer, without building its parser (start-up under 0.2 s)
+        print(f"fleetrewind {__version__}", file=stdout)
+        return 0
     try:
         args = parse_command_line(argv)
     except DocoptExit:
@@ -210,6 +214,7 @@ def _run(args: Mapping[str, object], environ: Mapping[str, str], console: Consol
          secrets: list[Secret | None]) -> int:
     # logging first: a traceback of a settings bug passes the redaction too (never Python's last resort)
     setup_logging(verbose=bool(args.get("--verbose")), stderr=console.stderr)
+    from .settings import CA_VARIABLES, from_args
     try:
         settings = from_args(args, environ)
         console.quiet, console.verbose = settings.quiet, settings.verbose
@@ -225,7 +230,7 @@ def _run(args: Mapping[str, object], environ: Mapping[str, str], console: Consol
                          "not the default CAs; set --ca-bundle or ROLLBACK_CA_BUNDLE to choose explicitly")
         early = {id(weak) for weak in weak_secrets()}
         try:
-            return HANDLERS[settings.command](settings, console)
+            return handler(settings.command)(settings, console)
         finally:  # secrets found inside the run's data (a tag, an image name) are weak from then on
             for weak in weak_secrets():
                 if id(weak) not in early:
@@ -295,6 +300,7 @@ def _raw_secrets(args: Mapping[str, object], environ: Mapping[str, str]) -> list
                                                "SLACK_BOT_TOKEN")
     ]
     secrets: list[Secret | None] = [Secret(v, name) for name, v in values if isinstance(v, str) and v]
+    from .transport import PROXY_VARIABLES
     for name in PROXY_VARIABLES:  # a proxy URL's password (the transport reads these variables)
         _, userinfo, _ = split_userinfo(environ.get(name) or environ.get(name.lower()) or "")
         if userinfo:

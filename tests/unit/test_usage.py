@@ -3,9 +3,14 @@ docopt itself, line for line, and no answer shares a mutable default with the ne
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from docopt import DocoptExit, docopt
 
+from fleetrewind import __version__
 from fleetrewind.usage import USAGE, parse_command_line
 
 # docopt itself takes about 0.07 s a line: a few lines of each shape (the unit tier runs in 10 s).
@@ -36,3 +41,13 @@ def test_an_answer_shares_no_list_with_the_next() -> None:
     first = parse_command_line(["deploy", "--env=prod", "--image=api=2"])
     first["--health-url"].append("api=http://changed")
     assert parse_command_line(["deploy", "--env=prod", "--image=api=2"])["--health-url"] == []
+
+
+def test_version_loads_neither_the_commands_nor_the_http_stack() -> None:
+    """`rollback.py --version` answers at once: the commands and requests load only for a command."""
+    probe = ("import sys; from fleetrewind.cli import main; code = main(['--version']); "
+             "print(code, sorted(m for m in sys.modules if m.split('.')[0] == 'requests' "
+             "or m.startswith(('fleetrewind.commands', 'fleetrewind.settings'))))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                          cwd=Path(__file__).resolve().parents[2], timeout=60)
+    assert done.stdout.splitlines() == [f"fleetrewind {__version__}", "0 []"]
