@@ -7,7 +7,11 @@ import datetime as dt
 from .. import factory
 from ..registry.cache import DigestCache
 from ..factory import registry_client
+from ..marathon.evidence import observe
+from ..marathon.fleet import FleetState
 from ..planning.ranrule import ran_by_day
+from ..planning.witnesses import journal_docs, observation_doc, observations_from, to_record
+from ..rollout import ledger
 from ..atomic import check_writable
 from ..console import Console
 from ..errors import RollbackError, UsageError
@@ -67,7 +71,24 @@ def _what_ran(settings: Settings, console: Console, index: Index) -> dict[str, l
         return None
     ran = ran_by_day(index, history.timelines)
     console.info(f"get: Marathon's history read for {len(fleet.app_ids)} apps ({history.requests} requests)")
+    _observe(settings, console, fleet)
     return ran
+
+
+def _observe(settings: Settings, console: Console, fleet: FleetState) -> None:
+    """One observation per app into the journal, compacted: only what changed, or what now proves the soak."""
+    assert settings.env
+    now = dt.datetime.now(dt.timezone.utc)
+    seen = {s: o for s, app in fleet.apps.items() if (o := observe(s, app, now)) is not None}
+    kept = observations_from(journal_docs(settings.ledger_file), settings.env)
+    written = to_record(kept, seen, min_soak=settings.min_soak)
+    try:
+        for entry in written:
+            ledger.append(settings.ledger_file, observation_doc(settings.env, entry))
+    except OSError as exc:
+        console.warn(f"could not record what runs in the journal: {exc.strerror}")
+        return
+    console.info(f"get: observed {len(seen)} apps, {len(written)} journal entries written (the rest unchanged)")
 
 
 def _write_matrix(settings: Settings, index: Index, console: Console) -> None:

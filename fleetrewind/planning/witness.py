@@ -30,7 +30,7 @@ from .usecase import LeftOut, plan_to_date
 from .ranrule import moment_text, plan_ran
 from .served import plan_good, verdict_checks, with_verdicts
 from .verdicts import judge
-from .witnesses import deployed_from, gather, journal_docs
+from .witnesses import deployed_from, gather, journal_docs, observations_from
 from ..model.scope import Scope, Selection
 
 
@@ -123,7 +123,8 @@ class Evidence:
 
 def read_evidence(ledger_file: Path, env: str) -> Evidence:
     """The journal's evidence for ``env`` (best effort: no journal is no evidence)."""
-    return Evidence(deployed=deployed_from(journal_docs(ledger_file), env))
+    docs = journal_docs(ledger_file)
+    return Evidence(deployed=deployed_from(docs, env), observations=observations_from(docs, env))
 
 
 def refuse(plan: Plan, *, strict: bool, with_config: bool) -> None:

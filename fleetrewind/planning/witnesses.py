@@ -87,3 +87,67 @@ def worth_recording(previous: Observation | None, seen: Observation, *, min_soak
         return Observation(seen.service, seen.version, seen.image, seen.instances, seen.healthy, seen.running,
                            seen.staged, previous.first, seen.last, seen.failure)
     return None
+
+
+OBSERVATION = "observation"  # the journal entry kind a get writes per app
+
+
+def _instant_text(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def observation_doc(env: str, seen: Observation) -> dict[str, object]:
+    """The journal entry of one observation (JSON at the edge; no value of env or secrets is in it)."""
+    failure = seen.failure
+    return {"kind": OBSERVATION, "env": env, "at": _instant_text(seen.last), "service": seen.service,
+            "version": seen.version, "image": seen.image, "instances": seen.instances, "healthy": seen.healthy,
+            "running": seen.running, "staged": seen.staged, "first": _instant_text(seen.first),
+            "failure": {"version": _instant_text(failure.version), "at": _instant_text(failure.at),
+                        "state": failure.state} if failure else None}
+
+
+def _count(doc: Mapping[str, object], key: str) -> int | None:
+    value = doc.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def observation_of(doc: object, env: str) -> Observation | None:
+    """An observation entry read back (untrusted: anything odd is no evidence)."""
+    if not isinstance(doc, dict) or doc.get("kind") != OBSERVATION or doc.get("env") != env:
+        return None
+    first, last = read_instant(doc.get("first")), read_instant(doc.get("at"))
+    counts = [_count(doc, k) for k in ("instances", "healthy", "running", "staged")]
+    service, version, image = doc.get("service"), doc.get("version"), doc.get("image")
+    if first is None or last is None or None in counts or not isinstance(service, str) \
+            or not isinstance(version, str) or not (image is None or isinstance(image, str)):
+        return None
+    failure = None
+    raw = doc.get("failure")
+    if isinstance(raw, dict):
+        when, at, state = read_instant(raw.get("version")), read_instant(raw.get("at")), raw.get("state")
+        if when is not None and at is not None and isinstance(state, str):
+            failure = TaskFailure(when, at, state[:40])
+    instances, healthy, running, staged = (c or 0 for c in counts)
+    return Observation(service, version, image, instances, healthy, running, staged, first, last, failure)
+
+
+def observations_from(docs: Iterable[object], env: str) -> dict[str, list[Observation]]:
+    """Per service, the observations the journal holds for ``env``, oldest first."""
+    found: dict[str, list[Observation]] = {}
+    for doc in docs:
+        seen = observation_of(doc, env)
+        if seen is not None:
+            found.setdefault(seen.service, []).append(seen)
+    return found
+
+
+def to_record(kept: Mapping[str, Sequence[Observation]], seen: Mapping[str, Observation], *,
+              min_soak: float) -> list[Observation]:
+    """What a get appends: per app, :func:`worth_recording` against the newest observation kept."""
+    found = []
+    for service, now in seen.items():
+        previous = kept.get(service)
+        entry = worth_recording(previous[-1] if previous else None, now, min_soak=min_soak)
+        if entry is not None:
+            found.append(entry)
+    return found

@@ -90,7 +90,7 @@ def last_entry(path: Path, env: str) -> dict[str, str] | None:
             entry = loads(line)
         except ValueError:
             continue  # a torn last line after a crash
-        if isinstance(entry, dict) and entry.get("env") == env:
+        if isinstance(entry, dict) and entry.get("env") == env and entry.get("kind", "run") == "run":
             return {k: str(entry[k])[:200] for k in SUMMARY_KEYS if isinstance(entry.get(k), (str, int))}
     return None
 

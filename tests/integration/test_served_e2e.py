@@ -202,3 +202,29 @@ def test_diff_at_a_moment_lists_what_came_after_it(world: World) -> None:
                                                               ("2026-11-19T23:50:00Z", "512-master")]
     code, out, err = world.cli("diff", "--env=prod", f"--dump={world.dump}", "--at=2026-11-19T23:00:00")
     assert code == 2 and "a time alone is ambiguous" in err.splitlines()[-1]
+
+
+def test_get_records_what_runs_and_good_uses_what_get_saw(world: World, tmp_path: Path) -> None:
+    dump = tmp_path / "observed"
+    args = ("get", "--repo=" + ",".join(PREFIX + s for s in SERVICES), "--env=prod", f"--dump={dump}",
+            f"--registry={world.ix.registry_url}")
+    for _ in range(3):  # Jenkins runs get on a schedule: the journal grows with changes, not with gets
+        code, _out, err = world.cli(*args)
+        assert code == 0, err
+    lines = [json.loads(line) for line in (dump / "ledger.jsonl").read_text().splitlines()]
+    assert [line["kind"] for line in lines] == ["observation"] * 4
+    api = next(line for line in lines if line["service"] == PREFIX + "api")
+    assert api["image"].endswith("api:510-master") and (api["healthy"], api["instances"]) == (2, 2)
+    assert api["failure"]["state"] == "TASK_KILLED" and api["failure"]["version"].startswith("2026-11-19T23:50")
+    code, out, err = world.cli("status", "--env=prod", f"--dump={dump}")
+    assert code == 0 and "observation" not in out  # an observation is no run
+
+    # an earlier get saw 506-master serving for an hour on the 17th: the good rule's evidence for it
+    seen = {**api, "version": "2026-11-17T09:30:00.000Z", "image": api["image"].replace("510-master", "506-master"),
+            "first": "2026-11-17T10:00:00.000000Z", "at": "2026-11-17T11:00:00.000000Z", "failure": None}
+    with (world.dump / "ledger.jsonl").open("a") as ledger:
+        ledger.write(json.dumps(seen) + "\n")
+    good = world.plan("--date=2026-11-19", "--rule=good")
+    assert world.tag(good, "api") == "506-master" and world.service(good, "api")["verdict"] == "healthy"
+    assert "observation 2026-11-17 10:00" in world.service(good, "api")["evidence"]
+    assert "unproven" not in world.checks(good, "api")
