@@ -43,6 +43,8 @@ KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "rule": ((str,), "built, ran or good: which witness chooses each image"),
     "strict": ((bool,), "refuse when a target never ran or the set never ran together"),
     "history_timeout": ((int, float), "seconds one read of Marathon's version history may take"),
+    "max_versions": ((int,), "versions of an app's history read, newest first"),
+    "max_tags": ((int,), "tags of the branch read per repository by get, newest builds first"),
     "min_soak": ((int, float), "seconds a version must be seen healthy to count as healthy (rule good)"),
 }
 

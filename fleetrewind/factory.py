@@ -65,7 +65,7 @@ def history(client: MarathonClient, fleet_state: FleetState, settings: Settings)
     return witness.load_history(client, fleet_state, cache_dir=settings.cache_dir,
                                 marathon=sanitize_url(settings.marathon_url or ""), ledger_file=settings.ledger_file,
                                 env=settings.env or "", concurrency=settings.concurrency,
-                                timeout=settings.history_timeout)
+                                timeout=settings.history_timeout, read_cap=settings.max_versions)
 
 
 def date_selection(settings: Settings) -> tuple[Index, Selection]:

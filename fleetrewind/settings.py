@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .config_file import load_config
+from .marathon.history import DEFAULT_READ_CAP
+from .registry.scan import DEFAULT_MAX_TAGS
 from .errors import UsageError
 from .instants import is_date
 from .secret import REGISTRY, Secret, redact, shorten, split_userinfo
@@ -101,6 +103,8 @@ class Settings:
     strict: bool = False
     with_config: bool = False
     history_timeout: float = 10.0
+    max_versions: int = DEFAULT_READ_CAP  # versions of an app's history read, newest first
+    max_tags: int = DEFAULT_MAX_TAGS  # tags of the branch read per repository, newest builds first
     min_soak: float = DEFAULT_MIN_SOAK  # seconds a version must be seen healthy to be healthy (rule good)
 
     @property
@@ -453,6 +457,7 @@ def from_args(args: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:
     values["parallel"] = _positive_int("--parallel", _pick(args.get("--parallel"), environ, None, config, "parallel", 8),
                                       MAX_PARALLEL)
     values["max_deployments"] = _positive_int("max_deployments", config.get("max_deployments", 100))
+    values["max_tags"] = _positive_int("max_tags", config.get("max_tags", DEFAULT_MAX_TAGS), 10**6)
     values["events"] = bool(config.get("events", False))
     if not args.get("--no-cache"):
         cache = _pick(args.get("--cache-dir"), environ, "ROLLBACK_CACHE_DIR", config, "cache_dir")
@@ -518,6 +523,7 @@ def _history_settings(args: Mapping[str, Any], config: Mapping[str, Any]) -> dic
     return {"rule": Rule.RAN if with_config else Rule(rule), "strict": bool(args.get("--strict")) or strict,
             "with_config": with_config,
             "history_timeout": _positive_float("history_timeout", config.get("history_timeout", 10.0)),
+            "max_versions": _positive_int("max_versions", config.get("max_versions", DEFAULT_READ_CAP), 100_000),
             "min_soak": _positive_float("min_soak", config.get("min_soak", DEFAULT_MIN_SOAK))}
 
 

@@ -30,7 +30,11 @@ def execute(settings: Settings, console: Console) -> int:
     cache = DigestCache(settings.cache_dir, registry_url)
     console.info(f"get: {len(settings.services)} services from {registry_url}, branch {settings.branch!r}")
     result = scan(client, cache, services=settings.services, branch=settings.branch, pattern=settings.tag_pattern,
-                  registry_url=registry_url, concurrency=settings.concurrency, report=console.info)
+                  registry_url=registry_url, concurrency=settings.concurrency, report=console.info,
+                  max_tags=settings.max_tags)
+    for service, count in sorted(result.capped.items()):
+        console.warn(f"{service}: {count} tags of branch {settings.branch!r}; only the newest {settings.max_tags} "
+                     "builds are read (max_tags)")
     for service, tags in sorted(result.unmatched.items()):
         shown = ", ".join(tags[:5]) + (" ..." if len(tags) > 5 else "")
         console.warn(f"{service}: skipped {len(tags)} tags that follow no tag pattern ({shown})")

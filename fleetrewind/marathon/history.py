@@ -22,6 +22,9 @@ from .versioncache import VersionCache
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_VERSIONS = 50
+# versions read per app, newest first (config max_versions): Marathon may list far more than it
+# promises to keep (its GC runs periodically; a hostile one lists 20,000), each a request
+DEFAULT_READ_CAP = 200
 
 
 @dataclass(frozen=True)
@@ -91,10 +94,23 @@ def _held(now: Definition | None, version: str) -> Definition | None:
     return replace(now, version=version) if same else None
 
 
+def newest(versions: Sequence[str], cap: int) -> list[str]:
+    """The ``cap`` newest versions by their instant (a list has no promised order); unreadable ones last."""
+    def when(version: str) -> float:
+        try:
+            return parse_instant(version).timestamp()
+        except BadTimestamp:
+            return float("-inf")
+    return sorted(versions, key=when, reverse=True)[:cap]
+
+
 def read_history(client: MarathonClient, cache: VersionCache, *, app_ids: Mapping[str, str],
                  apps: Mapping[str, Mapping[str, object]], concurrency: int, timeout: float = 10.0,
-                 failed: Mapping[str, Sequence[Failed]] | None = None) -> History:
-    """Every service's timeline; never raises for one app's bad history (its timeline says why)."""
+                 failed: Mapping[str, Sequence[Failed]] | None = None, read_cap: int = DEFAULT_READ_CAP) -> History:
+    """Every service's timeline; never raises for one app's bad history (its timeline says why).
+
+    At most ``read_cap`` versions of an app are read, the newest; the timeline then starts there
+    and says so (a history-short check for a moment before it)."""
     reader = _Reader(client, cache, timeout)
     try:
         max_versions = max_versions_of(client.info())
@@ -112,7 +128,9 @@ def read_history(client: MarathonClient, cache: VersionCache, *, app_ids: Mappin
     workers = max(1, min(concurrency, 64))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="history") as pool:
         listed = dict(zip(services, pool.map(lambda s: reader.versions(app_ids[s]), services)))
-        wanted = [(s, v) for s in services if isinstance(listed[s], list) for v in listed[s]]
+        totals = {s: len(v) for s, v in listed.items() if isinstance(v, list) and len(v) > read_cap}
+        kept = {s: newest(v, read_cap) if s in totals else v for s, v in listed.items() if isinstance(v, list)}
+        wanted = [(s, v) for s in services if s in kept for v in kept[s]]
         # the app's own version is the definition already read with the app; cached versions are
         # answered here; only the others go to Marathon, in parallel
         known = [_held(current.get(s), v) or cache.lookup(app_ids[s], v) for s, v in wanted]
@@ -134,6 +152,7 @@ def read_history(client: MarathonClient, cache: VersionCache, *, app_ids: Mappin
             timelines[service] = broken(app_id, problem)
             continue
         timelines[service] = build_timeline(app_id, definitions[service], current=current.get(service),
-                                            max_versions=max_versions, failed=(failed or {}).get(service, ()))
+                                            max_versions=max_versions, failed=(failed or {}).get(service, ()),
+                                            capped=(read_cap, totals[service]) if service in totals else None)
     cache.save()
     return History(timelines=timelines, current=current, max_versions=max_versions, requests=reader.requests)

@@ -230,6 +230,7 @@ class Timeline:
     complete: bool = False                        # fewer versions than the cap: it starts at the app's creation
     max_versions: int = 50
     problem: str | None = None                    # why the history could not be read
+    capped: tuple[int, int] | None = None         # (read, listed): only the newest versions were read
 
     @property
     def readable(self) -> bool:
@@ -269,6 +270,9 @@ class Timeline:
         if not self.intervals:
             return "Marathon lists no version of it that ran"
         first = self.horizon or self.intervals[0].start
+        if self.capped:
+            return (f"only the newest {self.capped[0]} of its {self.capped[1]} versions are read (max_versions); "
+                    f"the oldest read is from {show(first, tz)}")
         if self.complete:
             return f"the app was created at {show(first, tz)}, after that moment"
         return (f"Marathon keeps only the last {self.max_versions} versions; the oldest is from {show(first, tz)}")
@@ -286,7 +290,8 @@ def broken(app_id: str, reason: str) -> Timeline:
 
 
 def build_timeline(app_id: str, stored: Iterable[Definition], *, current: Definition | None,
-                   max_versions: int = 50, failed: Sequence[Failed] = ()) -> Timeline:
+                   max_versions: int = 50, failed: Sequence[Failed] = (),
+                   capped: tuple[int, int] | None = None) -> Timeline:
     """The intervals an app held, from its stored versions, what it holds now and the ledger.
 
     A stored version never became current when it is newer than the app's current version, or
@@ -329,7 +334,8 @@ def build_timeline(app_id: str, stored: Iterable[Definition], *, current: Defini
     intervals = tuple(Interval(d.at, ran[i + 1].at if i + 1 < len(ran) else None, d) for i, d in enumerate(ran))
     return Timeline(app_id=app_id, intervals=intervals,
                     not_run=tuple((d, not_run[d.at]) for d in ordered if d.at in not_run),
-                    horizon=ordered[0].at, complete=listed < max_versions, max_versions=max_versions)
+                    horizon=ordered[0].at, complete=listed < max_versions and capped is None,
+                    max_versions=max_versions, capped=capped)
 
 
 def merged(intervals: Sequence[Interval]) -> list[Interval]:

@@ -17,7 +17,7 @@ from ..marathon.appmap import order_waves
 from ..marathon.client import MarathonClient
 from ..marathon.fleet import FleetState
 from ..marathon.appdef import image_of
-from ..marathon.history import History, read_history
+from ..marathon.history import DEFAULT_READ_CAP, History, read_history
 from ..marathon.timeline import Timeline
 from ..marathon.versioncache import VersionCache
 from ..releases.index import Index
@@ -35,11 +35,12 @@ from ..model.scope import Scope, Selection
 
 
 def load_history(client: MarathonClient, fleet: FleetState, *, cache_dir: Path | None, marathon: str,
-                 ledger_file: Path, env: str, concurrency: int, timeout: float) -> History:
+                 ledger_file: Path, env: str, concurrency: int, timeout: float,
+                 read_cap: int = DEFAULT_READ_CAP) -> History:
     """Every app's timeline (through the version cache), with the ledger's reverted deployments as evidence."""
     cache = VersionCache(cache_dir, marathon)
     return read_history(client, cache, app_ids=fleet.app_ids, apps=fleet.apps, concurrency=concurrency,
-                        timeout=timeout, failed=ledger.failed_deploys(ledger_file, env))
+                        timeout=timeout, failed=ledger.failed_deploys(ledger_file, env), read_cap=read_cap)
 
 
 def confirm_chosen(client: MarathonClient, plan: Plan, history: History, *, cache_dir: Path | None,

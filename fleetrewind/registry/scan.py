@@ -21,6 +21,10 @@ from ..progress import Progress
 from .client import RegistryClient
 from ..releases.tags import parse_tag
 
+# tags of the branch read per repository (config max_tags), newest builds first: a registry listing a
+# million tags would otherwise have each one's manifest and config read (hours)
+DEFAULT_MAX_TAGS = 2000
+
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 
@@ -29,6 +33,7 @@ _R = TypeVar("_R")
 class ScanResult:
     releases: list[Release] = field(default_factory=list)
     unmatched: dict[str, list[str]] = field(default_factory=dict)   # tags that follow no pattern
+    capped: dict[str, int] = field(default_factory=dict)   # service -> tags of the branch, when over max_tags
     cache_hits: int = 0
     fetched: int = 0
 
@@ -48,7 +53,7 @@ def _run_all(pool: ThreadPoolExecutor, func: Callable[[_T], _R], items: Sequence
 
 def scan(client: RegistryClient, cache: DigestCache, *, services: Sequence[str], branch: str,
          pattern: re.Pattern[str], registry_url: str, concurrency: int,
-         report: Callable[[str], None]) -> ScanResult:
+         report: Callable[[str], None], max_tags: int = DEFAULT_MAX_TAGS) -> ScanResult:
     result = ScanResult()
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="registry") as pool:
         listing = Progress("listing tags (services)", len(services), report)
@@ -62,12 +67,17 @@ def scan(client: RegistryClient, cache: DigestCache, *, services: Sequence[str],
         wanted: list[tuple[str, str]] = []
         for service, tags in all_tags.items():
             cache.forget_missing_tags(service, set(tags))
+            ours: list[tuple[int, str]] = []
             for tag in sorted(set(tags)):
                 info = parse_tag(tag, pattern)
                 if info is None:
                     result.unmatched.setdefault(service, []).append(tag)
                 elif info.branch == branch:  # other branches' releases are not this env's
-                    wanted.append((service, tag))
+                    ours.append((info.build if info.build is not None else -1, tag))
+            if len(ours) > max_tags:
+                result.capped[service] = len(ours)
+                ours = sorted(ours, reverse=True)[:max_tags]
+            wanted.extend((service, tag) for _, tag in sorted(ours, key=lambda pair: pair[1]))
 
         reading = Progress("reading image dates (tags)", len(wanted), report)
         count_lock = threading.Lock()
