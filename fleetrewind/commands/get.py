@@ -14,7 +14,7 @@ from ..planning.witnesses import journal_docs, observation_doc, observations_fro
 from ..rollout import ledger
 from ..atomic import check_writable
 from ..console import Console
-from ..errors import RollbackError, UsageError
+from ..errors import AuthError, RollbackError, UsageError
 from ..releases.index import Index, build_index, label, parse_index, write_index
 from ..report.matrix import write_matrix
 from ..registry.scan import scan
@@ -47,9 +47,7 @@ def execute(settings: Settings, console: Console) -> int:
                            services=settings.services, tz=settings.tz, generated_at=dt.datetime.now(dt.timezone.utc),
                            keep=settings.keep)
     if settings.marathon_url:
-        ran = _what_ran(settings, console, parse_index(document, settings.dump / "rollback.json"))
-        if ran is not None:
-            document["ran"] = ran
+        document["ran"] = _what_ran(settings, console, parse_index(document, settings.dump / "rollback.json"))
     path = write_index(settings.dump, document)
     index = parse_index(document, path)
     _write_matrix(settings, index, console)
@@ -63,16 +61,21 @@ def execute(settings: Settings, console: Console) -> int:
     return 0
 
 
-def _what_ran(settings: Settings, console: Console, index: Index) -> dict[str, list[str]] | None:
-    """Which services ran each day's release, from Marathon's history; never fatal (None, and a warning)."""
+def _what_ran(settings: Settings, console: Console, index: Index) -> dict[str, list[str]]:
+    """Which services ran each day's release, from Marathon's history; never fatal (a warning, and no day
+    known: every label then says 'ran: unknown', never nothing)."""
     assert settings.env
     try:
         client = factory.marathon_client(settings)
         fleet = factory.listed(client, settings, index.services)  # one read of /v2/apps, with the tasks
         history = factory.history(client, fleet, settings)
+    except AuthError as err:  # a 401/403: name the credential, and every label says "ran: unknown"
+        console.warn(f"Marathon's history could not be read: {err}; {_credential(settings)}; "
+                     "the date labels say 'ran: unknown'")
+        return {}
     except RollbackError as err:
-        console.warn(f"Marathon's history could not be read ({err}); the date labels do not say what ran")
-        return None
+        console.warn(f"Marathon's history could not be read ({err}); the date labels say 'ran: unknown'")
+        return {}
     ran = ran_by_day(index, history.timelines)
     console.info(f"get: Marathon's history read for {len(fleet.app_ids)} apps ({history.requests} requests)")
     _observe(settings, console, fleet)
@@ -93,6 +96,14 @@ def _observe(settings: Settings, console: Console, fleet: FleetState) -> None:
         console.warn(f"could not record what runs in the journal: {exc.strerror}")
         return
     console.info(f"get: observed {len(seen)} apps, {len(written)} journal entries written (the rest unchanged)")
+
+
+def _credential(settings: Settings) -> str:
+    """Which Marathon credential get used, by where it came from (never its value)."""
+    if settings.marathon_password is None:
+        return "no Marathon credential was given: set MARATHON_USER and MARATHON_PASSWORD (or --user and --pwd)"
+    return (f"the credential used: user {settings.marathon_user!r} (--user or MARATHON_USER) with the password "
+            f"from {settings.marathon_password.name}")
 
 
 def _write_matrix(settings: Settings, index: Index, console: Console) -> None:

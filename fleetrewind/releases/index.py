@@ -45,6 +45,7 @@ class Index:
     rollbacks: dict[str, list[Release]]
     # date -> services whose release of that day Marathon's history shows running (get --marathon)
     ran: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    ran_asked: bool = False  # get asked Marathon (a "ran" key, even empty): every label then says what ran
 
     @property
     def tz(self) -> dt.tzinfo:
@@ -176,7 +177,7 @@ def parse_index(data: object, path: Path) -> Index:
     REGISTRY.data_words(r.image for day in rollbacks.values() for r in day)  # never hidden inside (secret.py)
     return Index(env=data["env"], branch=data["branch"], registry=data["registry"],
                  generated_at=str(data.get("generated_at", "")), timezone=timezone,
-                 services=services, rollbacks=rollbacks, ran=ran)
+                 services=services, rollbacks=rollbacks, ran=ran, ran_asked="ran" in data)
 
 
 def _release(entry: object, day: str, path: Path) -> Release:
@@ -237,7 +238,7 @@ def label(index: Index, day: str) -> str:
     text = f"{day} — " + ", ".join(f"{r.service} {r.tag}" for r in releases)
     if day in index.ran:  # get read Marathon's history: say which of these releases really ran
         text += "; ran: " + (", ".join(index.ran[day]) or "none")
-    elif index.ran:  # the history (and the journal) do not reach back to that day's builds
+    elif index.ran or index.ran_asked:  # the history does not reach that day's builds, or could not be read
         text += "; ran: unknown"
     return text
 
