@@ -163,8 +163,7 @@ case "$stage" in
         fi
         status=0
         ( run_tool "$@" ) || status=$?
-        keep_undo
-        exit "$status"
+        exit "$status"  # the kept line stays the run's: undo twice is a no-op, never a redo
         ;;
     deploy)  # Jenkinsfile.deploy: IMAGES and HEALTH_URLS one service=value per line, AUTO_ROLLBACK
         find "$dump" -mindepth 1 -delete

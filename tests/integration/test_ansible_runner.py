@@ -7,17 +7,20 @@ with argv lists, and must never let the Marathon password reach Ansible's output
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import shutil
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
 import ansible_runner
 import pytest
+import requests
 
 from marathonsim import Simulator
 from testbed.fleet import SAMPLE_FLEET, populate
@@ -192,3 +195,48 @@ def test_status_and_diff_change_nothing_and_run_with_only_touches_only_that_serv
     report = json.loads(sorted(world.fetch.glob("report-*.json"))[-1].read_text())
     assert report["scope"]["in_scope"] == [PREFIX + "api"]
     _assert_no_password(ran, world)
+
+
+def test_plan_then_run_that_plan_file_then_undo_the_last_run(world: World) -> None:
+    if not (world.fetch / "rollback.json").exists():
+        assert world.play("get").rc == 0
+    for name, tag in NEWEST.items():  # wherever the earlier tests left it: the fleet at its newest
+        _put_image(world, name, tag)
+    planned = world.play("plan", fleet_rollback_date=DATE)
+    assert (planned.status, planned.rc) == ("successful", 0), planned.stdout[-4000:]
+    assert json.loads((world.fetch / "plan.json").read_text())["format"] == "fleetrewind-plan/1"
+    _put_image(world, "web", "307-master")  # a deploy between the plan and its run: the plan is stale
+
+    stale = world.play("run", fleet_rollback_plan="plan.json")
+
+    assert stale.status == "failed"
+    [failed] = [e for e in stale.events if e.get("event") == "runner_on_failed"]
+    assert failed["event_data"]["res"]["msg"].startswith("rollback run failed (exit 3): the plan plan.json is stale: ")
+    assert world.tags() == {**NEWEST, "web": "307-master"}
+
+    assert world.play("plan", fleet_rollback_date=DATE).rc == 0
+    ran = world.play("run", fleet_rollback_plan="plan.json")
+
+    assert (ran.status, ran.rc) == ("successful", 0), ran.stdout[-4000:]
+    assert world.tags() == AT_19
+    _assert_no_password(ran, world)
+
+    undone = world.play("undo")
+
+    assert (undone.status, undone.rc) == ("successful", 0), undone.stdout[-4000:]
+    assert world.tags() == {**NEWEST, "web": "307-master"}  # exactly what ran before the run
+    [put_back] = undone.task_events("Put back the images of the snapshot")
+    assert put_back["event"] == "runner_on_ok" and put_back["stdout"].startswith("changed:")
+    _assert_no_password(undone, world)
+
+
+def _put_image(world: World, name: str, tag: str) -> None:
+    """Someone else deploys, straight through Marathon's API (and it finishes)."""
+    container = copy.deepcopy(world.sim.apps[f"/ds/prod/shop/{name}"]["container"])
+    container["docker"]["image"] = f"{world.host}/{PREFIX}{name}:{tag}"
+    resp = requests.put(f"{world.sim.url}/v2/apps/ds/prod/shop/{name}", json={"container": container},
+                        auth=(USER, PASSWORD), timeout=5)
+    assert resp.status_code == 200, resp.text
+    deadline = time.monotonic() + 10
+    while world.sim.deployments and time.monotonic() < deadline:
+        time.sleep(0.05)

@@ -33,7 +33,7 @@ ROLE = ANSIBLE / "roles" / "fleet_rollback"
 PLAYBOOK = ANSIBLE / "rollback_service.yaml"
 INVENTORIES = ANSIBLE / "inventories"
 ENVIRONMENTS = ("dev", "stage", "prod")
-STEP_TAGS = ("get", "plan", "run", "deploy", "status", "diff")
+STEP_TAGS = ("get", "plan", "run", "undo", "deploy", "status", "diff")
 
 # Values the secrets take while rendering: none may ever show up in a command line.
 SECRET_ENV = {
@@ -43,9 +43,11 @@ SECRET_ENV = {
     "REGISTRY_PASSWORD": "Registry-Pw-91c2",
     "SLACK_WEBHOOK_URL": "https://hooks.slack.invalid/services/T000/B000/Secret-Hook-Path",
     "BUILD_URL": "https://jenkins.invalid/job/rollback/42/",
+    "ROLLBACK_ZK_AUTH": "fleet:Zk-Digest-Pw-55aa",
 }
-SECRET_VARS = ("fleet_rollback_marathon_password", "fleet_rollback_registry_password", "fleet_rollback_slack_webhook")
-SECRET_VALUES = ("Marathon-Pw-7f3e!", "Registry-Pw-91c2", "Secret-Hook-Path")
+SECRET_VARS = ("fleet_rollback_marathon_password", "fleet_rollback_registry_password", "fleet_rollback_slack_webhook",
+               "fleet_rollback_zk_auth")
+SECRET_VALUES = ("Marathon-Pw-7f3e!", "Registry-Pw-91c2", "Secret-Hook-Path", "Zk-Digest-Pw-55aa")
 
 # Every optional setting turned on, so that every flag the role can produce is checked.
 ALL_OPTIONS: dict[str, Any] = {
@@ -73,6 +75,9 @@ ALL_OPTIONS: dict[str, Any] = {
     "fleet_rollback_images": ["api=516-master", "web=309-master"],
     "fleet_rollback_health_urls": ["api=https://api.example.com/health"],
     "fleet_rollback_auto_rollback": False,
+    "fleet_rollback_snapshot": "/home/deploy/fleetrewind/dump/prod/snapshot-20261120T010000Z.json",
+    "fleet_rollback_state": "zk://zk1:2181,zk2:2181/fleetrewind",
+    "fleet_rollback_with_config": True,
 }
 FAKE_FACTS = {"python": {"executable": "/usr/bin/python3"}, "user_dir": "/home/deploy"}
 TOOL = "/home/deploy/fleetrewind/venv/bin/rollback"
@@ -321,7 +326,7 @@ def test_secrets_are_written_by_a_no_log_task_and_never_reach_a_command_line() -
     assert writer.module == "ansible.builtin.copy" and writer.data["ansible.builtin.copy"]["mode"] == "0600"
     assert renderer.render(writer.data["ansible.builtin.copy"]["dest"]) == LAUNCHER[2]
     written = json.loads(renderer.render(writer.data["ansible.builtin.copy"]["content"]))
-    assert written == SECRET_ENV
+    assert written == {**SECRET_ENV, "ROLLBACK_STATE": ALL_OPTIONS["fleet_rollback_state"]}
     [folder] = [t for t in role_tasks() if t.module == "ansible.builtin.tempfile"]
     assert folder.data["register"] == "__fleet_rollback_secrets_dir" and folder.file == "install.yml"
     [removal] = [t for t in role_tasks() if t.file == "collect.yml" and t.module == "ansible.builtin.file"
@@ -428,14 +433,15 @@ def test_each_step_runs_its_own_command_and_docopt_accepts_it(step: str) -> None
 
 def test_command_lines_with_the_defaults_and_an_inventory_are_accepted() -> None:
     settings = load_yaml(INVENTORIES / "prod" / "group_vars" / "all.yml")
-    settings.update(fleet_rollback_date="2026-11-19", fleet_rollback_images=["api=516-master"])
+    settings.update(fleet_rollback_date="2026-11-19", fleet_rollback_images=["api=516-master"],
+                    fleet_rollback_snapshot="/home/deploy/fleetrewind/dump/prod/snapshot-20261120T010000Z.json")
     commands = rendered_commands(settings)
     for argv in commands.values():
         args = docopt_accepts(argv)
         assert args["--dump"] == "/home/deploy/fleetrewind/dump/prod"
         assert args["--marathon"] == "https://marathon.prod.example.com"
     run = next(argv for argv in commands.values() if argv[1] == "run")
-    assert run[2:] == ["--date=2026-11-19", "--env=prod", "--timeout=600", "--on-failure=revert", "--json",
+    assert run[2:] == ["--env=prod", "--timeout=600", "--on-failure=revert", "--json", "--date=2026-11-19",
                        "--dump=/home/deploy/fleetrewind/dump/prod", "--registry=https://registry.example.com",
                        "--marathon=https://marathon.prod.example.com"]
 
@@ -454,7 +460,10 @@ def test_every_flag_maps_to_the_option_it_means() -> None:
     assert (get["--repo"], get["--keep"]) == ("api,worker,web", "20")
     for scoped in (run, plan):
         assert (scoped["--only"], scoped["--exclude"]) == ("api,web", "web")
-        assert (scoped["--rule"], scoped["--strict"]) == ("ran", True)
+        assert (scoped["--rule"], scoped["--strict"], scoped["--with-config"]) == ("ran", True, True)
+    assert plan["--out"] == "/home/deploy/fleetrewind/dump/prod/plan.json"
+    undo = commands["undo"]
+    assert (undo["--snapshot"], undo["--force"]) == (ALL_OPTIONS["fleet_rollback_snapshot"], True)
     diff, status = commands["diff"], commands["status"]
     assert (diff["--from"], diff["--to"], diff["--env"]) == ("2026-11-17", "2026-11-19", "prod")
     assert status["--env"] == "prod" and not status["--json"]
@@ -530,3 +539,28 @@ def test_clean_up_keeps_the_newest_of_each_kind_and_every_fixed_file() -> None:
     renderer = Renderer({"fleet_rollback_keep_artifacts": 4, "__fleet_rollback_artifacts_after": after})
     assert sorted(renderer.render(internal_vars()["__fleet_rollback_old_artifacts"])) == [
         "/d/report-20261110T030000Z.json", "/d/report-20261111T030000Z.json"]
+
+
+def test_run_carries_out_the_plan_file_alone_and_at_replaces_the_date() -> None:
+    settings = {**ALL_OPTIONS, "fleet_rollback_plan": "plan.json", "fleet_rollback_at": "2026-11-19T14:05+01:00"}
+    commands = {argv[1]: docopt_accepts(argv) for argv in rendered_commands(settings, {"plan", "run"}).values()}
+    run, plan = commands["run"], commands["plan"]
+    assert run["--plan"] == plan["--out"] == "/home/deploy/fleetrewind/dump/prod/plan.json"
+    assert not (run["--date"] or run["--at"] or run["--only"] or run["--rule"] or run["--strict"] or run["--dry-run"])
+    assert (run["--on-failure"], run["--force"]) == ("revert", True)
+    assert (plan["--at"], plan["--date"]) == ("2026-11-19T14:05+01:00", None)
+
+
+def test_undo_without_a_snapshot_takes_the_last_changing_run_s_own_undo_line() -> None:
+    def report(command: str, undo: str | None) -> dict[str, str]:
+        return {"content": __import__("base64").b64encode(json.dumps({"command": command, "undo": undo}).encode()).decode()}
+
+    texts = {"results": [report("run", "rollback.py undo --snapshot=/d/snapshot-1.json"),
+                         report("run", "rollback.py undo --snapshot=/d/snapshot-2.json --force"),
+                         report("undo", "rollback.py undo --snapshot=/d/snapshot-3.json"),
+                         report("run", None), {"skipped": True}]}
+    renderer = Renderer({**ALL_OPTIONS, "fleet_rollback_snapshot": "", "fleet_rollback_force": False,
+                         "__fleet_rollback_report_texts": texts})
+    assert renderer.render(internal_vars()["__fleet_rollback_undo_args"]) == ["--snapshot=/d/snapshot-2.json", "--force"]
+    nothing = Renderer({**ALL_OPTIONS, "fleet_rollback_snapshot": ""})
+    assert nothing.render(internal_vars()["__fleet_rollback_undo_args"]) == []
