@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from ..releases.index import Release
 from .checks import Check
-from .evidence import Verdict
+from .evidence import Evidence, Verdict
 from .scope import Scope
 
 
@@ -61,6 +61,7 @@ class Step:
     evidence: str = ""                  # one line: which release or which stored version chose the target
     restore_version: str | None = None  # --with-config: the stored version deployed again whole
     verdict: Verdict | None = None      # what served: the target's verdict where Marathon's history tells
+    proof: tuple[Evidence, ...] = ()    # the verdict's evidence (source, when, what)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import replace
 from typing import Mapping, Sequence
 
@@ -163,6 +164,7 @@ def render_checks(checks: Sequence[Check]) -> list[str]:
 
 
 def plan_json(plan: Plan) -> dict[str, object]:
+    zone = plan.at.tzinfo if plan.at is not None and plan.at.tzinfo is not None else dt.timezone.utc  # the index's
     return {
         "env": plan.env,
         "date": plan.date,
@@ -175,7 +177,9 @@ def plan_json(plan: Plan) -> dict[str, object]:
             {"service": s.service, "app_id": s.app_id, "current": s.current, "target": s.target,
              "action": s.action, "reason": s.reason, "wave": s.wave,
              "tag": s.release.tag if s.release else None, "pinned": s.pinned, "evidence": s.evidence,
-             "verdict": str(s.verdict) if s.verdict else None}
+             "verdict": str(s.verdict) if s.verdict else None,
+             "verdict_evidence": [{"source": str(e.source), "at": e.at.astimezone(zone).isoformat(), "detail": e.detail}
+                                  for e in s.proof]}
             for s in plan.steps
         ],
     }

@@ -49,7 +49,7 @@ def plan_good(index: Index, date: str, timelines: Mapping[str, Timeline],
             worst = earlier[-1]
             steps.append(Step(service, app_id, now, None, LEFT_NO_GOOD,
                               f"every version held by {when} failed or was short-lived: left as it is", wave,
-                              evidence=worst.summary(tz), verdict=worst.verdict))
+                              evidence=worst.summary(tz), verdict=worst.verdict, proof=worst.evidence))
             continue
         image, release = good.image, release_of(index, service, good.image)
         until = show(good.end, tz) if good.end else "now"
@@ -59,10 +59,11 @@ def plan_good(index: Index, date: str, timelines: Mapping[str, Timeline],
             steps.append(replace(on_target(service, app_id, now, wave, problem=problems.get(service),
                                            tag=release.tag if release else image.rpartition(":")[2],
                                            unchanged=f"unchanged: already runs the last good version ({why})",
-                                           release=release, evidence=evidence), verdict=good.verdict))
+                                           release=release, evidence=evidence), verdict=good.verdict,
+                                 proof=good.evidence))
         else:
             steps.append(Step(service, app_id, now, image, CHANGE, f"{why} by {when}", wave, release,
-                              evidence=evidence, verdict=good.verdict))
+                              evidence=evidence, verdict=good.verdict, proof=good.evidence))
     return Plan(env=index.env, date=date, steps=tuple(steps), waves=tuple(tuple(w) for w in waves), rule=GOOD, at=at)
 
 
@@ -89,7 +90,7 @@ def with_verdicts(plan: Plan, judgements: Mapping[str, Sequence[Judgement]], *, 
         if step.verdict is None and step.action in (CHANGE, UNCHANGED) and step.target:
             judged = _target_judgement(step, judgements.get(step.service, ()), moment, plan.rule)
             if judged is not None:
-                step = replace(step, verdict=judged.verdict)
+                step = replace(step, verdict=judged.verdict, proof=judged.evidence)
         steps.append(step)
     return replace(plan, steps=tuple(steps))
 

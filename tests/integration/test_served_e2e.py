@@ -108,6 +108,8 @@ def test_a_hand_revert_across_midnight_ran_flags_it_good_skips_it(world: World) 
     ran = world.plan("--date=2026-11-19", "--rule=ran")
     assert world.tag(ran, "api") == "512-master"  # what Marathon held at 23:59:59
     assert world.service(ran, "api")["verdict"] == "failed"
+    [proof] = world.service(ran, "api")["verdict_evidence"]  # source and time (the index's zone), what
+    assert (proof["source"], proof["at"]) == ("marathon", "2026-11-19T23:58:00+00:00")
     assert "never served healthy" in world.checks(ran, "api")["never-healthy"]
     assert "23:58" in world.checks(ran, "api")["never-healthy"]  # the lastTaskFailure that proves it
 

@@ -352,7 +352,8 @@ def test_plan_json_is_the_table_for_machines() -> None:
     assert worker == {"service": "worker", "app_id": "/ds/prod/shop/worker", "current": f"{REG}/worker:210-master",
                       "target": f"{REG}/worker:207-master", "action": "change",
                       "reason": "filled from an older date (2026-11-18)", "wave": 0, "tag": "207-master",
-                      "pinned": None, "evidence": "built 2026-11-18 14:45, release 207-master", "verdict": None}
+                      "pinned": None, "evidence": "built 2026-11-18 14:45, release 207-master", "verdict": None,
+                      "verdict_evidence": []}
     assert data["scope"] == {"only": None, "exclude": [], "pinned": {}, "in_scope": ["api", "worker", "web"],
                              "excluded": []}
 
