@@ -44,6 +44,8 @@ class Outcome:
     failure_class: FailureClass | None = None
     stuck_reason: str | None = None  # why its deployment waited (rollout/stuck.py)
     verdict: str | None = None  # what served: the plan's verdict on its target's version (model/evidence.py)
+    version: str | None = None  # the Marathon version the tool saw running healthy (the journal's evidence)
+    finished_at: str | None = None  # when the tool saw it done (ISO, UTC)
 
     def map_text(self, fn: Callable[[str], str]) -> Outcome:
         return replace(self, service=fn(self.service), app_id=_opt(fn, self.app_id),

@@ -240,8 +240,10 @@ class Executor:
                         return
                 if verdict.done:
                     seconds = round(self.clock() - started, 3)
+                    version = app.get("version") if app is not None else None
                     outcomes[service] = replace(outcomes[service], status=Status.SUCCEEDED, stuck_reason=None,
-                                                seconds=seconds)
+                                                seconds=seconds, version=version if isinstance(version, str) else None,
+                                                finished_at=self.now().astimezone(dt.timezone.utc).isoformat())
                     self.report(f"{step.service}: done on {step.target} in {seconds:.1f}s ({verdict.detail})")
                     self.notifier.service_done(service=step.service, app_id=step.app_id, from_image=step.current,
                                                to_image=step.target, status=Status.SUCCEEDED, seconds=seconds,
