@@ -49,9 +49,13 @@ def deployed_from(docs: Iterable[object], env: str) -> dict[str, list[Deployed]]
             if not isinstance(tried, dict) or not isinstance(tried.get("image"), str):
                 continue
             status = tried.get("status")
+            done = read_instant(tried.get("finished_at")) or finished  # when the tool saw it done, else the run's end
+            watched = tried.get("seconds")
             found.setdefault(str(service), []).append(Deployed(
-                service=str(service), image=tried["image"], run=run, started=started, finished=finished,
-                healthy=status == Status.SUCCEEDED, watched=(finished - started).total_seconds(),
+                service=str(service), image=tried["image"], run=run, started=started, finished=done,
+                healthy=status == Status.SUCCEEDED,
+                watched=float(watched) if isinstance(watched, (int, float)) and not isinstance(watched, bool)
+                else (done - started).total_seconds(),
                 rolled_back=status == Status.ROLLED_BACK,
                 version=tried.get("version") if isinstance(tried.get("version"), str) else None))
     return found

@@ -275,8 +275,7 @@ class Rollout:
                  "images": {s: i for s, i in final.items() if i} if state in GOOD_STATES else {},
                  # what it tried and how that ended: evidence for the ran rule's timeline
                  "started_at": report.started_at,
-                 "tried": {o.service: {"image": o.to_image, "status": str(o.status)} for o in outcomes.values()
-                           if o.action == CHANGE and o.to_image}}
+                 "tried": {o.service: _tried(o) for o in outcomes.values() if o.action == CHANGE and o.to_image}}
         try:
             ledger.append(self.options.ledger_file, entry)
         except OSError as exc:
@@ -310,3 +309,12 @@ def _failure_code(failed: list[Outcome]) -> int:
     if classes == {FailureClass.UNREACHABLE}:
         return EXIT_UNREACHABLE
     return EXIT_FAILED
+
+
+def _tried(outcome: Outcome) -> dict[str, object]:
+    """The journal's evidence of one service: the image and how it ended; when it ended well, the Marathon
+    version seen running healthy, when, and how long the tool watched it (docs/how-it-works.md, "Three witnesses")."""
+    tried: dict[str, object] = {"image": outcome.to_image, "status": str(outcome.status)}
+    if outcome.status == Status.SUCCEEDED:
+        tried.update(version=outcome.version, finished_at=outcome.finished_at, seconds=outcome.seconds)
+    return tried

@@ -397,7 +397,11 @@ def test_the_checks_reach_slack_the_report_and_the_matrix_of_a_run(make_world: C
     assert all(OLD_SECRET not in c["detail"] and NEW_SECRET not in c["detail"] for c in checks)
     # the ledger records what was tried, so a later failed-and-reverted image counts as not run
     entry = json.loads((w.dump / "ledger.jsonl").read_text().splitlines()[-1])
-    assert entry["tried"][svc("api")] == {"image": w.ix.image("api", "512-master"), "status": "succeeded"}
+    api = entry["tried"][svc("api")]
+    assert (api["image"], api["status"]) == (w.ix.image("api", "512-master"), "succeeded")
+    # and the evidence of what served: the version the tool saw healthy, when, after how long
+    assert api["version"] == w.sim.apps[app_id("api")]["version"] and api["seconds"] >= 0
+    assert api["finished_at"][:19] <= entry["at"][:19]  # seen done before the run ended (both UTC)
 
 
 def test_with_config_reverts_whole_definitions_when_a_service_fails(make_world: Callable[..., World]) -> None:
