@@ -27,6 +27,7 @@ from urllib3.util.retry import Retry
 from . import __version__
 from .errors import RollbackError, UnreachableError
 from .secret import split_userinfo
+from .socksdeadline import socks_pools as _socks_pools
 
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
@@ -145,18 +146,25 @@ class DeadlineExceeded(Exception):
 
 
 class _Watch:
-    __slots__ = ("deadline", "expired", "conn")
+    __slots__ = ("deadline", "expired", "conn", "pending")
 
     def __init__(self, deadline: float) -> None:
         self.deadline = deadline
         self.expired = False
         self.conn: HTTPConnection | None = None
+        self.pending: socket.socket | None = None  # a SOCKS socket still in its proxy handshake
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
 
     def expire(self) -> None:
         self.expired = True
+        pending = self.pending
+        if pending is not None:
+            try:
+                socket.socket.shutdown(pending, socket.SHUT_RDWR)  # ends a trickled SOCKS handshake
+            except OSError:
+                pass
         conn = self.conn
         # Only while the connection still works for this request (it goes back to the pool after).
         if conn is not None and getattr(conn, "_fleetrewind_watch", None) is self and conn.sock is not None:
@@ -186,6 +194,7 @@ class _Watchdog:
         with self._cond:
             self._watches.discard(watch)
             watch.conn = None
+            watch.pending = None
 
     def _run(self) -> None:
         with self._cond:
@@ -241,6 +250,7 @@ class _HTTPSPool(HTTPSConnectionPool):
 
 
 _POOLS = {"http": _HTTPPool, "https": _HTTPSPool}
+_SOCKS_POOLS = _socks_pools(_attach, _CURRENT)
 
 
 class _Adapter(HTTPAdapter):
@@ -252,8 +262,10 @@ class _Adapter(HTTPAdapter):
 
     def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
         manager = super().proxy_manager_for(proxy, **proxy_kwargs)
-        if not proxy.lower().startswith("socks"):  # SOCKS brings pool classes of its own
+        if not proxy.lower().startswith("socks"):
             manager.pool_classes_by_scheme = _POOLS
+        elif _SOCKS_POOLS:  # SOCKS brings pool classes of its own: watched ones replace them
+            manager.pool_classes_by_scheme = _SOCKS_POOLS
         return manager
 
 
