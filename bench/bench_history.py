@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from fleetrewind.marathon.client import MarathonClient  # noqa: E402
+from fleetrewind.marathon.evidence import observe  # noqa: E402
 from fleetrewind.marathon.fleet import load_apps  # noqa: E402
 from fleetrewind.marathon.history import read_history  # noqa: E402
 from fleetrewind.marathon.versioncache import VersionCache  # noqa: E402
@@ -76,7 +77,8 @@ def _plan_and_verdicts(index: Any, fleet: Any, history: Any) -> tuple[float, flo
                     app_ids=fleet.app_ids, waves=[])
     run_checks(plan, history.timelines, history.current, tz=index.tz, now=now)
     planned = time.monotonic()
-    judgements = {s: judge(t, gather(s, fleet.apps.get(s), deployed=(), observations=(), now=now), now=now,
+    live = {s: observe(s, app, now) for s, app in fleet.apps.items()}
+    judgements = {s: judge(t, gather(s, live.get(s), deployed=(), observations=(), now=now), now=now,
                            tz=index.tz) for s, t in history.timelines.items()}
     verdict_checks(with_verdicts(plan, judgements, tz=index.tz), judgements, {}, tz=index.tz)
     return planned - started, time.monotonic() - planned

@@ -27,19 +27,26 @@ from .stopsignals import STOP_SIGNALS, signal_name
 from .usage import USAGE, parse_command_line
 
 if TYPE_CHECKING:
-    from .settings import Settings
+    from .settings.build import Door
+
+log = logging.getLogger(__name__)
 
 # The commands, their settings and the HTTP stack are imported when a command runs, not for
 # --version or --help (docs/performance.md, "Start-up").
 
-log = logging.getLogger(__name__)
 
+def handler(command: str) -> Callable[[Door, Console], int]:
+    """The command (fleetrewind/commands/<command>.py): its own settings, made at the door -> use case ->
+    output -> the exit code."""
+    from .settings import build
 
-def handler(command: str) -> Callable[["Settings", Console], int]:
-    """The command's ``execute`` (fleetrewind/commands/<command>.py): settings -> use case -> output ->
-    the exit code."""
-    execute: Callable[["Settings", Console], int] = importlib.import_module(f"{__package__}.commands.{command}").execute
-    return execute
+    execute = importlib.import_module(f"{__package__}.commands.{command}").execute
+    settings = getattr(build, f"{command}_settings")
+
+    def run(door: Door, console: Console) -> int:
+        code: int = execute(settings(door), console)
+        return code
+    return run
 
 
 def _usage_lines() -> str:
@@ -53,7 +60,7 @@ _SHORT = {"-h": "--help", "-q": "--quiet", "-v": "--verbose"}
 
 def _command_usage() -> dict[str, str]:
     """command -> the text of its usage line(s)."""
-    from .settings import COMMANDS
+    from .settings.build import COMMANDS
     lines: dict[str, str] = {}
     current = None
     for line in _usage_lines().splitlines()[1:]:
@@ -69,7 +76,7 @@ def _command_usage() -> dict[str, str]:
 
 def usage_problem(argv: Sequence[str]) -> str:
     """What is wrong with a command line docopt refused: option names, never a typed value."""
-    from .settings import COMMANDS
+    from .settings.build import COMMANDS
     commands = _command_usage()
     if not argv:
         return f"no command (commands: {', '.join(COMMANDS)})"
@@ -214,11 +221,13 @@ def _run(args: Mapping[str, object], environ: Mapping[str, str], console: Consol
          secrets: list[Secret | None]) -> int:
     # logging first: a traceback of a settings bug passes the redaction too (never Python's last resort)
     setup_logging(verbose=bool(args.get("--verbose")), stderr=console.stderr)
-    from .settings import CA_VARIABLES, from_args
+    from .settings import build
+    from .settings.values import CA_VARIABLES
     try:
-        settings = from_args(args, environ)
+        door = build.read(args, environ)
+        settings = door.common()
         console.quiet, console.verbose = settings.quiet, settings.verbose
-        console.secrets = secrets + settings.secrets()
+        console.secrets = secrets + list(settings.secrets)
         setup_logging(verbose=settings.verbose, stderr=console.stderr)
         for weak in weak_secrets():
             console.warn(f"{weak.name} is short or common (under 8 characters, all digits, or a word such as a "
@@ -230,7 +239,7 @@ def _run(args: Mapping[str, object], environ: Mapping[str, str], console: Consol
                          "not the default CAs; set --ca-bundle or ROLLBACK_CA_BUNDLE to choose explicitly")
         early = {id(weak) for weak in weak_secrets()}
         try:
-            return handler(settings.command)(settings, console)
+            return handler(settings.command)(door, console)
         finally:  # secrets found inside the run's data (a tag, an image name) are weak from then on
             for weak in weak_secrets():
                 if id(weak) not in early:

@@ -7,19 +7,21 @@ from pathlib import Path
 
 from .. import factory
 from ..console import Console
-from ..marathon.client import MarathonClient
+from ..platform.protocol import Platform
 from ..report.files import ReportFiles
 from ..rollout.usecase import Result, Rollout
-from ..settings import Settings
+from ..settings.commands import DeploySettings, RunSettings, UndoSettings
 
 
-def rollout(settings: Settings, console: Console, client: MarathonClient, *, command: str, env: str,
+def rollout(settings: RunSettings | UndoSettings | DeploySettings, console: Console, platform: Platform, *, command: str, env: str,
             date: str | None = None, announce_states: bool = False) -> Rollout:
     """A rollout whose report goes to --dump (else the lock folder, else the temp folder, else stderr)."""
-    options = factory.rollout_options(settings, command=command, env=env, announce_states=announce_states)
+    options = factory.rollout_options(settings.rollout, dump=settings.common.dump, files=settings.files,
+                                      marathon=settings.marathon, command=command, env=env,
+                                      announce_states=announce_states)
     files = ReportFiles(options.dump, fallbacks=(options.lock_dir, Path(tempfile.gettempdir())),
                         warn=console.warn, error=console.error, plain=console.plain)
-    return Rollout(options, console, client, factory.notifier(settings, console.warn), files, date=date)
+    return Rollout(options, console, platform, factory.notifier(settings.slack, console.warn), files, date=date)
 
 
 def print_result(console: Console, result: Result, *, as_json: bool) -> None:

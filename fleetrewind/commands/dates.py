@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from ..console import Console
 from ..releases.index import label, read_index
-from ..settings import Settings
+from ..settings.commands import DatesSettings
 
 
-def execute(settings: Settings, console: Console) -> int:
-    index = read_index(settings.dump)
-    if settings.json:
+def execute(settings: DatesSettings, console: Console) -> int:
+    index = read_index(settings.common.dump)
+    if settings.common.json:
         console.json({
             "env": index.env,
             "branch": index.branch,

@@ -7,7 +7,7 @@ ROLLBACK_FAILED. Which failure classes trigger the rollback is the config's ``ro
 
 from __future__ import annotations
 
-from ..marathon.appmap import order_waves
+from ..planning.build import order_waves
 from .. import factory
 from ..console import Console
 from ..errors import UsageError
@@ -17,7 +17,7 @@ from ..planning.build import plan_for_images, render_table
 from ..model.plan import FailurePolicy
 from ..model.states import State
 from .changing import print_result, rollout as start_rollout
-from ..settings import Settings
+from ..settings.commands import DeploySettings
 
 
 def target_image(current: str | None, value: str) -> str:
@@ -30,25 +30,25 @@ def target_image(current: str | None, value: str) -> str:
     return retarget(current, tag=value)
 
 
-def execute(settings: Settings, console: Console) -> int:
-    assert settings.env
-    client = factory.marathon_client(settings)
+def execute(settings: DeploySettings, console: Console) -> int:
+    as_json = settings.common.json
+    platform = factory.platform(settings.marathon)
     services = [svc for svc, _ in settings.images]
-    fleet = factory.fleet(client, services, settings)
+    fleet = platform.fleet(services)
     targets = {svc: target_image(fleet.images.get(svc), value) for svc, value in settings.images}
     plan = plan_for_images(targets, current=fleet.images, app_ids=fleet.app_ids, problems=fleet.problems,
-                           waves=order_waves(services, settings.waves), env=settings.env, reason="new release")
-    if not settings.json:
+                           waves=order_waves(services, settings.rollout.waves), env=settings.env, reason="new release")
+    if not as_json:
         console.result(render_table(plan))
-    rollout = start_rollout(settings, console, client, command="deploy", env=settings.env, announce_states=True)
-    rollout.verify = HealthUrlChecker(settings.health_urls, grace=settings.health_grace, tls=settings.tls,
+    rollout = start_rollout(settings, console, platform, command="deploy", env=settings.env, announce_states=True)
+    rollout.verify = HealthUrlChecker(settings.health_urls, grace=settings.health_grace, tls=settings.common.tls,
                                       stop=rollout.stop) if settings.health_urls else None
     policy = FailurePolicy.REVERT if settings.auto_rollback else FailurePolicy.STOP
     result = rollout.execute(plan, fleet, policy=policy, revert_on=settings.rollback_on)
-    if not settings.json:
+    if not as_json:
         for state in result.states:
             console.result(f"state: {state}")
     if result.state == State.FAILED and not settings.auto_rollback and result.report.undo:
         console.warn(f"auto-rollback is off: the failed state is left in place; roll back by hand with {result.report.undo}")
-    print_result(console, result, as_json=settings.json)  # its reason is the last line of stderr
+    print_result(console, result, as_json=as_json)  # its reason is the last line of stderr
     return result.exit_code

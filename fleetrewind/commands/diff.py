@@ -7,16 +7,14 @@ import datetime as dt
 from .. import factory
 from ..console import Console
 from ..errors import UnreachableError, UsageError
-from ..marathon.fleet import readable
-from ..marathon.timeline import deployed_between, show
+from ..platform.timeline import deployed_between, show
 from ..releases.diff import diff, diff_json, render_diff, span
-from ..planning.usecase import load_index
-from ..settings import Settings
+from ..planning.make import load_index, readable
+from ..settings.commands import DiffSettings
 
 
-def execute(settings: Settings, console: Console) -> int:
-    assert settings.env and settings.diff_from
-    index = load_index(settings.dump, env=settings.env, date=settings.date)
+def execute(settings: DiffSettings, console: Console) -> int:
+    index = load_index(settings.common.dump, env=settings.env, date=None)
     through = settings.diff_to or dt.datetime.now(index.tz).date().isoformat()
     if settings.diff_from > through:
         raise UsageError(f"--from {settings.diff_from} is after today ({through}); --from is the older date")
@@ -25,14 +23,15 @@ def execute(settings: Settings, console: Console) -> int:
     deployed: dict[str, list[tuple[dt.datetime, str | None]]] = {}
     notes: dict[str, str] = {}
     marathon: str | None = None
-    if not settings.marathon_url:
+    if not settings.marathon.url:
         marathon = "no Marathon URL (--marathon or MARATHON_URL)"
     else:
         try:
-            client = factory.marathon_client(settings)
-            peeks = factory.peek(client, settings, index.services)
+            platform = factory.platform(settings.marathon)
+            peeks = platform.peek(index.services)
             # what was deployed in the span: Marathon's stored versions (best effort, per app)
-            history = factory.history(client, readable(peeks), settings)
+            app_ids, apps = readable(peeks)
+            history = platform.history(app_ids, apps, failed=factory.inputs(settings.common.dump, settings.files).failed(settings.env))
         except UnreachableError as err:
             console.warn(f"{err}; listing the releases without what runs now")
             marathon = "Marathon could not be read"
@@ -48,7 +47,7 @@ def execute(settings: Settings, console: Console) -> int:
     after = show(settings.at, index.tz) if settings.at else settings.diff_from
     result = diff(index, after=after, through=through, current=current, problems=problems,
                   marathon=marathon, deployed=deployed, history=notes, since=settings.at)
-    if settings.json:
+    if settings.common.json:
         console.json(diff_json(result))
     else:
         console.result(render_diff(result))

@@ -7,34 +7,34 @@ import datetime as dt
 from .. import factory
 from ..registry.cache import DigestCache
 from ..factory import registry_client
-from ..marathon.evidence import observe
-from ..marathon.fleet import FleetState
-from ..planning.ranrule import ran_by_day
 from ..planning.witnesses import journal_docs, observation_doc, observations_from, to_record
+from ..platform.fleet import FleetState
+from ..platform.protocol import Platform
 from ..rollout import ledger
+from ..planning.ranrule import ran_by_day
 from ..atomic import check_writable
 from ..console import Console
 from ..errors import AuthError, RollbackError, UsageError
 from ..releases.index import Index, build_index, label, parse_index, write_index
 from ..report.matrix import write_matrix
 from ..registry.scan import scan
-from ..settings import Settings
+from ..settings.commands import GetSettings
 from ..transport import sanitize_url
 
 
-def execute(settings: Settings, console: Console) -> int:
-    assert settings.env and settings.branch
-    check_writable(settings.dump, "--dump")  # before minutes of registry reads, not after
-    client = registry_client(settings)
-    registry_url = sanitize_url(settings.registry_url or "")
-    cache = DigestCache(settings.cache_dir, registry_url)
+def execute(settings: GetSettings, console: Console) -> int:
+    dump = settings.common.dump
+    check_writable(dump, "--dump")  # before minutes of registry reads, not after
+    client = registry_client(settings.registry)
+    registry_url = sanitize_url(settings.registry.url or "")
+    cache = DigestCache(settings.registry.cache_dir, registry_url)
     console.info(f"get: {len(settings.services)} services from {registry_url}, branch {settings.branch!r}")
     result = scan(client, cache, services=settings.services, branch=settings.branch, pattern=settings.tag_pattern,
-                  registry_url=registry_url, concurrency=settings.concurrency, report=console.info,
-                  max_tags=settings.max_tags)
+                  registry_url=registry_url, concurrency=settings.registry.concurrency, report=console.info,
+                  max_tags=settings.registry.max_tags)
     for service, count in sorted(result.capped.items()):
-        console.warn(f"{service}: {count} tags of branch {settings.branch!r}; only the newest {settings.max_tags} "
-                     "builds are read (max_tags)")
+        console.warn(f"{service}: {count} tags of branch {settings.branch!r}; only the newest "
+                     f"{settings.registry.max_tags} builds are read (max_tags)")
     for service, tags in sorted(result.unmatched.items()):
         shown = ", ".join(tags[:5]) + (" ..." if len(tags) > 5 else "")
         console.warn(f"{service}: skipped {len(tags)} tags that follow no tag pattern ({shown})")
@@ -46,9 +46,9 @@ def execute(settings: Settings, console: Console) -> int:
     document = build_index(result.releases, env=settings.env, branch=settings.branch, registry=registry_url,
                            services=settings.services, tz=settings.tz, generated_at=dt.datetime.now(dt.timezone.utc),
                            keep=settings.keep)
-    if settings.marathon_url:
-        document["ran"] = _what_ran(settings, console, parse_index(document, settings.dump / "rollback.json"))
-    path = write_index(settings.dump, document)
+    if settings.marathon.url:
+        document["ran"] = _what_ran(settings, console, parse_index(document, dump / "rollback.json"))
+    path = write_index(dump, document)
     index = parse_index(document, path)
     _write_matrix(settings, index, console)
     missing = [s for s in settings.services if not index.releases(s)]
@@ -61,14 +61,14 @@ def execute(settings: Settings, console: Console) -> int:
     return 0
 
 
-def _what_ran(settings: Settings, console: Console, index: Index) -> dict[str, list[str]]:
+def _what_ran(settings: GetSettings, console: Console, index: Index) -> dict[str, list[str]]:
     """Which services ran each day's release, from Marathon's history; never fatal (a warning, and no day
     known: every label then says 'ran: unknown', never nothing)."""
-    assert settings.env
     try:
-        client = factory.marathon_client(settings)
-        fleet = factory.listed(client, settings, index.services)  # one read of /v2/apps, with the tasks
-        history = factory.history(client, fleet, settings)
+        platform = factory.platform(settings.marathon)
+        fleet = platform.survey(index.services)  # one read of /v2/apps, with the tasks
+        history = platform.history(fleet.app_ids, fleet.apps,
+                                   failed=factory.inputs(settings.common.dump, settings.files).failed(settings.env))
     except AuthError as err:  # a 401/403: name the credential, and every label says "ran: unknown"
         console.warn(f"Marathon's history could not be read: {err}; {_credential(settings)}; "
                      "the date labels say 'ran: unknown'")
@@ -78,34 +78,35 @@ def _what_ran(settings: Settings, console: Console, index: Index) -> dict[str, l
         return {}
     ran = ran_by_day(index, history.timelines)
     console.info(f"get: Marathon's history read for {len(fleet.app_ids)} apps ({history.requests} requests)")
-    _observe(settings, console, fleet)
+    _observe(settings, console, platform, fleet)
     return ran
 
 
-def _observe(settings: Settings, console: Console, fleet: FleetState) -> None:
+def _observe(settings: GetSettings, console: Console, platform: Platform, fleet: FleetState) -> None:
     """One observation per app into the journal, compacted: only what changed, or what now proves the soak."""
-    assert settings.env
     now = dt.datetime.now(dt.timezone.utc)
-    seen = {s: o for s, app in fleet.apps.items() if (o := observe(s, app, now)) is not None}
-    kept = observations_from(journal_docs(settings.ledger_file), settings.env)
+    seen = {s: o for s, app in fleet.apps.items() if (o := platform.observe(s, app, now)) is not None}
+    ledger_file = settings.files.ledger
+    kept = observations_from(journal_docs(ledger_file), settings.env)
     written = to_record(kept, seen, min_soak=settings.min_soak)
     try:
         for entry in written:
-            ledger.append(settings.ledger_file, observation_doc(settings.env, entry))
+            ledger.append(ledger_file, observation_doc(settings.env, entry))
     except OSError as exc:
         console.warn(f"could not record what runs in the journal: {exc.strerror}")
         return
     console.info(f"get: observed {len(seen)} apps, {len(written)} journal entries written (the rest unchanged)")
 
 
-def _credential(settings: Settings) -> str:
+def _credential(settings: GetSettings) -> str:
     """Which Marathon credential get used, by where it came from (never its value)."""
-    if settings.marathon_password is None:
+    marathon = settings.marathon
+    if marathon.password is None:
         return "no Marathon credential was given: set MARATHON_USER and MARATHON_PASSWORD (or --user and --pwd)"
-    return (f"the credential used: user {settings.marathon_user!r} (--user or MARATHON_USER) with the password "
-            f"from {settings.marathon_password.name}")
+    return (f"the credential used: user {marathon.user!r} (--user or MARATHON_USER) with the password "
+            f"from {marathon.password.name}")
 
 
-def _write_matrix(settings: Settings, index: Index, console: Console) -> None:
-    path = write_matrix(settings.dump, index)
+def _write_matrix(settings: GetSettings, index: Index, console: Console) -> None:
+    path = write_matrix(settings.common.dump, index)
     console.info(f"get: release matrix written to {path}")

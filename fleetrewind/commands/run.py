@@ -6,65 +6,62 @@ import json
 
 from .. import factory
 from ..console import Console
-from ..marathon.appmap import order_waves
-from ..rollout.ledger import last_good
-from ..planning.build import plan_for_images, render_table, scoped
-from ..planning.usecase import say_nothing_to_do, select_services, show_plan, shown
-from .changing import print_result, rollout as start_rollout
-from ..planning.witness import refuse
-from ..settings import Settings
 from ..errors import RefusedError, RollbackError, UnreachableError, UsageError
-from ..marathon.client import MarathonClient
-from ..marathon.fleet import FleetState, load_apps
-from ..releases.index import INDEX_NAME
+from ..model.plan import Plan
+from ..planning.build import render_table, scoped
+from ..planning.make import make_plan, plan_images, select_services
 from ..planning import planfile
+from ..planning.witness import refuse
+from ..platform.fleet import FleetState
+from ..platform.protocol import Platform
+from ..releases.index import INDEX_NAME
+from ..rollout.ledger import last_good
+from ..settings.commands import RunSettings
+from .changing import print_result, rollout as start_rollout
+from .show import say_nothing_to_do, show_plan
 
 
-def execute(settings: Settings, console: Console) -> int:
-    assert settings.env
-    client = factory.marathon_client(settings)
+def execute(settings: RunSettings, console: Console) -> int:
+    common, env, request = settings.common, settings.env, settings.request
+    platform = factory.platform(settings.marathon)
     if settings.plan_file:
-        return _run_saved(settings, console, client, planfile.read_plan(settings.plan_file))
-    if settings.to_last_good:
-        entry = last_good(settings.ledger_file, settings.env)
+        return _run_saved(settings, console, platform, planfile.read_plan(settings.plan_file))
+    if request is None:  # --to=last-good
+        entry = last_good(settings.files.ledger, env)
         recorded: dict[str, str] = entry["images"]
         selection = select_services(settings.scope, list(recorded), source="the ledger's last good state",
                                     pins=False)
         if not selection.selected:
-            return say_nothing_to_do(console, settings.scope, selection, env=settings.env, date=settings.date,
-                                     as_json=settings.json)
+            nothing = scoped(Plan(env=env, date=None, steps=()), selection, settings.scope)
+            return say_nothing_to_do(console, nothing, selection, as_json=common.json)
         images = {s: recorded[s] for s in selection.selected}
-        fleet = factory.fleet(client, list(images), settings)
-        plan = plan_for_images(images, current=fleet.images, app_ids=fleet.app_ids, problems=fleet.problems,
-                               waves=order_waves(list(images), settings.waves), env=settings.env,
-                               reason=f"last good state ({entry.get('at')}, {entry.get('command')})")
-        plan = scoped(plan, selection, settings.scope, left_out=shown(factory.left_out_apps(client, settings, selection)))
+        plan, fleet = plan_images(images, platform, env=env, scope=settings.scope, selection=selection,
+                                  waves=settings.rollout.waves,
+                                  reason=f"last good state ({entry.get('at')}, {entry.get('command')})")
         date = None
-        console.info(f"last good state of {settings.env}: {entry.get('at')} by {entry.get('actor')}")
+        console.info(f"last good state of {env}: {entry.get('at')} by {entry.get('actor')}")
         if settings.dry_run:
-            show_plan(console, plan, as_json=settings.json, dump=settings.dump, index=None)
+            show_plan(console, plan, as_json=common.json, dump=common.dump, index=None)
             return 0
     else:
-        assert settings.date
-        index, selection = factory.date_selection(settings)
-        if not selection.selected:
-            return say_nothing_to_do(console, settings.scope, selection, env=settings.env, date=settings.date,
-                                     as_json=settings.json, rule=settings.rule)
-        plan, fleet = factory.date_plan(client, settings, index, selection, confirm=not settings.dry_run)
-        date = settings.date
+        planned = make_plan(request, lambda: platform, factory.inputs(common.dump, settings.files),
+                            confirm=not settings.dry_run)
+        if planned.fleet is None:
+            return say_nothing_to_do(console, planned.plan, planned.selection, as_json=common.json)
+        plan, fleet, date = planned.plan, planned.fleet, request.date
         if settings.dry_run:
-            show_plan(console, plan, as_json=settings.json, dump=settings.dump, index=index)
+            show_plan(console, plan, as_json=common.json, dump=common.dump, index=planned.index)
             return 0
-        if not settings.json:
+        if not common.json:
             console.result(render_table(plan))
-        refuse(plan, strict=settings.strict, with_config=settings.with_config)
-    rollout = start_rollout(settings, console, client, command="run", env=settings.env, date=date)
+        refuse(plan, strict=request.strict, with_config=request.with_config)
+    rollout = start_rollout(settings, console, platform, command="run", env=env, date=date)
     result = rollout.execute(plan, fleet, policy=settings.on_failure)
-    print_result(console, result, as_json=settings.json)
+    print_result(console, result, as_json=common.json)
     return result.exit_code
 
 
-def _run_saved(settings: Settings, console: Console, client: MarathonClient, saved: planfile.SavedPlan) -> int:
+def _run_saved(settings: RunSettings, console: Console, platform: Platform, saved: planfile.SavedPlan) -> int:
     """run --plan: exactly the saved plan, or nothing (exit 3) when its inputs moved since."""
     plan = saved.plan
     if plan.env != settings.env:
@@ -73,7 +70,7 @@ def _run_saved(settings: Settings, console: Console, client: MarathonClient, sav
 
     def current() -> FleetState:  # before the lock, and again once it is held
         try:
-            fleet = load_apps(client, app_ids, parallel=settings.parallel)
+            fleet = platform.apps(app_ids)
         except UnreachableError:
             raise
         except RollbackError as err:
@@ -85,22 +82,23 @@ def _run_saved(settings: Settings, console: Console, client: MarathonClient, sav
     fleet = current()
     console.info(f"run --plan: {saved.path} (made {saved.created_at} by {saved.created_by}): "
                  f"{len(plan.changes())} of {len(plan.steps)} services change; nothing moved since")
-    if not settings.json:
+    if not settings.common.json:
         console.result(render_table(plan))
-    rollout = start_rollout(settings, console, client, command="run", env=plan.env, date=plan.date)
+    rollout = start_rollout(settings, console, platform, command="run", env=plan.env, date=plan.date)
     result = rollout.execute(plan, fleet, policy=settings.on_failure, recheck=current)
-    print_result(console, result, as_json=settings.json)
+    print_result(console, result, as_json=settings.common.json)
     return result.exit_code
 
 
-def _index_digest(settings: Settings) -> str | None:
+def _index_digest(settings: RunSettings) -> str | None:
     """rollback.json of --dump as it is now (None when there is none: the plan holds what run needs)."""
+    dump = settings.common.dump
     try:
-        text = (settings.dump / INDEX_NAME).read_text(encoding="utf-8")
+        text = (dump / INDEX_NAME).read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise UsageError(f"cannot read {settings.dump / INDEX_NAME}: {exc.strerror}") from None
+        raise UsageError(f"cannot read {dump / INDEX_NAME}: {exc.strerror}") from None
     try:
         document = json.loads(text)
     except ValueError:

@@ -15,25 +15,24 @@ from .. import factory
 from ..report.status import build_status, render_status, status_json
 from ..rollout.ledger import last_entry
 from ..rollout.lock import holder
-from ..planning.usecase import load_index
-from ..settings import Settings
+from ..planning.make import load_index
+from ..settings.commands import StatusSettings
 
 
-def execute(settings: Settings, console: Console) -> int:
-    assert settings.env
-    index = load_index(settings.dump, env=settings.env, date=settings.date)
-    lock = holder(settings.lock_dir, settings.env)
-    last_run = last_entry(settings.ledger_file, settings.env)
-    client = factory.marathon_client(settings)
+def execute(settings: StatusSettings, console: Console) -> int:
+    index = load_index(settings.common.dump, env=settings.env, date=None)
+    lock = holder(settings.files.lock_dir, settings.env)
+    last_run = last_entry(settings.files.ledger, settings.env)
+    platform = factory.platform(settings.marathon)
     failure: UnreachableError | None = None
     try:
-        peeks = factory.peek(client, settings, index.services)
-        deployments = client.deployments()
+        peeks = platform.peek(index.services)
+        deployments = platform.client.deployments()
     except UnreachableError as err:
         failure, peeks, deployments = err, {}, []
     status = build_status(index, peeks, deployments, now=dt.datetime.now(dt.timezone.utc), lock=lock,
                           last_run=last_run, unreachable=str(failure) if failure else None)
-    if settings.json:
+    if settings.common.json:
         console.json(status_json(status))
     else:
         console.result(render_status(status))

@@ -57,3 +57,12 @@ def image_update_body(app: AppDef, image: str) -> AppDef:
         if key in app:
             body[key] = copy.deepcopy(app[key])
     return body
+
+
+def definition(app: AppDef) -> AppDef:
+    """What a definition says, without what only the server fills in (version, tasks, counts...)."""
+    return {k: v for k, v in app.items() if k not in SERVER_FIELDS}
+
+
+def same_definition(now: AppDef, stored: AppDef) -> bool:
+    return definition(now) == definition(stored)

@@ -65,16 +65,3 @@ def map_apps(services: Sequence[str], app_ids: Iterable[str], *, env: str,
         raise UsageError("cannot map services to Marathon apps: " + "; ".join(problems)
                          + "; set `apps:` (service: app id) in the config file")
     return result
-
-
-def order_waves(services: Sequence[str], waves: Sequence[Sequence[str]]) -> list[list[str]]:
-    """Configured waves first, in order; services no wave names form one last wave."""
-    listed = [s for wave in waves for s in wave]
-    dupes = {s for s in listed if listed.count(s) > 1}
-    if dupes:
-        raise UsageError(f"config 'waves' lists {', '.join(sorted(dupes))} more than once")
-    chosen = set(services)
-    result = [[s for s in wave if s in chosen] for wave in waves]
-    rest = [s for s in services if s not in set(listed)]
-    result.append(rest)
-    return [wave for wave in result if wave]

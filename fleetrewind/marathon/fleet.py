@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 from .answers import app_problem
@@ -12,26 +11,17 @@ from ..secret import REGISTRY, Secret, secret_name
 from .appdef import AppDef, image_of
 from .appmap import map_apps
 from .client import MarathonClient
+from .health import config_at
+from ..platform.fleet import FleetState, Peek
 
 
-@dataclass(frozen=True)
-class FleetState:
-    app_ids: dict[str, str]
-    apps: dict[str, AppDef]
-
-    @property
-    def images(self) -> dict[str, str | None]:
-        return {s: image_of(app) for s, app in self.apps.items()}
-
-    @property
-    def problems(self) -> dict[str, str | None]:
-        """service -> why its app is not healthy at rest (None when it is): "already runs" needs both."""
-        return {s: app_problem(app) for s, app in self.apps.items()}
-
-    @property
-    def versions(self) -> dict[str, str | None]:
-        """Each app's version: the name of its whole current definition in Marathon's history."""
-        return {s: (str(app["version"]) if isinstance(app.get("version"), str) else None) for s, app in self.apps.items()}
+def fleet_state(app_ids: Mapping[str, str], apps: Mapping[str, AppDef]) -> FleetState:
+    """The platform's view of these apps: their images, what is wrong with each, their versions."""
+    return FleetState(app_ids=dict(app_ids), apps=dict(apps), images={s: image_of(app) for s, app in apps.items()},
+                      problems={s: app_problem(app) for s, app in apps.items()},
+                      versions={s: (str(app["version"]) if isinstance(app.get("version"), str) else None)
+                                for s, app in apps.items()},
+                      changed_at={s: config_at(app) for s, app in apps.items()})
 
 
 def load_apps(client: MarathonClient, app_ids: Mapping[str, str], *, parallel: int) -> FleetState:
@@ -40,8 +30,7 @@ def load_apps(client: MarathonClient, app_ids: Mapping[str, str], *, parallel: i
         apps = list(pool.map(lambda s: client.get_app(app_ids[s]), services))
     for app in apps:
         register_app_secrets(app)
-    return FleetState(app_ids=dict(app_ids), apps=dict(zip(services, apps)))
-
+    return fleet_state(app_ids, dict(zip(services, apps)))
 
 
 def register_app_secrets(app: Mapping[str, object]) -> None:
@@ -74,26 +63,6 @@ def load_fleet(client: MarathonClient, services: Sequence[str], *, env: str, ove
     return load_apps(client, mapping, parallel=parallel)
 
 
-@dataclass(frozen=True)
-class Peek:
-    """One service's app as far as it could be read (read-only, best effort)."""
-
-    app_id: str | None
-    app: AppDef | None
-    problem: str | None = None
-
-    @property
-    def image(self) -> str | None:
-        return image_of(self.app) if self.app else None
-
-
-def readable(peeks: Mapping[str, Peek]) -> FleetState:
-    """The peeked apps that could be read, as a fleet (what Marathon's history is read for)."""
-    found = {s: p for s, p in peeks.items() if p.app_id is not None and p.app is not None}
-    return FleetState(app_ids={s: str(p.app_id) for s, p in found.items()},
-                      apps={s: p.app for s, p in found.items() if p.app is not None})
-
-
 def listed_fleet(client: MarathonClient, services: Sequence[str], *, env: str, overrides: Mapping[str, str],
                  app_group: str | None) -> FleetState:
     """The services' apps (those that map) from one read of every app with its tasks and last task failure."""
@@ -105,7 +74,7 @@ def listed_fleet(client: MarathonClient, services: Sequence[str], *, env: str, o
                                        app_group=app_group)[service]
         except RollbackError:
             continue  # not mapped: nothing to observe (plan and run say why)
-    return FleetState(app_ids=mapped, apps={s: apps[i] for s, i in mapped.items()})
+    return fleet_state(mapped, {s: apps[i] for s, i in mapped.items()})
 
 
 def peek_apps(client: MarathonClient, services: Sequence[str], *, env: str, overrides: Mapping[str, str],
@@ -126,7 +95,8 @@ def peek_apps(client: MarathonClient, services: Sequence[str], *, env: str, over
 
     def read(service: str) -> Peek:
         try:
-            return Peek(mapped[service], client.get_app(mapped[service]))
+            app = client.get_app(mapped[service])
+            return Peek(mapped[service], app, image=image_of(app))
         except UnreachableError:
             raise
         except RollbackError as err:

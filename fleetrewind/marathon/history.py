@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Mapping, Sequence
 
 from ..errors import MarathonError, UnreachableError
 from .client import MarathonClient
-from .timeline import (BadTimestamp, Definition, Failed, Timeline, broken, build_timeline, definition_of,
-                       parse_instant)
+from ..platform.fleet import History
+from ..platform.timeline import BadTimestamp, Definition, Failed, Timeline, broken, build_timeline, parse_instant
+from .definition import definition_of
 from .versioncache import VersionCache
 
 log = logging.getLogger(__name__)
@@ -25,14 +26,6 @@ DEFAULT_MAX_VERSIONS = 50
 # versions read per app, newest first (config max_versions): Marathon may list far more than it
 # promises to keep (its GC runs periodically; a hostile one lists 20,000), each a request
 DEFAULT_READ_CAP = 200
-
-
-@dataclass(frozen=True)
-class History:
-    timelines: dict[str, Timeline]          # service -> timeline
-    current: dict[str, Definition]          # service -> the definition the app holds now
-    max_versions: int
-    requests: int                           # version lists + definitions read from Marathon
 
 
 def max_versions_of(info: Mapping[str, object]) -> int:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..cachefile import CacheFile
 from ..transport import sanitize_url
-from .timeline import BadTimestamp, Definition, canonical, instant_text
+from ..platform.timeline import BadTimestamp, Definition, canonical, instant_text
 from ..inputs import loads, read_text
 
 log = logging.getLogger(__name__)

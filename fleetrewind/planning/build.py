@@ -6,12 +6,29 @@ import datetime as dt
 from dataclasses import replace
 from typing import Mapping, Sequence
 
+from ..errors import UsageError
 from ..releases.index import Index, Release, day_of, target_for
 from ..releases.imageref import retarget, runs
-from ..marathon.timeline import show
+from ..platform.timeline import show
 from ..model.checks import Check
 from ..model.plan import CHANGE, EXCLUDED, LEFT, NO_RELEASE, UNCHANGED, Plan, Step
 from ..model.scope import Scope, Selection
+
+LeftOut = Mapping[str, tuple[str | None, str | None]]  # service -> (app id, image it runs), as far as known
+
+
+def order_waves(services: Sequence[str], waves: Sequence[Sequence[str]]) -> list[list[str]]:
+    """Configured waves first, in order; services no wave names form one last wave."""
+    listed = [s for wave in waves for s in wave]
+    dupes = {s for s in listed if listed.count(s) > 1}
+    if dupes:
+        raise UsageError(f"config 'waves' lists {', '.join(sorted(dupes))} more than once")
+    chosen = set(services)
+    result = [[s for s in wave if s in chosen] for wave in waves]
+    rest = [s for s in services if s not in set(listed)]
+    result.append(rest)
+    return [wave for wave in result if wave]
+
 
 def plan_for_date(index: Index, date: str, *, current: Mapping[str, str | None], app_ids: Mapping[str, str],
                   waves: Sequence[Sequence[str]], pin_digest: bool = False,
@@ -83,7 +100,7 @@ def on_target(service: str, app_id: str | None, now: str | None, wave: int, *, p
 
 
 def scoped(plan: Plan, selection: Selection, scope: Scope, *,
-           left_out: Mapping[str, tuple[str | None, str | None]] | None = None) -> Plan:
+           left_out: LeftOut | None = None) -> Plan:
     """The plan with every service outside ``selection`` turned into an excluded step (pins shown).
 
     ``left_out``: service -> (app id, image it runs), as far as Marathon could tell.

@@ -14,8 +14,8 @@ import datetime as dt
 from typing import Mapping, Sequence
 
 from ..releases.imageref import runs
-from ..marathon.timeline import Definition, ImageMatch, Timeline, changed_fields, not_compared, show
-from ..marathon.together import ran_together
+from ..platform.timeline import Definition, ImageMatch, Timeline, changed_fields, not_compared, show
+from .together import ran_together
 from ..model.checks import CONFIG_DRIFT, HISTORY_SHORT, NEVER_RAN, NEVER_TOGETHER, Check
 from ..model.plan import CHANGE, EXCLUDED, UNCHANGED, Plan, Step
 

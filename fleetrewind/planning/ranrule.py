@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Mapping, Sequence
 
-from ..marathon.timeline import Definition, Timeline, merged, show
+from ..platform.timeline import Definition, Timeline, merged, show
 from ..releases.imageref import runs
 from ..releases.index import Index, Release
 from .checks import day_end

@@ -15,7 +15,7 @@ import datetime as dt
 from dataclasses import replace
 from typing import Mapping, Sequence
 
-from ..marathon.timeline import Timeline, show
+from ..platform.timeline import Timeline, show
 from ..model.checks import FAILED_BEFORE, NEVER_HEALTHY, NO_GOOD_VERSION, SHORT_LIVED, UNPROVEN, Check
 from ..model.evidence import Deployed, Judgement, Verdict
 from ..model.plan import CHANGE, GOOD, NO_GOOD_VERSION as LEFT_NO_GOOD, NO_HISTORY, RAN, UNCHANGED, Plan, Step

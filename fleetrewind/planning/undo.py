@@ -4,7 +4,8 @@ Undo compares each app with what the run that wrote the snapshot left (its repor
 runs an image the run did not leave it on was changed since (a hotfix) and is not reverted
 without ``--force``. A ``--with-config`` snapshot's app "already holds" its stored definition when
 the definitions match, whatever its version string says (Marathon gives a restored definition a
-new version, so comparing versions redeployed the whole fleet on a second undo).
+new version, so comparing versions redeployed the whole fleet on a second undo): the platform
+judges that (``Platform.holds``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-from ..marathon.appdef import SERVER_FIELDS, AppDef
 from ..model.states import Status
 
 # what a service's status in the run's report says Marathon was left with: its "to", "from", or either
@@ -50,7 +50,7 @@ class ChangedSince:
                 f"not {' or '.join(sorted(self.left))}")
 
 
-def changed_since(targets: Mapping[str, str], left: Mapping[str, Left], apps: Mapping[str, AppDef],
+def changed_since(targets: Mapping[str, str], left: Mapping[str, Left], changed_at: Mapping[str, str],
                   app_ids: Mapping[str, str], images: Mapping[str, str | None]) -> list[ChangedSince]:
     """The apps someone changed after the run: they run neither what the run left nor undo's target."""
     found = []
@@ -59,17 +59,6 @@ def changed_since(targets: Mapping[str, str], left: Mapping[str, Left], apps: Ma
         now = images.get(service)
         if record is None or not record.images() or now in record.images() or now == target:
             continue
-        app = apps.get(service) or {}
-        info = app.get("versionInfo")
-        at = str((info.get("lastConfigChangeAt") if isinstance(info, dict) else None) or app.get("version") or "")
-        found.append(ChangedSince(service, app_ids.get(service, "?"), now, record.images(), at))
+        found.append(ChangedSince(service, app_ids.get(service, "?"), now, record.images(),
+                                  changed_at.get(service, "")))
     return found
-
-
-def definition(app: AppDef) -> AppDef:
-    """What a definition says, without what only the server fills in (version, tasks, counts...)."""
-    return {k: v for k, v in app.items() if k not in SERVER_FIELDS}
-
-
-def same_definition(now: AppDef, stored: AppDef) -> bool:
-    return definition(now) == definition(stored)

@@ -19,7 +19,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from ..marathon.timeline import Interval, Timeline, merged, show
+from ..platform.timeline import Interval, Timeline, merged, show
 from ..model.evidence import (DEFAULT_MIN_SOAK, Deployed, Evidence, Judgement, Observation, Source, TaskFailure,
                               Verdict)
 

@@ -11,66 +11,47 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from ..rollout import ledger
-from ..errors import MarathonError, RefusedError, UsageError
-from ..marathon.appmap import order_waves
-from ..marathon.client import MarathonClient
-from ..marathon.fleet import FleetState
-from ..marathon.appdef import image_of
-from ..marathon.history import DEFAULT_READ_CAP, History, read_history
-from ..marathon.timeline import Timeline
-from ..marathon.versioncache import VersionCache
-from ..releases.index import Index
+from ..errors import RefusedError, UsageError
 from ..model.checks import STRICT_KINDS
-from .checks import day_end, run_checks
 from ..model.evidence import DEFAULT_MIN_SOAK, Deployed, Observation
 from ..model.plan import GOOD, NO_HISTORY, RAN, Plan, Rule
-from .build import scoped
-from .usecase import LeftOut, plan_to_date
+from ..model.scope import Scope, Selection
+from ..platform.fleet import FleetState, History
+from ..platform.protocol import Chosen
+from ..platform.timeline import Timeline
+from ..releases.index import Index
+from .build import LeftOut, order_waves, plan_for_date, scoped
+from .checks import day_end, run_checks
 from .ranrule import moment_text, plan_ran
 from .served import plan_good, verdict_checks, with_verdicts
 from .verdicts import judge
 from .witnesses import deployed_from, gather, journal_docs, observations_from
-from ..model.scope import Scope, Selection
 
 
-def load_history(client: MarathonClient, fleet: FleetState, *, cache_dir: Path | None, marathon: str,
-                 ledger_file: Path, env: str, concurrency: int, timeout: float,
-                 read_cap: int = DEFAULT_READ_CAP) -> History:
-    """Every app's timeline (through the version cache), with the ledger's reverted deployments as evidence."""
-    cache = VersionCache(cache_dir, marathon)
-    return read_history(client, cache, app_ids=fleet.app_ids, apps=fleet.apps, concurrency=concurrency,
-                        timeout=timeout, failed=ledger.failed_deploys(ledger_file, env), read_cap=read_cap)
+def plan_to_date(index: Index, fleet: FleetState, date: str, *, waves: Sequence[Sequence[str]], pin_digest: bool,
+                 scope: Scope, selection: Selection | None = None, left_out: LeftOut | None = None) -> Plan:
+    """The selected services back on their images of ``date``, in the configured waves."""
+    services = selection.selected if selection else index.services
+    plan = plan_for_date(index, date, current=fleet.images, app_ids=fleet.app_ids, problems=fleet.problems,
+                         waves=order_waves(services, waves), pin_digest=pin_digest)
+    return scoped(plan, selection, scope, left_out=left_out) if selection else plan
 
 
-def confirm_chosen(client: MarathonClient, plan: Plan, history: History, *, cache_dir: Path | None,
-                   marathon: str) -> None:
-    """Every target the version cache chose is confirmed with Marathon before a change: one read of the
-    chosen version per changing app (docs/reliability.md, "What the cache is trusted for").
-
-    The cache file is writable by whoever can write the cache folder: an edited entry would otherwise
-    deploy an image Marathon never held, reported as "ran". On a mismatch the cache file is removed
-    (nothing in it is trusted again) and the run refused before the lock, the snapshot or any PUT.
-    """
+def chosen_versions(plan: Plan, history: History) -> list[Chosen]:
+    """Every changing target the ran or good rule took from a stored version the platform did not just read
+    (a cached one): the platform confirms each before a change (docs/reliability.md, "What the cache is
+    trusted for")."""
     if plan.rule not in (RAN, GOOD) or plan.at is None:
-        return
+        return []
+    found = []
     for step in plan.changes():
         timeline = history.timelines.get(step.service)
         version = step.restore_version or (_chosen_version(timeline, step.target, plan.at) if timeline else None)
         current = history.current.get(step.service)
-        if not version or not step.app_id or (current is not None and current.version == version):
+        if not version or not step.app_id or not step.target or (current is not None and current.version == version):
             continue  # the app's current definition was read live
-        try:
-            held = image_of(client.app_version(step.app_id, version))
-        except MarathonError as err:
-            held = f"unreadable ({err})"
-        if held != step.target:
-            cache = VersionCache(cache_dir, marathon)
-            if cache.path:
-                cache.path.unlink(missing_ok=True)
-            raise UsageError(f"the Marathon version cache {cache.path or ''} says {step.service} ({step.app_id}) "
-                             f"version {version} ran {step.target}, but Marathon holds {held} there: the cache was "
-                             "edited or is corrupt; it was removed and nothing was changed; run again")
+        found.append(Chosen(step.service, step.app_id, version, step.target))
+    return found
 
 
 def _chosen_version(timeline: Timeline, target: str | None, moment: dt.datetime) -> str | None:
@@ -91,7 +72,7 @@ def plan_by_rule(index: Index, fleet: FleetState, date: str, history: History, *
     now = now or dt.datetime.now(dt.timezone.utc)
     evidence = evidence or Evidence()
     at = (at or day_end(date, index.tz)).astimezone(index.tz)  # the moment, shown in the index's zone
-    judgements = {service: judge(timeline, gather(service, fleet.apps.get(service),
+    judgements = {service: judge(timeline, gather(service, evidence.live.get(service),
                                                   deployed=evidence.deployed.get(service, ()),
                                                   observations=evidence.observations.get(service, ()), now=now),
                                  now=now, tz=index.tz, min_soak=min_soak)
@@ -116,10 +97,12 @@ def plan_by_rule(index: Index, fleet: FleetState, date: str, history: History, *
 
 @dataclass(frozen=True)
 class Evidence:
-    """What the journal holds about the fleet: this tool's deployments and the observations of get."""
+    """What the journal holds about the fleet (this tool's deployments, the observations of get), and what
+    the platform observes of each app now (``live``)."""
 
     deployed: Mapping[str, Sequence[Deployed]] = field(default_factory=dict)
     observations: Mapping[str, Sequence[Observation]] = field(default_factory=dict)
+    live: Mapping[str, Observation] = field(default_factory=dict)
 
 
 def read_evidence(ledger_file: Path, env: str) -> Evidence:

@@ -12,7 +12,6 @@ from typing import Iterable, Mapping, Sequence
 
 from ..inputs import loads, read_text
 from ..instants import read_instant
-from ..marathon.evidence import observe
 from ..model.evidence import Deployed, Observation, TaskFailure
 from ..model.states import Status
 from .verdicts import Witnesses
@@ -61,18 +60,16 @@ def deployed_from(docs: Iterable[object], env: str) -> dict[str, list[Deployed]]
     return found
 
 
-def gather(service: str, app: Mapping[str, object] | None, *, deployed: Sequence[Deployed],
+def gather(service: str, live: Observation | None, *, deployed: Sequence[Deployed],
            observations: Sequence[Observation], now: dt.datetime) -> Witnesses:
     """Everything known about one service's app: the journal's entries, the observations kept, and what
-    Marathon shows now (its tasks' health, its ``lastTaskFailure``)."""
+    the platform shows now (``live``: its tasks' health, its last task failure)."""
     seen = list(observations)
     failures: list[TaskFailure] = [o.failure for o in observations if o.failure is not None]
-    if app is not None:
-        live = observe(service, app, now)
-        if live is not None:
-            seen.append(live)
-            if live.failure is not None:
-                failures.append(live.failure)
+    if live is not None:
+        seen.append(live)
+        if live.failure is not None:
+            failures.append(live.failure)
     return Witnesses(deployed=tuple(deployed), observations=tuple(seen), failures=tuple(dict.fromkeys(failures)))
 
 

@@ -13,7 +13,7 @@ from typing import Mapping, Sequence
 
 from ..instants import read_instant
 from ..marathon.appdef import AppDef, Doc
-from ..marathon.fleet import Peek
+from ..platform.fleet import Peek
 from ..releases.diff import release_of
 from ..releases.index import Index, Release, day_of, iso_utc
 from ..rollout.lock import LockHolder

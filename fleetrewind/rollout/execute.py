@@ -17,16 +17,13 @@ from dataclasses import replace
 from typing import Callable, Mapping
 
 from ..errors import MarathonBusy, MarathonError, MarathonLocked, MarathonRejected, UnreachableError
-from ..marathon.appdef import AppDef
-from ..marathon.client import MarathonClient
-from .health import Judgement, judge
-from ..model.report import Outcome
 from ..model.plan import FailurePolicy, Plan, Step
-from .slots import DeploymentSlots
+from ..model.report import Outcome
 from ..model.states import FailureClass, Status
-from .stuck import stuck_reason
+from ..platform.fleet import App
+from ..platform.protocol import Judgement, Platform, View, Watch
+from ..platform.slots import DeploymentSlots
 from .events import Listener
-from .watch import View, WaveWatch
 
 # A check run once a service is deployed (deploy's --health-url); returns an error or None.
 Verify = Callable[[Step], "str | None"]
@@ -44,7 +41,7 @@ def _utc_now() -> dt.datetime:
 
 
 class Executor:
-    def __init__(self, client: MarathonClient, *, timeout: float, parallel: int, force: bool,
+    def __init__(self, platform: Platform, *, timeout: float, parallel: int, force: bool,
                  report: Callable[[str], None], notifier: Listener, stop: threading.Event,
                  verify: Verify | None = None, poll: float = 0.5, max_poll: float = 1.0,
                  max_deployments: int = DEFAULT_MAX_DEPLOYMENTS, slots: DeploymentSlots | None = None,
@@ -53,7 +50,7 @@ class Executor:
         # Polls of one app after its PUT: 0.5 s, then x1.5 up to max_poll (0.5, 1.25, 2.25, 3.25 s...);
         # the wave's background read of the deployments list (every ``poll``) wakes a service whose
         # deployment has left it, so an end is noticed within one read (bench/bench_run.py).
-        self.client = client
+        self.platform = platform
         self.timeout = timeout
         self.parallel = parallel
         self.force = force
@@ -70,13 +67,13 @@ class Executor:
         self.now = now
         self._wait: Wait = wait or stop.wait
         self._slot_wait: Wait = wait or self.slots.wait
-        self._real_time = wait is None  # then a background read wakes waiters early (WaveWatch.start)
+        self._real_time = wait is None  # then a background read wakes waiters early (Watch.start)
         self.stuck_after = stuck_after
         self.events = events  # follow Marathon's event stream for deployment ends (falls back to polling)
         self._said: set[str] = set()
         self._said_lock = threading.Lock()
 
-    def run(self, plan: Plan, apps: Mapping[str, AppDef], outcomes: dict[str, Outcome], *,
+    def run(self, plan: Plan, apps: Mapping[str, App], outcomes: dict[str, Outcome], *,
             policy: FailurePolicy) -> bool:
         """Deploy every changing step; return True when all of them succeeded."""
         all_ok = True
@@ -91,11 +88,11 @@ class Executor:
                 break
         return all_ok and not self.stop.is_set()
 
-    def _run_wave(self, steps: list[Step], apps: Mapping[str, AppDef], outcomes: dict[str, Outcome],
+    def _run_wave(self, steps: list[Step], apps: Mapping[str, App], outcomes: dict[str, Outcome],
                   policy: FailurePolicy) -> bool:
         deadline = self.clock() + self.timeout
         halt = threading.Event()
-        watch = WaveWatch(self.client, interval=self.poll, clock=self.clock, slots=self.slots)
+        watch = self.platform.watch(interval=self.poll, clock=self.clock, slots=self.slots)
         if self._real_time:
             watch.start(events=self.events)
         try:
@@ -116,7 +113,7 @@ class Executor:
             self._said.add(key)
         self.report(line)
 
-    def _admit(self, outcomes: dict[str, Outcome], service: str, deadline: float, watch: WaveWatch,
+    def _admit(self, outcomes: dict[str, Outcome], service: str, deadline: float, watch: Watch,
                halt: threading.Event) -> int | None:
         """Wait for one of Marathon's deployment slots; None when stopped, halted or past the deadline."""
         while True:
@@ -136,8 +133,8 @@ class Executor:
                                "the other services wait for a free slot")
             self._slot_wait(min(self.poll, remaining))
 
-    def _deploy_one(self, step: Step, app: AppDef, outcomes: dict[str, Outcome], deadline: float,
-                    halt: threading.Event, policy: FailurePolicy, watch: WaveWatch) -> None:
+    def _deploy_one(self, step: Step, app: App, outcomes: dict[str, Outcome], deadline: float,
+                    halt: threading.Event, policy: FailurePolicy, watch: Watch) -> None:
         service = step.service
         assert step.target is not None
         queued = self.clock()
@@ -156,11 +153,7 @@ class Executor:
                 return
             started = self.clock()
             try:
-                if step.restore_version:  # --with-config: the whole stored definition, deployed again
-                    deployment_id = self.client.restore_version(str(app["id"]), step.restore_version,
-                                                                image=step.target, force=self.force) or None
-                else:
-                    deployment_id = self.client.update_image(app, step.target, force=self.force) or None
+                deployment_id = self.platform.change(app, step.target, version=step.restore_version, force=self.force)
             except MarathonBusy as err:
                 # other tools deploy too: Marathon's cap was reached after all; wait for the next free slot
                 self.slots.refused(token, err.cap)
@@ -188,20 +181,19 @@ class Executor:
             self.slots.release(token)
             return
 
-    def _explain(self, step: Step, outcomes: dict[str, Outcome], app: AppDef | None, view: View, started: float, *,
+    def _explain(self, step: Step, outcomes: dict[str, Outcome], app: App | None, view: View, started: float, *,
                  now: bool = False) -> None:
-        service = step.service
         """Say why the deployment still waits, when that changes (after ``stuck_after`` seconds, or ``now``)."""
+        service = step.service
         if app is None or (not now and self.clock() - started < self.stuck_after):
             return
-        reason = stuck_reason(queue_entry=view.queue.get(str(step.app_id)), app=app,
-                              deployment=view.deployments.get(outcomes[service].deployment_id or ""), now=self.now())
+        reason = self.platform.why_stuck(str(step.app_id), app, view, outcomes[service].deployment_id, self.now())
         if reason and reason != outcomes[service].stuck_reason:
             self.report(f"{step.service}: still waiting: {reason}")
         outcomes[service] = replace(outcomes[service], stuck_reason=reason or outcomes[service].stuck_reason)
 
     def _wait_for(self, step: Step, outcomes: dict[str, Outcome], deadline: float, started: float,
-                  halt: threading.Event, policy: FailurePolicy, watch: WaveWatch) -> None:
+                  halt: threading.Event, policy: FailurePolicy, watch: Watch) -> None:
         service = step.service
         assert step.app_id and step.target
         deployment_id = outcomes[service].deployment_id
@@ -209,7 +201,7 @@ class Executor:
         last_detail, last_error = "", ""
         unhealthy = False
         polls = 0
-        app: AppDef | None = None
+        app: App | None = None
         while True:
             if self.stop.is_set():
                 outcomes[service] = replace(
@@ -227,8 +219,8 @@ class Executor:
             verdict: Judgement | None = None
             try:
                 # A hung Marathon must not hold the wave far past its deadline.
-                app = self.client.get_app(step.app_id, timeout=max(1.0, min(10.0, deadline - self.clock())))
-                verdict = judge(app, step.target, {deployment_id} if deployment_id else set())
+                app = self.platform.read_app(step.app_id, timeout=max(1.0, min(10.0, deadline - self.clock())))
+                verdict = self.platform.judge(app, step.target, {deployment_id} if deployment_id else set())
                 last_error = ""
             except (UnreachableError, MarathonError) as err:
                 last_error = str(err)
@@ -279,7 +271,7 @@ class Executor:
             self._wait(min(interval, remaining))
             interval = min(interval * 1.5, self.max_poll)
 
-    def _pause(self, seconds: float, watch: WaveWatch, deployment_id: str | None) -> None:
+    def _pause(self, seconds: float, watch: Watch, deployment_id: str | None) -> None:
         """Wait before the next poll; in real time, wake as soon as a read no longer lists the deployment."""
         if not self._real_time or not deployment_id:
             self._wait(seconds)

@@ -15,7 +15,7 @@ from typing import Any
 from ..errors import UsageError
 from ..releases.imageref import check_image
 from ..releases.tags import check_service
-from ..marathon.timeline import Failed, parse_instant
+from ..platform.timeline import Failed, parse_instant
 from ..model.states import GOOD_STATES, Status
 from ..inputs import loads, read_text
 

@@ -14,7 +14,7 @@ from ..marathon.appmap import check_app_id
 from ..releases.imageref import check_image
 from ..releases.tags import check_env, check_service
 from ..inputs import loads, read_text
-from ..marathon.timeline import parse_instant
+from ..platform.timeline import parse_instant
 from ..secret import REGISTRY, shorten
 
 SNAPSHOT_FORMAT = 1

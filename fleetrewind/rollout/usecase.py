@@ -21,9 +21,8 @@ from ..console import Console
 from .lock import EnvLock
 from ..errors import EXIT_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_UNREACHABLE, RefusedError, RollbackError, UsageError
 from .execute import Executor, Verify
-from ..marathon.fleet import FleetState, load_apps
-from ..marathon.appdef import deployment_ids, docker_of
-from ..marathon.client import MarathonClient
+from ..platform.fleet import FleetState
+from ..platform.protocol import Platform
 from .events import Listener, Recorder
 from .outcomes import build_report, outcomes_for, scope_of
 from ..model.checks import Check
@@ -31,7 +30,7 @@ from ..model.plan import CHANGE, FailurePolicy, Plan
 from ..planning.build import plan_for_images, plan_for_versions
 from ..model.report import Outcome, Report, ScopeReport
 from ..instants import stamp_now
-from .slots import DeploymentSlots
+from ..platform.slots import DeploymentSlots
 from .snapshot import write_snapshot
 from ..model.states import GOOD_STATES, FailureClass, State, Status
 
@@ -94,11 +93,11 @@ def stop_on_signals(stop: threading.Event, console: Console) -> Iterator[None]:
 
 
 class Rollout:
-    def __init__(self, options: RolloutOptions, console: Console, client: MarathonClient, notifier: Listener,
+    def __init__(self, options: RolloutOptions, console: Console, platform: Platform, notifier: Listener,
                  recorder: Recorder, *, date: str | None = None, verify: Verify | None = None) -> None:
         self.options = options
         self.console = console
-        self.client = client
+        self.platform = platform
         self.notifier = notifier
         self.recorder = recorder
         self.command = options.command
@@ -119,7 +118,7 @@ class Rollout:
             self.notifier.state(command=self.command, env=self.options.env, state=state, detail=detail)
 
     def _executor(self, *, force: bool, verify: Verify | None) -> Executor:
-        return Executor(self.client, timeout=self.options.timeout, parallel=self.options.parallel, force=force,
+        return Executor(self.platform, timeout=self.options.timeout, parallel=self.options.parallel, force=force,
                         report=self.console.info, notifier=self.notifier, stop=self.stop, verify=verify,
                         slots=self.slots, events=self.options.events)
 
@@ -142,7 +141,7 @@ class Rollout:
         outcomes = outcomes_for(plan)
         if not plan.changes():
             return self._finish(stamp, started, State.NOTHING_TO_DO, EXIT_OK, outcomes, None)
-        _refuse_without_docker(plan, fleet)
+        _refuse_without_docker(plan, fleet, self.platform)
         with EnvLock(self.options.lock_dir, env, command=self.command, force=self.options.force,
                      warn=self.console.warn):
             if recheck is not None:
@@ -215,7 +214,7 @@ class Rollout:
             return
         busy = []
         for step in plan.changes():
-            deps = deployment_ids(fleet.apps[step.service])
+            deps = self.platform.busy(fleet.apps[step.service])
             if deps:
                 busy.append(f"{step.app_id} ({', '.join(deps)})")
         if busy:
@@ -228,7 +227,7 @@ class Rollout:
         touched = {o.service: o.from_image for o in outcomes.values()
                    if o.action == CHANGE and o.status in (Status.SUCCEEDED, Status.FAILED, Status.INTERRUPTED) and o.from_image}
         try:
-            fresh = load_apps(self.client, {s: fleet.app_ids[s] for s in touched}, parallel=self.options.parallel)
+            fresh = self.platform.apps({s: fleet.app_ids[s] for s in touched})
         except RollbackError as err:
             # Marathon went away as the rollback began: say where every service is, in the report.
             for service in touched:
@@ -293,10 +292,10 @@ def _whole(plan: Plan) -> bool:
     return any(step.restore_version for step in plan.steps)
 
 
-def _refuse_without_docker(plan: Plan, fleet: FleetState) -> None:
+def _refuse_without_docker(plan: Plan, fleet: FleetState, platform: Platform) -> None:
     """Only a Docker image can be changed: refuse before the first change, not half-way through a wave."""
     bad = [f"{step.service} ({step.app_id})" for step in plan.changes()
-           if docker_of(fleet.apps[step.service]) is None]
+           if not platform.changeable(fleet.apps[step.service])]
     if bad:
         raise UsageError(f"no Docker image to change in {', '.join(bad)}: the app has no container.docker; "
                          "map the service to its Docker app with `apps:` in the config")

@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterator
 import pytest
 import requests
 
-import fleetrewind.rollout.execute as execute_module
+import fleetrewind.marathon.platform as platform_module
 import fleetrewind.rollout.usecase as usecase_module
 import fleetrewind.report.files as files_module
 from fleetrewind.rollout import ledger as ledger_module
@@ -258,7 +258,7 @@ def test_a_bug_in_the_middle_of_a_wave_ends_with_a_report_and_the_lock_released(
         raise bug
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(execute_module, "judge", broken)
+        patch.setattr(platform_module, "judge", broken)
         result = cli(*world.run_args(), env=world.env)
 
     report = assert_ended_with_a_report(world, result, 1)

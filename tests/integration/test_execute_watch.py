@@ -6,6 +6,7 @@ import pytest
 
 from fleetrewind.rollout.execute import Executor
 from fleetrewind.marathon.client import MarathonClient
+from fleetrewind.marathon.platform import MarathonPlatform
 from fleetrewind.rollout.events import Silent
 from fleetrewind.rollout.outcomes import outcomes_for
 from fleetrewind.model.states import Status
@@ -33,7 +34,7 @@ def test_a_listed_deployment_is_watched_through_the_deployments_list() -> None:
                                app_ids={"api": APP["id"]}, waves=[["api"]], env="prod", reason="test")
         outcomes = outcomes_for(plan)
         sim.reset_requests()
-        ok = Executor(client, timeout=30, parallel=1, force=False, report=lambda _: None, notifier=Silent(),
+        ok = Executor(MarathonPlatform(client), timeout=30, parallel=1, force=False, report=lambda _: None, notifier=Silent(),
                       stop=fake.stop, clock=fake.monotonic, wait=fake.wait, now=fake.now).run(
             plan, {"api": app}, outcomes, policy="stop")
         assert ok and outcomes["api"].status == Status.SUCCEEDED
@@ -60,7 +61,7 @@ def test_a_waiting_deployment_is_explained_from_one_shared_queue_read_only_once_
         outcomes = outcomes_for(plan)
         lines: list[str] = []
         sim.reset_requests()
-        ok = Executor(client, timeout=20, parallel=1, force=False, report=lines.append, notifier=Silent(),
+        ok = Executor(MarathonPlatform(client), timeout=20, parallel=1, force=False, report=lines.append, notifier=Silent(),
                       stop=fake.stop, clock=fake.monotonic, wait=fake.wait, now=fake.now).run(
             plan, {n: client.get_app(f"/ds/prod/shop/{n}") for n in current}, outcomes, policy="continue")
         assert not ok

@@ -299,10 +299,10 @@ def test_no_secret_reaches_slack_or_the_warning(slack_recorder: SlackRecorder) -
 def test_make_notifier_picks_slack_or_nothing(slack_recorder: SlackRecorder) -> None:
     warn = Warnings()
     assert isinstance(factory.notifier(_settings(), warn), Silent)
-    webhook = factory.notifier(_settings(slack_webhook=Secret(slack_recorder.webhook_url), build_url=BUILD), warn)
+    webhook = factory.notifier(_settings(webhook=Secret(slack_recorder.webhook_url), build_url=BUILD), warn)
     assert isinstance(webhook, SlackNotifier)
     webhook.started(command="run", env="prod", date="2026-11-19", actor="a", changes=1, total=1)
     assert slack_recorder.wait_for(1)[0].path.startswith("/services/")
-    bot = factory.notifier(_settings(slack_token=Secret(TOKEN), slack_channel="C123"), warn)
+    bot = factory.notifier(_settings(token=Secret(TOKEN), channel="C123"), warn)
     assert isinstance(bot, SlackNotifier)
     assert warn == []

@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from fleetrewind.marathon.timeline import changed_fields, definition_of, not_compared
+from fleetrewind.platform.timeline import changed_fields, not_compared
+from fleetrewind.marathon.definition import definition_of
 from fleetrewind.marathon.versioncache import VersionCache
 from fleetrewind.secret import Secret
 

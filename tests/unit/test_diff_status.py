@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from fleetrewind.marathon.fleet import Peek
+from fleetrewind.platform.fleet import Peek
 from fleetrewind.releases.diff import diff, render_diff
 from fleetrewind.releases.index import parse_index
 from fleetrewind.report.status import build_status, duration, render_status
@@ -65,7 +65,7 @@ def test_status_computes_in_flight_time_from_the_clock_it_is_given() -> None:
     app = {"id": "/ds/prod/shop/api", "instances": 3, "tasksRunning": 2, "tasksHealthy": 1,
            "healthChecks": [{"path": "/health"}], "deployments": [{"id": "d-1"}],
            "container": {"docker": {"image": "r.example/api:512-master"}}}
-    peeks = {"api": Peek("/ds/prod/shop/api", app), "worker": Peek(None, None, "worker: no Marathon app")}
+    peeks = {"api": Peek("/ds/prod/shop/api", app, image=app["container"]["docker"]["image"]), "worker": Peek(None, None, "worker: no Marathon app")}
     deployments = [{"id": "d-1", "version": "2026-11-21T02:57:55.000Z", "affectedApps": ["/ds/prod/shop/api"]}]
 
     status = build_status(_index(), peeks, deployments, now=now, lock=None, last_run=None)
@@ -86,7 +86,7 @@ def test_an_unreadable_deployment_start_shows_no_duration(version: str) -> None:
            "container": {"docker": {"image": "r.example/api:512-master"}}}
     deployments = [{"id": "d-1", "version": version, "affectedApps": ["/ds/prod/shop/api"]}]
 
-    status = build_status(_index(), {"api": Peek("/ds/prod/shop/api", app)}, deployments, now=now, lock=None,
+    status = build_status(_index(), {"api": Peek("/ds/prod/shop/api", app, image=app["container"]["docker"]["image"])}, deployments, now=now, lock=None,
                           last_run=None)
 
     assert [(d.id, d.seconds) for d in status.services[0].deployments] == [("d-1", None)]
@@ -99,14 +99,14 @@ def test_durations_read_like_a_person_says_them(seconds: float | None, shown: st
 
 
 def _definition(at: str, image: str | None, instances: int = 2) -> Any:
-    from fleetrewind.marathon.timeline import Definition, parse_instant
+    from fleetrewind.platform.timeline import Definition, parse_instant
 
     return Definition(version=at, at=parse_instant(at), image=image, instances=instances, fields={})
 
 
 def test_deployed_between_lists_image_changes_in_the_span_not_scaling_and_says_when_history_is_short() -> None:
-    from fleetrewind.marathon.timeline import Interval, Timeline, broken, parse_instant
-    from fleetrewind.marathon.timeline import deployed_between
+    from fleetrewind.platform.timeline import Interval, Timeline, broken, parse_instant
+    from fleetrewind.platform.timeline import deployed_between
     from fleetrewind.releases.diff import span
 
     defs = [_definition("2026-11-18T18:00:00Z", "r/api:510-master"), _definition("2026-11-19T12:00:00Z", "r/api:512-master"),

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from fleetrewind.instants import is_date, read_instant
-from fleetrewind.marathon.timeline import BadTimestamp, parse_instant
+from fleetrewind.platform.timeline import BadTimestamp, parse_instant
 
 UTC = dt.timezone.utc
 MOMENT = dt.datetime(2026, 11, 19, 10, 5, 0, 123000, tzinfo=UTC)

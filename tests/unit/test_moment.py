@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from fleetrewind.errors import UsageError
-from fleetrewind.settings import check_moment
+from fleetrewind.settings.values import check_moment
 
 UTC = dt.timezone.utc
 

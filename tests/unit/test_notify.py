@@ -15,7 +15,7 @@ from fleetrewind.rollout.events import Silent
 from fleetrewind.model.report import Report, Outcome, Summary
 from fleetrewind.model.states import FailureClass, State, Status
 from fleetrewind.secret import Secret
-from fleetrewind.settings import Settings
+from fleetrewind.settings.commands import SlackSettings
 
 
 TOKEN = "xoxb-1111-2222-secret-token"
@@ -83,13 +83,13 @@ def test_next_step(changes: dict[str, Any], expected: str | None) -> None:
     assert next_step(report) == expected
 
 
-def _settings(**values: Any) -> Settings:
-    return Settings(command="run", dump=Path("."), **values)
+def _settings(**values: Any) -> SlackSettings:
+    return SlackSettings(**values)
 
 
 def test_make_notifier_token_without_channel_warns_once() -> None:
     warn = Warnings()
-    notifier = factory.notifier(_settings(slack_token=Secret(TOKEN)), warn)
+    notifier = factory.notifier(_settings(token=Secret(TOKEN)), warn)
     assert isinstance(notifier, Silent)
     assert warn == ["SLACK_BOT_TOKEN is set but no channel (--slack-channel or SLACK_CHANNEL); Slack messages are off"]
     notifier.finished(_report())  # says nothing, raises nothing

@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from fleetrewind.marathon.appmap import map_apps, order_waves
+from fleetrewind.marathon.appmap import map_apps
+from fleetrewind.planning.build import order_waves
 from fleetrewind.errors import UsageError
 from fleetrewind.releases.index import Index, Release, build_index, parse_index
 from fleetrewind.releases.imageref import ImageRef, parse_image, retarget, runs

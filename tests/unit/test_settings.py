@@ -10,16 +10,22 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from fleetrewind.errors import UsageError
-from fleetrewind.settings import Settings, dumps_settings, from_args
+from fleetrewind.settings.build import Door, from_args, read
+from fleetrewind.settings.commands import PlanSettings, RunSettings, dumps_settings
 from fleetrewind.usage import parse_command_line
 
 PLAN = ("plan", "--date=2026-11-19", "--env=prod")
 GET = ("get", "--repo=api,web", "--env=prod")
 
 
-def settings(*argv: str, env: dict[str, str] | None = None) -> Settings:
-    args = parse_command_line(argv)
-    return from_args(args, env or {})
+def settings(*argv: str, env: dict[str, str] | None = None) -> Door:
+    """Every value as the door read it (each command's settings are made from these)."""
+    return read(_args(*argv), env or {})
+
+
+def _args(*argv: str) -> dict[str, Any]:
+    args: dict[str, Any] = parse_command_line(list(argv))
+    return args
 
 
 def refused(*argv: str, env: dict[str, str] | None = None) -> str:
@@ -299,7 +305,7 @@ def test_a_full_config_file_is_accepted(config) -> None:
 
 # -- Marathon password and registry credentials ----------------------------------------------
 
-def _password(s: Settings) -> str | None:
+def _password(s: Door) -> str | None:
     return s.marathon_password.reveal() if s.marathon_password else None
 
 
@@ -335,7 +341,9 @@ def test_secrets_never_show_in_settings_views() -> None:
     assert got.registry_credentials is not None
     assert got.registry_credentials.user == "ci"
     assert got.registry_credentials.password.reveal() == "reg-pw-42"
-    for view in (repr(got), str(got), dumps_settings(got)):
+    made = from_args(_args(*PLAN, "--pwd=hunter22"), {"REGISTRY_USER": "ci", "REGISTRY_PASSWORD": "reg-pw-42"})
+    assert isinstance(made, PlanSettings) and made.marathon.password is not None
+    for view in (repr(made), str(made), dumps_settings(made)):
         assert "hunter22" not in view
         assert "reg-pw-42" not in view
 
@@ -348,3 +356,43 @@ def test_cli_errors_never_echo_the_password(cli, argv: tuple[str, ...]) -> None:
     result = cli(*argv)
     assert result.code == 2
     assert "hunter22" not in result.err + result.out
+
+
+# -- each command's own settings ----------------------------------------------------------------
+
+def test_plan_gets_a_plan_request_with_the_resolved_values(config) -> None:
+    got = from_args(_args(*PLAN, "--rule=ran", "--strict", "--only=api",
+                          config("pinned: [web]\nwaves: [[api]]\npin_digest: true\n")), {})
+    assert isinstance(got, PlanSettings)
+    request = got.request
+    assert (request.env, request.date, request.rule, request.strict, request.pin_digest) == \
+        ("prod", "2026-11-19", "ran", True, True)
+    assert request.scope.only == ("api",) and dict(request.scope.pinned) == {"web": ""}
+    assert request.waves == (("api",),)
+    # the moment is the end of the date, in the zone the index was made in, unless a command says otherwise
+    paris = ZoneInfo("Europe/Paris")
+    assert request.moment is None
+    assert request.at(paris) == dt.datetime(2026, 11, 19, 23, 59, 59, 999999, tzinfo=paris)
+
+
+def test_run_to_last_good_has_no_date_request_but_keeps_its_scope() -> None:
+    got = from_args(_args("run", "--to=last-good", "--env=prod", "--exclude=web", "--on-failure=revert"), {})
+    assert isinstance(got, RunSettings)
+    assert got.request is None and got.scope.exclude == ("web",) and got.on_failure == "revert"
+    dated = from_args(_args("run", "--date=2026-11-19", "--env=prod", "--with-config"), {})
+    assert isinstance(dated, RunSettings) and dated.request is not None
+    assert dated.request.rule == "ran" and dated.request.with_config is True
+
+
+@pytest.mark.parametrize("argv, env, cfg, expected", [
+    (("--marathon=https://flag.example",), {"MARATHON_URL": "https://env.example"}, "marathon: https://cfg.example\n",
+     "https://flag.example"),
+    ((), {"MARATHON_URL": "https://env.example"}, "marathon: https://cfg.example\n", "https://env.example"),
+    ((), {}, "marathon: https://cfg.example\n", "https://cfg.example"),
+])
+def test_the_marathon_group_a_command_hands_the_factory_keeps_the_precedence(
+        config, argv: tuple[str, ...], env: dict[str, str], cfg: str, expected: str) -> None:
+    got = from_args(_args(*PLAN, *argv, config(cfg + "parallel: 3\napps: {api: /x/prod/api}\n")), env)
+    assert isinstance(got, PlanSettings)
+    assert (got.marathon.url, got.marathon.parallel, dict(got.marathon.apps), got.marathon.env) == \
+        (expected, 3, {"api": "/x/prod/api"}, "prod")

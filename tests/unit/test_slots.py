@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fleetrewind.rollout.slots import DeploymentSlots
+from fleetrewind.platform.slots import DeploymentSlots
 
 
 def test_nothing_starts_before_the_list_is_read_then_others_deployments_take_slots() -> None:

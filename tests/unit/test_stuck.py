@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from fleetrewind.rollout.health import judge
-from fleetrewind.rollout.stuck import stuck_reason
+from fleetrewind.marathon.health import judge
+from fleetrewind.marathon.stuck import stuck_reason
 
 NOW = dt.datetime(2026, 11, 19, 10, 10, 0, tzinfo=dt.timezone.utc)
 CONFIG_AT = "2026-11-19T10:05:00.000Z"

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from fleetrewind.marathon.timeline import (BadTimestamp, Definition, Failed, build_timeline, changed_fields,
-                                           definition_of, parse_instant)
-from fleetrewind.marathon.together import ran_together
+from fleetrewind.platform.timeline import BadTimestamp, Definition, Failed, build_timeline, changed_fields, parse_instant
+from fleetrewind.marathon.definition import definition_of
+from fleetrewind.planning.together import ran_together
 from fleetrewind.marathon.versioncache import VersionCache
 from fleetrewind.releases.index import Index, Release
 from fleetrewind.planning.checks import day_end, run_checks
@@ -82,7 +82,7 @@ def test_a_refused_change_before_a_scale_only_version_is_told_by_its_version_inf
 
 
 def test_scale_only_and_restart_versions_keep_one_image_interval() -> None:
-    from fleetrewind.marathon.timeline import merged
+    from fleetrewind.platform.timeline import merged
 
     v1 = definition("2026-11-18T10:00:00.000Z", "1-master")
     scaled = definition("2026-11-18T12:00:00.000Z", "1-master", instances=5, config_at="2026-11-18T10:00:00.000Z")
@@ -191,8 +191,8 @@ def test_the_rules_disagree_when_a_build_never_ran_and_the_check_says_so() -> No
     ({}, None),
 ], ids=["in-flight", "unhealthy", "short", "at-rest"])
 def test_both_rules_judge_already_runs_its_target_the_same_way(status: dict[str, Any], problem: str | None) -> None:
-    from fleetrewind.marathon.fleet import FleetState
-    from fleetrewind.marathon.history import History
+    from fleetrewind.marathon.fleet import fleet_state
+    from fleetrewind.platform.fleet import History
     from fleetrewind.model.scope import Scope
     from fleetrewind.planning.witness import plan_by_rule
 
@@ -200,7 +200,7 @@ def test_both_rules_judge_already_runs_its_target_the_same_way(status: dict[str,
     index = _index([_release("1-master", "2026-11-17T09:00:00Z")])
     v1 = definition("2026-11-17T10:00:00.000Z", "1-master")
     doc = {**app("2026-11-17T10:00:00.000Z", "1-master"), "tasksRunning": 2, "tasksHealthy": 0, **status}
-    fleet = FleetState(app_ids={"api": "/ds/prod/api"}, apps={"api": doc})
+    fleet = fleet_state({"api": "/ds/prod/api"}, {"api": doc})
     history = History(timelines={"api": build_timeline("/ds/prod/api", [v1], current=v1)}, current={"api": v1},
                       max_versions=50, requests=0)
     steps = {(rule, with_config): plan_by_rule(index, fleet, "2026-11-18", history, rule=rule, with_config=with_config, waves=[],

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from fleetrewind.marathon.timeline import Definition, Interval, build_timeline
+from fleetrewind.platform.timeline import Definition, Interval, build_timeline
 from fleetrewind.model.evidence import Deployed, Observation, Source, TaskFailure, Verdict
 from fleetrewind.planning.verdicts import Witnesses, at, judge, judge_span, last_good
 

@@ -16,7 +16,7 @@ from typing import Iterator
 
 import pytest
 
-from fleetrewind.marathon.timeline import definition_of
+from fleetrewind.marathon.definition import definition_of
 from fleetrewind.marathon.versioncache import VersionCache
 from fleetrewind.registry.cache import DigestCache
 from fleetrewind.rollout import ledger

@@ -22,7 +22,7 @@ from ..errors import MarathonError, UnreachableError
 from ..marathon.appdef import Doc
 from ..marathon.client import EventsGivenUp, MarathonClient
 from ..marathon.events import DEPLOYMENT_ENDS
-from .slots import DeploymentSlots
+from ..platform.slots import DeploymentSlots
 
 log = logging.getLogger(__name__)
 

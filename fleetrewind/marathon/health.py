@@ -11,22 +11,12 @@ tasks are healthy and ready.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from ..marathon.appdef import AppDef, Doc, deployment_ids, image_of
+from ..platform.protocol import Judgement
+from .appdef import AppDef, Doc, deployment_ids, image_of
 
 # Marathon's default gracePeriodSeconds for a health check that sets none (docs/how-it-works.md).
 DEFAULT_GRACE = 300.0
 HEALTHY, UNHEALTHY, NOT_YET = "healthy", "unhealthy", "not healthy yet"
-
-
-@dataclass(frozen=True)
-class Judgement:
-    done: bool
-    unhealthy: bool
-    superseded: bool
-    detail: str
-    not_yet: int = 0  # new running tasks still inside their health grace period or not checked yet
 
 
 def grace_seconds(app: AppDef) -> float:

@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-from .timeline import ImageMatch, Interval, Timeline
+from ..platform.timeline import ImageMatch, Interval, Timeline
 
 
 @dataclass(frozen=True)

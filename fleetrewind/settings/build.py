@@ -1,0 +1,320 @@
+"""docopt's dict + the environment + the config file -> the command's own settings, in one place.
+
+Precedence, everywhere: flag > environment variable > config file > default (``Sources.pick``).
+Only this folder (and cli.py) knows option names like ``'--date'``; every bad value fails here
+with the value in the message. The groups are read in one order for every command, so a bad
+value anywhere is refused whatever the command.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Callable, Mapping
+
+from ..config_file import load_config
+from ..errors import UsageError
+from ..marathon.history import DEFAULT_READ_CAP
+from ..model.evidence import DEFAULT_MIN_SOAK
+from ..registry.scan import DEFAULT_MAX_TAGS
+from ..model.plan import FailurePolicy, Rule
+from ..model.scope import Scope
+from ..model.states import DEFAULT_ROLLBACK_ON, FailureClass
+from ..planning.make import PlanRequest
+from ..planning.scope import parse_pinned, parse_scope_flag
+from ..releases.tags import (DEFAULT_BRANCHES, DEFAULT_TAG_PATTERN, branch_for_env, check_env, compile_tag_pattern,
+                             parse_services)
+from ..secret import REGISTRY, Secret
+from ..transport import sanitize_url
+from .commands import (DEFAULT_TIMEOUT, CommandSettings, Common, DatesSettings, DeploySettings, DiffSettings, Files,
+                       GetSettings, MarathonSettings, PlanSettings, RegistrySettings, RolloutSettings, RunSettings,
+                       SlackSettings, StatusSettings, UndoSettings)
+from .values import (MAX_CONCURRENCY, Args, MAX_PARALLEL, RULES, Sources, _default_cache, _default_lock_dir, _loopback_http,
+                     _marathon_password, _pairs, _positive_float, _positive_int, _registry_credentials, _str_map,
+                     _timezone, _tls, _url, _userinfo_secret, _waves, _whoami, check_date, check_moment)
+
+COMMANDS = ("get", "dates", "plan", "run", "undo", "deploy", "diff", "status")
+
+
+def from_args(args: Args, environ: Mapping[str, str]) -> CommandSettings:
+    """The command's settings from docopt's dict; every bad value fails here with the value in the message."""
+    door = read(args, environ)
+    return BUILDERS[door.command](door)
+
+
+def read(args: Args, environ: Mapping[str, str]) -> Door:
+    """Every value of every source, checked (the commands' settings are made from it)."""
+    command = next(name for name in COMMANDS if args.get(name))
+    return Door(Sources(args, environ, load_config(args.get("--config") or environ.get("ROLLBACK_CONFIG"))), command)
+
+
+class Door:
+    """Every value read once, in one order (so a bad value is refused whatever the command)."""
+
+    def __init__(self, src: Sources, command: str) -> None:
+        args, environ, config = src.args, src.environ, src.config
+        self.src = src
+        self.command = command
+        self.dump = Path(args.get("--dump") or ".")
+        self.env: str | None = args.get("--env")
+        self.branch: str | None = None
+        if self.env is not None:
+            check_env(self.env)
+            branches = dict(DEFAULT_BRANCHES)
+            branches.update(_str_map(config, "branches"))
+            self.branch = args.get("--branch") or branch_for_env(self.env, branches)
+        self.services: tuple[str, ...] = parse_services(args["--repo"]) if args.get("--repo") is not None else ()
+        keep = src.pick("--keep", None, "keep")
+        self.keep = _positive_int("--keep", keep) if keep is not None else None
+        self.date = check_date(args["--date"]) if args.get("--date") is not None else None
+        self.diff_from: str | None = None
+        self.diff_to: str | None = None
+        self.at: dt.datetime | None = None  # --at: a moment (UTC); ``date`` is then its day in ``tz``
+        self.to_last_good = False
+        self._span(args)
+        self.scope = Scope(only=parse_scope_flag("--only", args.get("--only")),
+                           exclude=parse_scope_flag("--exclude", args.get("--exclude")) or (),
+                           pinned=parse_pinned(config.get("pinned")) if command in ("plan", "run") else {})
+        self.plan_out = Path(args["--out"]) if args.get("--out") else None
+        self.plan_file: Path | None = None
+        if args.get("--plan"):
+            given = [flag for flag in ("--only", "--exclude", "--rule", "--strict", "--with-config", "--dry-run")
+                     if args.get(flag)]
+            if given:
+                raise UsageError(f"run --plan carries the plan's scope, rule and flags; drop {', '.join(given)} "
+                                 "(or make a new plan with them)")
+            self.plan_file = Path(args["--plan"])
+        self.snapshot = Path(args["--snapshot"]) if args.get("--snapshot") else None
+        self.images = _pairs("--image", args["--image"]) if args.get("--image") else ()
+        self.health_urls = dict(_pairs("--health-url", args["--health-url"], url=True)) if args.get("--health-url") \
+            else {}
+        unknown = set(self.health_urls) - {svc for svc, _ in self.images}
+        if unknown:
+            raise UsageError(f"--health-url names {', '.join(sorted(unknown))}, which no --image deploys")
+        self._endpoints(src)
+        self._behaviour(src)
+        self._history(src)
+        if args.get("--at") is not None and self.command != "diff":
+            if self.rule == Rule.BUILT:
+                raise UsageError("--at names a moment, which only --rule=ran or --rule=good can answer; "
+                                 "add --rule=ran or --rule=good, or use --date")
+            self.at = check_moment(args["--at"])
+            self.date = self.at.astimezone(self.tz).date().isoformat()
+        # Words the run prints: a secret equal to one of them is too weak to hide everywhere.
+        REGISTRY.common_words([self.env or "", self.branch or "", *self.services,
+                               *dict(DEFAULT_BRANCHES).values(), *dict(DEFAULT_BRANCHES)])
+        self.dry_run, self.force = bool(args.get("--dry-run")), bool(args.get("--force"))
+        self.json, self.quiet, self.verbose = bool(args.get("--json")), bool(args.get("--quiet")), bool(args.get("--verbose"))
+        if self.quiet and self.verbose:
+            raise UsageError("--quiet and --verbose cannot be used together")
+
+    def _span(self, args: Args) -> None:
+        """diff's --from/--to, or run's --to=last-good."""
+        if self.command == "diff":
+            if args.get("--at") is not None:  # a moment instead of the end of a day
+                self.at = check_moment(args["--at"])
+                self.diff_from = self.at.date().isoformat()
+            else:
+                self.diff_from = check_date(args["--from"], flag="--from")
+            if args.get("--to") is not None:
+                self.diff_to = check_date(args["--to"], flag="--to")
+                if self.diff_to < self.diff_from:
+                    raise UsageError(f"--from {self.diff_from} is after --to {self.diff_to}; --from is the older date")
+        elif args.get("--to") is not None:
+            if args["--to"] != "last-good":
+                raise UsageError(f'--to accepts only "last-good" (found: {args["--to"]!r})')
+            self.to_last_good = True
+
+    def _endpoints(self, src: Sources) -> None:
+        args, environ = src.args, src.environ
+        self.registry_url = _url("--registry", src.pick("--registry", "DOCKER_REGISTRY", "registry"))
+        self.registry_credentials = _registry_credentials(environ)
+        docker_config = environ.get("DOCKER_CONFIG")
+        self.docker_config = Path(docker_config) / "config.json" if docker_config else \
+            Path.home() / ".docker" / "config.json"
+        self.marathon_url = _url("--marathon", src.pick("--marathon", "MARATHON_URL", "marathon"))
+        self.marathon_user: str | None = src.pick("--user", "MARATHON_USER", "marathon_user")
+        self.marathon_password = _marathon_password(args, environ)
+        if self.marathon_user and self.marathon_password:
+            REGISTRY.add_user(self.marathon_user, self.marathon_password)
+        auth = src.pick("--marathon-auth", "MARATHON_AUTH", "marathon_auth", "basic")
+        if auth not in ("basic", "dcos"):
+            raise UsageError(f'--marathon-auth must be basic or dcos (found: "{auth}")')
+        self.marathon_auth: str = auth
+        self.tls = _tls(args, environ, src.config)
+        self.slack_webhook: Secret | None = None
+        slack = args.get("--slack") or environ.get("SLACK_WEBHOOK_URL")
+        if slack:
+            if not re.match(r"^https://", slack) and not _loopback_http(slack):
+                # The URL is the credential: over http it would cross the network in clear.
+                raise UsageError("--slack must be an incoming-webhook URL starting with https:// (http:// only to a "
+                                 "loopback address; value hidden)")
+            self.slack_webhook = Secret(slack, "the Slack webhook URL")
+            token = slack.rstrip("/").rsplit("/", 1)[-1]
+            if len(token) >= 8:
+                Secret(token, "the Slack webhook URL")
+        self.slack_token = Secret(environ["SLACK_BOT_TOKEN"], "SLACK_BOT_TOKEN") if environ.get("SLACK_BOT_TOKEN") \
+            else None
+        self.slack_channel: str | None = src.pick("--slack-channel", "SLACK_CHANNEL", "slack_channel")
+
+    def _behaviour(self, src: Sources) -> None:
+        args, environ, config = src.args, src.environ, src.config
+        self.tz = _timezone(src.pick("--tz", "ROLLBACK_TZ", "timezone"))
+        self.tag_pattern = compile_tag_pattern(src.pick("--tag-pattern", None, "tag_pattern", DEFAULT_TAG_PATTERN))
+        platform = src.pick("--platform", None, "platform", "linux/amd64")
+        if not re.match(r"^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$", platform):
+            raise UsageError(f'--platform must look like linux/amd64 (found: "{platform}")')
+        self.platform: str = platform
+        self.concurrency = _positive_int("--concurrency", src.pick("--concurrency", None, "concurrency", 16),
+                                         MAX_CONCURRENCY)
+        self.parallel = _positive_int("--parallel", src.pick("--parallel", None, "parallel", 8), MAX_PARALLEL)
+        self.max_deployments = _positive_int("max_deployments", config.get("max_deployments", 100))
+        self.events = bool(config.get("events", False))
+        self.max_tags = _positive_int("max_tags", config.get("max_tags", DEFAULT_MAX_TAGS), 10**6)
+        self.cache_dir: Path | None = None
+        if not args.get("--no-cache"):
+            cache = src.pick("--cache-dir", "ROLLBACK_CACHE_DIR", "cache_dir")
+            self.cache_dir = Path(cache) if cache else _default_cache(environ)
+        lock_dir = src.pick("--lock-dir", "ROLLBACK_LOCK_DIR", "lock_dir")
+        self.lock_dir = Path(lock_dir) if lock_dir else _default_lock_dir(environ)
+        self.timeout = _positive_float("--timeout", src.pick("--timeout", None, "timeout", DEFAULT_TIMEOUT))
+        policy = src.pick("--on-failure", None, "on_failure", "stop")
+        if policy not in tuple(FailurePolicy):
+            raise UsageError(f'--on-failure must be one of {", ".join(FailurePolicy)} (found: "{policy}")')
+        self.on_failure = FailurePolicy(policy)
+        auto = args.get("--auto-rollback") or "on"
+        if auto not in ("on", "off"):
+            raise UsageError(f'--auto-rollback must be on or off (found: "{auto}")')
+        self.auto_rollback = auto == "on"
+        # every class the executor can report is accepted: the list is FailureClass itself
+        rollback_on = config.get("rollback_on", sorted(DEFAULT_ROLLBACK_ON))
+        known = [str(c) for c in FailureClass]
+        bad = [c for c in rollback_on if c not in known]
+        if bad:
+            raise UsageError(f"config 'rollback_on' has unknown classes {bad} (known: {', '.join(known)})")
+        self.rollback_on = frozenset(FailureClass(c) for c in rollback_on)
+        self.health_grace = _positive_float("health_grace", config.get("health_grace", 60.0))
+        self.app_ids = _str_map(config, "apps")
+        self.app_group: str | None = config.get("app_group")
+        self.waves = _waves(config)
+        self.pin_digest = bool(config.get("pin_digest", False))
+        ledger = src.pick("--ledger", "ROLLBACK_LEDGER", "ledger")
+        self.ledger = Path(ledger) if ledger else self.dump / "ledger.jsonl"
+        self.actor: str = src.pick("--actor", "BUILD_USER", None) or environ.get("USER") or _whoami()
+        # a BUILD_URL with user:token@ would carry a credential into reports, JUnit and Slack
+        if environ.get("BUILD_URL"):
+            _userinfo_secret("BUILD_URL", environ["BUILD_URL"])
+        self.build_url = sanitize_url(environ["BUILD_URL"]) if environ.get("BUILD_URL") else None
+
+    def _history(self, src: Sources) -> None:
+        args, config = src.args, src.config
+        rule = args.get("--rule") or config.get("rule", "built")
+        if rule not in RULES:
+            raise UsageError(f'--rule must be built, ran or good (found: "{rule}")')
+        strict = config.get("strict", False)
+        if not isinstance(strict, bool):
+            raise UsageError(f"config 'strict' must be true or false (found: {strict!r})")
+        self.with_config = bool(args.get("--with-config"))
+        if self.with_config and args.get("--rule") in ("built", "good"):
+            raise UsageError("--with-config restores the definition Marathon held at the date, which is --rule=ran; "
+                             f"drop --rule={args['--rule']}")
+        self.rule = Rule.RAN if self.with_config else Rule(rule)
+        self.strict = bool(args.get("--strict")) or strict
+        self.history_timeout = _positive_float("history_timeout", config.get("history_timeout", 10.0))
+        self.min_soak = _positive_float("min_soak", config.get("min_soak", DEFAULT_MIN_SOAK))
+        self.max_versions = _positive_int("max_versions", config.get("max_versions", DEFAULT_READ_CAP), 100_000)
+
+    # -- the groups ------------------------------------------------------------------------------
+
+    def secrets(self) -> tuple[Secret | None, ...]:
+        creds = self.registry_credentials
+        return (self.marathon_password, creds.password if creds else None, self.slack_webhook, self.slack_token)
+
+    def common(self) -> Common:
+        return Common(command=self.command, dump=self.dump, json=self.json, quiet=self.quiet, verbose=self.verbose,
+                      tls=self.tls, secrets=self.secrets())
+
+    def files(self) -> Files:
+        return Files(lock_dir=self.lock_dir, ledger=self.ledger)
+
+    def marathon(self) -> MarathonSettings:
+        return MarathonSettings(url=self.marathon_url, user=self.marathon_user, password=self.marathon_password,
+                                auth=self.marathon_auth, tls=self.tls, env=self.env, apps=self.app_ids,
+                                app_group=self.app_group, parallel=self.parallel, concurrency=self.concurrency,
+                                cache_dir=self.cache_dir, history_timeout=self.history_timeout,
+                                max_versions=self.max_versions)
+
+    def registry(self) -> RegistrySettings:
+        return RegistrySettings(url=self.registry_url, credentials=self.registry_credentials,
+                                docker_config=self.docker_config, tls=self.tls, concurrency=self.concurrency,
+                                platform=self.platform, cache_dir=self.cache_dir, max_tags=self.max_tags)
+
+    def slack(self) -> SlackSettings:
+        return SlackSettings(webhook=self.slack_webhook, token=self.slack_token, channel=self.slack_channel,
+                             build_url=self.build_url, secrets=self.secrets())
+
+    def rollout(self) -> RolloutSettings:
+        return RolloutSettings(timeout=self.timeout, parallel=self.parallel, force=self.force,
+                               max_deployments=self.max_deployments, events=self.events, actor=self.actor,
+                               build_url=self.build_url, waves=self.waves)
+
+    def request(self) -> PlanRequest:
+        assert self.env and self.date
+        return PlanRequest(env=self.env, date=self.date, moment=self.at, rule=self.rule, scope=self.scope,
+                           strict=self.strict, with_config=self.with_config, pin_digest=self.pin_digest,
+                           waves=self.waves, min_soak=self.min_soak)
+
+
+def get_settings(d: Door) -> GetSettings:
+    assert d.env and d.branch
+    return GetSettings(common=d.common(), env=d.env, branch=d.branch, services=d.services, keep=d.keep, tz=d.tz,
+                       tag_pattern=d.tag_pattern, registry=d.registry(), marathon=d.marathon(), files=d.files(),
+                       min_soak=d.min_soak)
+
+
+def dates_settings(d: Door) -> DatesSettings:
+    return DatesSettings(common=d.common())
+
+
+def plan_settings(d: Door) -> PlanSettings:
+    return PlanSettings(common=d.common(), request=d.request(), timeout=d.timeout, out=d.plan_out, actor=d.actor,
+                        marathon=d.marathon(), files=d.files())
+
+
+def run_settings(d: Door) -> RunSettings:
+    assert d.env
+    request = None if d.to_last_good or d.plan_file else d.request()
+    return RunSettings(common=d.common(), env=d.env, request=request, scope=d.scope, plan_file=d.plan_file,
+                       dry_run=d.dry_run, on_failure=d.on_failure, marathon=d.marathon(), files=d.files(),
+                       rollout=d.rollout(), slack=d.slack())
+
+
+def undo_settings(d: Door) -> UndoSettings:
+    assert d.snapshot
+    return UndoSettings(common=d.common(), snapshot=d.snapshot, marathon=d.marathon(), files=d.files(),
+                        rollout=d.rollout(), slack=d.slack())
+
+
+def deploy_settings(d: Door) -> DeploySettings:
+    assert d.env
+    return DeploySettings(common=d.common(), env=d.env, images=d.images, health_urls=d.health_urls,
+                          health_grace=d.health_grace, auto_rollback=d.auto_rollback, rollback_on=d.rollback_on,
+                          marathon=d.marathon(), files=d.files(), rollout=d.rollout(), slack=d.slack())
+
+
+def diff_settings(d: Door) -> DiffSettings:
+    assert d.env and d.diff_from
+    return DiffSettings(common=d.common(), env=d.env, diff_from=d.diff_from, diff_to=d.diff_to, at=d.at,
+                        marathon=d.marathon(), files=d.files())
+
+
+def status_settings(d: Door) -> StatusSettings:
+    assert d.env
+    return StatusSettings(common=d.common(), env=d.env, marathon=d.marathon(), files=d.files())
+
+
+BUILDERS: Mapping[str, Callable[[Door], CommandSettings]] = {
+    "get": get_settings, "dates": dates_settings, "plan": plan_settings, "run": run_settings, "undo": undo_settings, "deploy": deploy_settings, "diff": diff_settings,
+    "status": status_settings,
+}

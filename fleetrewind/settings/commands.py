@@ -1,0 +1,196 @@
+"""Each command's own settings, and the groups they share: typed, frozen, built once by ``settings/build.py``.
+
+A command sees only what it uses; the factory takes a group (``MarathonSettings``,
+``RegistrySettings``, ``SlackSettings``) and hands plain values to the clients below it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Mapping
+
+from ..model.evidence import DEFAULT_MIN_SOAK
+from ..marathon.history import DEFAULT_READ_CAP
+from ..model.plan import FailurePolicy
+from ..model.scope import Scope
+from ..model.states import DEFAULT_ROLLBACK_ON, FailureClass
+from ..planning.make import PlanRequest
+from ..registry.auth import RegistryCredentials
+from ..registry.scan import DEFAULT_MAX_TAGS
+from ..releases.tags import DEFAULT_TAG_PATTERN
+from ..secret import Secret
+from ..transport import TLS
+
+DEFAULT_TIMEOUT = 600.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Common:
+    """What every command has: its name, the --dump folder, how it talks (cli.py reads this part)."""
+
+    command: str
+    dump: Path = Path(".")
+    json: bool = False
+    quiet: bool = False
+    verbose: bool = False
+    tls: TLS = TLS()
+    secrets: tuple[Secret | None, ...] = ()  # every secret this run knows, for the last-line redaction
+
+
+@dataclass(frozen=True, kw_only=True)
+class Files:
+    """Where the tool keeps its own state on this machine: the lock folder and the ledger."""
+
+    lock_dir: Path = Path(".")
+    ledger: Path = Path("ledger.jsonl")
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarathonSettings:
+    url: str | None = None
+    user: str | None = None
+    password: Secret | None = None
+    auth: str = "basic"
+    tls: TLS = TLS()
+    env: str | None = None
+    apps: Mapping[str, str] = field(default_factory=dict)  # config apps: service -> app id
+    app_group: str | None = None
+    parallel: int = 8
+    concurrency: int = 16
+    cache_dir: Path | None = None
+    history_timeout: float = 10.0
+    max_versions: int = DEFAULT_READ_CAP  # versions of an app's history read, newest first
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegistrySettings:
+    url: str | None = None
+    credentials: RegistryCredentials | None = None
+    docker_config: Path | None = None
+    tls: TLS = TLS()
+    concurrency: int = 16
+    platform: str = "linux/amd64"
+    cache_dir: Path | None = None
+    max_tags: int = DEFAULT_MAX_TAGS  # tags of the branch read per repository, newest builds first
+
+
+@dataclass(frozen=True, kw_only=True)
+class SlackSettings:
+    webhook: Secret | None = None
+    token: Secret | None = None
+    channel: str | None = None
+    build_url: str | None = None
+    secrets: tuple[Secret | None, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class RolloutSettings:
+    """How run, undo and deploy carry a plan out."""
+
+    timeout: float = DEFAULT_TIMEOUT
+    parallel: int = 8
+    force: bool = False
+    max_deployments: int = 100
+    events: bool = False
+    actor: str = "unknown"
+    build_url: str | None = None
+    waves: tuple[tuple[str, ...], ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Reads:
+    """A command that reads Marathon (and the tool's own files)."""
+
+    common: Common
+    marathon: MarathonSettings = MarathonSettings()
+    files: Files = Files()
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Changes(_Reads):
+    """A command that changes the fleet: how it rolls out, whom it tells."""
+
+    rollout: RolloutSettings = RolloutSettings()
+    slack: SlackSettings = SlackSettings()
+
+
+@dataclass(frozen=True, kw_only=True)
+class GetSettings(_Reads):
+    env: str
+    min_soak: float = DEFAULT_MIN_SOAK  # how long a version must be seen healthy (what get's observations must prove)
+    branch: str
+    services: tuple[str, ...]
+    keep: int | None = None
+    tz: dt.tzinfo = dt.timezone.utc
+    tag_pattern: re.Pattern[str] = re.compile(DEFAULT_TAG_PATTERN)
+    registry: RegistrySettings = RegistrySettings()
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatesSettings:
+    common: Common
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanSettings(_Reads):
+    request: PlanRequest
+    timeout: float = DEFAULT_TIMEOUT
+    out: Path | None = None  # plan --out: where the plan file goes
+    actor: str = "unknown"   # who made the plan (the plan file says)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunSettings(_Changes):
+    env: str
+    request: PlanRequest | None  # None with --to=last-good or --plan
+    scope: Scope = Scope()
+    plan_file: Path | None = None  # run --plan: the approved plan file to carry out
+    dry_run: bool = False
+    on_failure: FailurePolicy = FailurePolicy.STOP
+
+
+@dataclass(frozen=True, kw_only=True)
+class UndoSettings(_Changes):
+    snapshot: Path
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeploySettings(_Changes):
+    env: str
+    images: tuple[tuple[str, str], ...]
+    health_urls: Mapping[str, str] = field(default_factory=dict)
+    health_grace: float = 60.0
+    auto_rollback: bool = True
+    rollback_on: frozenset[FailureClass] = DEFAULT_ROLLBACK_ON
+
+
+@dataclass(frozen=True, kw_only=True)
+class DiffSettings(_Reads):
+    env: str
+    diff_from: str
+    diff_to: str | None = None
+    at: dt.datetime | None = None  # --at: from that moment, not from the end of a day
+
+
+@dataclass(frozen=True, kw_only=True)
+class StatusSettings(_Reads):
+    env: str
+
+
+CommandSettings = (GetSettings | DatesSettings | PlanSettings | RunSettings | UndoSettings | DeploySettings
+                   | DiffSettings | StatusSettings)
+
+
+def dumps_settings(settings: object) -> str:
+    """A printable view for --verbose; secrets show as <hidden>."""
+    def view(value: object) -> object:
+        if isinstance(value, Secret):
+            return repr(value)
+        if is_dataclass(value) and not isinstance(value, type):
+            return {f.name: view(getattr(value, f.name)) for f in fields(value)}
+        return str(value)
+    return json.dumps(view(settings), sort_keys=True)
