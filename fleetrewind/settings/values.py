@@ -43,24 +43,20 @@ Args = Mapping[str, Any]  # docopt's dict: option name -> what was typed (a stri
 class Sources:
     """Where a setting can come from: docopt's dict, the environment, the config file."""
 
-    args: Mapping[str, Any]
+    args: Args
     environ: Mapping[str, str]
-    config: Mapping[str, Any]
+    config: Args
 
     def pick(self, flag: str | None, env_name: str | None, key: str | None, default: Any = None) -> Any:
         """flag > environment variable > config file > default."""
-        return _pick(self.args.get(flag) if flag else None, self.environ, env_name, self.config, key, default)
-
-
-def _pick(flag: Any, environ: Mapping[str, str], env_name: str | None, config: Mapping[str, Any],
-          key: str | None, default: Any = None) -> Any:
-    if flag not in (None, False):
-        return flag
-    if env_name and environ.get(env_name):
-        return environ[env_name]
-    if key and key in config:
-        return config[key]
-    return default
+        given = self.args.get(flag) if flag else None
+        if given not in (None, False):
+            return given
+        if env_name and self.environ.get(env_name):
+            return self.environ[env_name]
+        if key and key in self.config:
+            return self.config[key]
+        return default
 
 
 # Upper bounds: a pool of --parallel=10**8 connections is allocated up front (minutes and gigabytes
@@ -160,7 +156,7 @@ def _loopback_http(url: str) -> bool:
 CA_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 
 
-def _tls(args: Mapping[str, Any], environ: Mapping[str, str], config: Mapping[str, Any]) -> TLS:
+def _tls(args: Args, environ: Mapping[str, str], config: Args) -> TLS:
     """--ca-bundle > ROLLBACK_CA_BUNDLE > config ca_bundle > REQUESTS_CA_BUNDLE > CURL_CA_BUNDLE > system CAs."""
     candidates: list[tuple[str, Any]] = [("--ca-bundle", args.get("--ca-bundle")),
                                          ("ROLLBACK_CA_BUNDLE", environ.get("ROLLBACK_CA_BUNDLE")),
@@ -241,7 +237,7 @@ def _pairs(name: str, values: list[str], *, url: bool = False) -> tuple[tuple[st
     return tuple(pairs)
 
 
-def _waves(config: Mapping[str, Any]) -> tuple[tuple[str, ...], ...]:
+def _waves(config: Args) -> tuple[tuple[str, ...], ...]:
     raw = config.get("waves", [])
     waves: list[tuple[str, ...]] = []
     for wave in raw:
@@ -253,7 +249,7 @@ def _waves(config: Mapping[str, Any]) -> tuple[tuple[str, ...], ...]:
     return tuple(waves)
 
 
-def _str_map(config: Mapping[str, Any], key: str) -> dict[str, str]:
+def _str_map(config: Args, key: str) -> dict[str, str]:
     raw = config.get(key, {})
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
         raise UsageError(f"config {key!r} must map names to strings (found: {shorten(raw)})")
@@ -271,7 +267,7 @@ def _registry_credentials(environ: Mapping[str, str]) -> RegistryCredentials | N
     return None
 
 
-def _marathon_password(args: Mapping[str, Any], environ: Mapping[str, str]) -> Secret | None:
+def _marathon_password(args: Args, environ: Mapping[str, str]) -> Secret | None:
     if args.get("--pwd"):
         return Secret(args["--pwd"], "--pwd")
     if args.get("--pwd-file"):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from fleetrewind.planning.undo import Left, changed_since, same_definition
+from fleetrewind.marathon.appdef import same_definition
+from fleetrewind.marathon.health import config_at
+from fleetrewind.planning.undo import Left, changed_since
 
 OLD, NEW, HOTFIX = "r/api:1", "r/api:2", "r/api:3-hotfix"
 
@@ -20,7 +22,8 @@ def test_what_each_status_says_the_run_left(status: str, left: set[str]) -> None
 def later(now: str, status: str = "succeeded") -> list[str]:
     app = {"id": "/p/api", "version": "2026-12-06T10:00:00.000Z",
            "versionInfo": {"lastConfigChangeAt": "2026-12-06T09:59:00.000Z"}}
-    found = changed_since({"api": OLD}, {"api": Left(status, OLD, NEW)}, {"api": app}, {"api": "/p/api"}, {"api": now})
+    found = changed_since({"api": OLD}, {"api": Left(status, OLD, NEW)}, {"api": config_at(app)}, {"api": "/p/api"},
+                          {"api": now})
     return [c.describe() for c in found]
 
 
