@@ -9,25 +9,20 @@ setting of their own (docs/security.md, "TLS"; docs/performance.md for the CPU t
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
 import requests
-from requests.adapters import HTTPAdapter
 from requests.utils import get_environ_proxies
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import InvalidHeader
 from urllib3.util.retry import Retry
 
 from . import __version__
 from .errors import RollbackError, UnreachableError
 from .secret import split_userinfo
-from .socksdeadline import socks_pools as _socks_pools
+from .deadline import CURRENT, WATCHDOG, Adapter, DeadlineExceeded, Watch
 
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
@@ -135,140 +130,6 @@ def show_origin(value: tuple[str, str, int]) -> str:
     return f"{scheme}://{'[' + host + ']' if ':' in host else host}:{port}"
 
 
-# -- the total deadline --------------------------------------------------------------------------
-# requests' timeout is per socket read: a server trickling one header byte a second never trips
-# it. Each request registers a watch; one watchdog thread shuts the socket of every request whose
-# deadline has passed, and a connection asked to send for an expired watch raises at once.
-
-
-class DeadlineExceeded(Exception):
-    """Not an OSError on purpose: urllib3 retries those, and a request past its deadline must stop."""
-
-
-class _Watch:
-    __slots__ = ("deadline", "expired", "conn", "pending")
-
-    def __init__(self, deadline: float) -> None:
-        self.deadline = deadline
-        self.expired = False
-        self.conn: HTTPConnection | None = None
-        self.pending: socket.socket | None = None  # a SOCKS socket still in its proxy handshake
-
-    def remaining(self) -> float:
-        return self.deadline - time.monotonic()
-
-    def expire(self) -> None:
-        self.expired = True
-        pending = self.pending
-        if pending is not None:
-            try:
-                socket.socket.shutdown(pending, socket.SHUT_RDWR)  # ends a trickled SOCKS handshake
-            except OSError:
-                pass
-        conn = self.conn
-        # Only while the connection still works for this request (it goes back to the pool after).
-        if conn is not None and getattr(conn, "_fleetrewind_watch", None) is self and conn.sock is not None:
-            try:
-                socket.socket.shutdown(conn.sock, socket.SHUT_RDWR)  # wakes a recv blocked in another thread
-            except OSError:
-                pass
-
-
-class _Watchdog:
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._watches: set[_Watch] = set()
-        self._wake_at = float("inf")
-        self._thread: threading.Thread | None = None
-
-    def add(self, watch: _Watch) -> None:
-        with self._cond:
-            self._watches.add(watch)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="request-deadlines", daemon=True)
-                self._thread.start()
-            if watch.deadline < self._wake_at:
-                self._cond.notify()
-
-    def remove(self, watch: _Watch) -> None:
-        with self._cond:
-            self._watches.discard(watch)
-            watch.conn = None
-            watch.pending = None
-
-    def _run(self) -> None:
-        with self._cond:
-            while True:
-                now = time.monotonic()
-                for watch in [w for w in self._watches if w.deadline <= now]:
-                    self._watches.discard(watch)
-                    watch.expire()
-                self._wake_at = min((w.deadline for w in self._watches), default=float("inf"))
-                self._cond.wait(None if self._wake_at == float("inf") else max(0.0, self._wake_at - now))
-
-
-_WATCHDOG = _Watchdog()
-_CURRENT = threading.local()
-
-
-def _attach(conn: HTTPConnection) -> None:
-    watch: _Watch | None = getattr(_CURRENT, "watch", None)
-    if watch is None:
-        return
-    if watch.expired or watch.remaining() <= 0:
-        raise DeadlineExceeded()
-    conn._fleetrewind_watch = watch  # type: ignore[attr-defined]
-    watch.conn = conn
-
-
-class _WatchedHTTPConnection(HTTPConnection):
-    def connect(self) -> None:
-        _attach(self)
-        super().connect()
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        _attach(self)
-        super().request(*args, **kwargs)
-
-
-class _WatchedHTTPSConnection(HTTPSConnection):
-    def connect(self) -> None:  # self.sock exists before the handshake: it and its retries end at the deadline
-        _attach(self)
-        super().connect()
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        _attach(self)
-        super().request(*args, **kwargs)
-
-
-class _HTTPPool(HTTPConnectionPool):
-    ConnectionCls = _WatchedHTTPConnection
-
-
-class _HTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _WatchedHTTPSConnection
-
-
-_POOLS = {"http": _HTTPPool, "https": _HTTPSPool}
-_SOCKS_POOLS = _socks_pools(_attach, _CURRENT)
-
-
-class _Adapter(HTTPAdapter):
-    """requests' adapter with urllib3 pools whose connections honour the request's deadline."""
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = _POOLS
-
-    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
-        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
-        if not proxy.lower().startswith("socks"):
-            manager.pool_classes_by_scheme = _POOLS
-        elif _SOCKS_POOLS:  # SOCKS brings pool classes of its own: watched ones replace them
-            manager.pool_classes_by_scheme = _SOCKS_POOLS
-        return manager
-
-
 class _Retry(Retry):
     """urllib3's Retry, with ``Retry-After`` bounded and a malformed one (``soon``) read as absent."""
 
@@ -277,7 +138,7 @@ class _Retry(Retry):
             seconds = super().parse_retry_after(retry_after)
         except InvalidHeader:
             return 0.0  # falls back to the backoff
-        watch: _Watch | None = getattr(_CURRENT, "watch", None)
+        watch: Watch | None = getattr(CURRENT, "watch", None)
         return max(0.0, min(seconds, watch.remaining())) if watch else seconds
 
 
@@ -310,7 +171,7 @@ def make_session(*, pool_size: int = 16, retries: int = 3, status_retries: int |
     session.reads_elsewhere = reads_elsewhere
     # No environment lookups per request (proxies, CA variables, .netrc): Transport passes them.
     session.trust_env = False
-    adapter = _Adapter(max_retries=retry, pool_connections=4, pool_maxsize=pool_size)
+    adapter = Adapter(max_retries=retry, pool_connections=4, pool_maxsize=pool_size)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers["User-Agent"] = USER_AGENT
@@ -400,9 +261,9 @@ class Transport:
         kwargs.setdefault("timeout", self.timeout)
         kwargs["verify"] = self.tls.verify
         kwargs["proxies"] = self.proxies.for_url(url)
-        watch = _Watch(time.monotonic() + deadline)
-        _CURRENT.watch = watch
-        _WATCHDOG.add(watch)
+        watch = Watch(time.monotonic() + deadline)
+        CURRENT.watch = watch
+        WATCHDOG.add(watch)
         try:
             streamed = bool(kwargs.pop("stream", False))  # the caller reads it itself (an event stream), bounded
             resp = self.session.request(method, url, stream=True, **kwargs)
@@ -435,8 +296,8 @@ class Transport:
                 "check the URL and that the service is up"
             ) from None
         finally:
-            _CURRENT.watch = None
-            _WATCHDOG.remove(watch)
+            CURRENT.watch = None
+            WATCHDOG.remove(watch)
 
     def _too_slow(self, method: str, url: str, deadline: float) -> UnreachableError:
         return UnreachableError(

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from fleetrewind import factory
-from fleetrewind.notify.slack import next_step
+from fleetrewind.notify.messages import next_step
 from fleetrewind.rollout.events import Silent
 from fleetrewind.model.report import Report, Outcome, Summary
 from fleetrewind.model.states import FailureClass, State, Status
