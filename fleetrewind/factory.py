@@ -6,6 +6,7 @@ handed plain values.
 
 from __future__ import annotations
 
+from contextlib import closing
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
@@ -19,9 +20,10 @@ from .platform.timeline import Failed
 from .registry.auth import credentials_from_docker_config
 from .registry.client import RegistryClient
 from .releases.index import Index
-from .rollout import ledger
 from .rollout.events import Listener, Silent
 from .rollout.usecase import RolloutOptions
+from .state.open import open_store
+from .state.store import StateStore, failed_deploys
 from .settings.commands import Files, MarathonSettings, RegistrySettings, RolloutSettings, SlackSettings
 from .transport import Transport, sanitize_url
 
@@ -73,30 +75,44 @@ def notifier(slack: SlackSettings, warn: Callable[[str], None]) -> Listener:
     return notifier or Silent()
 
 
-class FileInputs:
-    """rollback.json in --dump, and the journal (the ledger file): what planning reads besides the platform."""
+class StoreInputs:
+    """rollback.json in --dump, and the journal in the state store: what planning reads besides the platform."""
 
-    def __init__(self, dump: Path, ledger_file: Path) -> None:
+    def __init__(self, dump: Path, store: StateStore) -> None:
         self.dump = dump
-        self.ledger_file = ledger_file
+        self.store = store
 
     def index(self, env: str, date: str | None) -> Index:
         return load_index(self.dump, env=env, date=date)
 
     def failed(self, env: str) -> Mapping[str, Sequence[Failed]]:
-        return ledger.failed_deploys(self.ledger_file, env)
+        try:
+            return failed_deploys(self.store.entries(env), env)
+        except UsageError:
+            return {}  # an unreadable ledger is no evidence (run --to=last-good says why)
 
     def evidence(self, env: str) -> Evidence:
-        return read_evidence(self.ledger_file, env)
+        return read_evidence(self.store, env)
 
 
-def inputs(dump: Path, files: Files) -> FileInputs:
-    return FileInputs(dump, files.ledger)
+def state_store(files: Files, dump: Path) -> StateStore:
+    """The store of --state (the file store by default); a ZooKeeper store that cannot connect is exit 4."""
+    return open_store(files.state, lock_dir=files.lock_dir, shared=files.shared, ledger=files.ledger, dump=dump,
+                      auth=files.zk_auth)
+
+
+def inputs(dump: Path, store: StateStore) -> StoreInputs:
+    return StoreInputs(dump, store)
+
+
+def journal(files: Files, dump: Path) -> "closing[StateStore]":
+    """``with factory.journal(...) as store``: the store, opened for the block and closed after it."""
+    return closing(state_store(files, dump))
 
 
 def rollout_options(rollout: RolloutSettings, *, dump: Path, files: Files, marathon: MarathonSettings, command: str,
                     env: str, announce_states: bool = False) -> RolloutOptions:
-    return RolloutOptions(command=command, env=env, dump=dump, lock_dir=files.lock_dir, ledger_file=files.ledger,
+    return RolloutOptions(command=command, env=env, dump=dump, lock_dir=files.lock_dir,
                           actor=rollout.actor, build_url=rollout.build_url, marathon=sanitize_url(marathon.url or ""),
                           timeout=rollout.timeout, parallel=rollout.parallel, force=rollout.force,
                           max_deployments=rollout.max_deployments, events=rollout.events,

@@ -98,8 +98,11 @@ Options:
   --parallel=<n>         Parallel deployments inside a wave (default 8).
   --cache-dir=<dir>      Registry cache (env ROLLBACK_CACHE_DIR; default ~/.cache/fleetrewind).
   --no-cache             Do not read or write the registry cache.
-  --lock-dir=<dir>       Folder of the per-environment locks (env ROLLBACK_LOCK_DIR;
-                         default $XDG_STATE_HOME/fleetrewind or ~/.local/state/fleetrewind).
+  --lock-dir=<dir>       File store: folder of the per-environment locks, shared by every user of
+                         the machine (env ROLLBACK_LOCK_DIR; default /run/lock/fleetrewind).
+  --state=<url>          Where the lock, journal and snapshots live: file (default) or
+                         zk://host:port[,host:port...]/<chroot> (env ROLLBACK_STATE; ZooKeeper
+                         credentials: ROLLBACK_ZK_AUTH=user:password).
   --slack-channel=<c>    Channel for a bot token (SLACK_BOT_TOKEN) (env SLACK_CHANNEL).
   --ledger=<file>        History of deploy and run outcomes (default <dump>/ledger.jsonl).
   --actor=<name>         Who runs this, for Slack and the report (env BUILD_USER, else USER).

@@ -111,7 +111,7 @@ def main() -> int:
                   "and the versions Marathon kept of them")
             env = dict(os.environ, DOCKER_REGISTRY=registry.url, MARATHON_URL=sim.url, MARATHON_USER="ops",
                        MARATHON_PASSWORD="demo-password", XDG_CACHE_HOME=str(work / "cache"),
-                       XDG_STATE_HOME=str(work / "state"), BUILD_USER="demo")  # its own lock folder
+                       ROLLBACK_LOCK_DIR=str(work / "locks"), BUILD_USER="demo")  # its own lock folder
             dump = f"--dump={out}"
             config = out / "rollback.yaml"
             config.write_text("waves:\n  - [api, auth, worker]   # backends first\n  - [web]                # then the frontend\n")

@@ -17,6 +17,7 @@ TOOL_VARS = (
     "MARATHON_PASSWORD", "MARATHON_AUTH", "ROLLBACK_CONFIG", "ROLLBACK_CA_BUNDLE", "ROLLBACK_TZ",
     "ROLLBACK_CACHE_DIR", "ROLLBACK_LEDGER", "SLACK_WEBHOOK_URL", "SLACK_BOT_TOKEN", "SLACK_CHANNEL",
     "BUILD_USER", "BUILD_URL", "ROLLBACK_LOCK_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
+    "ROLLBACK_STATE", "ROLLBACK_ZK_AUTH",
 )
 
 
@@ -27,8 +28,10 @@ def clean_tool_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "no-docker-config"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
-    # The default lock folder: per test, so parallel test runs never share an environment's lock.
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg-state"))
+    # The lock folder: per test, so parallel test runs never share an environment's lock (the default
+    # one is machine-wide: /run/lock/fleetrewind).
+    monkeypatch.setenv("ROLLBACK_LOCK_DIR", str(tmp_path / "xdg-state" / "fleetrewind"))
 
 
 @dataclass

@@ -50,14 +50,14 @@ def index_sample_fleet(registry_url: str, *, prefix: str, services: Sequence[str
 
 
 def env_lock(env: str = "prod") -> Path:
-    """The lock file of ``env`` in the default lock folder (conftest points XDG_STATE_HOME at tmp_path)."""
-    return Path(os.environ["XDG_STATE_HOME"]) / "fleetrewind" / f"rollback-{env}.lock"
+    """The lock file of ``env`` in the test's lock folder (conftest points ROLLBACK_LOCK_DIR at tmp_path)."""
+    return Path(os.environ["ROLLBACK_LOCK_DIR"]) / f"rollback-{env}.lock"
 
 
 HOLDER = """
 import sys, time
 from pathlib import Path
-from fleetrewind.rollout.lock import EnvLock
+from fleetrewind.state.filelock import EnvLock
 with EnvLock(Path(sys.argv[1]), sys.argv[2], command="run", force=False, warn=print):
     print("held", flush=True)
     sys.stdin.read()

@@ -18,6 +18,7 @@ from ..model.plan import FailurePolicy
 from ..model.states import State
 from .changing import print_result, rollout as start_rollout
 from ..settings.commands import DeploySettings
+from ..state.store import StateStore
 
 
 def target_image(current: str | None, value: str) -> str:
@@ -31,6 +32,11 @@ def target_image(current: str | None, value: str) -> str:
 
 
 def execute(settings: DeploySettings, console: Console) -> int:
+    with factory.journal(settings.files, settings.common.dump) as store:  # unreachable: exit 4, nothing read
+        return _deploy(settings, console, store)
+
+
+def _deploy(settings: DeploySettings, console: Console, store: StateStore) -> int:
     as_json = settings.common.json
     platform = factory.platform(settings.marathon)
     services = [svc for svc, _ in settings.images]
@@ -40,7 +46,8 @@ def execute(settings: DeploySettings, console: Console) -> int:
                            waves=order_waves(services, settings.rollout.waves), env=settings.env, reason="new release")
     if not as_json:
         console.result(render_table(plan))
-    rollout = start_rollout(settings, console, platform, command="deploy", env=settings.env, announce_states=True)
+    rollout = start_rollout(settings, console, platform, store, command="deploy", env=settings.env,
+                            announce_states=True)
     rollout.verify = HealthUrlChecker(settings.health_urls, grace=settings.health_grace, tls=settings.common.tls,
                                       stop=rollout.stop) if settings.health_urls else None
     policy = FailurePolicy.REVERT if settings.auto_rollback else FailurePolicy.STOP

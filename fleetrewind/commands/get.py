@@ -7,10 +7,10 @@ import datetime as dt
 from .. import factory
 from ..registry.cache import DigestCache
 from ..factory import registry_client
-from ..planning.witnesses import journal_docs, observation_doc, observations_from, to_record
+from ..model.journal import ObservationEntry
+from ..planning.witnesses import observations_from, to_record
 from ..platform.fleet import FleetState
 from ..platform.protocol import Platform
-from ..rollout import ledger
 from ..planning.ranrule import ran_by_day
 from ..atomic import check_writable
 from ..console import Console
@@ -67,8 +67,9 @@ def _what_ran(settings: GetSettings, console: Console, index: Index) -> dict[str
     try:
         platform = factory.platform(settings.marathon)
         fleet = platform.survey(index.services)  # one read of /v2/apps, with the tasks
-        history = platform.history(fleet.app_ids, fleet.apps,
-                                   failed=factory.inputs(settings.common.dump, settings.files).failed(settings.env))
+        with factory.journal(settings.files, settings.common.dump) as store:
+            failed = factory.inputs(settings.common.dump, store).failed(settings.env)
+        history = platform.history(fleet.app_ids, fleet.apps, failed=failed)
     except AuthError as err:  # a 401/403: name the credential, and every label says "ran: unknown"
         console.warn(f"Marathon's history could not be read: {err}; {_credential(settings)}; "
                      "the date labels say 'ran: unknown'")
@@ -86,14 +87,17 @@ def _observe(settings: GetSettings, console: Console, platform: Platform, fleet:
     """One observation per app into the journal, compacted: only what changed, or what now proves the soak."""
     now = dt.datetime.now(dt.timezone.utc)
     seen = {s: o for s, app in fleet.apps.items() if (o := platform.observe(s, app, now)) is not None}
-    ledger_file = settings.files.ledger
-    kept = observations_from(journal_docs(ledger_file), settings.env)
-    written = to_record(kept, seen, min_soak=settings.min_soak)
     try:
-        for entry in written:
-            ledger.append(ledger_file, observation_doc(settings.env, entry))
+        with factory.journal(settings.files, settings.common.dump) as store:
+            kept = observations_from(store.entries(settings.env), settings.env)
+            written = to_record(kept, seen, min_soak=settings.min_soak)
+            for entry in written:
+                store.append(ObservationEntry.of(settings.env, entry))
     except OSError as exc:
         console.warn(f"could not record what runs in the journal: {exc.strerror}")
+        return
+    except RollbackError as exc:  # the journal is unreadable or its store unreachable: get's index is written
+        console.warn(f"could not record what runs in the journal: {exc}")
         return
     console.info(f"get: observed {len(seen)} apps, {len(written)} journal entries written (the rest unchanged)")
 

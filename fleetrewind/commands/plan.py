@@ -20,7 +20,8 @@ from .show import say_nothing_to_do, show_plan
 def execute(settings: PlanSettings, console: Console) -> int:
     common, request = settings.common, settings.request
     platform = factory.LazyPlatform(settings.marathon)
-    planned = make_plan(request, platform, factory.inputs(common.dump, settings.files))
+    with factory.journal(settings.files, common.dump) as store:  # unreachable: exit 4 before anything is read
+        planned = make_plan(request, platform, factory.inputs(common.dump, store))
     if planned.fleet is None:
         return say_nothing_to_do(console, planned.plan, planned.selection, as_json=common.json)
     plan = planned.plan

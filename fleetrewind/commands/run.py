@@ -15,20 +15,26 @@ from ..planning.witness import refuse
 from ..platform.fleet import FleetState
 from ..platform.protocol import Platform
 from ..releases.index import INDEX_NAME
-from ..rollout.ledger import last_good
+from ..state.store import StateStore, last_good
 from ..settings.commands import RunSettings
 from .changing import print_result, rollout as start_rollout
 from .show import say_nothing_to_do, show_plan
 
 
 def execute(settings: RunSettings, console: Console) -> int:
+    with factory.journal(settings.files, settings.common.dump) as store:  # unreachable: exit 4, nothing read
+        return _run(settings, console, store)
+
+
+def _run(settings: RunSettings, console: Console, store: StateStore) -> int:
     common, env, request = settings.common, settings.env, settings.request
     platform = factory.platform(settings.marathon)
     if settings.plan_file:
-        return _run_saved(settings, console, platform, planfile.read_plan(settings.plan_file))
+        return _run_saved(settings, console, platform, store, planfile.read_plan(settings.plan_file))
     if request is None:  # --to=last-good
-        entry = last_good(settings.files.ledger, env)
-        recorded: dict[str, str] = entry["images"]
+        where = str(settings.files.ledger) if settings.files.state.kind == "file" else store.describe()
+        entry = last_good(store.entries(env), env, where)
+        recorded: dict[str, str] = dict(entry.images)
         selection = select_services(settings.scope, list(recorded), source="the ledger's last good state",
                                     pins=False)
         if not selection.selected:
@@ -37,14 +43,14 @@ def execute(settings: RunSettings, console: Console) -> int:
         images = {s: recorded[s] for s in selection.selected}
         plan, fleet = plan_images(images, platform, env=env, scope=settings.scope, selection=selection,
                                   waves=settings.rollout.waves,
-                                  reason=f"last good state ({entry.get('at')}, {entry.get('command')})")
+                                  reason=f"last good state ({entry.at}, {entry.command})")
         date = None
-        console.info(f"last good state of {env}: {entry.get('at')} by {entry.get('actor')}")
+        console.info(f"last good state of {env}: {entry.at} by {entry.actor}")
         if settings.dry_run:
             show_plan(console, plan, as_json=common.json, dump=common.dump, index=None)
             return 0
     else:
-        planned = make_plan(request, lambda: platform, factory.inputs(common.dump, settings.files),
+        planned = make_plan(request, lambda: platform, factory.inputs(common.dump, store),
                             confirm=not settings.dry_run)
         if planned.fleet is None:
             return say_nothing_to_do(console, planned.plan, planned.selection, as_json=common.json)
@@ -55,13 +61,14 @@ def execute(settings: RunSettings, console: Console) -> int:
         if not common.json:
             console.result(render_table(plan))
         refuse(plan, strict=request.strict, with_config=request.with_config)
-    rollout = start_rollout(settings, console, platform, command="run", env=env, date=date)
+    rollout = start_rollout(settings, console, platform, store, command="run", env=env, date=date)
     result = rollout.execute(plan, fleet, policy=settings.on_failure)
     print_result(console, result, as_json=common.json)
     return result.exit_code
 
 
-def _run_saved(settings: RunSettings, console: Console, platform: Platform, saved: planfile.SavedPlan) -> int:
+def _run_saved(settings: RunSettings, console: Console, platform: Platform, store: StateStore,
+               saved: planfile.SavedPlan) -> int:
     """run --plan: exactly the saved plan, or nothing (exit 3) when its inputs moved since."""
     plan = saved.plan
     if plan.env != settings.env:
@@ -84,7 +91,7 @@ def _run_saved(settings: RunSettings, console: Console, platform: Platform, save
                  f"{len(plan.changes())} of {len(plan.steps)} services change; nothing moved since")
     if not settings.common.json:
         console.result(render_table(plan))
-    rollout = start_rollout(settings, console, platform, command="run", env=plan.env, date=plan.date)
+    rollout = start_rollout(settings, console, platform, store, command="run", env=plan.env, date=plan.date)
     result = rollout.execute(plan, fleet, policy=settings.on_failure, recheck=current)
     print_result(console, result, as_json=settings.common.json)
     return result.exit_code

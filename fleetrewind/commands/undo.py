@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..planning.build import order_waves
 from .. import factory
 from ..console import Console
@@ -15,13 +17,20 @@ from .changing import print_result, rollout as start_rollout
 from ..model.plan import FailurePolicy
 from ..settings.commands import UndoSettings
 from ..rollout.snapshot import Snapshot, read_snapshot
+from ..state.store import StateStore
 
 
 def execute(settings: UndoSettings, console: Console) -> int:
-    path = settings.snapshot
-    snapshot = read_snapshot(path)
+    with factory.journal(settings.files, settings.common.dump) as store:  # unreachable: exit 4, nothing read
+        return _undo(settings, console, store)
+
+
+def _undo(settings: UndoSettings, console: Console, store: StateStore) -> int:
+    ref = str(settings.snapshot)
+    path = Path(ref)  # its name; the snapshot itself may come from the store (a run of another machine)
+    snapshot = read_snapshot(store, ref)
     if not snapshot.images:
-        raise UsageError(f"snapshot {path} records no images to put back")
+        raise UsageError(f"snapshot {ref} records no images to put back")
     platform = factory.platform(settings.marathon)
     fleet = platform.apps({s: snapshot.app_ids[s] for s in snapshot.images})
     _refuse_later_changes(settings, console, snapshot, fleet)
@@ -35,7 +44,7 @@ def execute(settings: UndoSettings, console: Console) -> int:
         plan = plan_for_images(snapshot.images, current=fleet.images, app_ids=fleet.app_ids,
                                problems=fleet.problems, waves=waves, env=snapshot.env, reason=f"undo to snapshot {path.name}")
     console.info(f"undo: {len(plan.changes())} of {len(plan.steps)} services go back to {path.name}")
-    rollout = start_rollout(settings, console, platform, command="undo", env=snapshot.env)
+    rollout = start_rollout(settings, console, platform, store, command="undo", env=snapshot.env, undoes=ref)
     result = rollout.execute(plan, fleet, policy=FailurePolicy.CONTINUE)
     print_result(console, result, as_json=settings.common.json)
     return result.exit_code
@@ -44,9 +53,10 @@ def execute(settings: UndoSettings, console: Console) -> int:
 def _refuse_later_changes(settings: UndoSettings, console: Console, snapshot: Snapshot, fleet: FleetState) -> None:
     """An app someone changed after the run (a hotfix) is not reverted silently: refused unless --force."""
     assert snapshot.path
-    left = run_left(snapshot.path)
+    path = Path(snapshot.path)  # a snapshot read from ZooKeeper has no report beside it here
+    left = run_left(path)
     if left is None:
-        console.warn(f"no report of the run that wrote {snapshot.path.name} in {snapshot.path.parent}: undo cannot "
+        console.warn(f"no report of the run that wrote {path.name} in {path.parent}: undo cannot "
                      "tell whether an app was changed since that run")
         return
     later = changed_since(snapshot.images, left, fleet.changed_at, fleet.app_ids, fleet.images)
@@ -54,7 +64,7 @@ def _refuse_later_changes(settings: UndoSettings, console: Console, snapshot: Sn
         return
     listing = "; ".join(c.describe() for c in later)
     if not settings.rollout.force:
-        raise RefusedError(f"changed since the run that wrote {snapshot.path.name}: {listing}; undo would revert "
+        raise RefusedError(f"changed since the run that wrote {path.name}: {listing}; undo would revert "
                            "that change: check with whoever made it, then pass --force to put the snapshot back all the same")
     for change in later:
         console.warn(f"--force: reverting a change made after the run: {change.describe()}")

@@ -20,12 +20,13 @@ from ..platform.fleet import FleetState, History
 from ..platform.protocol import Chosen
 from ..platform.timeline import Timeline
 from ..releases.index import Index
+from ..state.store import StateStore
 from .build import LeftOut, order_waves, plan_for_date, scoped
 from .checks import day_end, run_checks
 from .ranrule import moment_text, plan_ran
 from .served import plan_good, verdict_checks, with_verdicts
 from .verdicts import judge
-from .witnesses import deployed_from, gather, journal_docs, observations_from
+from .witnesses import deployed_from, gather, observations_from
 
 
 def plan_to_date(index: Index, fleet: FleetState, date: str, *, waves: Sequence[Sequence[str]], pin_digest: bool,
@@ -105,10 +106,13 @@ class Evidence:
     live: Mapping[str, Observation] = field(default_factory=dict)
 
 
-def read_evidence(ledger_file: Path, env: str) -> Evidence:
+def read_evidence(store: StateStore, env: str) -> Evidence:
     """The journal's evidence for ``env`` (best effort: no journal is no evidence)."""
-    docs = journal_docs(ledger_file)
-    return Evidence(deployed=deployed_from(docs, env), observations=observations_from(docs, env))
+    try:
+        entries = store.entries(env)
+    except UsageError:
+        entries = []  # an unreadable ledger is no evidence (run --to=last-good says why)
+    return Evidence(deployed=deployed_from(entries, env), observations=observations_from(entries, env))
 
 
 def refuse(plan: Plan, *, strict: bool, with_config: bool) -> None:

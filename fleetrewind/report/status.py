@@ -16,7 +16,7 @@ from ..marathon.appdef import AppDef, Doc
 from ..platform.fleet import Peek
 from ..releases.diff import release_of
 from ..releases.index import Index, Release, day_of, iso_utc
-from ..rollout.lock import LockHolder
+from ..model.lockrecord import LockRecord, RunInFlight
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,11 +41,24 @@ class ServiceStatus:
 
 
 @dataclass(frozen=True, kw_only=True)
+class LockView:
+    """The environment's lock as its store shows it."""
+
+    store: str  # which store holds it: "file (/run/lock/fleetrewind)" or "zookeeper (zk://...)"
+    record: LockRecord | None  # the holder record; None when there is none
+    held: bool | None  # a live process holds it; None when this machine cannot tell
+    interrupted: RunInFlight | None = None  # a run that began changing and never reported (not the holder's)
+
+    def describe(self) -> str:
+        return self.record.describe() if self.record else "a run whose record is unreadable"
+
+
+@dataclass(frozen=True, kw_only=True)
 class FleetStatus:
     env: str
     tz: dt.tzinfo
     services: tuple[ServiceStatus, ...]
-    lock: LockHolder | None
+    lock: LockView
     lock_seconds: float | None
     last_run: Mapping[str, object] | None  # the ledger entry of the last run
     unreachable: str | None = None  # why Marathon could not be read (then no service is shown)
@@ -76,7 +89,7 @@ def _in_flight(app: AppDef, app_id: str, deployments: Sequence[Doc],
 
 
 def build_status(index: Index, peeks: Mapping[str, Peek], deployments: Sequence[Doc], *,
-                 now: dt.datetime, lock: LockHolder | None, last_run: Mapping[str, object] | None,
+                 now: dt.datetime, lock: LockView, last_run: Mapping[str, object] | None,
                  unreachable: str | None = None) -> FleetStatus:
     """With ``unreachable`` (Marathon could not be read), only the lock and the last run are known."""
     services = []
@@ -90,7 +103,7 @@ def build_status(index: Index, peeks: Mapping[str, Peek], deployments: Sequence[
             deployments=_in_flight(app, peek.app_id, deployments, now) if peek.app and peek.app_id else (),
             instances=_int(app.get("instances")), running=_int(app.get("tasksRunning")),
             healthy=_int(app.get("tasksHealthy")), health_checks=bool(app.get("healthChecks"))))
-    lock_seconds = max(0.0, now.timestamp() - lock.since) if lock and lock.since is not None else None
+    lock_seconds = max(0.0, now.timestamp() - lock.record.since) if lock.record else None
     return FleetStatus(env=index.env, tz=index.tz, services=tuple(services), lock=lock, lock_seconds=lock_seconds,
                        last_run=last_run, unreachable=unreachable)
 
@@ -130,17 +143,18 @@ def _instances_text(s: ServiceStatus) -> str:
 
 def _lock_text(status: FleetStatus) -> str:
     lock = status.lock
-    if lock is None:
-        return "lock: free"
-    since = ""
-    if lock.since is not None:
-        started = dt.datetime.fromtimestamp(lock.since, dt.timezone.utc)
-        since = f" since {iso_utc(started.replace(microsecond=0))} ({duration(status.lock_seconds)})"
+    store = f" (store: {lock.store})"
+    interrupted = f"\n{lock.interrupted.line()}" if lock.interrupted else ""
+    if lock.record is None:
+        return f"lock: free{store}{interrupted}"
+    started = dt.datetime.fromtimestamp(lock.record.since, dt.timezone.utc)
+    since = f" since {iso_utc(started.replace(microsecond=0))} ({duration(status.lock_seconds)})"
     if lock.held is False:
-        return f"lock: free (the record of {lock.describe()}{since} is left from a run that is gone)"
+        return f"lock: free (the record of {lock.describe()}{since} is left from a run that is gone){store}{interrupted}"
     if lock.held is None:
-        return f"lock: recorded for {lock.describe()}{since}; whether a process holds it cannot be checked here"
-    return f"lock: held by {lock.describe()}{since}"
+        return (f"lock: recorded for {lock.describe()}{since}; whether a process holds it cannot be checked "
+                f"here{store}{interrupted}")
+    return f"lock: held by {lock.describe()}{since}{store}{interrupted}"
 
 
 def _last_run_text(entry: Mapping[str, object] | None) -> str:
@@ -186,11 +200,15 @@ def status_json(status: FleetStatus) -> dict[str, object]:
         }
 
     lock = None
-    if status.lock is not None:
-        lock = {"host": status.lock.host or None, "pid": status.lock.pid, "command": status.lock.command or None,
-                "since": iso_utc(dt.datetime.fromtimestamp(status.lock.since, dt.timezone.utc).replace(microsecond=0))
-                if status.lock.since is not None else None,
+    record = status.lock.record
+    if record is not None:
+        lock = {"host": record.host, "pid": record.pid, "command": record.command, "user": record.user or None,
+                "run_id": record.run_id or None,
+                "since": iso_utc(dt.datetime.fromtimestamp(record.since, dt.timezone.utc).replace(microsecond=0)),
                 "seconds": status.lock_seconds, "held": status.lock.held}
+    gone = status.lock.interrupted
     return {"env": status.env, "marathon_unreachable": status.unreachable,
             "services": [service(s) for s in status.services], "lock": lock,
+            "store": status.lock.store,
+            "interrupted": {**vars(gone), "line": gone.line()} if gone else None,
             "last_run": dict(status.last_run) if status.last_run is not None else None}

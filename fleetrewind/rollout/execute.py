@@ -46,7 +46,8 @@ class Executor:
                  verify: Verify | None = None, poll: float = 0.5, max_poll: float = 1.0,
                  max_deployments: int = DEFAULT_MAX_DEPLOYMENTS, slots: DeploymentSlots | None = None,
                  clock: Clock = time.monotonic, wait: Wait | None = None, now: Now = _utc_now,
-                 stuck_after: float = STUCK_AFTER, events: bool = False) -> None:
+                 stuck_after: float = STUCK_AFTER, events: bool = False,
+                 gate: Callable[[], bool] | None = None) -> None:
         # Polls of one app after its PUT: 0.5 s, then x1.5 up to max_poll (0.5, 1.25, 2.25, 3.25 s...);
         # the wave's background read of the deployments list (every ``poll``) wakes a service whose
         # deployment has left it, so an end is noticed within one read (bench/bench_run.py).
@@ -71,6 +72,9 @@ class Executor:
         self.stuck_after = stuck_after
         self.events = events  # follow Marathon's event stream for deployment ends (falls back to polling)
         self._said: set[str] = set()
+        # May one more deployment start? False once the environment's lock can no longer be proved held
+        # (the state store's session was lost): what is in flight is still watched to its end.
+        self.gate = gate
         self._said_lock = threading.Lock()
 
     def run(self, plan: Plan, apps: Mapping[str, App], outcomes: dict[str, Outcome], *,
@@ -150,6 +154,11 @@ class Executor:
                 why = outcomes[service].stuck_reason or "Marathon's running deployments could not be counted"
                 self._fail(outcomes, service, FailureClass.DEADLINE, f"no free deployment slot within "
                            f"{self.timeout:.0f}s ({why}); nothing was changed for it", queued, halt, policy)
+                return
+            if self.gate is not None and not self.gate():
+                self.slots.release(token)
+                outcomes[service] = replace(outcomes[service], status=Status.NOT_STARTED,
+                                            error="not started: the environment's lock could no longer be proved held")
                 return
             started = self.clock()
             try:

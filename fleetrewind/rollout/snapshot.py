@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Mapping
 
-from ..atomic import create_text, json_text
+from ..atomic import json_text
 from ..errors import UsageError
 from ..marathon.appmap import check_app_id
 from ..releases.imageref import check_image
 from ..releases.tags import check_env, check_service
-from ..inputs import loads, read_text
+from ..inputs import loads
+from ..state.store import StateStore
 from ..platform.timeline import parse_instant
 from ..secret import REGISTRY, shorten
 
@@ -27,17 +28,20 @@ class Snapshot:
     command: str
     images: dict[str, str]      # service -> image
     app_ids: dict[str, str]     # service -> app id
-    path: Path | None = None
+    path: str | None = None  # the reference it was read from (a file, or the store's name for it)
     versions: dict[str, str] = field(default_factory=dict)  # service -> the app's version before the change
     whole: bool = False         # --with-config replaced whole definitions: undo restores those versions
 
 
-def write_snapshot(folder: Path, stamp: str, *, env: str, command: str, marathon: str,
+def write_snapshot(store: StateStore, stamp: str, *, env: str, command: str, marathon: str,
                    app_ids: Mapping[str, str], images: Mapping[str, str | None],
-                   versions: Mapping[str, str | None] | None = None, whole: bool = False) -> Path:
-    """``versions`` name each app's definition before the change (Marathon keeps it, by its version)."""
+                   versions: Mapping[str, str | None] | None = None, whole: bool = False) -> str:
+    """Put the snapshot in the store (the file store: ``--dump``); returns its reference for ``undo``.
+
+    ``versions`` name each app's definition before the change (Marathon keeps it, by its version).
+    """
     versions = versions or {}
-    return create_text(folder, f"snapshot-{stamp}", ".json", json_text({
+    doc = {
         "format": SNAPSHOT_FORMAT,
         "env": env,
         "command": command,
@@ -46,23 +50,20 @@ def write_snapshot(folder: Path, stamp: str, *, env: str, command: str, marathon
         "whole": whole,
         "apps": [{"service": s, "app_id": app_ids[s], "image": images.get(s), "version": versions.get(s)}
                  for s in app_ids],
-    }))
+    }
+    return store.put_snapshot(env, f"snapshot-{stamp}", json_text(doc).encode("utf-8"))
 
 
-def read_snapshot(path: Path) -> Snapshot:
+def read_snapshot(store: StateStore, ref: str) -> Snapshot:
     """A snapshot is read back as untrusted input: env, services, app ids and images are checked
     as if typed on the command line (its env names files; its images go to Marathon)."""
+    raw, path = store.get_snapshot(ref)
+
     def bad(what: str) -> UsageError:
         return UsageError(f"{path} is not a usable snapshot: {what}")
 
     try:
-        data: Any = loads(read_text(path))
-    except FileNotFoundError:
-        raise UsageError(f"snapshot {path} does not exist; snapshots are the snapshot-<stamp>.json files in --dump") from None
-    except IsADirectoryError:
-        raise bad("it is a folder") from None
-    except OSError as exc:
-        raise UsageError(f"cannot read snapshot {path}: {exc.strerror}") from None
+        data: Any = loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise bad("it is not UTF-8 text") from None
     except ValueError:

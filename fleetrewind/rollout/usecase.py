@@ -16,9 +16,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
-from . import ledger
+import os
+
 from ..console import Console
-from .lock import EnvLock
+from ..model.journal import RunEntry, Tried
+from ..model.lockrecord import RunInFlight, new_record
+from ..state.store import Held, StateStore, utc_text
 from ..errors import EXIT_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_UNREACHABLE, RefusedError, RollbackError, UsageError
 from .execute import Executor, Verify
 from ..platform.fleet import FleetState
@@ -42,8 +45,7 @@ class RolloutOptions:
     command: str  # run, undo or deploy: the word in the lock, snapshot, report, ledger and Slack
     env: str
     dump: Path
-    lock_dir: Path
-    ledger_file: Path
+    lock_dir: Path  # one of the folders a report falls back to
     actor: str
     build_url: str | None
     marathon: str  # the URL as reports may show it (no credentials)
@@ -94,8 +96,13 @@ def stop_on_signals(stop: threading.Event, console: Console) -> Iterator[None]:
 
 class Rollout:
     def __init__(self, options: RolloutOptions, console: Console, platform: Platform, notifier: Listener,
-                 recorder: Recorder, *, date: str | None = None, verify: Verify | None = None) -> None:
+                 recorder: Recorder, *, store: StateStore, date: str | None = None, verify: Verify | None = None,
+                 undoes: str | None = None) -> None:
         self.options = options
+        self.store = store
+        self.undoes = undoes  # undo: the snapshot it puts back (an interrupted run of it is thereby undone)
+        self.held: Held | None = None
+        self.run_id = ""
         self.console = console
         self.platform = platform
         self.notifier = notifier
@@ -120,7 +127,8 @@ class Rollout:
     def _executor(self, *, force: bool, verify: Verify | None) -> Executor:
         return Executor(self.platform, timeout=self.options.timeout, parallel=self.options.parallel, force=force,
                         report=self.console.info, notifier=self.notifier, stop=self.stop, verify=verify,
-                        slots=self.slots, events=self.options.events)
+                        slots=self.slots, events=self.options.events,
+                        gate=self.held.may_start if self.held else None)
 
     def execute(self, plan: Plan, fleet: FleetState, *, policy: FailurePolicy,
                 revert_on: frozenset[FailureClass] | None = None,
@@ -142,28 +150,37 @@ class Rollout:
         if not plan.changes():
             return self._finish(stamp, started, State.NOTHING_TO_DO, EXIT_OK, outcomes, None)
         _refuse_without_docker(plan, fleet, self.platform)
-        with EnvLock(self.options.lock_dir, env, command=self.command, force=self.options.force,
-                     warn=self.console.warn):
+        self.run_id = f"{stamp}-{os.getpid()}"
+        record = new_record(command=self.command, run_id=self.run_id, user=self.options.actor)
+        with self.store.lock(env, record, force=self.options.force, warn=self.console.warn) as held:
+            self.held = held
             if recheck is not None:
                 fleet = recheck()
             self._refuse_in_flight(plan, fleet)
+            self._refuse_interrupted(env)
             # a SIGTERM or SIGHUP from here on (even while Slack is slow to answer) ends with a report
             with stop_on_signals(self.stop, self.console):
                 try:
-                    snapshot_path = str(write_snapshot(self.options.dump, stamp, env=env, command=self.command,
-                                                       marathon=self.options.marathon, app_ids=fleet.app_ids,
-                                                       images=fleet.images, versions=fleet.versions,
-                                                       whole=_whole(plan)))
+                    snapshot_path = write_snapshot(self.store, stamp, env=env, command=self.command,
+                                                   marathon=self.options.marathon, app_ids=fleet.app_ids,
+                                                   images=fleet.images, versions=fleet.versions,
+                                                   whole=_whole(plan))
                 except OSError as exc:
                     raise UsageError(f"cannot write the snapshot to --dump {self.options.dump}: {exc.strerror}; "
                                      "nothing was changed") from None
                 self.console.info(f"snapshot of {len(fleet.app_ids)} apps written to {snapshot_path}")
                 stamp = Path(snapshot_path).name.removeprefix("snapshot-").removesuffix(".json")  # its -2 too
+                # before the first change: a run that vanishes from here on is named by the next one
+                self.store.begin_run(RunInFlight(run_id=self.run_id, env=env, host=record.host, pid=record.pid,
+                                                 user=record.user, command=self.command, since=utc_text(record.since),
+                                                 snapshot=snapshot_path))
                 try:
                     state, code = self._carry_out(plan, fleet, outcomes, policy, revert_on)
                 except BaseException as exc:  # after the first change nothing ends without a report
                     state, code = self._stopped_by(exc, outcomes)
-                return self._finish(stamp, started, state, code, outcomes, snapshot_path)
+                result = self._finish(stamp, started, state, code, outcomes, snapshot_path)
+                self._end_run(env)
+                return result
 
     def _carry_out(self, plan: Plan, fleet: FleetState, outcomes: dict[str, Outcome], policy: FailurePolicy,
                    revert_on: frozenset[FailureClass] | None) -> tuple[State, int]:
@@ -174,6 +191,11 @@ class Rollout:
         first_policy = FailurePolicy.STOP if policy == FailurePolicy.REVERT else policy
         ok = self._executor(force=self.options.force, verify=self.verify).run(
             plan, fleet.apps, outcomes, policy=first_policy)
+        lost = self.held.lost() if self.held else None
+        if lost:  # no rollback either: it would start deployments without the lock
+            self.console.error(f"{lost}: started no further deployment, watched those in flight")
+            self._state(State.FAILED, lost)
+            return State.FAILED, EXIT_UNREACHABLE
         if ok:
             self._state(State.SUCCEEDED)
             return State.SUCCEEDED, EXIT_OK
@@ -208,6 +230,27 @@ class Rollout:
         state = State.INTERRUPTED if isinstance(exc, KeyboardInterrupt) else State.FAILED
         self._state(state, cause)
         return state, EXIT_FAILED
+
+    def _refuse_interrupted(self, env: str) -> None:
+        """A run of ``env`` that began changing it and never wrote its report: refuse until it is undone or
+        acknowledged with --force (its lock is free: we hold it, so that run is gone)."""
+        gone = self.store.in_flight(env)
+        if gone is None:
+            return
+        if self.undoes and Path(self.undoes).name == Path(gone.snapshot).name:
+            self.console.warn(f"undoing the {gone.line().split(';')[0]}")
+        elif self.options.force:
+            self.console.warn(f"{gone.line()} (acknowledged with --force)")
+        else:
+            raise RefusedError(f"{gone.line()}; undo it, or pass --force to acknowledge it and go on "
+                               f"(store: {self.store.describe()})")
+
+    def _end_run(self, env: str) -> None:
+        try:
+            self.store.end_run(env, self.run_id)
+        except (OSError, RollbackError) as exc:
+            self.console.warn(f"could not clear the run-in-flight record in {self.store.describe()} ({exc}); "
+                              "the next run will name this one as interrupted")
 
     def _refuse_in_flight(self, plan: Plan, fleet: FleetState) -> None:
         if self.options.force:
@@ -269,16 +312,21 @@ class Rollout:
         report_path = self.recorder.record(report, stamp)
         final = {**self.left_alone,
                  **{s: (o.to_image if o.status == Status.SUCCEEDED else o.from_image) for s, o in outcomes.items()}}
-        entry = {"at": report.finished_at, "command": self.command, "env": self.options.env, "date": self.date,
-                 "actor": self.options.actor, "state": str(state), "report": str(report_path) if report_path else None,
-                 "images": {s: i for s, i in final.items() if i} if state in GOOD_STATES else {},
-                 # what it tried and how that ended: evidence for the ran rule's timeline
-                 "started_at": report.started_at,
-                 "tried": {o.service: _tried(o) for o in outcomes.values() if o.action == CHANGE and o.to_image}}
+        entry = RunEntry(at=report.finished_at, command=self.command, env=self.options.env, date=self.date or "",
+                         actor=self.options.actor, state=str(state), report=str(report_path) if report_path else "",
+                         images={s: i for s, i in final.items() if i} if state in GOOD_STATES else {},
+                         run_id=self.run_id,
+                         # what it tried and how that ended: evidence for the ran rule's timeline
+                         started_at=report.started_at,
+                         tried={o.service: _tried(o) for o in outcomes.values() if o.action == CHANGE and o.to_image})
         try:
-            ledger.append(self.options.ledger_file, entry)
+            self.store.append(entry)
         except OSError as exc:
             self.console.warn(f"could not append to the ledger: {exc.strerror}")
+        except RollbackError as exc:  # the store went away: the report (written above) says it all
+            self.console.warn(f"could not append to the journal in {self.store.describe()}: {exc}"
+                              + (f"; the report is at {report_path}" if report_path else ""))
+
         try:
             self.notifier.finished(report)
         except Exception as exc:  # Slack is best effort; the report is already written
@@ -310,10 +358,11 @@ def _failure_code(failed: list[Outcome]) -> int:
     return EXIT_FAILED
 
 
-def _tried(outcome: Outcome) -> dict[str, object]:
+def _tried(outcome: Outcome) -> Tried:
     """The journal's evidence of one service: the image and how it ended; when it ended well, the Marathon
     version seen running healthy, when, and how long the tool watched it (docs/how-it-works.md, "Three witnesses")."""
-    tried: dict[str, object] = {"image": outcome.to_image, "status": str(outcome.status)}
+    assert outcome.to_image
     if outcome.status == Status.SUCCEEDED:
-        tried.update(version=outcome.version, finished_at=outcome.finished_at, seconds=outcome.seconds)
-    return tried
+        return Tried(image=outcome.to_image, status=str(outcome.status), version=outcome.version,
+                     finished_at=outcome.finished_at, seconds=outcome.seconds)
+    return Tried(image=outcome.to_image, status=str(outcome.status))

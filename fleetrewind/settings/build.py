@@ -30,7 +30,7 @@ from ..transport import sanitize_url
 from .commands import (DEFAULT_TIMEOUT, CommandSettings, Common, DatesSettings, DeploySettings, DiffSettings, Files,
                        GetSettings, MarathonSettings, PlanSettings, RegistrySettings, RolloutSettings, RunSettings,
                        SlackSettings, StatusSettings, UndoSettings)
-from .values import (MAX_CONCURRENCY, Args, MAX_PARALLEL, RULES, Sources, _default_cache, _default_lock_dir, _loopback_http,
+from .values import (MAX_CONCURRENCY, Args, MAX_PARALLEL, RULES, Sources, _default_cache, _loopback_http, _state_settings,
                      _marathon_password, _pairs, _positive_float, _positive_int, _registry_credentials, _str_map,
                      _timezone, _tls, _url, _userinfo_secret, _waves, _whoami, check_date, check_moment)
 
@@ -176,8 +176,7 @@ class Door:
         if not args.get("--no-cache"):
             cache = src.pick("--cache-dir", "ROLLBACK_CACHE_DIR", "cache_dir")
             self.cache_dir = Path(cache) if cache else _default_cache(environ)
-        lock_dir = src.pick("--lock-dir", "ROLLBACK_LOCK_DIR", "lock_dir")
-        self.lock_dir = Path(lock_dir) if lock_dir else _default_lock_dir(environ)
+        self.lock_dir, self.lock_dir_shared, self.state, self.zk_auth = _state_settings(src)
         self.timeout = _positive_float("--timeout", src.pick("--timeout", None, "timeout", DEFAULT_TIMEOUT))
         policy = src.pick("--on-failure", None, "on_failure", "stop")
         if policy not in tuple(FailurePolicy):
@@ -229,14 +228,16 @@ class Door:
 
     def secrets(self) -> tuple[Secret | None, ...]:
         creds = self.registry_credentials
-        return (self.marathon_password, creds.password if creds else None, self.slack_webhook, self.slack_token)
+        return (self.marathon_password, creds.password if creds else None, self.slack_webhook, self.slack_token,
+                self.zk_auth)
 
     def common(self) -> Common:
         return Common(command=self.command, dump=self.dump, json=self.json, quiet=self.quiet, verbose=self.verbose,
                       tls=self.tls, secrets=self.secrets())
 
     def files(self) -> Files:
-        return Files(lock_dir=self.lock_dir, ledger=self.ledger)
+        return Files(lock_dir=self.lock_dir, ledger=self.ledger, shared=self.lock_dir_shared, state=self.state,
+                     zk_auth=self.zk_auth)
 
     def marathon(self) -> MarathonSettings:
         return MarathonSettings(url=self.marathon_url, user=self.marathon_user, password=self.marathon_password,

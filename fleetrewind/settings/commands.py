@@ -23,6 +23,7 @@ from ..registry.auth import RegistryCredentials
 from ..registry.scan import DEFAULT_MAX_TAGS
 from ..releases.tags import DEFAULT_TAG_PATTERN
 from ..secret import Secret
+from ..state.url import StateUrl
 from ..transport import TLS
 
 DEFAULT_TIMEOUT = 600.0
@@ -43,10 +44,13 @@ class Common:
 
 @dataclass(frozen=True, kw_only=True)
 class Files:
-    """Where the tool keeps its own state on this machine: the lock folder and the ledger."""
+    """Where the tool keeps its state: the store (``state``), and the file store's lock folder and ledger."""
 
     lock_dir: Path = Path(".")
     ledger: Path = Path("ledger.jsonl")
+    shared: bool = False  # lock_dir is the machine-wide default (created for every user, sticky)
+    state: StateUrl = StateUrl("file")
+    zk_auth: Secret | None = None  # ROLLBACK_ZK_AUTH=user:password (ZooKeeper digest)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -27,6 +27,8 @@ from ..planning.scope import parse_pinned, parse_scope_flag
 from ..releases.index import find_zone
 from ..releases.tags import DEFAULT_BRANCHES, DEFAULT_TAG_PATTERN, branch_for_env, check_env, check_service, compile_tag_pattern, parse_services
 from ..transport import TLS, sanitize_url
+from ..state.file import default_lock_dir
+from ..state.url import StateUrl, parse_state_url
 
 # Numbers as typed: ASCII digits only, as for dates (int() and float() accept any script's digits).
 _INT_RE = re.compile(r"[0-9]+", re.ASCII)
@@ -288,10 +290,25 @@ def _default_cache(environ: Mapping[str, str]) -> Path:
     return Path(base) / "fleetrewind"
 
 
-def _default_lock_dir(environ: Mapping[str, str]) -> Path:
-    """Per user, not per --dump folder: two runs of one environment meet here whatever --dump says."""
-    base = environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "fleetrewind"
+def _state_settings(src: Sources) -> tuple[Path, bool, StateUrl, Secret | None]:
+    """(the file store's lock folder, whether it is the machine-wide default, the store of ``state``,
+    ROLLBACK_ZK_AUTH): the lock folder must be absolute, '' included (config lock_dir: '')."""
+    state = parse_state_url(src.pick("--state", "ROLLBACK_STATE", "state"))
+    auth = src.environ.get("ROLLBACK_ZK_AUTH")
+    zk_auth = Secret(auth, "ROLLBACK_ZK_AUTH") if auth else None
+    if auth:
+        user, colon, password = auth.partition(":")
+        if not (user and colon and password):
+            raise UsageError("ROLLBACK_ZK_AUTH must be user:password (ZooKeeper digest credentials)")
+    for name, value in (("--lock-dir", src.args.get("--lock-dir")), ("ROLLBACK_LOCK_DIR", src.environ.get("ROLLBACK_LOCK_DIR")),
+                        ("config lock_dir", src.config.get("lock_dir"))):
+        if value is None:
+            continue
+        if not isinstance(value, str) or not value.strip() or not Path(value).is_absolute():
+            raise UsageError(f"{name} must be an absolute folder (found: {shorten(value)}); an empty or relative "
+                             "one would give each working folder its own lock")
+        return Path(value), False, state, zk_auth
+    return default_lock_dir(), True, state, zk_auth
 
 
 def _whoami() -> str:

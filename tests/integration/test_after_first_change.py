@@ -25,7 +25,7 @@ import requests
 import fleetrewind.marathon.platform as platform_module
 import fleetrewind.rollout.usecase as usecase_module
 import fleetrewind.report.files as files_module
-from fleetrewind.rollout import ledger as ledger_module
+from fleetrewind.state.file import FileStore
 from testbed.serving import BackgroundServer
 from tests.fleet_support import env_lock
 from tests.integration.test_faults import (NAMES, ROOT, World, _start_run, _subprocess_env, _wait_for, app_id,  # noqa: F401
@@ -217,7 +217,7 @@ def test_a_full_dump_folder_after_the_snapshot_still_writes_the_report_elsewhere
 
     monkeypatch.setattr(files_module, "write_report", full)
     monkeypatch.setattr(files_module, "write_junit", full_too)
-    monkeypatch.setattr(ledger_module, "append", full_too)
+    monkeypatch.setattr(FileStore, "append", full_too)
 
     result = cli(*world.run_args(), env=world.env)
 

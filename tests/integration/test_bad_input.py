@@ -439,7 +439,8 @@ def test_a_fifo_in_place_of_a_file_is_one_error_not_a_hang(indexed: Indexed, tmp
     if fifo != "rollback.json":
         (dump / "rollback.json").write_text(indexed.index_text)
     os.mkfifo(dump / fifo)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MARATHON_", "ROLLBACK_", "DOCKER_REGISTRY"))}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("MARATHON_", "ROLLBACK_", "DOCKER_REGISTRY")) or k == "ROLLBACK_LOCK_DIR"}
     result = subprocess.run([sys.executable, str(ROOT / "rollback.py"), *[a.replace("{dump}", str(dump)) for a in argv]],
                             env={**env, "MARATHON_URL": "http://127.0.0.1:1"}, cwd=ROOT, capture_output=True,
                             text=True, timeout=30)

@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from fleetrewind.releases.diff import diff
-from fleetrewind.rollout.lock import EnvLock
+from fleetrewind.state.filelock import EnvLock
 from marathonsim import Simulator
 from testbed.demo import sample_apps
 from tests.fleet_support import Indexed, index_sample_fleet
@@ -142,7 +142,8 @@ def test_status_shows_what_runs_now_with_its_release_and_instances(sim: Simulato
     rows = {line.split()[0]: line for line in lines[1:5]}
     assert "515-master (2026-11-20)" in rows[PREFIX + "api"] and "2/2 running, 2 healthy" in rows[PREFIX + "api"]
     assert "2/2 running (no health checks)" in rows[PREFIX + "worker"]
-    assert lines[5:] == ["prod: 4 services, 0 with a deployment in flight", "lock: free",
+    assert lines[5:] == ["prod: 4 services, 0 with a deployment in flight",
+                         f"lock: free (store: file ({os.environ['ROLLBACK_LOCK_DIR']}))",
                          "last run: none recorded in the ledger"]
 
 
@@ -181,7 +182,7 @@ def test_status_writes_nothing_not_even_a_lock(sim: Simulator, dump: Path, cli, 
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     state = tmp_path / "state"
     (state / "fleetrewind").mkdir(parents=True)
-    monkeypatch.setenv("XDG_STATE_HOME", str(state))
+    monkeypatch.setenv("ROLLBACK_LOCK_DIR", str(state / "fleetrewind"))
     (dump / "ledger.jsonl").write_text('{"env": "prod", "command": "run", "state": "FAILED"}\n{"torn')
     before = tree(dump), tree(state), sorted(p.name for p in dump.iterdir())
 

@@ -332,7 +332,8 @@ def test_a_409_on_the_put_exits_3_and_the_report_says_locked(make_world: Callabl
 
 
 def _subprocess_env(world: World) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MARATHON_", "DOCKER_REGISTRY", "ROLLBACK_"))}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("MARATHON_", "DOCKER_REGISTRY", "ROLLBACK_")) or k == "ROLLBACK_LOCK_DIR"}
     env.update(world.env)
     return env
 

@@ -113,7 +113,7 @@ def make_job(pushed: str, tmp_path: Path) -> Iterator[Callable[..., Job]]:
         base = {"PATH": os.environ["PATH"], "HOME": str(root / "agent"), "ENVIRONMENT": "prod",
                 "WORKSPACE": str(root / "workspace"), "ROLLBACK_HOME": str(root / "agent" / "fleetrewind"),
                 "ROLLBACK_INVENTORY": str(root / "inventories"), "ROLLBACK_PYTHON": sys.executable,
-                "XDG_STATE_HOME": str(root / "state"), "XDG_CACHE_HOME": str(root / "cache"),
+                "ROLLBACK_LOCK_DIR": str(root / "state" / "fleetrewind"), "XDG_CACHE_HOME": str(root / "cache"),
                 "DOCKER_CONFIG": str(root / "docker"), "PYTHONPATH": str(ROOT),
                 # what withCredentials binds
                 "MARATHON_USER": USER, "MARATHON_PASSWORD": PASSWORD}

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from fleetrewind.errors import RefusedError
-from fleetrewind.rollout.lock import EnvLock, lock_path
+from fleetrewind.state.filelock import EnvLock, lock_path
 from tests.unit.test_lock import _dead_record, _stale
 
 

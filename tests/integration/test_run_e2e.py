@@ -163,7 +163,8 @@ def run_args(w: World, *extra: str, date: str = DATE, timeout: str = "3") -> lis
 
 
 def subprocess_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MARATHON_", "DOCKER_REGISTRY", "ROLLBACK_"))}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("MARATHON_", "DOCKER_REGISTRY", "ROLLBACK_")) or k == "ROLLBACK_LOCK_DIR"}
     env.update(extra)
     return env
 

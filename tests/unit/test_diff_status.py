@@ -13,7 +13,9 @@ import pytest
 from fleetrewind.platform.fleet import Peek
 from fleetrewind.releases.diff import diff, render_diff
 from fleetrewind.releases.index import parse_index
-from fleetrewind.report.status import build_status, duration, render_status
+from fleetrewind.report.status import LockView, build_status, duration, render_status
+
+FREE = LockView(store="file (/run/lock/fleetrewind)", record=None, held=None)
 
 
 FLEET = ("api", "worker", "auth", "web")
@@ -68,14 +70,15 @@ def test_status_computes_in_flight_time_from_the_clock_it_is_given() -> None:
     peeks = {"api": Peek("/ds/prod/shop/api", app, image=app["container"]["docker"]["image"]), "worker": Peek(None, None, "worker: no Marathon app")}
     deployments = [{"id": "d-1", "version": "2026-11-21T02:57:55.000Z", "affectedApps": ["/ds/prod/shop/api"]}]
 
-    status = build_status(_index(), peeks, deployments, now=now, lock=None, last_run=None)
+    status = build_status(_index(), peeks, deployments, now=now, lock=FREE, last_run=None)
 
     api = status.services[0]
     assert [(d.id, d.seconds) for d in api.deployments] == [("d-1", 125.0)]
     text = render_status(status)
     assert "d-1 for 2m05s" in text and "2/3 running, 1 healthy" in text and "512-master (2026-11-19)" in text
     assert "unknown: worker: no Marathon app" in text
-    assert text.splitlines()[-2:] == ["lock: free", "last run: none recorded in the ledger"]
+    assert text.splitlines()[-2:] == ["lock: free (store: file (/run/lock/fleetrewind))",
+                                      "last run: none recorded in the ledger"]
 
 
 @pytest.mark.parametrize("version", ["0001-01-01T00:00:00Z", "２０２６-11-21T02:57:55Z", "soon", ""])
@@ -86,7 +89,7 @@ def test_an_unreadable_deployment_start_shows_no_duration(version: str) -> None:
            "container": {"docker": {"image": "r.example/api:512-master"}}}
     deployments = [{"id": "d-1", "version": version, "affectedApps": ["/ds/prod/shop/api"]}]
 
-    status = build_status(_index(), {"api": Peek("/ds/prod/shop/api", app, image=app["container"]["docker"]["image"])}, deployments, now=now, lock=None,
+    status = build_status(_index(), {"api": Peek("/ds/prod/shop/api", app, image=app["container"]["docker"]["image"])}, deployments, now=now, lock=FREE,
                           last_run=None)
 
     assert [(d.id, d.seconds) for d in status.services[0].deployments] == [("d-1", None)]

@@ -19,14 +19,19 @@ import pytest
 from fleetrewind.atomic import create_text
 from fleetrewind.report.run import write_junit, write_report
 from fleetrewind.rollout.snapshot import read_snapshot, write_snapshot
+from fleetrewind.state.file import FileStore
 from tests.unit.test_reports import _report
 
 STAMP = "20261121T200000Z"
 
 
+def store(folder: Path) -> FileStore:
+    return FileStore(lock_dir=folder / "locks", ledger=folder / "ledger.jsonl", dump=folder)
+
+
 def snapshot(folder: Path, image: str) -> Path:
-    return write_snapshot(folder, STAMP, env="prod", command="run", marathon="http://m", app_ids={"api": "/p/api"},
-                          images={"api": image})
+    return Path(write_snapshot(store(folder), STAMP, env="prod", command="run", marathon="http://m", app_ids={"api": "/p/api"},
+                               images={"api": image}))
 
 
 def test_the_second_snapshot_of_a_second_does_not_overwrite_the_first(tmp_path: Path) -> None:
@@ -34,8 +39,8 @@ def test_the_second_snapshot_of_a_second_does_not_overwrite_the_first(tmp_path: 
     second = snapshot(tmp_path, "r/api:2")
     assert first != second
     assert first.name == f"snapshot-{STAMP}.json" and second.name == f"snapshot-{STAMP}-2.json"
-    assert read_snapshot(first).images == {"api": "r/api:1"}
-    assert read_snapshot(second).images == {"api": "r/api:2"}
+    assert read_snapshot(store(tmp_path), str(first)).images == {"api": "r/api:1"}
+    assert read_snapshot(store(tmp_path), str(second)).images == {"api": "r/api:2"}
 
 
 @pytest.mark.parametrize("write, name", [(write_report, "report"), (write_junit, "junit")])

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from fleetrewind.errors import RefusedError, UsageError
-from fleetrewind.rollout.lock import EnvLock, lock_path
+from fleetrewind.state.filelock import EnvLock, lock_path
 from tests.fleet_support import hold_lock, release
 
 

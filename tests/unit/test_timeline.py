@@ -265,7 +265,11 @@ def test_the_version_cache_keeps_definitions_without_values_and_drops_a_broken_e
 
 
 def test_the_ledger_names_images_that_failed_and_were_put_back(tmp_path: Path) -> None:
-    from fleetrewind.rollout.ledger import failed_deploys
+    from fleetrewind.state.file import FileStore
+    from fleetrewind.state.store import failed_deploys
+
+    def ledger(path: Path) -> FileStore:
+        return FileStore(lock_dir=tmp_path / "locks", ledger=path, dump=tmp_path)
 
     path = tmp_path / "ledger.jsonl"
     lines = [
@@ -277,9 +281,9 @@ def test_the_ledger_names_images_that_failed_and_were_put_back(tmp_path: Path) -
         {"env": "prod", "at": "2026-11-18T10:00:00Z", "state": "SUCCEEDED", "images": {"api": "x"}},  # older line
     ]
     path.write_text("\n".join(json.dumps(line) for line in lines) + "\n{torn")
-    assert failed_deploys(path, "prod") == {
+    assert failed_deploys(ledger(path).entries("prod"), "prod") == {
         "api": [Failed("reg:5000/api:2-master", at("2026-11-19T09:59:00Z"), at("2026-11-19T10:06:00Z"))]}
-    assert failed_deploys(tmp_path / "none.jsonl", "prod") == {}
+    assert failed_deploys(ledger(tmp_path / "none.jsonl").entries("prod"), "prod") == {}
 
 
 @pytest.mark.parametrize("info, expected", [

@@ -19,9 +19,11 @@ import pytest
 from fleetrewind.marathon.definition import definition_of
 from fleetrewind.marathon.versioncache import VersionCache
 from fleetrewind.registry.cache import DigestCache
-from fleetrewind.rollout import ledger
+from fleetrewind.model.journal import RunEntry, Tried
 from fleetrewind.rollout.snapshot import read_snapshot, write_snapshot
 from fleetrewind.secret import REGISTRY, Secret
+from fleetrewind.state.file import FileStore
+from fleetrewind.state.store import last_good
 
 SERVICE = "auth-token"                 # a service named like a secret field
 IMAGE = "registry.example.com/shop/auth-token:512-master"
@@ -40,12 +42,15 @@ def a_known_secret() -> Iterator[None]:
 
 
 def test_the_ledger_gives_back_the_images_of_a_service_named_like_a_secret(tmp_path: Path) -> None:
-    path = tmp_path / "ledger.jsonl"
-    ledger.append(path, {"at": "2026-11-19T10:00:00Z", "command": "run", "env": "prod", "date": "2026-11-19",
-                         "actor": "ci", "state": "SUCCEEDED", "report": None, "images": {SERVICE: IMAGE},
-                         "started_at": "2026-11-19T09:59:00Z", "tried": {SERVICE: {"image": IMAGE,
-                                                                                  "status": "succeeded"}}})
-    assert ledger.last_good(path, "prod")["images"] == {SERVICE: IMAGE}
+    store = _store(tmp_path)
+    store.append(RunEntry(at="2026-11-19T10:00:00Z", command="run", env="prod", date="2026-11-19", actor="ci",
+                          state="SUCCEEDED", images={SERVICE: IMAGE}, started_at="2026-11-19T09:59:00Z",
+                          tried={SERVICE: Tried(image=IMAGE, status="succeeded")}))
+    assert dict(last_good(_store(tmp_path).entries("prod"), "prod", "the ledger").images) == {SERVICE: IMAGE}
+
+
+def _store(folder: Path) -> FileStore:
+    return FileStore(lock_dir=folder / "locks", ledger=folder / "ledger.jsonl", dump=folder)
 
 
 def test_the_registry_cache_gives_back_the_tags_of_a_repository_named_like_a_secret(tmp_path: Path) -> None:
@@ -72,9 +77,9 @@ def test_the_version_cache_gives_back_an_app_named_like_a_secret(tmp_path: Path)
 def test_a_snapshot_gives_back_an_app_id_that_holds_a_strong_password(tmp_path: Path) -> None:
     """Undo puts back what the snapshot names: an app id must not come back as ``/shop/<hidden>``."""
     app_id = f"/shop/{STRONG.lower()}"
-    path = write_snapshot(tmp_path, "20261119-100000", env="prod", command="run", marathon="http://marathon:8080",
+    path = write_snapshot(_store(tmp_path), "20261119-100000", env="prod", command="run", marathon="http://marathon:8080",
                           app_ids={"api": app_id}, images={"api": IMAGE}, versions={"api": VERSION})
-    snapshot = read_snapshot(path)
+    snapshot = read_snapshot(_store(tmp_path), path)
     assert (snapshot.app_ids, snapshot.images, snapshot.versions) == ({"api": app_id}, {"api": IMAGE},
                                                                        {"api": VERSION})
     assert dt.datetime.fromisoformat(snapshot.taken_at.replace("Z", "+00:00")).tzinfo is not None

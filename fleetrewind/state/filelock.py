@@ -1,9 +1,11 @@
-"""One rollback per environment at a time: an ``flock`` on a lock file in a per-user state folder.
+"""The file store's lock: an ``flock`` on a lock file in a machine-wide lock folder.
 
 Exclusion comes from ``fcntl.flock`` alone: the kernel drops it when the holder exits or dies,
 so a live holder can never lose it and a dead one never blocks the next run. The JSON record
-inside (host, pid, command, since) is only read for the "held by ..." message. How the lock
-behaves, and why, is written down in ``docs/reliability.md`` ("The environment lock").
+inside (``model/lockrecord.py``) is only read for the "held by ..." message. The default folder
+is shared by every user of the machine (``/run/lock/fleetrewind``): one rollback per environment
+per machine, whoever runs it. How the lock behaves, and why, is written down in
+``docs/reliability.md`` ("The environment lock").
 """
 
 from __future__ import annotations
@@ -11,18 +13,19 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import fcntl
-import json
 import os
 import socket
-import time
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from ..errors import RefusedError, UsageError
-from ..inputs import loads
+from ..model.lockrecord import MAX_RECORD, BadRecord, LockRecord, new_record, parse_lock_record
 
-MAX_RECORD = 4096  # a record is ~100 bytes; more than this is not one of ours
+SETTING = "lock_dir (--lock-dir or ROLLBACK_LOCK_DIR)"
+# Lock and in-flight files: any user of the machine opens them to flock and to write its record.
+SHARED_MODE = 0o666
 
 
 def lock_path(folder: Path, env: str) -> Path:
@@ -30,19 +33,55 @@ def lock_path(folder: Path, env: str) -> Path:
     return folder / f"rollback-{env}.lock"
 
 
-def _describe(record: bytes) -> tuple[str, str]:
-    """(host, "run (pid 12 on host) since <time>") from a record; ("", "") when unreadable."""
+def _describe(raw: bytes) -> tuple[str, str]:
+    """(host, "run (pid 12 on host, ...) since <time>") from a record; ("", "") when empty or unreadable."""
     try:
-        owner = loads(record.decode("utf-8"))
-        host, pid, command = owner["host"], owner["pid"], owner.get("command", "a run")
-        since = float(owner.get("since", 0))
-        if not (isinstance(host, str) and host and isinstance(pid, int) and 0 < pid < 2**31
-                and isinstance(command, str)):
-            return "", ""
-        when = dt.datetime.fromtimestamp(since, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-    except (UnicodeDecodeError, ValueError, KeyError, TypeError, OverflowError, OSError):
+        record = parse_lock_record(raw)
+    except BadRecord:
         return "", ""
-    return host, f"{command[:40]} (pid {pid} on {host[:100]}) since {when}"
+    if record is None:
+        return "", ""
+    return record.host, f"{record.describe()} since {_when(record.since)}"
+
+
+def _when(since: float) -> str:
+    return dt.datetime.fromtimestamp(since, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def check_folder(folder: Path, *, create_mode: int = 0o700) -> None:
+    """The lock folder, created if missing, and safe to share: a folder (no symbolic link followed),
+    owned by root or by this user, and writable by others only with the sticky bit (as /tmp is)."""
+    if not folder.is_absolute():
+        raise UsageError(f"{SETTING} must be an absolute folder (found: {str(folder)[:200]!r}); "
+                         "a relative one would give each working folder its own lock")
+    try:
+        try:
+            os.mkdir(folder, create_mode)
+        except FileNotFoundError:
+            folder.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+            os.mkdir(folder, create_mode)
+        os.chmod(folder, create_mode, follow_symlinks=False)  # the umask would narrow a shared folder
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise UsageError(f"cannot create the lock folder {folder}: {exc.strerror or exc}; "
+                         f"set {SETTING} to a writable folder") from None
+    try:
+        info = os.lstat(folder)
+    except OSError as exc:
+        raise UsageError(f"cannot use the lock folder {folder}: {exc.strerror or exc}; "
+                         f"set {SETTING} to a writable folder") from None
+    problem = ""
+    if stat.S_ISLNK(info.st_mode):
+        problem = "is a symbolic link"
+    elif not stat.S_ISDIR(info.st_mode):
+        problem = "is not a folder"
+    elif info.st_uid not in (0, os.geteuid()):
+        problem = f"belongs to another user (uid {info.st_uid})"
+    elif info.st_mode & 0o022 and not info.st_mode & stat.S_ISVTX:
+        problem = "is writable by other users without the sticky bit (they could remove a held lock file)"
+    if problem:
+        raise UsageError(f"the lock folder {folder} {problem}; fix it or set {SETTING} elsewhere")
 
 
 class EnvLock:
@@ -55,10 +94,12 @@ class EnvLock:
     folder this host cannot see that host's processes.
     """
 
-    def __init__(self, folder: Path, env: str, *, command: str, force: bool, warn: Callable[[str], None]) -> None:
+    def __init__(self, folder: Path, env: str, *, command: str, force: bool, warn: Callable[[str], None],
+                 record: LockRecord | None = None, folder_mode: int = 0o700) -> None:
         self.path = lock_path(folder, env)
         self.env = env
-        self.command = command
+        self.record = record or new_record(command=command, run_id="", user="")
+        self.folder_mode = folder_mode
         self.force = force
         self.warn = warn
         self._fd: int | None = None
@@ -79,15 +120,11 @@ class EnvLock:
         raise RefusedError(f"could not take the lock {self.path}; another run is starting at the same time")
 
     def _make_folder(self) -> None:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        except OSError as exc:
-            raise UsageError(f"cannot create the lock folder {self.path.parent}: {exc.strerror or exc}; "
-                             "set lock_dir (--lock-dir or ROLLBACK_LOCK_DIR) to a writable folder") from None
+        check_folder(self.path.parent, create_mode=self.folder_mode)
 
     def _open(self) -> int:
         try:
-            return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+            return open_shared(self.path)
         except IsADirectoryError:
             raise UsageError(f"the lock file {self.path} is a folder; remove it or set lock_dir "
                              "(--lock-dir or ROLLBACK_LOCK_DIR) elsewhere") from None
@@ -126,13 +163,17 @@ class EnvLock:
             self.warn(f"taking over a stale lock of {self.env} held by {who} (that run is gone)")
         elif record.strip():
             self.warn(f"taking over the lock of {self.env}: no run holds it and its record is unreadable ({self.path})")
-        record = json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "command": self.command,
-                             "since": time.time()}).encode()
         try:
             os.ftruncate(fd, 0)
-            os.pwrite(fd, record, 0)
+            os.pwrite(fd, self.record.to_bytes(), 0)
         except OSError as exc:  # e.g. a full disk: the flock still excludes; only the message is poorer
             self.warn(f"could not write the lock record {self.path} ({exc.strerror or exc}); the lock is held anyway")
+
+    def may_start(self) -> bool:
+        return True  # the kernel keeps the flock for as long as this process lives
+
+    def lost(self) -> str | None:
+        return None
 
     def __exit__(self, *exc: object) -> None:
         fd, self._fd = self._fd, None
@@ -140,6 +181,7 @@ class EnvLock:
             return
         try:
             if self._still_ours(fd):  # never unlink a lock file another run has taken since
+                os.ftruncate(fd, 0)  # an empty record: in a sticky folder another user's file stays
                 self.path.unlink()
         except OSError:
             pass
@@ -154,46 +196,47 @@ def _read(fd: int) -> bytes:
         return b""
 
 
-@dataclass(frozen=True, kw_only=True)
-class LockHolder:
-    """Who holds an environment's lock (read-only; for ``status``)."""
-
-    host: str  # "" when the record is unreadable
-    pid: int | None
-    command: str
-    since: float | None  # seconds since the epoch
-    held: bool | None  # a process holds the flock now; None when this system cannot tell
-
-    def describe(self) -> str:
-        return f"{self.command} (pid {self.pid} on {self.host})" if self.host else "a run whose record is unreadable"
-
-
-def holder(folder: Path, env: str) -> LockHolder | None:
-    """The lock of ``env`` as its file says, or None when there is no lock file.
+def holder(folder: Path, env: str) -> tuple[LockRecord | None, bool | None]:
+    """(the record of ``env``'s lock file, whether a process holds its flock); (None, None) without a file.
 
     Reads only: it neither creates the file nor takes the flock, not even for a moment (a shared
     flock, however short, would make a starting run's non-blocking exclusive flock fail). Whether
     a process holds the flock comes from the kernel's table of locks, ``/proc/locks`` on Linux.
+    A record this tool would not write is one error naming the file (exit 2).
     """
     path = lock_path(folder, env)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
     except FileNotFoundError:
-        return None
-    except OSError:
-        return LockHolder(host="", pid=None, command="", since=None, held=None)
+        return None, None
+    except OSError as exc:
+        raise UsageError(f"cannot read the lock file {path}: {exc.strerror or exc}; fix it or set {SETTING} "
+                         "elsewhere") from None
     try:
-        record, info = _read(fd), os.fstat(fd)
+        raw, info = _read(fd), os.fstat(fd)
     finally:
         os.close(fd)
     held = _flocked(info.st_dev, info.st_ino)
     try:
-        owner = loads(record.decode("utf-8"))
-        host, pid, command = str(owner["host"]), int(owner["pid"]), str(owner.get("command", "a run"))
-        since = float(owner["since"]) if owner.get("since") is not None else None
-    except (UnicodeDecodeError, ValueError, KeyError, TypeError, OverflowError):
-        return LockHolder(host="", pid=None, command="", since=None, held=held)
-    return LockHolder(host=host, pid=pid, command=command, since=since, held=held)
+        return parse_lock_record(raw), held
+    except BadRecord as bad:
+        raise UsageError(f"the lock file {path} holds no usable record: {bad}; "
+                         + ("a run holds it: wait for it to end" if held else "remove the file (no run holds it)")) from None
+
+
+def open_shared(path: Path) -> int:
+    """Open (or create) a lock or in-flight file any user of the machine may open; never through a link."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, 0o600)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "it is not a regular file")
+        if info.st_uid == os.geteuid() and stat.S_IMODE(info.st_mode) != SHARED_MODE:
+            os.fchmod(fd, SHARED_MODE)  # the umask would keep other users out
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def _flocked(device: int, inode: int, table: Path = Path("/proc/locks")) -> bool | None:
