@@ -51,7 +51,8 @@ def execute(settings: GetSettings, console: Console) -> int:
     path = write_index(dump, document)
     index = parse_index(document, path)
     _write_matrix(settings, index, console)
-    missing = [s for s in settings.services if not index.releases(s)]
+    with_release = {r.service for day in index.rollbacks.values() for r in day}
+    missing = [s for s in settings.services if s not in with_release]
     for service in missing:
         console.warn(f"{service}: no release of branch {settings.branch!r}; a rollback will leave it as it is")
     console.info(f"get: wrote {path} ({len(index.rollbacks)} dates, {len(result.releases)} releases, "

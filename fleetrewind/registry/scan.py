@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import threading
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Callable, Sequence, TypeVar
@@ -80,29 +79,31 @@ def scan(client: RegistryClient, cache: DigestCache, *, services: Sequence[str],
             wanted.extend((service, tag) for _, tag in sorted(ours, key=lambda pair: pair[1]))
 
         reading = Progress("reading image dates (tags)", len(wanted), report)
-        count_lock = threading.Lock()
 
-        def release_of(item: tuple[str, str]) -> Release:
-            service, tag = item
-            cached = cache.lookup_tag(service, tag)
-            created = read_instant(cached[1]) if cached else None
-            if cached and created is not None:
-                digest = cached[0]
-                with count_lock:
-                    result.cache_hits += 1
-            else:
-                found = client.image_date(service, tag)
-                digest, created = found.digest, found.created
-                cache.store(service, tag, digest, iso_utc(created))
-                with count_lock:
-                    result.fetched += 1
+        def release(service: str, tag: str, digest: str, created: dt.datetime) -> Release:
             reading.step()
             return Release(service=service, created=created.astimezone(dt.timezone.utc), tag=tag, digest=digest,
                            image=image_name(registry_url, service, tag))
 
+        def cached(item: tuple[str, str]) -> Release | None:
+            hit = cache.lookup_tag(*item)
+            created = read_instant(hit[1]) if hit else None
+            return release(*item, hit[0], created) if hit and created is not None else None
+
+        def fetched(item: tuple[str, str]) -> Release:
+            service, tag = item
+            found = client.image_date(service, tag)
+            cache.store(service, tag, found.digest, iso_utc(found.created))
+            return release(service, tag, found.digest, found.created)
+
+        # dates the cache knows are answered here; only the others are fetched, concurrently
+        known = [cached(item) for item in wanted]
+        missing = [item for item, hit in zip(wanted, known) if hit is None]
         try:
-            result.releases = _run_all(pool, release_of, wanted)
+            read = iter(_run_all(pool, fetched, missing))
+            result.releases = [hit if hit is not None else next(read) for hit in known]
         finally:
             cache.save()
+        result.cache_hits, result.fetched = len(wanted) - len(missing), len(missing)
         reading.finish(f"({result.cache_hits} from cache, {result.fetched} fetched)")
     return result

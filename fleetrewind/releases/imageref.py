@@ -86,13 +86,19 @@ def parse_image(reference: str) -> ImageRef:
 
 def check_image(value: object, where: str) -> str:
     """An image read back from a file (snapshot, ledger, rollback.json): the same checks as typed input."""
+    checked_image(value, where)
+    assert isinstance(value, str)
+    return value
+
+
+def checked_image(value: object, where: str) -> ImageRef:
+    """:func:`check_image`, giving the parsed reference."""
     if not isinstance(value, str):
         raise UsageError(f"{where}: {shorten(value)} is not an image reference")
     try:
-        parse_image(value)
+        return parse_image(value)
     except UsageError as err:
         raise UsageError(f"{where}: {err}") from None
-    return value
 
 
 def retarget(current: str, *, tag: str, digest: str | None = None, pin_digest: bool = False) -> str:

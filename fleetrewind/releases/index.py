@@ -17,7 +17,7 @@ from ..atomic import write_json
 from ..errors import UsageError
 from ..instants import is_date, read_instant
 from ..secret import REGISTRY, shorten
-from .imageref import check_image, parse_image
+from .imageref import checked_image
 from .tags import check_env, check_service
 from ..inputs import TooDeep, loads, read_text
 
@@ -189,7 +189,7 @@ def _release(entry: object, day: str, path: Path) -> Release:
     digest = entry.get("digest", "")
     try:
         check_service(entry["service"], flag=f"a release of {day}")
-        ref = parse_image(check_image(entry["image"], f"the image of a release of {day}"))
+        ref = checked_image(entry["image"], f"the image of a release of {day}")
         ref.with_tag(entry["tag"])
         if not isinstance(digest, str):  # its format is checked where it is used (pin_digest)
             raise UsageError(f"{shorten(digest)} is not a valid image digest")
