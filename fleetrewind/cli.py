@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # The commands, their settings and the HTTP stack are imported when a command runs, not for
-# --version or --help (docs/performance.md, "Start-up").
+# --version or --help (docs/how-it-works.md, "Start-up").
 
 
 def handler(command: str) -> Callable[[Door, Console], int]:

@@ -1,4 +1,4 @@
-"""Room on the cluster and the launch queue (docs/simulator.md, "Capacity and the queue").
+"""Room on the cluster and the launch queue (docs/simulator.md, "Capacity and the launch queue").
 
 With a capacity, a new instance waits until an agent has the cpus and mem it asks for.
 Each agent offers what it has free every `offer_interval_seconds`; an offer is declined for

@@ -1,4 +1,4 @@
-"""Tasks, the launch queue and groups (docs/simulator.md, "Tasks, queue and groups";
+"""Tasks, the launch queue and groups (docs/simulator.md, "Deployments, tasks and health" and "Capacity and the launch queue";
 Marathon's `api/v2/TasksResource.scala`, `api/v2/AppTasksResource.scala`,
 `api/TaskKiller.scala`, `api/v2/QueueResource.scala`, `api/v2/GroupsResource.scala`)."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Pure: why a deployment is stuck, in words a person acts on (docs/how-it-works.md, "Why it is stuck").
+"""Pure: why a deployment is stuck, in words a person acts on (docs/how-it-works.md, "Why a deployment waits").
 
 Marathon never fails a deployment; it keeps waiting for offers, backing off after failed
 launches, or waiting for health and readiness. The launch queue entry (``GET /v2/queue``), the

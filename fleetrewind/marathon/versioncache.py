@@ -5,7 +5,7 @@ goes stale. The file lives beside the registry cache (``marathon-<key>.json``, m
 holds only what the timeline needs: image, instances, versionInfo, a hash of every field that holds
 no secret, and the names of the secret fields (every env value and secret, and any field holding a
 credential): no value or hash of a secret, and no key, so nothing in it leads back to a secret
-(docs/security.md, "The Marathon version cache"). Secret fields of a cached version are compared
+(docs/how-it-works.md, "The version cache"). Secret fields of a cached version are compared
 with nothing: a plan says "not compared" for them.
 """
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from ..errors import UsageError
 from ..inputs import loads
 from ..instants import read_instant
+from .report import undo_command
 
 MAX_RECORD = 4096  # a record is ~150 bytes; more than this is not one of ours
 # Times a record may carry: from 2000-01-01 to 9999-12-31 (Python's datetime ends there).
@@ -112,7 +113,7 @@ class RunInFlight:
 
     def line(self) -> str:
         return (f"interrupted run {self.run_id} from {self.host} at {self.since}; its snapshot: {self.snapshot}; "
-                f"to undo: rollback.py undo --snapshot={self.snapshot}")
+                f"to undo: {undo_command(self.snapshot, force=False)}")
 
 
 def parse_in_flight(raw: bytes, where: str) -> RunInFlight | None:

@@ -22,6 +22,11 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def undo_command(snapshot: str, *, force: bool) -> str:
+    """The one spelling of the command that puts a snapshot back (the report, stdout, Slack, status)."""
+    return f"rollback.py undo --snapshot={snapshot}" + (" --force" if force else "")
+
+
 def _opt(fn: Callable[[str], str], value: str | None) -> str | None:
     return fn(value) if value is not None else None
 
@@ -163,7 +168,7 @@ class Report:
         ``--force`` when a failed deployment may still be in flight."""
         if not self.snapshot or not self.touched:
             return None
-        return f"rollback.py undo --snapshot={self.snapshot}" + (" --force" if self.stuck else "")
+        return undo_command(self.snapshot, force=self.stuck)
 
     def map_text(self, fn: Callable[[str], str]) -> Report:
         """A copy with ``fn`` applied to every free-text value (Slack redacts secrets this way)."""

@@ -40,8 +40,7 @@ def plan_to_date(index: Index, fleet: FleetState, date: str, *, waves: Sequence[
 
 def chosen_versions(plan: Plan, history: History) -> list[Chosen]:
     """Every changing target the ran or good rule took from a stored version the platform did not just read
-    (a cached one): the platform confirms each before a change (docs/reliability.md, "What the cache is
-    trusted for")."""
+    (a cached one): the platform confirms each before a change (docs/how-it-works.md, "The version cache")."""
     if plan.rule not in (RAN, GOOD) or plan.at is None:
         return []
     found = []

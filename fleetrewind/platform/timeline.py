@@ -52,7 +52,7 @@ class Definition:
     ``fields`` hash the fields that hold no secret (a plain hash: kept in the version cache);
     ``secret_fields`` hash the others with a key of this process (never written anywhere), and
     ``unknown`` names the secret fields of a definition read back from the cache, which keeps no
-    value or hash of them (docs/security.md, "The Marathon version cache").
+    value or hash of them (docs/how-it-works.md, "The version cache").
     """
 
     version: str                       # as Marathon listed it (used for {"version": ...} rollbacks)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from .imageref import runs
-from .index import Index, Release, day_of, iso_utc
+from .index import Index, day_of, iso_utc
+from ..model.release import Release
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from ..atomic import write_text
-from ..releases.index import Index, Release, target_for
+from ..releases.index import Index, target_for
+from ..model.release import Release
 from ..model.checks import Check
 
 MATRIX_NAME = "rollback.html"

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from fleetrewind.errors import UsageError
-from fleetrewind.releases.index import Index, Release, parse_index, target_for
+from fleetrewind.releases.index import Index, parse_index, target_for
+from fleetrewind.model.release import Release
 from fleetrewind.report.matrix import render_matrix, write_matrix
 
 

@@ -16,7 +16,8 @@ from fleetrewind.platform.timeline import BadTimestamp, Definition, Failed, buil
 from fleetrewind.marathon.definition import definition_of
 from fleetrewind.planning.together import ran_together
 from fleetrewind.marathon.versioncache import VersionCache
-from fleetrewind.releases.index import Index, Release
+from fleetrewind.releases.index import Index
+from fleetrewind.model.release import Release
 from fleetrewind.planning.checks import day_end, run_checks
 from fleetrewind.model.plan import CHANGE, NO_HISTORY, UNCHANGED
 from fleetrewind.planning.build import plan_for_date

@@ -4,7 +4,7 @@ Instances that do not fit wait in `GET /v2/queue` with `delay`, `since` and
 `processedOffersSummary`; failed launches back off by backoffSeconds * backoffFactor^n up to
 maxLaunchDelaySeconds and leave lastTaskFailure; `DELETE /v2/queue/{id}/delay` launches at
 once (`api/v2/QueueResource.scala`, `core/launchqueue/impl/RateLimiter.scala`,
-`docs/docs/rest-api/public/api/v2/types/queue.raml`). docs/simulator.md, "Capacity and the
+`docs/docs/rest-api/public/api/v2/types/queue.raml`). docs/simulator.md, "Capacity and the launch
 queue", describes the simulated cluster.
 """
 from __future__ import annotations
