@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from .release import Release
+from ..releases.index import Release
 from .checks import Check
 from .evidence import Evidence, Verdict
 from .scope import Scope

@@ -8,7 +8,7 @@ from typing import Mapping, Sequence
 
 from ..errors import UsageError
 from ..releases.index import Index, day_of, target_for
-from ..model.release import Release
+from ..releases.index import Release
 from ..releases.imageref import retarget, runs
 from ..platform.timeline import show
 from ..model.checks import Check

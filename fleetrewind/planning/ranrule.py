@@ -13,7 +13,7 @@ from typing import Mapping, Sequence
 from ..platform.timeline import Definition, Timeline, merged, show
 from ..releases.imageref import runs
 from ..releases.index import Index
-from ..model.release import Release
+from ..releases.index import Release
 from .checks import day_end
 from ..model.plan import CHANGE, NO_HISTORY, RAN, Plan, Step
 from .build import on_target

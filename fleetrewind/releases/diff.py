@@ -13,7 +13,7 @@ from typing import Mapping
 
 from .imageref import runs
 from .index import Index, day_of, iso_utc
-from ..model.release import Release
+from .index import Release
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -14,7 +14,6 @@ from typing import Any, Iterable, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..atomic import write_json
-from ..model.release import Release
 from ..errors import UsageError
 from ..instants import is_date, read_instant
 from ..secret import REGISTRY, shorten
@@ -24,6 +23,15 @@ from ..inputs import TooDeep, loads, read_text
 
 INDEX_FORMAT = 2
 INDEX_NAME = "rollback.json"
+
+
+@dataclass(frozen=True, order=True)
+class Release:
+    service: str
+    created: dt.datetime
+    tag: str
+    digest: str
+    image: str
 
 
 @dataclass(frozen=True)

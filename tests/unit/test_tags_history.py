@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from fleetrewind.errors import UsageError
-from fleetrewind.model.release import Release
+from fleetrewind.releases.index import Release
 from fleetrewind.releases.index import build_index, check_offered, day_of, iso_utc, label, parse_index, read_index, target_for, write_index
 from fleetrewind.registry.client import parse_created
 from fleetrewind.releases.tags import (
