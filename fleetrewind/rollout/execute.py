@@ -13,7 +13,7 @@ import datetime as dt
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Callable, Mapping
 
 from ..errors import MarathonBusy, MarathonError, MarathonLocked, MarathonRejected, UnreachableError
@@ -38,6 +38,15 @@ DEFAULT_MAX_DEPLOYMENTS = 100  # Marathon's max_running_deployments default
 
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
+
+
+@dataclass(frozen=True)
+class TimeHooks:
+    """The clock seam of a whole rollout (its run and its revert): tests pass a fake clock and wait."""
+
+    clock: Clock = time.monotonic
+    wait: Wait | None = None
+    now: Now = _utc_now
 
 
 class Executor:

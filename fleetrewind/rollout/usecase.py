@@ -23,7 +23,7 @@ from ..model.journal import RunEntry, Tried
 from ..model.lockrecord import RunInFlight, new_record
 from ..state.store import Held, StateStore, utc_text
 from ..errors import EXIT_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_UNREACHABLE, RefusedError, RollbackError, UsageError
-from .execute import Executor, Verify
+from .execute import Executor, TimeHooks, Verify
 from ..platform.fleet import FleetState
 from ..platform.protocol import Platform
 from .events import Listener, Recorder
@@ -97,8 +97,9 @@ def stop_on_signals(stop: threading.Event, console: Console) -> Iterator[None]:
 class Rollout:
     def __init__(self, options: RolloutOptions, console: Console, platform: Platform, notifier: Listener,
                  recorder: Recorder, *, store: StateStore, date: str | None = None, verify: Verify | None = None,
-                 undoes: str | None = None) -> None:
+                 undoes: str | None = None, time_hooks: TimeHooks = TimeHooks()) -> None:
         self.options = options
+        self.time_hooks = time_hooks
         self.store = store
         self.undoes = undoes  # undo: the snapshot it puts back (an interrupted run of it is thereby undone)
         self.held: Held | None = None
@@ -128,7 +129,8 @@ class Rollout:
         return Executor(self.platform, timeout=self.options.timeout, parallel=self.options.parallel, force=force,
                         report=self.console.info, notifier=self.notifier, stop=self.stop, verify=verify,
                         slots=self.slots, events=self.options.events,
-                        gate=self.held.may_start if self.held else None)
+                        gate=self.held.may_start if self.held else None, clock=self.time_hooks.clock,
+                        wait=self.time_hooks.wait, now=self.time_hooks.now)
 
     def execute(self, plan: Plan, fleet: FleetState, *, policy: FailurePolicy,
                 revert_on: frozenset[FailureClass] | None = None,
