@@ -123,6 +123,18 @@ case "$stage" in
         repos="$(setting fleet_rollback_services)"
         run_tool get "--repo=${ROLLBACK_REPOS:-$repos}" "--env=$ENVIRONMENT" "--dump=$dump"
         run_tool dates --json "--dump=$dump" >"$dump/dates.json"
+        # SERVICES and EXCLUDE checked now, before anyone is asked for a date (the tool checks again)
+        "$python" - "$dump/dates.json" "${SERVICES:-}" "${EXCLUDE:-}" >"$dump/reason.txt" <<'EOF' || {
+import json, sys
+known = json.load(open(sys.argv[1], encoding="utf-8"))["services"]
+unknown = [n for v in sys.argv[2:] if v for n in v.split(",") if n.strip() not in known]
+if unknown:
+    print(f"error: SERVICES/EXCLUDE name {', '.join(repr(n) for n in unknown)}, not a service of rollback.json "
+          f"(services: {', '.join(known)})")
+    sys.exit(2)
+EOF
+            cat "$dump/reason.txt" >&2; exit 2; }
+        rm -f "$dump/reason.txt"
         ;;
     plan)
         set -- plan "$(moment_args)" "--env=$ENVIRONMENT" "--dump=$dump" "--out=$dump/plan.json"

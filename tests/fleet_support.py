@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
+
+import requests
 
 from fleetrewind.cli import main
 from testbed.fleet import SAMPLE_FLEET, populate
@@ -78,3 +82,15 @@ def release(proc: subprocess.Popen[str]) -> None:
     if proc.stdin:
         proc.stdin.close()
     proc.wait(timeout=10)
+
+
+def deploy_by_hand(sim: Any, app_id: str, image: str, auth: tuple[str, str]) -> None:
+    """Someone else deploys ``image`` to ``app_id`` straight through Marathon's API, and it finishes
+    (the deploy that lands between a plan and its run)."""
+    container = copy.deepcopy(sim.apps[app_id]["container"])
+    container["docker"]["image"] = image
+    resp = requests.put(f"{sim.url}/v2/apps{app_id}", json={"container": container}, auth=auth, timeout=5)
+    assert resp.status_code == 200, resp.text
+    deadline = time.monotonic() + 10
+    while sim.deployments and time.monotonic() < deadline:
+        time.sleep(0.05)

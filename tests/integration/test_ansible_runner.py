@@ -7,23 +7,21 @@ with argv lists, and must never let the Marathon password reach Ansible's output
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import shutil
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
 import ansible_runner
 import pytest
-import requests
 
 from marathonsim import Simulator
 from testbed.fleet import SAMPLE_FLEET, populate
+from tests.fleet_support import deploy_by_hand
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOK = ROOT / "ansible" / "rollback_service.yaml"
@@ -201,11 +199,12 @@ def test_plan_then_run_that_plan_file_then_undo_the_last_run(world: World) -> No
     if not (world.fetch / "rollback.json").exists():
         assert world.play("get").rc == 0
     for name, tag in NEWEST.items():  # wherever the earlier tests left it: the fleet at its newest
-        _put_image(world, name, tag)
+        deploy_by_hand(world.sim, f"/ds/prod/shop/{name}", f"{world.host}/{PREFIX}{name}:{tag}", (USER, PASSWORD))
     planned = world.play("plan", fleet_rollback_date=DATE)
     assert (planned.status, planned.rc) == ("successful", 0), planned.stdout[-4000:]
     assert json.loads((world.fetch / "plan.json").read_text())["format"] == "fleetrewind-plan/1"
-    _put_image(world, "web", "307-master")  # a deploy between the plan and its run: the plan is stale
+    # a deploy between the plan and its run: the plan is stale
+    deploy_by_hand(world.sim, "/ds/prod/shop/web", f"{world.host}/{PREFIX}web:307-master", (USER, PASSWORD))
 
     stale = world.play("run", fleet_rollback_plan="plan.json")
 
@@ -229,14 +228,3 @@ def test_plan_then_run_that_plan_file_then_undo_the_last_run(world: World) -> No
     assert put_back["event"] == "runner_on_ok" and put_back["stdout"].startswith("changed:")
     _assert_no_password(undone, world)
 
-
-def _put_image(world: World, name: str, tag: str) -> None:
-    """Someone else deploys, straight through Marathon's API (and it finishes)."""
-    container = copy.deepcopy(world.sim.apps[f"/ds/prod/shop/{name}"]["container"])
-    container["docker"]["image"] = f"{world.host}/{PREFIX}{name}:{tag}"
-    resp = requests.put(f"{world.sim.url}/v2/apps/ds/prod/shop/{name}", json={"container": container},
-                        auth=(USER, PASSWORD), timeout=5)
-    assert resp.status_code == 200, resp.text
-    deadline = time.monotonic() + 10
-    while world.sim.deployments and time.monotonic() < deadline:
-        time.sleep(0.05)

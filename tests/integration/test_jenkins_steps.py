@@ -7,7 +7,6 @@ point where the test may stop (refused) or let the fleet move (a deploy in betwe
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import subprocess
@@ -17,9 +16,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
-import requests
 
 from marathonsim import Simulator
+from tests.fleet_support import deploy_by_hand
 from testbed.fleet import SAMPLE_FLEET, populate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,11 +75,7 @@ class Job:
         return {n: apps[f"/ds/prod/shop/{n}"]["container"]["docker"]["image"].rsplit(":", 1)[1] for n in SERVICES}
 
     def deploy_by_hand(self, name: str, tag: str) -> None:
-        container = copy.deepcopy(self.sim.apps[f"/ds/prod/shop/{name}"]["container"])
-        container["docker"]["image"] = f"{self.host}/{PREFIX}{name}:{tag}"
-        resp = requests.put(f"{self.sim.url}/v2/apps/ds/prod/shop/{name}", json={"container": container},
-                            auth=(USER, PASSWORD), timeout=5)
-        assert resp.status_code == 200, resp.text
+        deploy_by_hand(self.sim, f"/ds/prod/shop/{name}", f"{self.host}/{PREFIX}{name}:{tag}", (USER, PASSWORD))
 
     def reason(self) -> str:
         return (self.dump / "reason.txt").read_text().strip()
@@ -191,6 +186,14 @@ def test_a_failed_run_ends_with_its_reason_and_undo_puts_the_fleet_back(make_job
     undone = job.stage("undo", ACTION="undo")  # web's deployment is still in flight: the kept line says --force
     assert undone.code == 0, undone.err
     assert job.tags() == NEWEST
+
+
+def test_services_not_in_rollback_json_stop_the_build_before_any_question(job: Job) -> None:
+    got = job.stage("get", SERVICES=f"{PREFIX}api,{PREFIX}nope")
+
+    assert got.code == 2
+    assert job.reason() == got.last_err
+    assert f"'{PREFIX}nope', not a service of rollback.json" in job.reason()
 
 
 def test_undo_of_a_named_snapshot_and_without_any_known_run(job: Job) -> None:

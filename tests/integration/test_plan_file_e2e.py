@@ -6,17 +6,15 @@ the Jenkins approval: plan, (approve), run exactly that file; a deploy in betwee
 
 from __future__ import annotations
 
-import copy
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
-import requests
 
 from marathonsim import Simulator
-from tests.fleet_support import Indexed, index_sample_fleet
+from tests.fleet_support import Indexed, deploy_by_hand, index_sample_fleet
 
 PREFIX = "t/plan-file/"
 SERVICES = ["api", "worker", "auth", "web"]
@@ -55,11 +53,7 @@ class Stage:
 
     def deploy_by_hand(self, name: str, tag: str) -> None:
         """Someone deploys between the approval and the run, straight through Marathon's API."""
-        container = copy.deepcopy(self.sim.apps[app_id(name)]["container"])
-        container["docker"]["image"] = self.indexed.image(name, tag)
-        resp = requests.put(f"{self.sim.url}/v2/apps{app_id(name)}", json={"container": container},
-                            auth=(USER, PASSWORD), timeout=5)
-        assert resp.status_code == 200, resp.text
+        deploy_by_hand(self.sim, app_id(name), self.indexed.image(name, tag), (USER, PASSWORD))
         self.sim.reset_requests()
 
     def report(self) -> dict[str, Any]:

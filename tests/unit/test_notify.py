@@ -93,3 +93,25 @@ def test_make_notifier_token_without_channel_warns_once() -> None:
     assert isinstance(notifier, Silent)
     assert warn == ["SLACK_BOT_TOKEN is set but no channel (--slack-channel or SLACK_CHANNEL); Slack messages are off"]
     notifier.finished(_report())  # says nothing, raises nothing
+
+
+@pytest.mark.parametrize("state", [State.SUCCEEDED, State.FAILED, State.ROLLBACK_COMPLETED])
+def test_the_final_message_of_a_run_that_changed_something_says_how_to_undo_it(state: State) -> None:
+    from fleetrewind.notify.slack import finished_message
+
+    report = _report(state=state, exit_code=0 if state == State.SUCCEEDED else 1)
+    message = finished_message(report, BUILD)
+
+    undo = "rollback.py undo --snapshot=dump/snapshot-20261121T200000Z.json"
+    assert report.undo == undo
+    assert f"To undo: {undo}" in message.text or undo in message.text
+    assert any(undo in str(block) and "To undo" in str(block) for block in message.blocks)
+
+
+def test_a_run_that_started_no_deployment_offers_no_undo() -> None:
+    from fleetrewind.notify.slack import finished_message
+
+    report = _first(_report(state=State.FAILED, exit_code=3), status=Status.NOT_STARTED, deployment_id=None)
+
+    assert report.undo is None
+    assert "To undo" not in str(finished_message(report, BUILD).blocks)
