@@ -64,11 +64,6 @@ EOF
 [ -n "${DOCKER_REGISTRY:-}" ] || DOCKER_REGISTRY="$(setting fleet_rollback_registry)"
 [ -n "${MARATHON_URL:-}" ] || MARATHON_URL="$(setting fleet_rollback_marathon)"
 export DOCKER_REGISTRY MARATHON_URL
-# The store (STATE): the tool reads ROLLBACK_STATE; empty keeps the file store of this agent.
-if [ -n "${STATE:-}" ]; then
-    ROLLBACK_STATE="$STATE"
-    export ROLLBACK_STATE
-fi
 mkdir -p "$dump" "$home/snapshots"
 ROLLBACK_LEDGER="${ROLLBACK_LEDGER:-$home/ledger.jsonl}"
 BUILD_USER="${APPROVER:-${BUILD_USER:-jenkins}}"
@@ -83,7 +78,8 @@ run_tool() {
     local log="$dump/$stage.log" code
     rm -f "$dump/reason.txt"
     set +e
-    { "$python" "$root/rollback.py" "$@" 2>&1 1>&3 3>&- | tee "$log" >&2; } 3>&1
+    # STATE: the store every agent shares (--state); empty keeps the file store of this agent
+    { "$python" "$root/rollback.py" "$@" ${STATE:+"--state=$STATE"} 2>&1 1>&3 3>&- | tee "$log" >&2; } 3>&1
     code=${PIPESTATUS[0]}
     set -e
     if [ "$code" != 0 ]; then

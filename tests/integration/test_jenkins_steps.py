@@ -238,10 +238,10 @@ def test_scope_rule_and_strict_reach_the_plan(job: Job) -> None:
 
 
 def test_every_parameter_reaches_the_tool(job: Job, tmp_path: Path) -> None:
-    """AT, RULE=good, STATE and ON_FAILURE as the tool receives them (argv and environment)."""
+    """AT, RULE=good, STATE and ON_FAILURE as the tool receives them."""
     seen = tmp_path / "seen.jsonl"
     spy = tmp_path / "python"
-    spy.write_text(f"#!/bin/sh\n[ \"$1\" = - ] || printf '%s\\n' \"$*|$ROLLBACK_STATE\" >>{seen}\n"
+    spy.write_text(f"#!/bin/sh\n[ \"$1\" = - ] || printf '%s\\n' \"$*\" >>{seen}\n"
                    f"exec {sys.executable} \"$@\"\n")
     spy.chmod(0o755)
     (job.dump).mkdir(parents=True)
@@ -254,5 +254,5 @@ def test_every_parameter_reaches_the_tool(job: Job, tmp_path: Path) -> None:
     plan = next(c for c in calls if " plan " in c)
     run = next(c for c in calls if " run " in c)
     assert "--at=2026-11-19T12:00:00+01:00" in plan and "--rule=good" in plan and "--date" not in plan
-    assert plan.endswith("|zk://127.0.0.1:2181/fleetrewind") and run.endswith("|zk://127.0.0.1:2181/fleetrewind")
+    assert "--state=zk://127.0.0.1:2181/fleetrewind" in plan.split() and "--state=zk://127.0.0.1:2181/fleetrewind" in run.split()
     assert "--on-failure=revert" in run and f"--plan={job.dump}/plan.json" in run

@@ -326,7 +326,7 @@ def test_secrets_are_written_by_a_no_log_task_and_never_reach_a_command_line() -
     assert writer.module == "ansible.builtin.copy" and writer.data["ansible.builtin.copy"]["mode"] == "0600"
     assert renderer.render(writer.data["ansible.builtin.copy"]["dest"]) == LAUNCHER[2]
     written = json.loads(renderer.render(writer.data["ansible.builtin.copy"]["content"]))
-    assert written == {**SECRET_ENV, "ROLLBACK_STATE": ALL_OPTIONS["fleet_rollback_state"]}
+    assert written == SECRET_ENV
     [folder] = [t for t in role_tasks() if t.module == "ansible.builtin.tempfile"]
     assert folder.data["register"] == "__fleet_rollback_secrets_dir" and folder.file == "install.yml"
     [removal] = [t for t in role_tasks() if t.file == "collect.yml" and t.module == "ansible.builtin.file"
@@ -462,6 +462,7 @@ def test_every_flag_maps_to_the_option_it_means() -> None:
         assert (scoped["--only"], scoped["--exclude"]) == ("api,web", "web")
         assert (scoped["--rule"], scoped["--strict"], scoped["--with-config"]) == ("ran", True, True)
     assert plan["--out"] == "/home/deploy/fleetrewind/dump/prod/plan.json"
+    assert {args["--state"] for args in commands.values()} == {ALL_OPTIONS["fleet_rollback_state"]}
     undo = commands["undo"]
     assert (undo["--snapshot"], undo["--force"]) == (ALL_OPTIONS["fleet_rollback_snapshot"], True)
     diff, status = commands["diff"], commands["status"]
