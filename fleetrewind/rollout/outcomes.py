@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Sequence
+from typing import Mapping, Sequence
 
+from ..errors import EXIT_FAILED, EXIT_REFUSED, EXIT_UNREACHABLE
+from ..model.journal import RunEntry, Tried
 from ..model.report import Outcome, Report, ScopeReport, Summary
 from ..model.checks import Check
 from ..model.plan import CHANGE, EXCLUDED, LEFT, NO_GOOD_VERSION, NO_HISTORY, NO_RELEASE, UNCHANGED, Plan
-from ..model.states import BAD_STATUSES, State, Status
+from ..model.states import BAD_STATUSES, GOOD_STATES, FailureClass, State, Status
 from ..secret import redact
 
-__all__ = ["Outcome", "build_report", "outcomes_for", "scope_of", "summarise"]
+__all__ = ["Outcome", "build_report", "failure_code", "journal_entry", "outcomes_for", "scope_of", "summarise",
+           "tried_of"]
 
 
 _INITIAL = {CHANGE: Status.NOT_STARTED, UNCHANGED: Status.UNCHANGED, NO_RELEASE: Status.SKIPPED,
@@ -63,3 +66,36 @@ def build_report(*, command: str, env: str, date: str | None, actor: str, build_
                   snapshot=snapshot, states=tuple(states), services=services, summary=summarise(services),
                   scope=scope or ScopeReport(in_scope=tuple(o.service for o in outcomes)),
                   checks=tuple(checks)).map_text(redact)
+
+
+def journal_entry(report: Report, outcomes: Sequence[Outcome], *, left_alone: Mapping[str, str], run_id: str,
+                  report_path: str) -> RunEntry:
+    """The journal's entry of a finished run: the fleet it left when that was good, and what it tried."""
+    final = {**left_alone,
+             **{o.service: (o.to_image if o.status == Status.SUCCEEDED else o.from_image) for o in outcomes}}
+    return RunEntry(at=report.finished_at, command=report.command, env=report.env, date=report.date or "",
+                    actor=report.actor, state=str(report.state), report=report_path,
+                    images={s: i for s, i in final.items() if i} if report.state in GOOD_STATES else {},
+                    run_id=run_id,
+                    # what it tried and how that ended: evidence for the ran rule's timeline
+                    started_at=report.started_at,
+                    tried={o.service: tried_of(o) for o in outcomes if o.action == CHANGE and o.to_image})
+
+
+def failure_code(failed: list[Outcome]) -> int:
+    classes = {o.failure_class for o in failed}
+    if classes == {FailureClass.LOCKED}:
+        return EXIT_REFUSED
+    if classes == {FailureClass.UNREACHABLE}:
+        return EXIT_UNREACHABLE
+    return EXIT_FAILED
+
+
+def tried_of(outcome: Outcome) -> Tried:
+    """The journal's evidence of one service: the image and how it ended; when it ended well, the Marathon
+    version seen running healthy, when, and how long the tool watched it (docs/how-it-works.md, "Three witnesses")."""
+    assert outcome.to_image
+    if outcome.status == Status.SUCCEEDED:
+        return Tried(image=outcome.to_image, status=str(outcome.status), version=outcome.version,
+                     finished_at=outcome.finished_at, seconds=outcome.seconds)
+    return Tried(image=outcome.to_image, status=str(outcome.status))

@@ -9,33 +9,31 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import signal
 import threading
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import os
 
 from ..console import Console
-from ..model.journal import RunEntry, Tried
 from ..model.lockrecord import RunInFlight, new_record
 from ..state.store import Held, StateStore, utc_text
-from ..errors import EXIT_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_UNREACHABLE, RefusedError, RollbackError, UsageError
+from ..errors import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, RefusedError, RollbackError, UsageError
 from .execute import Executor, TimeHooks, Verify
 from ..platform.fleet import FleetState
 from ..platform.protocol import Platform
 from .events import Listener, Recorder
-from .outcomes import build_report, outcomes_for, scope_of
+from .outcomes import build_report, failure_code, journal_entry, outcomes_for, scope_of
 from ..model.checks import Check
 from ..model.plan import CHANGE, FailurePolicy, Plan
-from ..planning.build import plan_for_images, plan_for_versions
 from ..model.report import Outcome, Report, ScopeReport
 from ..instants import stamp_now
 from ..platform.slots import DeploymentSlots
+from .revert import plan_back, refuse_without_docker, settle, whole
+from .signals import stop_on_signals
 from .snapshot import write_snapshot
-from ..model.states import GOOD_STATES, FailureClass, State, Status
+from ..model.states import FailureClass, State, Status
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,7 +55,6 @@ class RolloutOptions:
     announce_states: bool = False  # tell the notifier about every state change, not only start and end
 
 from ..atomic import check_writable
-from ..stopsignals import STOP_SIGNALS, signal_name
 
 log = logging.getLogger(__name__)
 # The signals that end a run's terminal session or job: each is handled like a Jenkins abort.
@@ -70,28 +67,6 @@ class Result:
     outcomes: list[Outcome]
     report: Report
     states: list[State] = field(default_factory=list)
-
-
-@contextmanager
-def stop_on_signals(stop: threading.Event, console: Console) -> Iterator[None]:
-    """Every signal that would end the process (SIGINT, SIGTERM: a Jenkins abort, SIGHUP: an ssh session or
-    VPN dropped, SIGUSR1, SIGQUIT, SIGXCPU..., see stopsignals) starts nothing new;
-    in-flight work is reported."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, _frame: object) -> None:
-        if not stop.is_set():
-            console.warn(f"{signal_name(signum)} received: starting nothing new, writing the report")
-        stop.set()
-
-    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 class Rollout:
@@ -151,7 +126,7 @@ class Rollout:
         outcomes = outcomes_for(plan)
         if not plan.changes():
             return self._finish(stamp, started, State.NOTHING_TO_DO, EXIT_OK, outcomes, None)
-        _refuse_without_docker(plan, fleet, self.platform)
+        refuse_without_docker(plan, fleet, self.platform)
         self.run_id = f"{stamp}-{os.getpid()}"
         record = new_record(command=self.command, run_id=self.run_id, user=self.options.actor)
         with self.store.lock(env, record, force=self.options.force, warn=self.console.warn) as held:
@@ -166,7 +141,7 @@ class Rollout:
                     snapshot_path = write_snapshot(self.store, stamp, env=env, command=self.command,
                                                    marathon=self.options.marathon, app_ids=fleet.app_ids,
                                                    images=fleet.images, versions=fleet.versions,
-                                                   whole=_whole(plan))
+                                                   whole=whole(plan))
                 except OSError as exc:
                     raise UsageError(f"cannot write the snapshot to --dump {self.options.dump}: {exc.strerror}; "
                                      "nothing was changed") from None
@@ -212,7 +187,7 @@ class Rollout:
         if policy == FailurePolicy.REVERT:
             self.console.warn(f"no automatic rollback: the failure ({', '.join(sorted(map(str, classes)))}) "
                               "is not one a rollback can fix (see rollback_on in the config)")
-        return State.FAILED, _failure_code(failed)
+        return State.FAILED, failure_code(failed)
 
     def _stopped_by(self, exc: BaseException, outcomes: dict[str, Outcome]) -> tuple[State, int]:
         """What the report says when the run ended by an exception after the snapshot."""
@@ -280,24 +255,10 @@ class Rollout:
                                             error=f"{outcomes[service].error or ''}; rollback not started: {err}".lstrip("; "))
             self._state(State.ROLLBACK_FAILED, str(err))
             return State.ROLLBACK_FAILED, EXIT_FAILED
-        if _whole(plan):  # whole definitions were replaced: put the snapshot's versions back whole
-            before = {s: v for s, v in fleet.versions.items() if s in touched and v}
-            back = plan_for_versions(before, images=touched, current_versions=fresh.versions, current=fresh.images,
-                                     app_ids=fresh.app_ids, waves=[list(w) for w in plan.waves], env=plan.env,
-                                     reason="rollback to snapshot")
-        else:
-            back = plan_for_images(touched, current=fresh.images, app_ids=fresh.app_ids,
-                                   waves=[list(w) for w in plan.waves], env=plan.env, reason="rollback to snapshot")
+        back = plan_back(plan, fleet, fresh, touched)
         back_outcomes = outcomes_for(back)
         self._executor(force=True, verify=None).run(back, fresh.apps, back_outcomes, policy=FailurePolicy.CONTINUE)
-        all_back = True
-        for service, back_outcome in back_outcomes.items():
-            ok = back_outcome.status in (Status.SUCCEEDED, Status.UNCHANGED)
-            all_back = all_back and ok
-            outcome = outcomes[service]
-            error = outcome.error if ok else f"{outcome.error or ''}; rollback failed: {back_outcome.error}".lstrip("; ")
-            outcomes[service] = replace(outcome, status=Status.ROLLED_BACK if ok else Status.ROLLBACK_FAILED, error=error)
-        state = State.ROLLBACK_COMPLETED if all_back else State.ROLLBACK_FAILED
+        state = State.ROLLBACK_COMPLETED if settle(outcomes, back_outcomes) else State.ROLLBACK_FAILED
         self._state(state)
         return state, EXIT_FAILED
 
@@ -312,15 +273,8 @@ class Rollout:
                               snapshot=snapshot_path, outcomes=ordered, states=self.states,
                               scope=self.scope, checks=self.checks)
         report_path = self.recorder.record(report, stamp)
-        final = {**self.left_alone,
-                 **{s: (o.to_image if o.status == Status.SUCCEEDED else o.from_image) for s, o in outcomes.items()}}
-        entry = RunEntry(at=report.finished_at, command=self.command, env=self.options.env, date=self.date or "",
-                         actor=self.options.actor, state=str(state), report=str(report_path) if report_path else "",
-                         images={s: i for s, i in final.items() if i} if state in GOOD_STATES else {},
-                         run_id=self.run_id,
-                         # what it tried and how that ended: evidence for the ran rule's timeline
-                         started_at=report.started_at,
-                         tried={o.service: _tried(o) for o in outcomes.values() if o.action == CHANGE and o.to_image})
+        entry = journal_entry(report, ordered, left_alone=self.left_alone, run_id=self.run_id,
+                              report_path=str(report_path) if report_path else "")
         try:
             self.store.append(entry)
         except OSError as exc:
@@ -336,35 +290,3 @@ class Rollout:
         if report_path:
             self.console.info(f"report written to {report_path}")
         return Result(state=state, exit_code=code, outcomes=ordered, report=report, states=list(self.states))
-
-
-def _whole(plan: Plan) -> bool:
-    return any(step.restore_version for step in plan.steps)
-
-
-def _refuse_without_docker(plan: Plan, fleet: FleetState, platform: Platform) -> None:
-    """Only a Docker image can be changed: refuse before the first change, not half-way through a wave."""
-    bad = [f"{step.service} ({step.app_id})" for step in plan.changes()
-           if not platform.changeable(fleet.apps[step.service])]
-    if bad:
-        raise UsageError(f"no Docker image to change in {', '.join(bad)}: the app has no container.docker; "
-                         "map the service to its Docker app with `apps:` in the config")
-
-
-def _failure_code(failed: list[Outcome]) -> int:
-    classes = {o.failure_class for o in failed}
-    if classes == {FailureClass.LOCKED}:
-        return EXIT_REFUSED
-    if classes == {FailureClass.UNREACHABLE}:
-        return EXIT_UNREACHABLE
-    return EXIT_FAILED
-
-
-def _tried(outcome: Outcome) -> Tried:
-    """The journal's evidence of one service: the image and how it ended; when it ended well, the Marathon
-    version seen running healthy, when, and how long the tool watched it (docs/how-it-works.md, "Three witnesses")."""
-    assert outcome.to_image
-    if outcome.status == Status.SUCCEEDED:
-        return Tried(image=outcome.to_image, status=str(outcome.status), version=outcome.version,
-                     finished_at=outcome.finished_at, seconds=outcome.seconds)
-    return Tried(image=outcome.to_image, status=str(outcome.status))
