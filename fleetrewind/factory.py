@@ -8,24 +8,23 @@ from __future__ import annotations
 
 from contextlib import closing
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 from .errors import UsageError
-from .marathon.client import MarathonClient
-from .marathon.platform import MarathonPlatform
-from .notify.slack import make_notifier
-from .planning.make import load_index
-from .planning.witness import Evidence, read_evidence
 from .platform.timeline import Failed
 from .registry.auth import credentials_from_docker_config
 from .registry.client import RegistryClient
 from .releases.index import Index
-from .rollout.events import Listener, Silent
-from .rollout.usecase import RolloutOptions
-from .state.open import open_store
 from .state.store import StateStore, failed_deploys
 from .settings.commands import Files, MarathonSettings, RegistrySettings, RolloutSettings, SlackSettings
 from .transport import Transport, sanitize_url
+
+if TYPE_CHECKING:  # the rest loads with the command that uses it (get loads no Slack, no rollout)
+    from .marathon.client import MarathonClient
+    from .marathon.platform import MarathonPlatform
+    from .planning.witness import Evidence
+    from .rollout.events import Listener
+    from .rollout.usecase import RolloutOptions
 
 
 def registry_client(registry: RegistrySettings) -> RegistryClient:
@@ -43,11 +42,13 @@ def marathon_client(marathon: MarathonSettings) -> MarathonClient:
         raise UsageError("a Marathon password was given without a user: set --user or MARATHON_USER")
     transport = Transport(marathon.url, tls=marathon.tls, pool_size=max(marathon.parallel, marathon.concurrency, 4) + 4,
                           name="Marathon", timeout=30.0, reads_elsewhere=False)
+    from .marathon.client import MarathonClient
     return MarathonClient(transport, user=marathon.user, password=marathon.password, auth_mode=marathon.auth)
 
 
 def platform(marathon: MarathonSettings) -> MarathonPlatform:
     """Marathon, opened for --env and the config's app mapping (``apps``, ``app_group``)."""
+    from .marathon.platform import MarathonPlatform
     return MarathonPlatform(marathon_client(marathon), env=marathon.env, overrides=marathon.apps,
                             app_group=marathon.app_group, parallel=marathon.parallel,
                             concurrency=marathon.concurrency, cache_dir=marathon.cache_dir,
@@ -70,6 +71,8 @@ class LazyPlatform:
 
 def notifier(slack: SlackSettings, warn: Callable[[str], None]) -> Listener:
     """Slack as configured (webhook, or bot token and channel), or a listener that says nothing."""
+    from .notify.slack import make_notifier
+    from .rollout.events import Silent
     notifier = make_notifier(webhook=slack.webhook, token=slack.token, channel=slack.channel,
                              build_url=slack.build_url, warn=warn, secrets=list(slack.secrets))
     return notifier or Silent()
@@ -83,6 +86,7 @@ class StoreInputs:
         self.store = store
 
     def index(self, env: str, date: str | None) -> Index:
+        from .planning.make import load_index
         return load_index(self.dump, env=env, date=date)
 
     def failed(self, env: str) -> Mapping[str, Sequence[Failed]]:
@@ -92,11 +96,13 @@ class StoreInputs:
             return {}  # an unreadable ledger is no evidence (run --to=last-good says why)
 
     def evidence(self, env: str) -> Evidence:
+        from .planning.witness import read_evidence
         return read_evidence(self.store, env)
 
 
 def state_store(files: Files, dump: Path) -> StateStore:
     """The store of --state (the file store by default); a ZooKeeper store that cannot connect is exit 4."""
+    from .state.open import open_store
     return open_store(files.state, lock_dir=files.lock_dir, shared=files.shared, ledger=files.ledger, dump=dump,
                       auth=files.zk_auth)
 
@@ -112,6 +118,7 @@ def journal(files: Files, dump: Path) -> "closing[StateStore]":
 
 def rollout_options(rollout: RolloutSettings, *, dump: Path, files: Files, marathon: MarathonSettings, command: str,
                     env: str, announce_states: bool = False) -> RolloutOptions:
+    from .rollout.usecase import RolloutOptions
     return RolloutOptions(command=command, env=env, dump=dump, lock_dir=files.lock_dir,
                           actor=rollout.actor, build_url=rollout.build_url, marathon=sanitize_url(marathon.url or ""),
                           timeout=rollout.timeout, parallel=rollout.parallel, force=rollout.force,

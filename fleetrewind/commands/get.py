@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from .. import factory
 from ..registry.cache import DigestCache
 from ..factory import registry_client
-from ..model.journal import ObservationEntry
-from ..planning.witnesses import observations_from, to_record
-from ..platform.fleet import FleetState
-from ..platform.protocol import Platform
-from ..planning.ranrule import ran_by_day
 from ..atomic import check_writable
 from ..console import Console
 from ..errors import AuthError, RollbackError, UsageError
@@ -20,6 +16,10 @@ from ..report.matrix import write_matrix
 from ..registry.scan import scan
 from ..settings.commands import GetSettings
 from ..transport import sanitize_url
+
+if TYPE_CHECKING:  # Marathon's side of get loads only when a Marathon URL is set
+    from ..platform.fleet import FleetState
+    from ..platform.protocol import Platform
 
 
 def execute(settings: GetSettings, console: Console) -> int:
@@ -78,6 +78,7 @@ def _what_ran(settings: GetSettings, console: Console, index: Index) -> dict[str
     except RollbackError as err:
         console.warn(f"Marathon's history could not be read ({err}); the date labels say 'ran: unknown'")
         return {}
+    from ..planning.ranrule import ran_by_day
     ran = ran_by_day(index, history.timelines)
     console.info(f"get: Marathon's history read for {len(fleet.app_ids)} apps ({history.requests} requests)")
     _observe(settings, console, platform, fleet)
@@ -86,6 +87,8 @@ def _what_ran(settings: GetSettings, console: Console, index: Index) -> dict[str
 
 def _observe(settings: GetSettings, console: Console, platform: Platform, fleet: FleetState) -> None:
     """One observation per app into the journal, compacted: only what changed, or what now proves the soak."""
+    from ..model.journal import ObservationEntry
+    from ..planning.witnesses import observations_from, to_record
     now = dt.datetime.now(dt.timezone.utc)
     seen = {s: o for s, app in fleet.apps.items() if (o := platform.observe(s, app, now)) is not None}
     try:
