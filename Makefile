@@ -23,13 +23,15 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	touch $@
 
 # Debian packages the tests and the demo run for real: the Docker registry server, htpasswd,
-# Groovy (Jenkinsfile syntax check), Chromium (renders the HTML report in a test). Installed when missing and running as root.
+# Groovy (Jenkinsfile syntax check), Chromium (renders the HTML report in a test), ZooKeeper (the shared
+# state store's tests start a real server; it pulls in Java). Installed when missing and running as root.
 system-deps:
 	@missing=""; \
 	command -v docker-registry >/dev/null 2>&1 || missing="$$missing docker-registry"; \
 	command -v htpasswd >/dev/null 2>&1 || missing="$$missing apache2-utils"; \
 	command -v groovy >/dev/null 2>&1 || missing="$$missing groovy"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	[ -f /usr/share/java/zookeeper.jar ] && command -v java >/dev/null 2>&1 || missing="$$missing zookeeper"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing Debian packages:$$missing"; \

@@ -28,6 +28,7 @@ KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "cache_dir": ((str,), "registry cache folder"),
     "lock_dir": ((str,), "file store: absolute folder of the environment locks (default /run/lock/fleetrewind)"),
     "state": ((str,), "file, or zk://host:port[,host:port...]/<chroot>: where the lock, journal and snapshots live"),
+    "zk_session_timeout": ((int, float), "seconds a ZooKeeper session outlives a silent client (default 10)"),
     "timeout": ((int, float), "seconds a wave may take"),
     "on_failure": ((str,), "stop, continue or revert"),
     "apps": ((dict,), "service -> Marathon app id"),

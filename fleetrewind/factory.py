@@ -104,7 +104,7 @@ def state_store(files: Files, dump: Path) -> StateStore:
     """The store of --state (the file store by default); a ZooKeeper store that cannot connect is exit 4."""
     from .state.open import open_store
     return open_store(files.state, lock_dir=files.lock_dir, shared=files.shared, ledger=files.ledger, dump=dump,
-                      auth=files.zk_auth)
+                      auth=files.zk_auth, session_timeout=files.zk_session_timeout)
 
 
 def inputs(dump: Path, store: StateStore) -> StoreInputs:

@@ -177,6 +177,7 @@ class Door:
             cache = src.pick("--cache-dir", "ROLLBACK_CACHE_DIR", "cache_dir")
             self.cache_dir = Path(cache) if cache else _default_cache(environ)
         self.lock_dir, self.lock_dir_shared, self.state, self.zk_auth = _state_settings(src)
+        self.zk_session_timeout = _positive_float("zk_session_timeout", config.get("zk_session_timeout", 10.0))
         self.timeout = _positive_float("--timeout", src.pick("--timeout", None, "timeout", DEFAULT_TIMEOUT))
         policy = src.pick("--on-failure", None, "on_failure", "stop")
         if policy not in tuple(FailurePolicy):
@@ -237,7 +238,7 @@ class Door:
 
     def files(self) -> Files:
         return Files(lock_dir=self.lock_dir, ledger=self.ledger, shared=self.lock_dir_shared, state=self.state,
-                     zk_auth=self.zk_auth)
+                     zk_auth=self.zk_auth, zk_session_timeout=self.zk_session_timeout)
 
     def marathon(self) -> MarathonSettings:
         return MarathonSettings(url=self.marathon_url, user=self.marathon_user, password=self.marathon_password,

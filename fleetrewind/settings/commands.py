@@ -51,6 +51,7 @@ class Files:
     shared: bool = False  # lock_dir is the machine-wide default (created for every user, sticky)
     state: StateUrl = StateUrl("file")
     zk_auth: Secret | None = None  # ROLLBACK_ZK_AUTH=user:password (ZooKeeper digest)
+    zk_session_timeout: float = 10.0  # config zk_session_timeout: a holder silent this long loses the lock
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -17,4 +17,5 @@ def open_store(url: StateUrl, *, lock_dir: Path, shared: bool, ledger: Path, dum
     if url.kind == "file":
         return files
     from .zk import ZkStore  # kazoo is imported only by those who use ZooKeeper
-    return ZkStore(url, auth=auth, local=files, session_timeout=session_timeout)
+    return ZkStore(url, auth=auth, local=files, session_timeout=session_timeout,
+                   connect_timeout=min(10.0, max(session_timeout, 2.0)))

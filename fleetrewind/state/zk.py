@@ -81,9 +81,9 @@ class ZkHeld:
                 self._lost = "the connection to ZooKeeper did not come back within the session timeout"
         if self._lost is not None:
             return False
-        try:
-            stat = self.client.exists(self.node)
-        except KazooException as exc:
+        try:  # bounded: a request to a server that just died waits for a reconnection otherwise
+            stat = self.client.exists_async(self.node).get(timeout=self.session_timeout)
+        except (KazooException, KazooTimeoutError) as exc:
             stat, why = None, f"ZooKeeper could not confirm the lock ({type(exc).__name__})"
         else:
             why = "the lock's node is gone from ZooKeeper (the session expired)"
@@ -115,11 +115,12 @@ class ZkStore:
             user, _, password = auth.reveal().partition(":")
             acl = [make_digest_acl(user, password, all=True), *READ_ACL_UNSAFE]
             auth_data = [("digest", auth.reveal())]
-        self.client = KazooClient(hosts=",".join(url.hosts) + url.chroot, timeout=session_timeout,
-                                  default_acl=acl, auth_data=auth_data)
+        self.client = KazooClient(hosts=",".join(url.hosts), timeout=session_timeout, default_acl=acl,
+                                  auth_data=auth_data)
         try:
             self.client.start(timeout=connect_timeout)
-            self.client.ensure_path("/")  # the chroot itself (with the ACL), and a first authenticated request
+            self.client.ensure_path(url.chroot)  # the chroot itself (with the ACL), and a first authenticated request
+            self.client.chroot = url.chroot  # every path below is under it
         except (KazooTimeoutError, KazooException) as exc:
             self._stop()
             what = "refused the credentials of ROLLBACK_ZK_AUTH" if isinstance(exc, AuthFailedError) else \
@@ -141,6 +142,9 @@ class ZkStore:
 
     @contextmanager
     def _call(self, what: str) -> Iterator[None]:
+        # kazoo queues a request until the connection comes back: a store that is gone must fail now
+        if not self.client.connected:
+            raise UnreachableError(f"the state store {self.url} failed to {what} (not connected)")
         try:
             yield
         except RollbackError:
@@ -165,10 +169,13 @@ class ZkStore:
         try:
             yield held
         finally:
-            try:
-                lock.release()
-            except (KazooException, KazooTimeoutError):
-                pass  # the session is gone, and the ephemeral node with it
+            # kazoo's release retries until the server answers: a store that is gone is not waited for
+            # (the session ends when this client closes, and the ephemeral node with it)
+            if held.lost() is None and self.client.connected:
+                try:
+                    lock.release()
+                except (KazooException, KazooTimeoutError):
+                    pass
 
     def holder(self, env: str) -> tuple[LockRecord | None, bool | None]:
         """The lowest contender of kazoo's lock is the holder; its node lives as long as its session."""
@@ -304,10 +311,16 @@ class ZkStore:
             where = f"{self.url}{path}"
             raw, _ = self.client.get(path)
             header = _header(raw, where)
-            packed = b"".join(self.client.get(f"{path}/chunk-{n:05d}")[0] or b"" for n in range(header.chunks))
+            try:
+                packed = b"".join(self.client.get(f"{path}/chunk-{n:05d}")[0] or b"" for n in range(header.chunks))
+            except NoNodeError:
+                raise UsageError(f"{where} is not a usable snapshot: a chunk is missing") from None
+        stream = zlib.decompressobj()
         try:
-            data = zlib.decompressobj().decompress(packed, MAX_SNAPSHOT + 1)
+            data = stream.decompress(packed, MAX_SNAPSHOT + 1)
         except zlib.error:
+            raise UsageError(f"{where} is not a usable snapshot: its chunks do not decompress") from None
+        if not stream.eof or stream.unused_data:
             raise UsageError(f"{where} is not a usable snapshot: its chunks do not decompress") from None
         if len(data) != header.size or hashlib.sha256(data).hexdigest() != header.sha256:
             raise UsageError(f"{where} is not a usable snapshot: its chunks do not add up to what its header "
