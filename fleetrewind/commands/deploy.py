@@ -7,28 +7,16 @@ ROLLBACK_FAILED. Which failure classes trigger the rollback is the config's ``ro
 
 from __future__ import annotations
 
-from ..planning.build import order_waves
 from .. import factory
 from ..console import Console
-from ..errors import UsageError
 from ..rollout.healthurl import HealthUrlChecker
-from ..releases.imageref import parse_image, retarget
-from ..planning.build import plan_for_images, render_table
+from ..planning.build import render_table
+from ..planning.make import plan_release
 from ..model.plan import FailurePolicy
 from ..model.states import State
 from .changing import print_result, rollout as start_rollout
 from ..settings.commands import DeploySettings
 from ..state.store import StateStore
-
-
-def target_image(current: str | None, value: str) -> str:
-    """``--image=api=512-master`` keeps the running image's host and repository; a full reference is taken as is."""
-    if "/" in value or "@" in value or (":" in value and not current):
-        return str(parse_image(value))
-    if current is None:
-        raise UsageError(f"--image {value!r}: the app runs no Docker image to take the registry and repository "
-                         "from; give a full image reference (host/repo:tag)")
-    return retarget(current, tag=value)
 
 
 def execute(settings: DeploySettings, console: Console) -> int:
@@ -39,11 +27,7 @@ def execute(settings: DeploySettings, console: Console) -> int:
 def _deploy(settings: DeploySettings, console: Console, store: StateStore) -> int:
     as_json = settings.common.json
     platform = factory.platform(settings.marathon)
-    services = [svc for svc, _ in settings.images]
-    fleet = platform.fleet(services)
-    targets = {svc: target_image(fleet.images.get(svc), value) for svc, value in settings.images}
-    plan = plan_for_images(targets, current=fleet.images, app_ids=fleet.app_ids, problems=fleet.problems,
-                           waves=order_waves(services, settings.rollout.waves), env=settings.env, reason="new release")
+    plan, fleet = plan_release(settings.images, platform, env=settings.env, waves=settings.rollout.waves)
     if not as_json:
         console.result(render_table(plan))
     rollout = start_rollout(settings, console, platform, store, command="deploy", env=settings.env,

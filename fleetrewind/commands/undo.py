@@ -16,6 +16,7 @@ from ..planning.build import plan_for_images, plan_for_versions
 from .changing import print_result, rollout as start_rollout
 from ..model.plan import FailurePolicy
 from ..settings.commands import UndoSettings
+from ..marathon.appmap import check_app_id
 from ..rollout.snapshot import Snapshot, read_snapshot
 from ..state.store import StateStore
 
@@ -28,7 +29,7 @@ def execute(settings: UndoSettings, console: Console) -> int:
 def _undo(settings: UndoSettings, console: Console, store: StateStore) -> int:
     ref = str(settings.snapshot)
     path = Path(ref)  # its name; the snapshot itself may come from the store (a run of another machine)
-    snapshot = read_snapshot(store, ref)
+    snapshot = read_snapshot(store, ref, check_app_id=check_app_id)
     if not snapshot.images:
         raise UsageError(f"snapshot {ref} records no images to put back")
     platform = factory.platform(settings.marathon)

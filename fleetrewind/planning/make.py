@@ -1,9 +1,9 @@
 """The plan use case, one for every command that plans: a request -> the plan, with what it read.
 
-``plan`` and ``run`` (``--date``) go through :func:`make_plan`; ``run --to=last-good``, ``deploy``
-and ``undo`` plan given images with :func:`plan_images`; ``diff`` and ``status`` read rollback.json
-through :func:`load_index`. Only the platform protocol is read here, and only once there is
-something to plan: an empty selection needs no scheduler at all.
+``plan`` and ``run --date`` go through :func:`make_plan`; ``run --to=last-good`` plans the
+journal's images with :func:`plan_images`, ``deploy`` its new images with :func:`plan_release`;
+``diff`` and ``status`` read rollback.json through :func:`load_index`. Only the platform protocol
+is read here, and only once there is something to plan: an empty selection needs no scheduler.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from ..model.scope import Scope, Selection
 from ..platform.fleet import App, FleetState, Peek
 from ..platform.protocol import Platform
 from ..platform.timeline import Failed
+from ..releases.imageref import parse_image, retarget
 from ..releases.index import Index, check_offered, read_index
 from .build import LeftOut, order_waves, plan_for_images, scoped
 from .checks import day_end
@@ -107,6 +108,27 @@ def plan_images(images: Mapping[str, str], platform: Platform, *, env: str, reas
                            waves=order_waves(list(images), waves), env=env, reason=reason)
     left_out = platform.peek(list(selection.left_out)) if selection.left_out else {}
     return scoped(plan, selection, scope, left_out=shown(left_out)), fleet
+
+
+def plan_release(images: Sequence[tuple[str, str]], platform: Platform, *, env: str,
+                 waves: Sequence[Sequence[str]]) -> tuple[Plan, FleetState]:
+    """deploy: each service on its new image (``--image=svc=tag`` keeps the running image's repository)."""
+    services = [svc for svc, _ in images]
+    fleet = platform.fleet(services)
+    targets = {svc: target_image(fleet.images.get(svc), value) for svc, value in images}
+    plan = plan_for_images(targets, current=fleet.images, app_ids=fleet.app_ids, problems=fleet.problems,
+                           waves=order_waves(services, waves), env=env, reason="new release")
+    return plan, fleet
+
+
+def target_image(current: str | None, value: str) -> str:
+    """``--image=api=512-master`` keeps the running image's host and repository; a full reference is taken as is."""
+    if "/" in value or "@" in value or (":" in value and not current):
+        return str(parse_image(value))
+    if current is None:
+        raise UsageError(f"--image {value!r}: the app runs no Docker image to take the registry and repository "
+                         "from; give a full image reference (host/repo:tag)")
+    return retarget(current, tag=value)
 
 
 def load_index(dump: Path, *, env: str | None, date: str | None) -> Index:

@@ -6,11 +6,10 @@ import datetime as dt
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from ..atomic import json_text
 from ..errors import UsageError
-from ..marathon.appmap import check_app_id
 from ..releases.imageref import check_image
 from ..releases.tags import check_env, check_service
 from ..inputs import loads
@@ -54,9 +53,10 @@ def write_snapshot(store: StateStore, stamp: str, *, env: str, command: str, mar
     return store.put_snapshot(env, f"snapshot-{stamp}", json_text(doc).encode("utf-8"))
 
 
-def read_snapshot(store: StateStore, ref: str) -> Snapshot:
+def read_snapshot(store: StateStore, ref: str, *, check_app_id: Callable[[object, str], str]) -> Snapshot:
     """A snapshot is read back as untrusted input: env, services, app ids and images are checked
-    as if typed on the command line (its env names files; its images go to Marathon)."""
+    as if typed on the command line (its env names files; its images go to Marathon). An app id is
+    the platform's to judge (``check_app_id``: Marathon's is ``marathon.appmap.check_app_id``)."""
     raw, path = store.get_snapshot(ref)
 
     def bad(what: str) -> UsageError:

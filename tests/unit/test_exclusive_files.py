@@ -18,6 +18,7 @@ import pytest
 
 from fleetrewind.atomic import create_text
 from fleetrewind.report.run import write_junit, write_report
+from fleetrewind.marathon.appmap import check_app_id
 from fleetrewind.rollout.snapshot import read_snapshot, write_snapshot
 from fleetrewind.state.file import FileStore
 from tests.unit.test_reports import _report
@@ -39,8 +40,8 @@ def test_the_second_snapshot_of_a_second_does_not_overwrite_the_first(tmp_path: 
     second = snapshot(tmp_path, "r/api:2")
     assert first != second
     assert first.name == f"snapshot-{STAMP}.json" and second.name == f"snapshot-{STAMP}-2.json"
-    assert read_snapshot(store(tmp_path), str(first)).images == {"api": "r/api:1"}
-    assert read_snapshot(store(tmp_path), str(second)).images == {"api": "r/api:2"}
+    assert read_snapshot(store(tmp_path), str(first), check_app_id=check_app_id).images == {"api": "r/api:1"}
+    assert read_snapshot(store(tmp_path), str(second), check_app_id=check_app_id).images == {"api": "r/api:2"}
 
 
 @pytest.mark.parametrize("write, name", [(write_report, "report"), (write_junit, "junit")])

@@ -20,6 +20,7 @@ from fleetrewind.marathon.definition import definition_of
 from fleetrewind.marathon.versioncache import VersionCache
 from fleetrewind.registry.cache import DigestCache
 from fleetrewind.model.journal import RunEntry, Tried
+from fleetrewind.marathon.appmap import check_app_id
 from fleetrewind.rollout.snapshot import read_snapshot, write_snapshot
 from fleetrewind.secret import REGISTRY, Secret
 from fleetrewind.state.file import FileStore
@@ -79,7 +80,7 @@ def test_a_snapshot_gives_back_an_app_id_that_holds_a_strong_password(tmp_path: 
     app_id = f"/shop/{STRONG.lower()}"
     path = write_snapshot(_store(tmp_path), "20261119-100000", env="prod", command="run", marathon="http://marathon:8080",
                           app_ids={"api": app_id}, images={"api": IMAGE}, versions={"api": VERSION})
-    snapshot = read_snapshot(_store(tmp_path), path)
+    snapshot = read_snapshot(_store(tmp_path), path, check_app_id=check_app_id)
     assert (snapshot.app_ids, snapshot.images, snapshot.versions) == ({"api": app_id}, {"api": IMAGE},
                                                                        {"api": VERSION})
     assert dt.datetime.fromisoformat(snapshot.taken_at.replace("Z", "+00:00")).tzinfo is not None
