@@ -256,3 +256,18 @@ def test_every_parameter_reaches_the_tool(job: Job, tmp_path: Path) -> None:
     assert "--at=2026-11-19T12:00:00+01:00" in plan and "--rule=good" in plan and "--date" not in plan
     assert "--state=zk://127.0.0.1:2181/fleetrewind" in plan.split() and "--state=zk://127.0.0.1:2181/fleetrewind" in run.split()
     assert "--on-failure=revert" in run and f"--plan={job.dump}/plan.json" in run
+
+
+@pytest.mark.parametrize("params", [{"RULE": "good", "DATE": DATE}, {"RULE": "ran", "AT": "2026-11-19T12:00:00+01:00"}],
+                         ids=["good", "ran-at"])
+def test_rule_good_and_at_make_a_plan_that_carries_them(job: Job, params: dict[str, str]) -> None:
+    assert job.stage("get").code == 0
+
+    planned = job.stage("plan", **params)
+
+    assert planned.code == 0, planned.err
+    saved = json.loads((job.dump / "plan.json").read_text())
+    assert saved["plan"]["rule"] == params["RULE"] == saved["inputs"]["rule"]
+    if "AT" in params:
+        assert saved["inputs"]["moment"]["at"] == "2026-11-19T11:00:00+00:00"
+    assert job.tags() == NEWEST
