@@ -57,7 +57,7 @@ class Stage:
         self.sim.reset_requests()
 
     def report(self) -> dict[str, Any]:
-        return json.loads(sorted(self.dump.glob("report-*.json"))[-1].read_text())
+        return json.loads(max(self.dump.glob("report-*.json"), key=lambda p: p.stat().st_mtime_ns).read_text())
 
 
 @pytest.fixture

@@ -110,7 +110,8 @@ class World:
         return [r["path"] for r in self.puts()]
 
     def report(self) -> dict[str, Any]:
-        [path] = sorted(self.dump.glob("report-*.json"))[-1:]
+        # the newest: two runs in one second are report-<stamp>.json, then report-<stamp>-2.json
+        [path] = sorted(self.dump.glob("report-*.json"), key=lambda p: p.stat().st_mtime_ns)[-1:]
         return json.loads(path.read_text())
 
     def config(self, text: str) -> str:
