@@ -163,6 +163,7 @@ def _is_system_bundle(path: str | None) -> bool:
 def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None = None,
          stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     """Run one command; return its exit code (0 done, 1 failed, 2 usage, 3 refused, 4 unreachable)."""
+    settle = argv is None  # the process's own command line: rollback.py, the console script
     argv = list(sys.argv[1:] if argv is None else argv)
     environ = os.environ if environ is None else environ
     stdout = stdout or sys.stdout
@@ -189,7 +190,7 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
 
     secrets = _raw_secrets(args, environ)
     console = Console(stdout=stdout, stderr=stderr, secrets=secrets)
-    with _signals_end_the_command(), _thread_failures_redacted(console):
+    with _signals_end_the_command(settle=settle), _thread_failures_redacted(console):
         try:
             return _run(args, environ, console, secrets)
         finally:
@@ -272,22 +273,29 @@ class Signalled(BaseException):  # not Exception: no best-effort `except Excepti
 
 
 @contextmanager
-def _signals_end_the_command() -> Iterator[None]:
+def _signals_end_the_command(*, settle: bool = False) -> Iterator[None]:
     """Every signal that would end the process (SIGINT apart: KeyboardInterrupt) becomes :class:`Signalled`
-    (a rollout installs its own handler over this)."""
+    (a rollout installs its own handler over this). ``settle`` (the process's own command): once the
+    command has returned, those signals are ignored, so a late one cannot turn its exit status into
+    the signal's."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    over = threading.Event()
 
     def handler(signum: int, _frame: object) -> None:
-        raise Signalled(signum)
+        if not over.is_set():
+            raise Signalled(signum)
 
     previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS if sig != signal.SIGINT}
     try:
         yield
     finally:
+        over.set()
         for sig, old in previous.items():
-            signal.signal(sig, old)
+            signal.signal(sig, signal.SIG_IGN if settle else old)
+        if settle:  # nor a late Ctrl-C's KeyboardInterrupt at the exit
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _drop_closed(stream: TextIO) -> None:

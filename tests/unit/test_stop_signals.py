@@ -44,3 +44,23 @@ def test_outside_a_rollout_a_stop_signal_ends_the_command_by_name(sig: int) -> N
 def test_real_time_signals_are_named() -> None:
     assert signal_name(int(signal.SIGRTMIN) + 3) == "SIGRTMIN+3"
     assert signal_name(signal.SIGUSR1) == "SIGUSR1"
+
+
+def test_a_signal_after_the_command_has_returned_leaves_its_exit_status_alone() -> None:
+    """The process's own command (rollback.py) ignores stop signals once it has returned: a late
+    SIGTERM (a storm of them from Jenkins) used to turn its exit status into the signal's."""
+    try:
+        with _signals_end_the_command(settle=True):
+            pass
+        for sig in (signal.SIGTERM, signal.SIGUSR1, signal.SIGHUP, signal.SIGINT):
+            assert signal.getsignal(sig) == signal.SIG_IGN
+            os.kill(os.getpid(), sig)  # would end the test process if not ignored
+    finally:
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL)
+
+
+def test_in_process_callers_get_their_handlers_back() -> None:
+    with _signals_end_the_command():
+        pass
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
