@@ -146,3 +146,16 @@ def test_docs_name_every_credential_id_the_pipelines_use() -> None:
         for credential in re.findall(r"credentialsId: [\"']([^\"']+)[\"']", text(path)):
             for env in ENVIRONMENTS:
                 assert f"`{credential.replace('${params.ENVIRONMENT}', env)}`" in doc, credential
+
+
+def test_a_stage_an_action_skips_takes_no_agent_and_no_lock() -> None:
+    source = code_only(text(ROLLBACK))
+    for name in re.findall(r"stage\('(\w+)'\)", source):
+        body = block(source, f"stage('{name}')")
+        if "when {" not in body:
+            continue
+        when = block(body, "when")
+        if "agent any" in body.split("steps {", 1)[0] and "stages {" not in body:
+            assert "beforeAgent true" in when, name
+        if "lock(" in body.split("stages {", 1)[0].split("steps {", 1)[0]:
+            assert "beforeOptions true" in when, name
