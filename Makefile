@@ -60,6 +60,7 @@ bench: deps
 	$(PY) bench/bench_get.py
 	$(PY) bench/bench_run.py
 	$(PY) bench/bench_history.py
+	$(PY) bench/bench_state.py
 
 clean:
 	rm -rf $(VENV) .tools .pytest_cache

@@ -20,7 +20,7 @@ from urllib3.exceptions import InvalidHeader
 from urllib3.util.retry import Retry
 
 from . import __version__
-from .errors import RollbackError, UnreachableError
+from .errors import RollbackError, UnreachableError, UsageError
 from .secret import split_userinfo
 from .deadline import CURRENT, WATCHDOG, Adapter, DeadlineExceeded, Watch
 
@@ -190,8 +190,29 @@ class Proxies:
         key = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
         found = self._by_origin.get(key)
         if found is None:
-            found = self._by_origin[key] = dict(get_environ_proxies(key))
+            found = dict(get_environ_proxies(key))
+            for scheme, proxy in found.items():
+                _check_proxy(scheme, proxy)
+            self._by_origin[key] = found
         return found
+
+
+PROXY_SCHEMES = ("http", "https", "socks4", "socks4a", "socks5", "socks5h")
+
+
+def _check_proxy(scheme: str, proxy: str) -> None:
+    """A proxy from the environment is checked where it is read: a bad one is blamed on its variable,
+    never on the URL it was meant to reach (UsageError, exit 2)."""
+    name = "ALL_PROXY" if scheme == "all" else f"{scheme.upper()}_PROXY"
+    where = f"the proxy in {name} (or {name.lower()})"
+    try:
+        parts = urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+        port = parts.port
+    except ValueError:
+        raise UsageError(f"{where} is not a URL: {sanitize_url(proxy)[:120]!r}; fix it or unset it") from None
+    if parts.scheme.lower() not in PROXY_SCHEMES or not parts.hostname or (port is not None and port == 0):
+        raise UsageError(f"{where} is not a usable proxy URL (scheme {', '.join(PROXY_SCHEMES)}, a host, "
+                         f"a port): {sanitize_url(proxy)[:120]!r}; fix it or unset it")
 
 
 class Transport:

@@ -75,7 +75,15 @@ class RunEntry:
     started_at: str = ""
     images: Mapping[str, str] = field(default_factory=dict)
     tried: Mapping[str, Tried] = field(default_factory=dict)
-    problem: str | None = None  # why ``images`` cannot be used (a service or image that fails the checks)
+    problem: str | None = None  # why ``images`` cannot be used (not text where an image should be)
+    where: str = ""  # where it was read: the file and line, or the node (for errors)
+
+    def usable_images(self) -> dict[str, str]:
+        """The fleet's images, checked like typed input (they go to Marathon): UsageError naming ``where``."""
+        if self.problem:
+            raise UsageError(self.problem)
+        return {check_service(s, flag=f"{self.where}: service"): check_image(i, f"{self.where}: image of {s[:80]}")
+                for s, i in self.images.items()}
 
     def to_doc(self) -> dict[str, object]:
         doc: dict[str, object] = {"kind": self.KIND, "at": self.at, "command": self.command, "env": self.env,
@@ -92,12 +100,15 @@ class RunEntry:
         images: dict[str, str] = {}
         problem = None
         raw = doc.get("images")
-        if isinstance(raw, dict):
-            try:
-                images = {check_service(str(s), flag=f"{where}: service"): check_image(i, f"{where}: image of {str(s)[:80]}")
-                          for s, i in raw.items()}
-            except UsageError as err:
-                images, problem = {}, str(err)
+        if isinstance(raw, dict):  # checked like typed input by usable_images(), when acted on
+            images = {str(s): i for s, i in raw.items() if isinstance(i, str)}
+            for service, image in raw.items():
+                if not isinstance(image, str):  # the message typed input would get
+                    try:
+                        check_image(image, f"{where}: image of {str(service)[:80]}")
+                    except UsageError as err:
+                        images, problem = {}, str(err)
+                        break
         tried: dict[str, Tried] = {}
         raw_tried = doc.get("tried")
         if isinstance(raw_tried, dict):
@@ -112,7 +123,7 @@ class RunEntry:
         return cls(env=_str(doc, "env"), at=_str(doc, "at"), command=_str(doc, "command"), date=_str(doc, "date"),
                    actor=_str(doc, "actor"), state=_str(doc, "state"), report=_str(doc, "report", 4096),
                    run_id=_str(doc, "run_id"), started_at=_str(doc, "started_at"), images=images, tried=tried,
-                   problem=problem)
+                   problem=problem, where=where)
 
     def summary(self) -> dict[str, str]:
         """The short text fields ``status`` shows of the last run."""

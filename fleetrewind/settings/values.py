@@ -300,7 +300,8 @@ def _state_settings(src: Sources) -> tuple[Path, bool, StateUrl, Secret | None]:
         user, colon, password = auth.partition(":")
         if not (user and colon and password):
             raise UsageError("ROLLBACK_ZK_AUTH must be user:password (ZooKeeper digest credentials)")
-    for name, value in (("--lock-dir", src.args.get("--lock-dir")), ("ROLLBACK_LOCK_DIR", src.environ.get("ROLLBACK_LOCK_DIR")),
+    for name, value in (("--lock-dir", src.args.get("--lock-dir")),
+                        ("ROLLBACK_LOCK_DIR", src.environ.get("ROLLBACK_LOCK_DIR") or None),  # set empty: unset
                         ("config lock_dir", src.config.get("lock_dir"))):
         if value is None:
             continue

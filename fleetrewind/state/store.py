@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from typing import Callable, Protocol, Sequence
 
 from ..errors import UsageError
@@ -66,16 +67,14 @@ class StateStore(Protocol):
 
 
 def last_good(entries: Sequence[JournalEntry], env: str, where: str) -> RunEntry:
-    """The newest entry of ``env`` that ended well and recorded the fleet's images."""
+    """The newest entry of ``env`` that ended well and recorded the fleet's images, its images checked."""
     if not entries:
         raise UsageError(f"no journal entries in {where}: nothing has been deployed with this tool yet; "
                          "use --date instead of --to=last-good")
     for entry in reversed(entries):
         if isinstance(entry, RunEntry) and entry.env == env and entry.state in GOOD_STATES \
                 and (entry.images or entry.problem):
-            if entry.problem:
-                raise UsageError(entry.problem)
-            return entry
+            return replace(entry, images=entry.usable_images())
     raise UsageError(f"the ledger {where} has no successful state for {env}; use --date instead")
 
 

@@ -260,3 +260,26 @@ def test_the_store_lost_mid_run_starts_no_new_deployment_and_writes_the_report(
     first_wave = [s for s in report["services"] if s["service"] != svc("web")]
     assert all(s["status"] == "succeeded" for s in first_wave)  # what it started, it watched to the end
     assert f"report written to {machine.dump}" in err or "report" in err
+
+
+def test_the_file_store_names_a_killed_run_too_and_force_acknowledges_it(fleet: Callable[..., Fleet]) -> None:
+    world = fleet(deploy_seconds=0.3)
+    machine = world.machines("agent-a")
+    machine.state = "file"  # the embedded default: the record lies beside the lock, in the lock folder
+    proc = machine.start(*machine.run_args())
+    _wait_for(lambda: world.puts() >= 1, "the first PUT")
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=10)
+    assert (machine.folder / "locks" / "rollback-prod.run").read_text()
+
+    status = machine.call("status", "--env=prod")
+    assert "interrupted run" in status.stdout and "from agent-a at" in status.stdout, status.stderr
+    assert f"(store: file ({machine.folder / 'locks'}))" in status.stdout
+    refused = machine.call(*machine.run_args())
+    assert refused.returncode == 3 and "interrupted run" in _error(refused.stderr)
+
+    time.sleep(1.0)  # the killed run's deployments end in the simulator
+    forced = machine.call(*machine.run_args(), "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert "(acknowledged with --force)" in forced.stderr
+    assert "interrupted run" not in machine.call("status", "--env=prod").stdout
