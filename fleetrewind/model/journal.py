@@ -72,6 +72,7 @@ class RunEntry:
     state: str = ""
     report: str = ""
     run_id: str = ""
+    snapshot: str = ""  # the undo reference of its snapshot (what ``undo --snapshot=`` takes); "" when none
     started_at: str = ""
     images: Mapping[str, str] = field(default_factory=dict)
     tried: Mapping[str, Tried] = field(default_factory=dict)
@@ -93,6 +94,8 @@ class RunEntry:
                                "tried": {s: _tried_doc(t) for s, t in self.tried.items()}}
         if self.run_id:
             doc["run_id"] = self.run_id
+        if self.snapshot:
+            doc["snapshot"] = self.snapshot
         return doc
 
     @classmethod
@@ -122,7 +125,7 @@ class RunEntry:
                         and math.isfinite(seconds) else None)
         return cls(env=_str(doc, "env"), at=_str(doc, "at"), command=_str(doc, "command"), date=_str(doc, "date"),
                    actor=_str(doc, "actor"), state=_str(doc, "state"), report=_str(doc, "report", 4096),
-                   run_id=_str(doc, "run_id"), started_at=_str(doc, "started_at"), images=images, tried=tried,
+                   run_id=_str(doc, "run_id"), snapshot=_str(doc, "snapshot", 4096), started_at=_str(doc, "started_at"), images=images, tried=tried,
                    problem=problem, where=where)
 
     def summary(self) -> dict[str, str]:

@@ -76,7 +76,7 @@ def journal_entry(report: Report, outcomes: Sequence[Outcome], *, left_alone: Ma
     return RunEntry(at=report.finished_at, command=report.command, env=report.env, date=report.date or "",
                     actor=report.actor, state=str(report.state), report=report_path,
                     images={s: i for s, i in final.items() if i} if report.state in GOOD_STATES else {},
-                    run_id=run_id,
+                    run_id=run_id, snapshot=report.snapshot or "",
                     # what it tried and how that ended: evidence for the ran rule's timeline
                     started_at=report.started_at,
                     tried={o.service: tried_of(o) for o in outcomes if o.action == CHANGE and o.to_image})

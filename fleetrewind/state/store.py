@@ -82,6 +82,12 @@ def last_run(entries: Sequence[JournalEntry], env: str) -> RunEntry | None:
     return next((e for e in reversed(entries) if isinstance(e, RunEntry) and e.env == env), None)
 
 
+def last_snapshot(entries: Sequence[JournalEntry], env: str) -> RunEntry | None:
+    """The newest run of ``env`` that took a snapshot (it changed something): ``.snapshot`` is what
+    ``undo --snapshot=`` takes, on any machine that shares the store."""
+    return next((e for e in reversed(entries) if isinstance(e, RunEntry) and e.env == env and e.snapshot), None)
+
+
 def failed_deploys(entries: Sequence[JournalEntry], env: str) -> dict[str, list[Failed]]:
     """Per service, the images this tool deployed that failed and were put back (evidence they did not run)."""
     found: dict[str, list[Failed]] = {}

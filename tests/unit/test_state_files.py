@@ -185,3 +185,17 @@ def test_a_bad_proxy_is_blamed_on_its_variable_not_on_the_url_it_was_for(cli: An
     line = result.err.splitlines()[-1]
     assert line.startswith("error: the proxy in HTTP_PROXY (or http_proxy) is not a") and shown in line
     assert "registry.example" not in line and "hunter2" not in result.err
+
+
+def test_the_journal_names_the_last_runs_snapshot_for_an_undo(tmp_path: Path) -> None:
+    from fleetrewind.model.journal import RunEntry
+    from fleetrewind.state.store import last_snapshot
+    store = _store(tmp_path)
+    store.append(RunEntry(env="prod", at="2026-11-19T10:00:00Z", command="run", state="FAILED",
+                          snapshot="/srv/dump/snapshot-20261119T095900Z.json"))
+    store.append(RunEntry(env="prod", at="2026-11-19T11:00:00Z", command="run", state="NOTHING_TO_DO"))
+    store.append(RunEntry(env="stage", at="2026-11-19T12:00:00Z", command="run", state="SUCCEEDED",
+                          snapshot="/srv/dump/snapshot-20261119T115900Z.json"))
+    last = last_snapshot(_store(tmp_path).entries("prod"), "prod")
+    assert last is not None and last.snapshot == "/srv/dump/snapshot-20261119T095900Z.json"
+    assert last_snapshot(_store(tmp_path).entries("dev"), "dev") is None
