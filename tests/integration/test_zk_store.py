@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from kazoo.client import KazooClient
@@ -212,3 +213,14 @@ def test_a_connection_back_before_the_session_expires_carries_on(zk: ZooKeeper, 
         assert [e.at for e in store.entries("prod")] == ["2026-11-19T10:00:00Z"]
     finally:
         store.close()
+
+
+def test_the_zookeeper_password_never_shows(cli: Any, tmp_path: Path, zk: ZooKeeper) -> None:
+    password = "Zk-s3cret-9b1f"
+    for state in (zk.url(zk.chroot), "zk://127.0.0.1:1/fleetrewind"):  # type: ignore[attr-defined]
+        result = cli("run", "--to=last-good", "--env=prod", f"--dump={tmp_path}", "--verbose",
+                     env={"ROLLBACK_STATE": state, "ROLLBACK_ZK_AUTH": f"fleetrewind:{password}",
+                          "MARATHON_URL": "http://127.0.0.1:1"})
+        # the store opened (an empty journal: exit 2), or unreachable (exit 4): either way it held the password
+        assert (result.code, state.endswith(":1/fleetrewind")) in ((2, False), (4, True)), result.err
+        assert password not in result.out + result.err
