@@ -23,6 +23,7 @@ from . import __version__
 from .errors import RollbackError, UnreachableError, UsageError
 from .secret import split_userinfo
 from .deadline import CURRENT, WATCHDOG, Adapter, DeadlineExceeded, Watch
+from .http_answers import AnswerTooLarge, path_of, read_bounded, short_reason
 
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
@@ -289,18 +290,18 @@ class Transport:
             streamed = bool(kwargs.pop("stream", False))  # the caller reads it itself (an event stream), bounded
             resp = self.session.request(method, url, stream=True, **kwargs)
             if not streamed:
-                _read_bounded(resp, MAX_ANSWER)
+                read_bounded(resp, MAX_ANSWER)
             if watch.expired:  # http.client takes a connection cut mid-headers for their end
                 raise DeadlineExceeded()
             return resp
         except AnswerTooLarge:
-            raise UnreachableError(f"{self.name} at {self.display_url} answered {method} {_path_of(url)} with more "
+            raise UnreachableError(f"{self.name} at {self.display_url} answered {method} {path_of(url)} with more "
                                    f"than {MAX_ANSWER // 2**20} MB; refusing to read more (check the URL, "
                                    "or a proxy in front of it)") from None
         except DeadlineExceeded:
             raise self._too_slow(method, url, deadline) from None
         except _RedirectRefused as exc:
-            raise CredentialsRefused(f"refusing to follow a redirect of {exc.method} {_path_of(url)} from {self.name} "
+            raise CredentialsRefused(f"refusing to follow a redirect of {exc.method} {path_of(url)} from {self.name} "
                                      f"at {self.display_url} {exc.why}") from None
         except requests.exceptions.SSLError as exc:
             raise UnreachableError(self._tls_message(url, exc)) from None
@@ -309,11 +310,11 @@ class Transport:
                 raise self._too_slow(method, url, deadline) from None
             if isinstance(exc, requests.exceptions.Timeout):
                 raise UnreachableError(
-                    f"{self.name} at {self.display_url} did not answer {method} {_path_of(url)} "
+                    f"{self.name} at {self.display_url} did not answer {method} {path_of(url)} "
                     f"within {kwargs['timeout']} s; check that it is up and reachable"
                 ) from None
             raise UnreachableError(
-                f"cannot reach {self.name} at {self.display_url} ({_short_reason(exc)}); "
+                f"cannot reach {self.name} at {self.display_url} ({short_reason(exc)}); "
                 "check the URL and that the service is up"
             ) from None
         finally:
@@ -322,7 +323,7 @@ class Transport:
 
     def _too_slow(self, method: str, url: str, deadline: float) -> UnreachableError:
         return UnreachableError(
-            f"{self.name} at {self.display_url} did not finish {method} {_path_of(url)} within {deadline:g} s "
+            f"{self.name} at {self.display_url} did not finish {method} {path_of(url)} within {deadline:g} s "
             "(the deadline of one request, retries included); check that it is up and not overloaded"
         )
 
@@ -345,58 +346,10 @@ class Transport:
         if "verify failed" in text or "CERTIFICATE_VERIFY_FAILED" in text:
             return (f"{where}: certificate verify failed; pass --ca-bundle=<file> for a private CA "
                     "(or --insecure, not recommended)")
-        return f"{where}: {_short_reason(exc)}"
+        return f"{where}: {short_reason(exc)}"
 
     def close(self) -> None:
         self.session.close()
 
 
 MAX_ANSWER = 128 * 2**20  # bytes: Marathon's /v2/apps for thousands of apps is a few MB
-
-
-class AnswerTooLarge(Exception):
-    """A body larger than the bound: a hostile or broken server (13 GB of memory before the bound)."""
-
-
-def _read_bounded(resp: requests.Response, limit: int) -> None:
-    """Read the body as requests would without ``stream``, but stop past ``limit`` bytes."""
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in resp.iter_content(2**16):
-        size += len(chunk)
-        if size > limit:
-            resp.close()
-            raise AnswerTooLarge()
-        chunks.append(chunk)
-    resp._content = b"".join(chunks)  # what requests' own non-streamed read leaves behind
-
-
-def _path_of(url: str) -> str:
-    return urllib.parse.urlsplit(url).path
-
-
-_REASONS = (
-    ("IncompleteRead", "the answer ended before the length it announced"),
-    ("InvalidChunkLength", "the answer's chunked encoding is broken"),
-    ("certificate verify failed", "certificate verify failed"),
-    ("CERTIFICATE_VERIFY_FAILED", "certificate verify failed"),
-    ("hostname", "certificate does not match the host name"),
-    ("wrong version number", "TLS spoken to a plain-HTTP server"),
-    ("refused", "connection refused"),
-    ("Name or service not known", "unknown host"),
-    ("ResponseError", "too many error responses"),
-    ("timed out", "timed out"),
-    ("reset", "connection reset"),
-    ("RemoteDisconnected", "connection closed without an answer"),
-    ("aborted", "connection aborted"),
-    ("InvalidURL", "an invalid URL"),
-)
-
-
-def _short_reason(exc: BaseException) -> str:
-    """A short cause without the URL (which may carry credentials) or nested reprs."""
-    text = f"{type(exc).__name__}: {exc}"
-    for marker, reason in _REASONS:
-        if marker in text:
-            return reason
-    return type(exc).__name__
