@@ -23,6 +23,7 @@ from fleetrewind.errors import RefusedError, UnreachableError, UsageError
 from fleetrewind.model.evidence import Observation
 from fleetrewind.model.journal import ObservationEntry, RunEntry, Tried
 from fleetrewind.model.lockrecord import LockRecord
+from fleetrewind.marathon.appmap import check_app_id
 from fleetrewind.rollout.snapshot import read_snapshot, write_snapshot
 from fleetrewind.secret import Secret
 from fleetrewind.state.open import open_store
@@ -133,7 +134,7 @@ def test_a_snapshot_of_2000_apps_written_on_one_machine_is_read_whole_on_another
         ref = write_snapshot(one, "20261119T100000Z", env="prod", command="run", marathon="http://marathon:8080",
                              app_ids=app_ids, images=images, versions=versions, whole=True)
         Path(ref).unlink()  # the other machine has no such file: it reads the snapshot from ZooKeeper
-        snapshot = read_snapshot(other, ref)
+        snapshot = read_snapshot(other, ref, check_app_id=check_app_id)
         assert snapshot.path and snapshot.path.startswith("zk://")
         assert (snapshot.app_ids, snapshot.images, snapshot.versions, snapshot.whole) == (app_ids, images, versions, True)
     finally:
