@@ -243,7 +243,7 @@ CASES = {
     "flag-of-another-command": Case(("dates", "--dump={dump}", "--timeout=3"), 2, "dates does not accept --timeout"),
     "unknown-command": Case(("rewind", "--date=2026-11-19"), 2, "unknown command (commands:"),
     "no-command": Case((), 2, "no command"),
-    "missing-date": Case(("run", "--env=prod", "--dump={dump}"), 2, "run needs --date or --at or --to"),
+    "missing-date": Case(("run", "--env=prod", "--dump={dump}"), 2, "run needs --date or --at or --to or --plan"),
     "date-and-to": Case(("run", "--date=2026-11-19", "--to=last-good", "--env=prod"), 2,
                         "--date and --to cannot be used together"),
     "env-twice": Case(("run", "--date=2026-11-19", "--env=prod", "--env=dev"), 2, "--env is given more than once"),
