@@ -139,8 +139,10 @@ EOF
         [ -z "${RULE:-}" ] || set -- "$@" "--rule=$RULE"
         ! is_on "${STRICT:-}" || set -- "$@" --strict
         ! is_on "${WITH_CONFIG:-}" || set -- "$@" --with-config
-        run_tool "$@" >"$dump/plan.txt"
-        cat "$dump/plan.txt"
+        status=0
+        ( run_tool "$@" >"$dump/plan.txt" ) || status=$?
+        cat "$dump/plan.txt"  # also a refused plan: its table and checks say why
+        exit "$status"
         ;;
     run)
         [ -f "$dump/plan.json" ] || { echo "error: no $dump/plan.json: the plan stage writes it" >&2; exit 2; }
