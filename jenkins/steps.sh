@@ -93,7 +93,7 @@ run_tool() {
 # rollback.py undo --snapshot=<file> [--force]) for an undo that names no snapshot.
 keep_undo() {
     local report
-    report="$(ls -1t "$dump"/report-*.json 2>/dev/null | head -n 1)"  # the newest (a second one in a second is -2)
+    report="$(ls -1t "$dump"/report-*.json 2>/dev/null | head -n 1 || true)"  # the newest (one more in a second is -2)
     [ -n "$report" ] || return 0
     "$python" - "$report" "$home" <<'EOF'
 import json, pathlib, shutil, sys
