@@ -247,7 +247,7 @@ def test_a_password_equal_to_a_running_tag_never_corrupts_the_snapshot_undo_need
 def test_an_exception_escaping_a_background_thread_is_one_redacted_warning(
         indexed: Indexed, tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]) -> None:
     """Python's own thread hook prints the traceback raw on stderr, past the one redaction point."""
-    from fleetrewind.rollout import watch
+    from fleetrewind.marathon import watch
 
     def broken(self: Any) -> None:  # a bug in the deployments watch's thread, whose message carries a secret
         raise RuntimeError(f"feed failed after login with {MARATHON_PASSWORD}")
