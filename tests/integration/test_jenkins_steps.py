@@ -271,3 +271,18 @@ def test_rule_good_and_at_make_a_plan_that_carries_them(job: Job, params: dict[s
     if "AT" in params:
         assert saved["inputs"]["moment"]["at"] == "2026-11-19T11:00:00+00:00"
     assert job.tags() == NEWEST
+
+
+def test_undo_of_a_named_snapshot_left_in_flight_needs_force(make_job: Callable[..., Job]) -> None:
+    job = make_job(timeout=1, unhealthy_images=["*/web:306-master"])
+    assert job.stage("get").code == 0
+    assert job.stage("plan", DATE=DATE).code == 0
+    assert job.stage("run", ON_FAILURE="stop").code == 1
+    [snapshot] = job.dump.glob("snapshot-*.json")
+
+    refused = job.stage("undo", ACTION="undo", SNAPSHOT=snapshot.name)
+    assert refused.code == 3 and "--force" in job.reason() and refused.last_err == job.reason()
+
+    forced = job.stage("undo", ACTION="undo", SNAPSHOT=snapshot.name, FORCE="true")
+    assert forced.code == 0, forced.err
+    assert job.tags() == NEWEST
