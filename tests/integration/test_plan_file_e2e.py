@@ -210,3 +210,14 @@ def test_a_reverted_run_counts_its_failure_and_says_rolled_back(make_stage: Call
     assert "ROLLBACK_COMPLETED: 0 changed, 1 failed, 4 rolled back" in r.out
     assert r.err.rstrip().splitlines()[-1].startswith("error: run ended ROLLBACK_COMPLETED: ")
     assert s.tags() == NEWEST
+
+
+def test_a_plan_with_nothing_in_scope_is_saved_and_runs_as_nothing_to_do(stage: Stage, cli: Any) -> None:
+    plan(stage, cli, f"--only={PREFIX}api", f"--exclude={PREFIX}api")
+    assert json.loads(stage.plan_file.read_text())["inputs"]["versions"] == {}
+
+    r = run(stage, cli)
+
+    assert r.code == 0, r.err
+    assert stage.tool_puts() == [] and stage.tags() == NEWEST
+    assert stage.report()["state"] == "NOTHING_TO_DO" and stage.report()["undo"] is None
