@@ -286,3 +286,28 @@ def test_undo_of_a_named_snapshot_left_in_flight_needs_force(make_job: Callable[
     forced = job.stage("undo", ACTION="undo", SNAPSHOT=snapshot.name, FORCE="true")
     assert forced.code == 0, forced.err
     assert job.tags() == NEWEST
+
+
+def test_with_state_a_run_on_one_agent_is_undone_from_another(job: Job, zk: Any, tmp_path: Path) -> None:
+    """STATE=zk://...: the snapshot the run took on agent A is read from the store by agent B."""
+    state = zk.url(zk.chroot)
+    other = tmp_path / "agent-b"
+    b = Job(job.sim, other / "workspace", other / "home" / "prod",
+            {**job.base, "HOME": str(other), "WORKSPACE": str(other / "workspace"),
+             "ROLLBACK_HOME": str(other / "home"), "ROLLBACK_LOCK_DIR": str(other / "locks")}, job.host)
+    assert job.stage("get", STATE=state).code == 0
+    assert job.stage("plan", DATE=DATE, STATE=state).code == 0
+    ran = job.stage("run", STATE=state, APPROVER="jane")
+    assert ran.code == 0, ran.err
+    assert job.tags() == AT_19
+    [snapshot] = job.dump.glob("snapshot-*.json")
+
+    assert b.stage("get", ACTION="status", STATE=state).code == 0
+    looked = b.stage("status", ACTION="status", STATE=state)
+    assert looked.code == 0, looked.err
+    assert "jane" in (b.dump / "status.txt").read_text()  # the last run, whichever agent ran it
+    undone = b.stage("undo", ACTION="undo", SNAPSHOT=snapshot.name, STATE=state)  # not a file on agent B
+
+    assert undone.code == 0, undone.err
+    assert not (other / "home" / "prod" / "snapshots" / snapshot.name).exists()
+    assert job.tags() == NEWEST
