@@ -7,7 +7,11 @@ ROLLBACK_FAILED. Which failure classes trigger the rollback is the config's ``ro
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import replace
+
 from .. import factory
+from ..planning.served import rolled_back_checks
 from ..console import Console
 from ..rollout.healthurl import HealthUrlChecker
 from ..planning.build import render_table
@@ -28,6 +32,8 @@ def _deploy(settings: DeploySettings, console: Console, store: StateStore) -> in
     as_json = settings.common.json
     platform = factory.platform(settings.marathon)
     plan, fleet = plan_release(settings.images, platform, env=settings.env, waves=settings.rollout.waves)
+    deployed = factory.inputs(settings.common.dump, store).evidence(settings.env).deployed
+    plan = replace(plan, checks=plan.checks + rolled_back_checks(plan, deployed, tz=dt.timezone.utc))
     if not as_json:
         console.result(render_table(plan))
     rollout = start_rollout(settings, console, platform, store, command="deploy", env=settings.env,

@@ -135,6 +135,18 @@ def verdict_checks(plan: Plan, judgements: Mapping[str, Sequence[Judgement]],
     return tuple(found)
 
 
+def rolled_back_checks(plan: Plan, deployed: Mapping[str, Sequence[Deployed]], *, tz: dt.tzinfo) -> tuple[Check, ...]:
+    """``failed-before`` for each changing service whose target this tool rolled back before (deploy's plan:
+    an image named by hand is no silent retry of a failure either)."""
+    found = []
+    for step in plan.changes():
+        failed = _rolled_back(step, deployed.get(step.service, ()))
+        if failed is not None and step.target:
+            found.append(Check(step.service, FAILED_BEFORE, f"{step.target.rpartition(':')[2]} failed before: this "
+                               f"tool rolled it back in run {failed.run} at {show(failed.finished, tz)}"))
+    return tuple(found)
+
+
 def _rolled_back(step: Step, deployed: Sequence[Deployed]) -> Deployed | None:
     """The newest run of this tool that deployed the step's target and rolled it back."""
     match = matcher(step)

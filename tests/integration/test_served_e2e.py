@@ -177,6 +177,10 @@ def test_failed_before_after_a_failed_run_names_the_run(world: World) -> None:
     again = world.plan("--date=2026-11-19")
     detail = world.checks(again, "api")["failed-before"]
     assert "this tool rolled it back in run " + report.stem.removeprefix("report-") in detail
+    # a deploy of that image by hand says so too (and the report carries it)
+    code, out, err = world.cli("deploy", "--env=prod", f"--dump={world.dump}", f"--image={PREFIX}api=512-master",
+                               "--timeout=2")
+    assert code == 1 and f"check failed-before: {PREFIX}api: 512-master failed before: this tool rolled it back" in out
     code, out, err = world.cli("plan", "--env=prod", f"--dump={world.dump}", "--date=2026-11-19", "--strict",
                                f"--only={PREFIX}api", "--json")
     assert code == 3 and "--strict" in err.splitlines()[-1]  # failed-before is one of the kinds --strict refuses
