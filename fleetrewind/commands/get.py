@@ -69,7 +69,8 @@ def _what_ran(settings: GetSettings, console: Console, index: Index) -> dict[str
         platform = factory.platform(settings.marathon)
         fleet = platform.survey(index.services)  # one read of /v2/apps, with the tasks
         with factory.journal(settings.files, settings.common.dump) as store:
-            failed = factory.inputs(settings.common.dump, store).failed(settings.env)
+            inputs = factory.inputs(settings.common.dump, store)
+            failed, journal = inputs.failed(settings.env), inputs.evidence(settings.env)
         history = platform.history(fleet.app_ids, fleet.apps, failed=failed)
     except AuthError as err:  # a 401/403: name the credential, and every label says "ran: unknown"
         console.warn(f"Marathon's history could not be read: {err}; {_credential(settings)}; "
@@ -79,7 +80,8 @@ def _what_ran(settings: GetSettings, console: Console, index: Index) -> dict[str
         console.warn(f"Marathon's history could not be read ({err}); the date labels say 'ran: unknown'")
         return {}
     from ..planning.ranrule import ran_by_day
-    ran = ran_by_day(index, history.timelines)
+    served = {s: [d.image for d in entries if d.healthy] for s, entries in journal.deployed.items()}
+    ran = ran_by_day(index, history.timelines, served)
     console.info(f"get: Marathon's history read for {len(fleet.app_ids)} apps ({history.requests} requests)")
     _observe(settings, console, platform, fleet)
     return ran

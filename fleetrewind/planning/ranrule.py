@@ -106,8 +106,11 @@ def moment_text(date: str, at: dt.datetime | None, tz: dt.tzinfo) -> str:
     return f"the end of {date}" if at is None or at == day_end(date, tz) else show(at, tz)
 
 
-def ran_by_day(index: Index, timelines: Mapping[str, Timeline]) -> dict[str, list[str]]:
-    """Per date of the index, the services whose release of that day Marathon's history shows held.
+def ran_by_day(index: Index, timelines: Mapping[str, Timeline],
+               served: Mapping[str, Sequence[str]] | None = None) -> dict[str, list[str]]:
+    """Per date of the index, the services whose release of that day Marathon's history shows held, or
+    that this tool's journal saw deployed and healthy (``served``: service -> images; the journal
+    reaches back further than Marathon's history when versions were collected).
 
     A release is judged only when the history reaches back to its build (its oldest stored version is
     older): before that the history says nothing, even for an app whose whole history is listed (it
@@ -121,9 +124,14 @@ def ran_by_day(index: Index, timelines: Mapping[str, Timeline]) -> dict[str, lis
         names: set[str] = set()
         for release in releases:
             timeline = timelines.get(release.service)
+            tag, digest = release.tag, release.digest or None
+            if any(image == release.image or runs(image, tag=tag, digest=digest)
+                   for image in (served or {}).get(release.service, ())):
+                names.add(release.service)
+                judged = True
+                continue
             if timeline is None or not timeline.readable:
                 continue
-            tag, digest = release.tag, release.digest or None
             if timeline.ran(lambda image: image == release.image or runs(image, tag=tag, digest=digest)):
                 names.add(release.service)
                 judged = True

@@ -214,12 +214,23 @@ def test_get_records_what_runs_and_good_uses_what_get_saw(world: World, tmp_path
     dump = tmp_path / "observed"
     args = ("get", "--repo=" + ",".join(PREFIX + s for s in SERVICES), "--env=prod", f"--dump={dump}",
             f"--registry={world.ix.registry_url}")
+    dump.mkdir()
+    image = world.ix.image("api", "500-master")  # built on the 15th, older than every stored version
+    run = {"kind": "run", "at": "2026-11-15T10:00:00Z", "started_at": "2026-11-15T09:55:00Z", "command": "deploy",
+           "env": "prod", "state": "SUCCEEDED", "images": {PREFIX + "api": image},
+           "tried": {PREFIX + "api": {"image": image, "status": "succeeded", "seconds": 40.0,
+                                      "finished_at": "2026-11-15T09:58:00Z", "version": "2026-11-15T09:55:01.000Z"}}}
+    (dump / "ledger.jsonl").write_text(json.dumps(run) + "\n")
     for _ in range(3):  # Jenkins runs get on a schedule: the journal grows with changes, not with gets
         code, _out, err = world.cli(*args)
         assert code == 0, err
     lines = [json.loads(line) for line in (dump / "ledger.jsonl").read_text().splitlines()]
-    assert [line["kind"] for line in lines] == ["observation"] * 4
-    api = next(line for line in lines if line["service"] == PREFIX + "api")
+    assert [line["kind"] for line in lines] == ["run"] + ["observation"] * 4
+    code, out, err = world.cli("dates", f"--dump={dump}", "--json")
+    days = {d["date"]: d for d in json.loads(out)["dates"]}
+    assert days["2026-11-15"]["ran"] == [PREFIX + "api"]  # the journal reaches where Marathon's history does not
+    assert days["2026-11-16"]["label"].endswith("; ran: unknown")  # neither reaches the 16th's builds
+    api = next(line for line in lines if line.get("service") == PREFIX + "api")
     assert api["image"].endswith("api:510-master") and (api["healthy"], api["instances"]) == (2, 2)
     assert api["failure"]["state"] == "TASK_KILLED" and api["failure"]["version"].startswith("2026-11-19T23:50")
     code, out, err = world.cli("status", "--env=prod", f"--dump={dump}")
