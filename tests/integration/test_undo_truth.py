@@ -30,7 +30,12 @@ def mark(w: World) -> int:
 def run(w: World, *extra: str) -> Path:
     code, out, err = w.cli("run", f"--date={DATE}", "--env=prod", f"--dump={w.dump}", "--timeout=5", *extra)
     assert code == 0, err + out
-    return sorted(w.dump.glob("snapshot-*.json"))[-1]
+    return newest_snapshot(w)
+
+
+def newest_snapshot(w: World) -> Path:
+    """The snapshot written last (by time: two runs in one second write snapshot-<stamp>.json and a -2 beside it)."""
+    return max(w.dump.glob("snapshot-*.json"), key=lambda p: p.stat().st_mtime_ns)
 
 
 def undo(w: World, snapshot: Path, *extra: str) -> tuple[int, str, str]:
@@ -81,7 +86,7 @@ def test_undoing_the_undo_twice_changes_nothing_the_second_time(make_world: Call
     w = make_world()
     first = run(w, "--with-config")
     assert undo(w, first)[0] == 0
-    undo_snapshot = sorted(w.dump.glob("snapshot-*.json"))[-1]
+    undo_snapshot = newest_snapshot(w)
     assert undo_snapshot != first
     assert undo(w, undo_snapshot)[0] == 0  # back on the run's definitions
     before = mark(w)
