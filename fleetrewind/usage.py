@@ -20,8 +20,8 @@ Usage:
   rollback.py run (--date=<d> | --at=<t> | --to=<last-good> | --plan=<file>) --env=<e> [--slack=<s>] [--user=<u>]
                   [--pwd=<p>] [--dump=<dir>] [--only=<svc,...>] [--exclude=<svc,...>] [--dry-run] [--force] [--on-failure=<policy>] [--timeout=<s>]
                   [--rule=<r>] [--strict] [--with-config] [--json] [options]
-  rollback.py undo --snapshot=<file> [--slack=<s>] [--user=<u>] [--pwd=<p>] [--dump=<dir>] [--force]
-                   [--timeout=<s>] [--json] [options]
+  rollback.py undo (--snapshot=<file> | --last --env=<e>) [--slack=<s>] [--user=<u>] [--pwd=<p>] [--dump=<dir>]
+                   [--force] [--timeout=<s>] [--json] [options]
   rollback.py deploy --env=<e> --image=<svc=tag>... [--health-url=<svc=url>...] [--timeout=<s>]
                      [--auto-rollback=<on|off>] [--slack=<s>] [--user=<u>] [--pwd=<p>] [--dump=<dir>]
                      [--force] [--json] [options]
@@ -63,6 +63,9 @@ Arguments:
   --pwd=<p>              Marathon password (env MARATHON_PASSWORD, or --pwd-file).
   --slack=<s>            Slack incoming-webhook URL (env SLACK_WEBHOOK_URL).
   --snapshot=<file>      A snapshot-<stamp>.json written by run, deploy or undo.
+  --last                 undo: the snapshot of --env's last run or deploy that changed something
+                         (an interrupted one first), as the state store recorded it, from any
+                         machine that shares the store.
   --image=<svc=tag>      A service and the tag (or image) to deploy; repeat per service.
   --health-url=<svc=url> An HTTP URL that must answer 2xx after the service is deployed.
   --timeout=<s>          Seconds one wave may take to be deployed and healthy (default 600).

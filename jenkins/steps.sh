@@ -26,7 +26,8 @@ esac
 root="$(cd "$(dirname "$0")/.." && pwd)"
 dump="${WORKSPACE:-$PWD}/dump"
 # Kept on the agent between builds (the workspace's dump/ is emptied by every get): the ledger, and
-# each run's snapshot for an undo that names none. With STATE=zk://... the store holds them instead.
+# each run's snapshot for an undo that names none. With STATE=zk://... the store holds them instead,
+# and an undo that names no snapshot is `rollback.py undo --last` (the last change, from any agent).
 home="${ROLLBACK_HOME:-$HOME/fleetrewind}/$ENVIRONMENT"
 inventory="${ROLLBACK_INVENTORY:-$root/ansible/inventories}/$ENVIRONMENT/group_vars/all.yml"
 
@@ -162,6 +163,9 @@ EOF
             snapshot="$SNAPSHOT"
             [ -f "$snapshot" ] || [ ! -f "$home/snapshots/$snapshot" ] || snapshot="$home/snapshots/$snapshot"
             set -- "$@" "--snapshot=$snapshot"
+            ! is_on "${FORCE:-}" || set -- "$@" --force
+        elif [ -n "${STATE:-}" ] && [ "$STATE" != file ]; then  # a shared store: the last change, from any agent
+            set -- "$@" --last "--env=$ENVIRONMENT"
             ! is_on "${FORCE:-}" || set -- "$@" --force
         elif [ -s "$home/last-undo" ]; then  # the last changing run of this environment on this agent
             read -r -a last <"$home/last-undo"

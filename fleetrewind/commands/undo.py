@@ -18,7 +18,7 @@ from ..model.plan import FailurePolicy
 from ..settings.commands import UndoSettings
 from ..marathon.appmap import check_app_id
 from ..rollout.snapshot import Snapshot, read_snapshot
-from ..state.store import StateStore
+from ..state.store import StateStore, last_to_undo
 
 
 def execute(settings: UndoSettings, console: Console) -> int:
@@ -27,7 +27,9 @@ def execute(settings: UndoSettings, console: Console) -> int:
 
 
 def _undo(settings: UndoSettings, console: Console, store: StateStore) -> int:
-    ref = str(settings.snapshot)
+    ref = str(settings.snapshot) if settings.snapshot else last_to_undo(store, str(settings.last_of))
+    if settings.snapshot is None:
+        console.info(f"undo --last: the snapshot of the last change to {settings.last_of} is {ref}")
     path = Path(ref)  # its name; the snapshot itself may come from the store (a run of another machine)
     snapshot = read_snapshot(store, ref, check_app_id=check_app_id)
     if not snapshot.images:

@@ -293,8 +293,8 @@ def run_settings(d: Door) -> RunSettings:
 
 
 def undo_settings(d: Door) -> UndoSettings:
-    assert d.snapshot
-    return UndoSettings(common=d.common(), snapshot=d.snapshot, marathon=d.marathon(), files=d.files(),
+    assert d.snapshot or d.env
+    return UndoSettings(common=d.common(), snapshot=d.snapshot, last_of=None if d.snapshot else d.env, marathon=d.marathon(), files=d.files(),
                         rollout=d.rollout(), slack=d.slack())
 
 

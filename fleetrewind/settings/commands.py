@@ -160,7 +160,8 @@ class RunSettings(_Changes):
 
 @dataclass(frozen=True, kw_only=True)
 class UndoSettings(_Changes):
-    snapshot: Path
+    snapshot: Path | None  # None with --last: the store's last changing run of ``last_of``
+    last_of: str | None = None  # --last --env=<e>
 
 
 @dataclass(frozen=True, kw_only=True)

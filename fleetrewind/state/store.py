@@ -82,10 +82,18 @@ def last_run(entries: Sequence[JournalEntry], env: str) -> RunEntry | None:
     return next((e for e in reversed(entries) if isinstance(e, RunEntry) and e.env == env), None)
 
 
-def last_snapshot(entries: Sequence[JournalEntry], env: str) -> RunEntry | None:
-    """The newest run of ``env`` that took a snapshot (it changed something): ``.snapshot`` is what
-    ``undo --snapshot=`` takes, on any machine that shares the store."""
-    return next((e for e in reversed(entries) if isinstance(e, RunEntry) and e.env == env and e.snapshot), None)
+def last_to_undo(store: StateStore, env: str) -> str:
+    """``undo --last``: the snapshot reference of ``env``'s interrupted run, else of its newest run or deploy
+    that changed something (an undo is never undone by --last: twice is a no-op, not a redo)."""
+    interrupted = store.in_flight(env)
+    if interrupted is not None and interrupted.snapshot:
+        return interrupted.snapshot
+    entry = next((e for e in reversed(store.entries(env)) if isinstance(e, RunEntry) and e.env == env
+                  and e.snapshot and e.command != "undo"), None)
+    if entry is None:
+        raise UsageError(f"{store.describe()} records no run or deploy of {env} that changed something; "
+                         "name the snapshot with --snapshot=<file>")
+    return entry.snapshot
 
 
 def failed_deploys(entries: Sequence[JournalEntry], env: str) -> dict[str, list[Failed]]:

@@ -306,8 +306,13 @@ def test_with_state_a_run_on_one_agent_is_undone_from_another(job: Job, zk: Any,
     looked = b.stage("status", ACTION="status", STATE=state)
     assert looked.code == 0, looked.err
     assert "jane" in (b.dump / "status.txt").read_text()  # the last run, whichever agent ran it
-    undone = b.stage("undo", ACTION="undo", SNAPSHOT=snapshot.name, STATE=state)  # not a file on agent B
+    undone = b.stage("undo", ACTION="undo", STATE=state)  # no SNAPSHOT: the store's last change, not a file on B
 
     assert undone.code == 0, undone.err
+    assert f"the snapshot of the last change to prod is {snapshot}" in undone.err
     assert not (other / "home" / "prod" / "snapshots" / snapshot.name).exists()
     assert job.tags() == NEWEST
+    again = b.stage("undo", ACTION="undo", STATE=state)  # the undo is not what --last undoes: twice is once
+    assert again.code == 0, again.err
+    assert job.tags() == NEWEST
+

@@ -561,7 +561,16 @@ def test_undo_without_a_snapshot_takes_the_last_changing_run_s_own_undo_line() -
                          report("undo", "rollback.py undo --snapshot=/d/snapshot-3.json"),
                          report("run", None), {"skipped": True}]}
     renderer = Renderer({**ALL_OPTIONS, "fleet_rollback_snapshot": "", "fleet_rollback_force": False,
-                         "__fleet_rollback_report_texts": texts})
+                         "fleet_rollback_state": "", "__fleet_rollback_report_texts": texts})
     assert renderer.render(internal_vars()["__fleet_rollback_undo_args"]) == ["--snapshot=/d/snapshot-2.json", "--force"]
-    nothing = Renderer({**ALL_OPTIONS, "fleet_rollback_snapshot": ""})
+    nothing = Renderer({**ALL_OPTIONS, "fleet_rollback_snapshot": "", "fleet_rollback_state": ""})
     assert nothing.render(internal_vars()["__fleet_rollback_undo_args"]) == []
+
+
+def test_undo_without_a_snapshot_asks_a_shared_store_for_the_last_change() -> None:
+    shared = Renderer({**ALL_OPTIONS, "fleet_rollback_snapshot": "", "fleet_rollback_force": False,
+                       "fleet_rollback_state": "zk://zk1:2181/fleetrewind"})
+    args = shared.render(internal_vars()["__fleet_rollback_undo_args"])
+    assert args == ["--last", f"--env={ALL_OPTIONS['fleet_rollback_env']}"]
+    argv = ["rollback.py", "undo", *args, "--timeout=5"]
+    assert docopt_accepts(argv)["--last"] is True

@@ -187,15 +187,22 @@ def test_a_bad_proxy_is_blamed_on_its_variable_not_on_the_url_it_was_for(cli: An
     assert "registry.example" not in line and "hunter2" not in result.err
 
 
-def test_the_journal_names_the_last_runs_snapshot_for_an_undo(tmp_path: Path) -> None:
+def test_undo_last_takes_the_interrupted_run_else_the_newest_changing_run_never_an_undo(tmp_path: Path) -> None:
     from fleetrewind.model.journal import RunEntry
-    from fleetrewind.state.store import last_snapshot
+    from fleetrewind.state.store import last_to_undo
     store = _store(tmp_path)
+    with pytest.raises(UsageError, match="records no run or deploy of prod that changed something"):
+        last_to_undo(store, "prod")
     store.append(RunEntry(env="prod", at="2026-11-19T10:00:00Z", command="run", state="FAILED",
                           snapshot="/srv/dump/snapshot-20261119T095900Z.json"))
+    store.append(RunEntry(env="prod", at="2026-11-19T10:30:00Z", command="undo", state="SUCCEEDED",
+                          snapshot="/srv/dump/snapshot-20261119T102900Z.json"))
     store.append(RunEntry(env="prod", at="2026-11-19T11:00:00Z", command="run", state="NOTHING_TO_DO"))
     store.append(RunEntry(env="stage", at="2026-11-19T12:00:00Z", command="run", state="SUCCEEDED",
                           snapshot="/srv/dump/snapshot-20261119T115900Z.json"))
-    last = last_snapshot(_store(tmp_path).entries("prod"), "prod")
-    assert last is not None and last.snapshot == "/srv/dump/snapshot-20261119T095900Z.json"
-    assert last_snapshot(_store(tmp_path).entries("dev"), "dev") is None
+    assert last_to_undo(_store(tmp_path), "prod") == "/srv/dump/snapshot-20261119T095900Z.json"
+    assert last_to_undo(_store(tmp_path), "stage") == "/srv/dump/snapshot-20261119T115900Z.json"
+    (tmp_path / "locks").mkdir()  # made by the lock, which a run holds before it begins
+    store.begin_run(RunInFlight(run_id="r9", env="prod", host="agent-2", pid=77, user="jenkins", command="run",
+                                since="2026-11-19T13:00:00Z", snapshot="/srv/dump/snapshot-20261119T130000Z.json"))
+    assert last_to_undo(_store(tmp_path), "prod") == "/srv/dump/snapshot-20261119T130000Z.json"
