@@ -12,9 +12,11 @@ from __future__ import annotations
 import time
 import urllib.parse
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
+from requests.cookies import RequestsCookieJar
+from requests.structures import CaseInsensitiveDict
 from requests.utils import get_environ_proxies
 from urllib3.exceptions import InvalidHeader
 from urllib3.util.retry import Retry
@@ -24,6 +26,9 @@ from .errors import RollbackError, UnreachableError, UsageError
 from .secret import split_userinfo
 from .deadline import CURRENT, WATCHDOG, Adapter, DeadlineExceeded, Watch
 from .http_answers import AnswerTooLarge, path_of, read_bounded, short_reason
+
+if TYPE_CHECKING:
+    from requests.sessions import _Settings
 
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
@@ -82,6 +87,43 @@ class _Session(requests.Session):
     """
 
     reads_elsewhere = True
+
+    def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
+        """requests' preparation without its general merges when there is nothing to merge.
+
+        With no cookie, no ``auth`` and no session params (the registry's and Marathon's reads:
+        credentials travel as a header), requests would still copy two empty cookie jars, merge
+        params and headers through ``runtime_checkable`` protocol checks and encode an empty
+        query: about a sixth of a cold `get`'s CPU (docs/performance.md). The result is
+        the same request; anything else takes requests' own path.
+        """
+        if (request.cookies or self.cookies or request.auth or self.auth or self.params
+                or any(self.hooks.values())):
+            return super().prepare_request(request)
+        headers = CaseInsensitiveDict(self.headers)
+        for name, value in (request.headers or {}).items():
+            if value is None:
+                headers.pop(name, None)  # a None header removes the session's (requests' merge_setting)
+            else:
+                headers[name] = value
+        # PreparedRequest.prepare's steps in its order; an empty cookie jar adds no Cookie header
+        prepared = requests.PreparedRequest()
+        prepared.prepare_method(request.method)
+        prepared.prepare_url(request.url, request.params or None)
+        prepared.prepare_headers(headers)
+        prepared._cookies = RequestsCookieJar()  # type: ignore[attr-defined]  # set by prepare_cookies
+        prepared.prepare_body(request.data, request.files, request.json)
+        prepared.prepare_auth(None, request.url)
+        prepared.prepare_hooks(request.hooks)  # the session has none to merge
+        return prepared
+
+    def merge_environment_settings(self, url: str | bytes | None, proxies: Any, stream: Any, verify: Any,
+                                   cert: Any) -> _Settings:
+        """Without the environment (``trust_env`` off) and session defaults, the call's own settings."""
+        if self.trust_env or self.proxies or self.stream or self.verify is not True or self.cert is not None:
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        return {"proxies": dict(proxies or {}), "stream": stream if stream is not None else self.stream,
+                "verify": verify if verify is not None else self.verify, "cert": cert}
 
     def get_redirect_target(self, resp: requests.Response) -> str | None:
         target = super().get_redirect_target(resp)
