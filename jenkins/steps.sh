@@ -4,7 +4,7 @@
 #   jenkins/steps.sh get|plan|run|undo|status|diff|deploy
 #
 # The Jenkinsfiles only wire parameters, credentials, the approval, the lock and archiving; what a
-# stage does is here, so it is tested without Jenkins (tests/test_jenkins_steps.py). Everything
+# stage does is here, so it is tested without Jenkins (tests/integration/test_jenkins_steps.py). Everything
 # comes from the environment: the build parameters (Jenkins exports them), the credentials bound
 # by withCredentials (the tool reads them itself; this script never prints or passes them), and
 # the environment's settings in ansible/inventories/<ENVIRONMENT>/group_vars/all.yml, the same file
