@@ -112,8 +112,9 @@ class RunInFlight:
         return json.dumps(vars(self), sort_keys=True).encode()
 
     def line(self) -> str:
+        # --force: a killed run cannot have proved that its deployments finished, and undo refuses one in flight
         return (f"interrupted run {self.run_id} from {self.host} at {self.since}; its snapshot: {self.snapshot}; "
-                f"to undo: {undo_command(self.snapshot, force=False)}")
+                f"to undo: {undo_command(self.snapshot, force=True)}")
 
 
 def parse_in_flight(raw: bytes, where: str) -> RunInFlight | None:

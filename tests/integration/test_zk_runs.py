@@ -218,7 +218,7 @@ def test_a_killed_run_is_named_by_status_and_run_on_another_machine_and_undone_f
         assert time.monotonic() < deadline, "the killed run's session never expired"
         time.sleep(0.2)
     assert "interrupted run" in status.stdout and "from agent-a at" in status.stdout, status.stdout + status.stderr
-    assert f"its snapshot: {snapshot}" in status.stdout and f"to undo: rollback.py undo --snapshot={snapshot}" in status.stdout
+    assert f"its snapshot: {snapshot}" in status.stdout and f"to undo: rollback.py undo --snapshot={snapshot} --force" in status.stdout
     assert "(store: zookeeper (zk://" in status.stdout
 
     refused = other.call(*other.run_args())

@@ -121,7 +121,7 @@ def test_the_run_in_flight_record_stays_until_its_own_run_ends_it(tmp_path: Path
     store.begin_run(record)
     assert store.in_flight("prod") == record
     assert record.line() == (f"interrupted run 20261119T100000Z-7 from agent-3 at 2026-11-19T10:00:00Z; its snapshot: "
-                             f"{record.snapshot}; to undo: rollback.py undo --snapshot={record.snapshot}")
+                             f"{record.snapshot}; to undo: rollback.py undo --snapshot={record.snapshot} --force")
     store.end_run("prod", "another-run")
     assert store.in_flight("prod") == record  # not that run's to clear
     store.end_run("prod", record.run_id)
