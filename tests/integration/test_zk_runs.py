@@ -170,6 +170,52 @@ def test_two_machines_two_users_one_environment_exactly_one_run_proceeds(fleet: 
         assert world.puts() == 4  # the refused run sent none
 
 
+def test_fifty_races_between_two_users_on_two_hosts_let_exactly_one_proceed(zk: ZooKeeper) -> None:
+    """The lock across unix users, host names and HOMEs, 50 times: two long-lived contenders (a process
+    each, opening the store as the tool does), asked to take the lock at the same moment, with --force."""
+    contenders: dict[str, subprocess.Popen[str]] = {}
+    try:
+        for host, other_user in (("agent-a", False), ("agent-b", True)):
+            home = Path(tempfile.mkdtemp(prefix=f"zk-race-{host}-"))
+            os.chmod(home, 0o755)
+            user = 65534 if other_user and os.geteuid() == 0 else None
+            if user is not None:
+                os.chown(home, user, user)
+            machine = Machine(host, home, zk.url(zk.chroot), "", user)  # type: ignore[attr-defined]
+            wrap = machine.argv()[:-1]  # the namespace and user wrapper and Python, without rollback.py
+            env = {**machine.env(), "TMPDIR": str(home), "USER": "nobody" if user is not None else "root"}
+            contenders[host] = subprocess.Popen(
+                [*wrap, "-m", "testbed.lock_contender", zk.url(zk.chroot), "prod", host],  # type: ignore[attr-defined]
+                env=env, cwd=ROOT, text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for attempt in range(50):
+            for proc in contenders.values():
+                _say(proc, "go")
+            said = {host: _hear(proc) for host, proc in contenders.items()}
+            winners = [h for h, line in said.items() if line == "proceeded"]
+            assert len(winners) == 1, (attempt, said)
+            [loser] = [h for h in said if h not in winners]
+            assert said[loser].startswith("refused another rollback of prod is running"), said
+            assert f"on {winners[0]}" in said[loser] and "--force cannot take it over" in said[loser], said
+            for proc in contenders.values():
+                _say(proc, "release")
+            assert [_hear(proc) for proc in contenders.values()] == ["released", "released"]
+    finally:
+        for proc in contenders.values():
+            _, err = proc.communicate(timeout=20)  # closes stdin: the contender ends
+            assert proc.returncode == 0, err[-2000:]
+
+
+def _say(proc: subprocess.Popen[str], line: str) -> None:
+    assert proc.stdin is not None
+    proc.stdin.write(line + "\n")
+    proc.stdin.flush()
+
+
+def _hear(proc: subprocess.Popen[str]) -> str:
+    assert proc.stdout is not None
+    return proc.stdout.readline().strip()
+
+
 def test_a_holder_stopped_past_its_session_loses_the_lock_and_starts_nothing_more(
         fleet: Callable[..., Fleet], zk: ZooKeeper) -> None:
     world = fleet(deploy_seconds=0.5)
