@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from fleetrewind.releases.index import Release
+from fleetrewind.model.release import Release
 from fleetrewind.releases.index import build_index
 
 REGISTRY = "registry.bench.example:5000"

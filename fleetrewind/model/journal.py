@@ -30,8 +30,8 @@ from typing import Callable, ClassVar, Mapping, TypeVar
 from ..errors import UsageError
 from ..instants import read_instant
 from .evidence import Observation, TaskFailure
-from ..releases.imageref import check_image
-from ..releases.tags import check_service
+from .imageref import check_image
+from .names import check_service
 
 
 Doc = Mapping[str, object]  # one stored entry as JSON gives it

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from ..releases.index import Release
+from .release import Release
 from .checks import Check
 from .evidence import Evidence, Verdict
 from .scope import Scope

@@ -8,8 +8,8 @@ from typing import Mapping, Sequence
 
 from ..errors import UsageError
 from ..releases.index import Index, day_of, target_for
-from ..releases.index import Release
-from ..releases.imageref import retarget, runs
+from ..model.release import Release
+from ..model.imageref import retarget, runs
 from ..platform.timeline import show
 from ..model.checks import Check
 from ..model.plan import CHANGE, EXCLUDED, LEFT, NO_RELEASE, UNCHANGED, Plan, Step

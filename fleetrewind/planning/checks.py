@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Mapping, Sequence
 
-from ..releases.imageref import runs
+from ..model.imageref import runs
 from ..platform.timeline import Definition, ImageMatch, Timeline, changed_fields, not_compared, show
 from .together import ran_together
 from ..model.checks import CONFIG_DRIFT, HISTORY_SHORT, NEVER_RAN, NEVER_TOGETHER, Check

@@ -20,7 +20,7 @@ from ..model.scope import Scope, Selection
 from ..platform.fleet import App, FleetState, Peek
 from ..platform.protocol import Platform
 from ..platform.timeline import Failed
-from ..releases.imageref import parse_image, retarget
+from ..model.imageref import parse_image, retarget
 from ..releases.index import Index, check_offered, read_index
 from .build import LeftOut, order_waves, plan_for_images, scoped
 from .checks import day_end

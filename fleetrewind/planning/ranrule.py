@@ -11,9 +11,9 @@ import datetime as dt
 from typing import Mapping, Sequence
 
 from ..platform.timeline import Definition, Timeline, merged, show
-from ..releases.imageref import runs
+from ..model.imageref import runs
 from ..releases.index import Index
-from ..releases.index import Release
+from ..model.release import Release
 from .checks import day_end
 from ..model.plan import CHANGE, NO_HISTORY, RAN, Plan, Step
 from .build import on_target

@@ -11,9 +11,9 @@ import logging
 from pathlib import Path
 
 from ..cachefile import CacheFile
-from ..releases.imageref import DIGEST_RE as _DIGEST_RE, TAG_RE as _TAG_RE
+from ..model.imageref import DIGEST_RE as _DIGEST_RE, TAG_RE as _TAG_RE
 from ..instants import read_instant
-from ..releases.tags import SERVICE_RE
+from ..model.names import SERVICE_RE
 from ..transport import sanitize_url
 from ..inputs import loads, read_text
 

@@ -15,7 +15,7 @@ from typing import Callable, Sequence, TypeVar
 
 from ..instants import read_instant
 from .cache import DigestCache
-from ..releases.index import Release
+from ..model.release import Release
 from ..releases.index import image_name, iso_utc
 from ..progress import Progress
 from .client import RegistryClient

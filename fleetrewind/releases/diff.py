@@ -11,9 +11,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Mapping
 
-from .imageref import runs
+from ..model.imageref import runs
 from .index import Index, day_of, iso_utc
-from .index import Release
+from ..model.release import Release
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -17,21 +17,13 @@ from ..atomic import write_json
 from ..errors import UsageError
 from ..instants import is_date, read_instant
 from ..secret import REGISTRY, shorten
-from .imageref import checked_image
-from .tags import check_env, check_service
+from ..model.imageref import checked_image
+from ..model.names import check_env, check_service
+from ..model.release import Release
 from ..inputs import TooDeep, loads, read_text
 
 INDEX_FORMAT = 2
 INDEX_NAME = "rollback.json"
-
-
-@dataclass(frozen=True, order=True)
-class Release:
-    service: str
-    created: dt.datetime
-    tag: str
-    digest: str
-    image: str
 
 
 @dataclass(frozen=True)

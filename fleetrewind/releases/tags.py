@@ -1,4 +1,4 @@
-"""Pure rules for names: environments, services, tags and branches."""
+"""Pure rules for tags and branches (the checks of environment and service names: model.names)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,8 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from ..errors import UsageError
-from ..secret import shorten
-from .imageref import REPO_RE
+from ..model.names import check_service
 
-ENV_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$", re.ASCII)
-MAX_ENV = 63
-SERVICE_RE = REPO_RE  # a service is a Docker repository path (lower case, no host)
 DEFAULT_TAG_PATTERN = r"^(?P<build>\d+)-(?P<branch>.+)$"  # compiled with re.ASCII: \d is 0-9
 DEFAULT_BRANCHES: Mapping[str, str] = {"prod": "master", "stage": "stage", "dev": "develop"}
 
@@ -21,26 +17,6 @@ DEFAULT_BRANCHES: Mapping[str, str] = {"prod": "master", "stage": "stage", "dev"
 class TagInfo:
     build: int | None
     branch: str
-
-
-def check_env(env: str, *, source: str = "--env") -> str:
-    """An environment is a Marathon path segment; anything else is refused before any I/O.
-
-    At most 63 characters (a DNS label): it goes into file names (snapshots, locks).
-    """
-    if not ENV_RE.fullmatch(env) or len(env) > MAX_ENV:
-        raise UsageError(
-            f'{source} must be lower-case letters, digits and inner dashes, at most {MAX_ENV} characters, '
-            f'like "prod" (found: {shorten(env)})'
-        )
-    return env
-
-
-def check_service(name: str, *, flag: str, noun: str = "service") -> str:
-    """A service is a Docker repository path; refuse anything else, naming the flag it came from."""
-    if not isinstance(name, str) or not SERVICE_RE.fullmatch(name) or len(name) > 255:
-        raise UsageError(f"{flag}: {shorten(name)} is not a valid {noun} name (lower case, digits, . _ - /)")
-    return name
 
 
 def parse_names(value: str, *, flag: str, noun: str = "service") -> tuple[str, ...]:

@@ -14,7 +14,7 @@ from typing import Mapping, Sequence
 
 from ..atomic import write_text
 from ..releases.index import Index, target_for
-from ..releases.index import Release
+from ..model.release import Release
 from ..model.checks import Check
 
 MATRIX_NAME = "rollback.html"

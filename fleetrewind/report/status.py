@@ -16,7 +16,7 @@ from ..marathon.appdef import AppDef, Doc
 from ..platform.fleet import Peek
 from ..releases.diff import release_of
 from ..releases.index import Index, day_of, iso_utc
-from ..releases.index import Release
+from ..model.release import Release
 from ..model.lockrecord import LockRecord, RunInFlight
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from ..errors import UsageError
 from ..inputs import loads, read_text
 from ..planning.undo import Left
-from ..releases.imageref import parse_image
+from ..model.imageref import parse_image
 
 MAX_REPORTS = 2000  # report files looked at, newest first: a folder of years of runs is not read whole
 

@@ -10,8 +10,8 @@ from typing import Any, Callable, Mapping
 
 from ..atomic import json_text
 from ..errors import UsageError
-from ..releases.imageref import check_image
-from ..releases.tags import check_env, check_service
+from ..model.imageref import check_image
+from ..model.names import check_env, check_service
 from ..inputs import loads
 from ..state.store import StateStore
 from ..platform.timeline import parse_instant

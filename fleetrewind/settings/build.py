@@ -23,8 +23,8 @@ from ..model.scope import Scope
 from ..model.states import DEFAULT_ROLLBACK_ON, FailureClass
 from ..planning.make import PlanRequest
 from ..planning.scope import parse_pinned, parse_scope_flag
-from ..releases.tags import (DEFAULT_BRANCHES, DEFAULT_TAG_PATTERN, branch_for_env, check_env, compile_tag_pattern,
-                             parse_services)
+from ..model.names import check_env
+from ..releases.tags import DEFAULT_BRANCHES, DEFAULT_TAG_PATTERN, branch_for_env, compile_tag_pattern, parse_services
 from ..secret import REGISTRY, Secret
 from ..transport import sanitize_url
 from .commands import (DEFAULT_TIMEOUT, CommandSettings, Common, DatesSettings, DeploySettings, DiffSettings, Files,

@@ -25,7 +25,8 @@ from ..model.plan import FailurePolicy, Rule
 from ..model.scope import Scope
 from ..planning.scope import parse_pinned, parse_scope_flag
 from ..releases.index import find_zone
-from ..releases.tags import DEFAULT_BRANCHES, DEFAULT_TAG_PATTERN, branch_for_env, check_env, check_service, compile_tag_pattern, parse_services
+from ..model.names import check_env, check_service
+from ..releases.tags import DEFAULT_BRANCHES, DEFAULT_TAG_PATTERN, branch_for_env, compile_tag_pattern, parse_services
 from ..transport import TLS, sanitize_url
 from ..state.file import default_lock_dir
 from ..state.url import StateUrl, parse_state_url

@@ -51,7 +51,7 @@ def test_no_registry_configured(cli, dump: Path) -> None:
 
 @pytest.fixture
 def index_folder(tmp_path: Path) -> Path:
-    from fleetrewind.releases.index import Release
+    from fleetrewind.model.release import Release
 
     def rel(service: str, tag: str, created: str) -> Release:
         return Release(service=service, created=parse_created(created, "t"), tag=tag, digest="sha256:x",

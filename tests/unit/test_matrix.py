@@ -12,7 +12,7 @@ import pytest
 
 from fleetrewind.errors import UsageError
 from fleetrewind.releases.index import Index, parse_index, target_for
-from fleetrewind.releases.index import Release
+from fleetrewind.model.release import Release
 from fleetrewind.report.matrix import render_matrix, write_matrix
 
 

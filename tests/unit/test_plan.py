@@ -14,8 +14,8 @@ from fleetrewind.marathon.appmap import map_apps
 from fleetrewind.planning.build import order_waves
 from fleetrewind.errors import UsageError
 from fleetrewind.releases.index import Index, build_index, parse_index
-from fleetrewind.releases.index import Release
-from fleetrewind.releases.imageref import ImageRef, parse_image, retarget, runs
+from fleetrewind.model.release import Release
+from fleetrewind.model.imageref import ImageRef, parse_image, retarget, runs
 from fleetrewind.model.plan import CHANGE, NO_RELEASE, UNCHANGED, Plan
 from fleetrewind.planning.build import plan_for_date, plan_for_images, plan_for_versions, plan_json, render_table
 

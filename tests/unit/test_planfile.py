@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from fleetrewind.errors import RefusedError, UsageError
-from fleetrewind.releases.index import Release
+from fleetrewind.model.release import Release
 from fleetrewind.model.checks import Check
 from fleetrewind.model.plan import CHANGE, EXCLUDED, UNCHANGED, Plan, Step
 from fleetrewind.planning.planfile import PlanInputs, SavedPlan, index_digest, read_plan, refuse_stale, write_plan

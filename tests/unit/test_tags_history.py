@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from fleetrewind.errors import UsageError
-from fleetrewind.releases.index import Release
+from fleetrewind.model.names import check_env
+from fleetrewind.model.release import Release
 from fleetrewind.releases.index import build_index, check_offered, day_of, iso_utc, label, parse_index, read_index, target_for, write_index
 from fleetrewind.registry.client import parse_created
 from fleetrewind.releases.tags import (
@@ -19,7 +20,6 @@ from fleetrewind.releases.tags import (
     DEFAULT_TAG_PATTERN,
     TagInfo,
     branch_for_env,
-    check_env,
     compile_tag_pattern,
     parse_services,
     parse_tag,

@@ -17,7 +17,7 @@ from fleetrewind.marathon.definition import definition_of
 from fleetrewind.planning.together import ran_together
 from fleetrewind.marathon.versioncache import VersionCache
 from fleetrewind.releases.index import Index
-from fleetrewind.releases.index import Release
+from fleetrewind.model.release import Release
 from fleetrewind.planning.checks import day_end, run_checks
 from fleetrewind.model.plan import CHANGE, NO_HISTORY, UNCHANGED
 from fleetrewind.planning.build import plan_for_date
