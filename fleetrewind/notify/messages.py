@@ -83,19 +83,20 @@ def title(command: str, env: str, date: str | None) -> str:
 
 
 def next_step(report: Report) -> str | None:
-    """What to do after this outcome (the report's ``snapshot`` holds the images from before the run)."""
+    """What to do after this outcome. The undo command itself is never here: every final message of a
+    run that changed something carries it once, in one wording (``To undo: ...``, as stdout's last line)."""
     state, command = report.state, report.command
     undo = report.undo  # with --force when a failed deployment may still be in flight on its app
     ended_badly = state in (State.FAILED, State.INTERRUPTED)
     if state == State.ROLLBACK_COMPLETED:
         return "the services are back on the images they ran before; fix the release and deploy again"
     if state == State.ROLLBACK_FAILED or (ended_badly and command == "deploy"):
-        return f"roll back by hand: {undo}" if undo else "check the apps in Marathon; no snapshot was written"
+        return "roll back by hand with the undo command" if undo else \
+            "check the apps in Marathon; no snapshot was written"
     if ended_badly:
-        return f"undo with: {undo}" if undo else ("nothing was changed" + ("" if report.snapshot else " (no snapshot was "
-                                                   "written)") + "; fix the cause and run again")
-    if state == State.SUCCEEDED and undo and report.summary.changed:
-        return f"to reverse it: {undo}"
+        return "undo it with the undo command, or fix the cause and run again" if undo else (
+            "nothing was changed" + ("" if report.snapshot else " (no snapshot was written)")
+            + "; fix the cause and run again")
     return None
 
 
@@ -152,8 +153,7 @@ def finished_message(report: Report, build_url: str | None) -> Message:
     took = _duration(report.seconds)
     step = next_step(report)
     undo = report.undo
-    text = (f"{icon} {head} {_OUTCOMES.get(state, state)} in {took}: {counts}." + (f" Next: {step}" if step else "")
-            + (f" To undo: {undo}" if undo and undo not in (step or "") else ""))
+    text = f"{icon} {head} {_OUTCOMES.get(state, state)} in {took}: {counts}." + (f" Next: {step}." if step else "")
     blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": _cut(f"{head}: {state}", 150)}},
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{_md(v)}"} for k, v in (
@@ -174,10 +174,11 @@ def finished_message(report: Report, build_url: str | None) -> Message:
     text += _add_scope(blocks, report.scope)
     if step:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"*Next step:* `{_md(step)}`"}})
-    if undo:  # every run that changed something says how to put it back
+    if undo:  # every run that changed something says how to put it back, last so nothing cuts it
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"*To undo:* `{_md(undo)}`"}})
     _add_link(blocks, build_url or report.build_url)
-    return Message(_md(_cut(text, 3000)), blocks)
+    undo_text = f" To undo: {undo}" if undo else ""
+    return Message(_md(_cut(text, 3000 - len(undo_text)) + undo_text), blocks)
 
 
 def _add_scope(blocks: list[Block], scope: ScopeReport | None) -> str:

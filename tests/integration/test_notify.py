@@ -84,7 +84,8 @@ def test_webhook_messages_for_a_whole_run(slack_recorder: SlackRecorder) -> None
     text = _all_text(finish)
     assert "Rollback of prod to 2026-11-19: SUCCEEDED" in text
     assert "Left as is (no release at or before 2026-11-19): batch" in text
-    assert "to reverse it: rollback.py undo --snapshot=dump/snapshot-20261121T200000Z.json" in text
+    assert finish["text"].endswith(" To undo: rollback.py undo --snapshot=dump/snapshot-20261121T200000Z.json")
+    assert "*To undo:* `rollback.py undo --snapshot=dump/snapshot-20261121T200000Z.json`" in text
     assert "|Jenkins build>" in text
 
 
@@ -93,12 +94,13 @@ def test_failure_message_names_the_failed_service_and_the_next_step(slack_record
     _webhook(slack_recorder, warn).finished(_failed_report())
     (body,) = _bodies(slack_recorder, 1)
     _valid_blocks(body)
-    step = "undo with: rollback.py undo --snapshot=dump/snapshot-20261121T200000Z.json --force"
+    step = "undo it with the undo command, or fix the cause and run again"
+    undo = "rollback.py undo --snapshot=dump/snapshot-20261121T200000Z.json --force"
     assert body["text"].startswith(":x: Rollback of prod to 2026-11-19 failed in 2m 05s")
-    assert body["text"].endswith(f"Next: {step}")
+    assert body["text"].endswith(f"Next: {step}. To undo: {undo}")
     blocks = _all_text(body)
     assert "*api* failed: deployment did not finish healthy within 600s" in blocks
-    assert f"*Next step:* `{step}`" in blocks
+    assert f"*Next step:* `{step}`" in blocks and f"*To undo:* `{undo}`" in blocks
     assert warn == []
 
 
@@ -124,6 +126,7 @@ def test_deploy_titles_and_rollback_completed(slack_recorder: SlackRecorder) -> 
     assert finish["text"].startswith(":leftwards_arrow_with_hook: Deploy to stage failed and was rolled back in 2m 05s")
     assert "Deploy to stage: ROLLBACK_COMPLETED" in _all_text(finish)
     assert "fix the release and deploy again" in finish["text"]
+    assert finish["text"].endswith(" To undo: rollback.py undo --snapshot=dump/snapshot-20261121T200000Z.json")
 
 
 def test_mrkdwn_is_escaped(slack_recorder: SlackRecorder) -> None:

@@ -66,10 +66,11 @@ class Warnings(list[str]):
 
 
 @pytest.mark.parametrize(("changes", "expected"), [
-    ({"command": "deploy", "state": "ROLLBACK_FAILED"}, "roll back by hand: rollback.py undo --snapshot=s.json --force"),
-    ({"command": "deploy", "state": "FAILED"}, "roll back by hand: rollback.py undo --snapshot=s.json --force"),
-    ({"command": "run", "state": "INTERRUPTED"}, "undo with: rollback.py undo --snapshot=s.json --force"),
-    ({"command": "undo", "state": "FAILED"}, "undo with: rollback.py undo --snapshot=s.json --force"),
+    ({"command": "deploy", "state": "ROLLBACK_FAILED"}, "roll back by hand with the undo command"),
+    ({"command": "deploy", "state": "FAILED"}, "roll back by hand with the undo command"),
+    ({"command": "run", "state": "INTERRUPTED"}, "undo it with the undo command, or fix the cause and run again"),
+    ({"command": "undo", "state": "FAILED"}, "undo it with the undo command, or fix the cause and run again"),
+    ({"command": "run", "state": "SUCCEEDED"}, None),
     ({"command": "run", "state": "FAILED", "snapshot": None}, "nothing was changed (no snapshot was written); "
                                                                "fix the cause and run again"),
     ({"command": "deploy", "state": "ROLLBACK_COMPLETED"}, "the services are back on the images they ran before; "
@@ -95,17 +96,25 @@ def test_make_notifier_token_without_channel_warns_once() -> None:
     notifier.finished(_report())  # says nothing, raises nothing
 
 
-@pytest.mark.parametrize("state", [State.SUCCEEDED, State.FAILED, State.ROLLBACK_COMPLETED])
-def test_the_final_message_of_a_run_that_changed_something_says_how_to_undo_it(state: State) -> None:
+@pytest.mark.parametrize(("command", "state", "status"), [
+    ("run", State.SUCCEEDED, Status.SUCCEEDED), ("run", State.FAILED, Status.FAILED),
+    ("run", State.INTERRUPTED, Status.FAILED), ("undo", State.FAILED, Status.FAILED),
+    ("deploy", State.FAILED, Status.FAILED), ("deploy", State.ROLLBACK_COMPLETED, Status.ROLLED_BACK),
+    ("deploy", State.ROLLBACK_FAILED, Status.ROLLBACK_FAILED),
+])
+def test_the_final_message_of_a_run_that_changed_something_ends_with_its_undo_line(
+        command: str, state: State, status: Status) -> None:
     from fleetrewind.notify.slack import finished_message
 
-    report = _report(state=state, exit_code=0 if state == State.SUCCEEDED else 1)
+    report = _first(_report(command=command, state=state, exit_code=0 if state == State.SUCCEEDED else 1),
+                    status=status)
     message = finished_message(report, BUILD)
 
-    undo = "rollback.py undo --snapshot=dump/snapshot-20261121T200000Z.json"
-    assert report.undo == undo
-    assert f"To undo: {undo}" in message.text or undo in message.text
-    assert any(undo in str(block) and "To undo" in str(block) for block in message.blocks)
+    undo = report.undo
+    assert undo is not None and undo.startswith("rollback.py undo --snapshot=dump/snapshot-20261121T200000Z.json")
+    assert message.text.endswith(f" To undo: {undo}") and message.text.count(undo) == 1  # one wording, once
+    holding = [block for block in message.blocks if undo in str(block)]
+    assert holding == [{"type": "section", "text": {"type": "mrkdwn", "text": f"*To undo:* `{undo}`"}}]
 
 
 def test_a_run_that_started_no_deployment_offers_no_undo() -> None:
