@@ -56,6 +56,12 @@ def platform(marathon: MarathonSettings) -> MarathonPlatform:
                             read_cap=marathon.max_versions)
 
 
+def app_id_check() -> Callable[[object, str], str]:
+    """The platform's check of an app id read back from a file (a snapshot): Marathon's, without opening it."""
+    from .marathon.appmap import check_app_id
+    return check_app_id
+
+
 class LazyPlatform:
     """The platform, opened at the first call and the same one after (an empty selection never opens it)."""
 

@@ -36,7 +36,7 @@ def execute(settings: StatusSettings, console: Console) -> int:
     failure: UnreachableError | None = None
     try:
         peeks = platform.peek(index.services)
-        deployments = platform.client.deployments()
+        deployments = platform.deployments()
     except UnreachableError as err:
         failure, peeks, deployments = err, {}, []
     status = build_status(index, peeks, deployments, now=dt.datetime.now(dt.timezone.utc), lock=lock,

@@ -16,7 +16,6 @@ from ..planning.build import plan_for_images, plan_for_versions
 from .changing import print_result, rollout as start_rollout
 from ..model.plan import FailurePolicy
 from ..settings.commands import UndoSettings
-from ..marathon.appmap import check_app_id
 from ..rollout.snapshot import Snapshot, read_snapshot
 from ..state.store import StateStore, last_to_undo
 
@@ -31,7 +30,7 @@ def _undo(settings: UndoSettings, console: Console, store: StateStore) -> int:
     if settings.snapshot is None:
         console.info(f"undo --last: the snapshot of the last change to {settings.last_of} is {ref}")
     path = Path(ref)  # its name; the snapshot itself may come from the store (a run of another machine)
-    snapshot = read_snapshot(store, ref, check_app_id=check_app_id)
+    snapshot = read_snapshot(store, ref, check_app_id=factory.app_id_check())
     if not snapshot.images:
         raise UsageError(f"snapshot {ref} records no images to put back")
     platform = factory.platform(settings.marathon)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 from ..model.evidence import Observation
-from ..platform.fleet import App, FleetState, History, Peek
+from ..platform.fleet import App, Deployment, FleetState, History, Peek
 from ..platform.protocol import Chosen, Judgement, View
 from ..platform.slots import DeploymentSlots
 from ..platform.timeline import Failed
@@ -51,6 +51,14 @@ class MarathonPlatform:
     def survey(self, services: Sequence[str]) -> FleetState:
         assert self.env
         return listed_fleet(self.client, services, env=self.env, overrides=self.overrides, app_group=self.app_group)
+
+    def deployments(self) -> list[Deployment]:
+        found = []
+        for doc in self.client.deployments():
+            started, apps = doc.get("version"), doc.get("affectedApps")
+            found.append(Deployment(id=str(doc.get("id")), started=started if isinstance(started, str) else None,
+                                    apps=tuple(str(a) for a in apps) if isinstance(apps, list) else ()))
+        return found
 
     def peek(self, services: Sequence[str]) -> dict[str, Peek]:
         assert self.env

@@ -35,6 +35,15 @@ class Peek:
 
 
 @dataclass(frozen=True)
+class Deployment:
+    """One deployment in flight, as far as status shows it."""
+
+    id: str
+    started: str | None  # when it started, as the platform says it (read with instants.read_instant)
+    apps: tuple[str, ...]  # the app ids it changes
+
+
+@dataclass(frozen=True)
 class History:
     timelines: dict[str, Timeline]          # service -> timeline
     current: dict[str, Definition]          # service -> the definition the app holds now

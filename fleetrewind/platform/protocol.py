@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Callable, Mapping, Protocol, Sequence
 
 from ..model.evidence import Observation
-from .fleet import App, FleetState, History, Peek
+from .fleet import App, Deployment, FleetState, History, Peek
 from .slots import DeploymentSlots
 from .timeline import Failed
 
@@ -76,6 +76,9 @@ class Platform(Protocol):
 
     def survey(self, services: Sequence[str]) -> FleetState:
         """The services' apps that map, from one read of them all with what ``observe`` needs (get)."""
+
+    def deployments(self) -> list[Deployment]:
+        """The deployments in flight now."""
 
     def peek(self, services: Sequence[str]) -> dict[str, Peek]:
         """Each service's app as far as it can be read (read-only, best effort)."""

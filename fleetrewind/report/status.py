@@ -12,8 +12,7 @@ from typing import Mapping, Sequence
 
 
 from ..instants import read_instant
-from ..marathon.appdef import AppDef, Doc
-from ..platform.fleet import Peek
+from ..platform.fleet import App, Deployment, Peek
 from ..releases.diff import release_of
 from ..releases.index import Index, day_of, iso_utc
 from ..model.release import Release
@@ -74,22 +73,24 @@ def _seconds_since(stamp: object, now: dt.datetime) -> float | None:
     return None if moment is None else max(0.0, (now - moment).total_seconds())
 
 
-def _in_flight(app: AppDef, app_id: str, deployments: Sequence[Doc],
+def _in_flight(app: App, app_id: str, deployments: Sequence[Deployment],
                now: dt.datetime) -> tuple[InFlight, ...]:
-    ids = [str(d.get("id")) for d in app.get("deployments") or [] if isinstance(d, dict) and d.get("id")]
-    listed = {str(d.get("id")): d for d in deployments}
+    embedded = app.get("deployments")
+    ids = [str(d.get("id")) for d in embedded if isinstance(d, dict) and d.get("id")] \
+        if isinstance(embedded, list) else []
+    listed = {d.id: d for d in deployments}
     for dep_id, dep in listed.items():  # listed for the app though the app's answer did not name it yet
-        if app_id in (dep.get("affectedApps") or []) and dep_id not in ids:
+        if app_id in dep.apps and dep_id not in ids:
             ids.append(dep_id)
     found = []
     for dep_id in ids:
-        started = listed.get(dep_id, {}).get("version")
-        found.append(InFlight(id=dep_id, started=started if isinstance(started, str) else None,
-                              seconds=_seconds_since(started, now)))
+        known = listed.get(dep_id)
+        started = known.started if known else None
+        found.append(InFlight(id=dep_id, started=started, seconds=_seconds_since(started, now)))
     return tuple(found)
 
 
-def build_status(index: Index, peeks: Mapping[str, Peek], deployments: Sequence[Doc], *,
+def build_status(index: Index, peeks: Mapping[str, Peek], deployments: Sequence[Deployment], *,
                  now: dt.datetime, lock: LockView, last_run: Mapping[str, object] | None,
                  unreachable: str | None = None) -> FleetStatus:
     """With ``unreachable`` (Marathon could not be read), only the lock and the last run are known."""

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from fleetrewind.platform.fleet import Peek
+from fleetrewind.platform.fleet import Deployment, Peek
 from fleetrewind.releases.diff import diff, render_diff
 from fleetrewind.releases.index import parse_index
 from fleetrewind.report.status import LockView, build_status, duration, render_status
@@ -68,7 +68,7 @@ def test_status_computes_in_flight_time_from_the_clock_it_is_given() -> None:
            "healthChecks": [{"path": "/health"}], "deployments": [{"id": "d-1"}],
            "container": {"docker": {"image": "r.example/api:512-master"}}}
     peeks = {"api": Peek("/ds/prod/shop/api", app, image=app["container"]["docker"]["image"]), "worker": Peek(None, None, "worker: no Marathon app")}
-    deployments = [{"id": "d-1", "version": "2026-11-21T02:57:55.000Z", "affectedApps": ["/ds/prod/shop/api"]}]
+    deployments = [Deployment("d-1", "2026-11-21T02:57:55.000Z", ("/ds/prod/shop/api",))]
 
     status = build_status(_index(), peeks, deployments, now=now, lock=FREE, last_run=None)
 
@@ -87,7 +87,7 @@ def test_an_unreadable_deployment_start_shows_no_duration(version: str) -> None:
     now = dt.datetime(2026, 11, 21, 3, 0, 0, tzinfo=dt.timezone.utc)
     app = {"id": "/ds/prod/shop/api", "instances": 1, "deployments": [{"id": "d-1"}],
            "container": {"docker": {"image": "r.example/api:512-master"}}}
-    deployments = [{"id": "d-1", "version": version, "affectedApps": ["/ds/prod/shop/api"]}]
+    deployments = [Deployment("d-1", version, ("/ds/prod/shop/api",))]
 
     status = build_status(_index(), {"api": Peek("/ds/prod/shop/api", app, image=app["container"]["docker"]["image"])}, deployments, now=now, lock=FREE,
                           last_run=None)
