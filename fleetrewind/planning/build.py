@@ -14,6 +14,7 @@ from ..platform.timeline import show
 from ..model.checks import Check
 from ..model.plan import CHANGE, EXCLUDED, LEFT, NO_RELEASE, UNCHANGED, Plan, Step
 from ..model.scope import Scope, Selection
+from .checks import day_end
 
 LeftOut = Mapping[str, tuple[str | None, str | None]]  # service -> (app id, image it runs), as far as known
 
@@ -164,10 +165,22 @@ def render_table(plan: Plan) -> str:
     lines = ["  ".join(cell.ljust(widths[i]) if i < 4 else cell for i, cell in enumerate(row)).rstrip() for row in rows]
     changes = len(plan.changes())
     excluded = len(plan.excluded())
-    lines.append(f"{changes} of {len(plan.steps)} services change" + (f" (rollback to {plan.date})" if plan.date else "")
+    lines.append(f"{changes} of {len(plan.steps)} services change" + (f" (rollback to {rolls_back_to(plan)})" if plan.date else "")
                  + (f"; {excluded} excluded" if excluded else "") + (f", rule: {plan.rule}" if plan.date else ""))
     lines.extend(render_checks(plan.checks))
     return "\n".join(lines)
+
+
+def rolls_back_to(plan: Plan) -> str | None:
+    """``2026-11-19`` (its end), or the --at moment in the index's zone (``2026-11-19 12:00``): a day alone
+    would hide that an earlier moment of it was asked."""
+    if plan.date is None or plan.at is None:
+        return plan.date
+    zone = plan.at.tzinfo or dt.timezone.utc  # the index's (plan_by_rule sets it)
+    if plan.at == day_end(plan.date, zone):
+        return plan.date
+    local = plan.at.astimezone(zone)
+    return show(local, zone) + (local.strftime(":%S") if local.second or local.microsecond else "")
 
 
 def _brackets(step: Step) -> str:

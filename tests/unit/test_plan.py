@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterable, Sequence
 from zoneinfo import ZoneInfo
@@ -373,3 +374,19 @@ def test_undo_of_a_whole_definition_run_restores_an_app_that_holds_the_version_b
     [stuck] = plan("a deployment is in flight").steps
     assert stuck.action == CHANGE and stuck.restore_version == version
     assert "a deployment is in flight" in stuck.reason and "deployed again" in stuck.reason
+
+
+def test_with_at_the_summary_line_names_the_moment_in_the_index_zone() -> None:
+    from fleetrewind.model.plan import Rule
+    from fleetrewind.planning.checks import day_end
+
+    paris = ZoneInfo("Europe/Paris")
+    base = plan(index_of(FLEET, ["api", "worker", "web"]), "2026-11-19", NEWEST)
+    noon = dt.datetime.fromisoformat("2026-11-19T11:00:00+00:00").astimezone(paris)  # as --at=...T12:00:00+01:00
+    assert render_table(replace(base, rule=Rule.RAN, at=noon)).splitlines()[-1].endswith(
+        " (rollback to 2026-11-19 12:00), rule: ran")
+    assert render_table(replace(base, rule=Rule.RAN, at=noon + dt.timedelta(seconds=30))).splitlines()[-1].endswith(
+        " (rollback to 2026-11-19 12:00:30), rule: ran")
+    end = day_end("2026-11-19", paris).astimezone(paris)  # no --at: the end of the day, shown as the day
+    assert render_table(replace(base, rule=Rule.RAN, at=end)).splitlines()[-1].endswith(
+        " (rollback to 2026-11-19), rule: ran")
