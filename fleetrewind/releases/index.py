@@ -10,7 +10,7 @@ import datetime as dt
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Iterable, NotRequired, Sequence, TypedDict
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..atomic import write_json
@@ -24,6 +24,30 @@ from ..inputs import TooDeep, loads, read_text
 
 INDEX_FORMAT = 2
 INDEX_NAME = "rollback.json"
+
+
+class ReleaseEntry(TypedDict):
+    """One release as rollback.json writes it."""
+
+    service: str
+    tag: str
+    digest: str
+    created: str  # iso_utc
+    image: str
+
+
+class IndexDocument(TypedDict):
+    """rollback.json as get writes it (parse_index reads it back into an :class:`Index`)."""
+
+    format: int
+    env: str
+    branch: str
+    registry: str
+    generated_at: str
+    timezone: str
+    all: list[str]
+    rollbacks: dict[str, list[ReleaseEntry]]  # date -> releases, newest date first
+    ran: NotRequired[dict[str, list[str]]]  # date -> services that ran its release (get --marathon)
 
 
 @dataclass(frozen=True)
@@ -89,7 +113,7 @@ def iso_utc(moment: dt.datetime) -> str:
 
 
 def build_index(releases: Iterable[Release], *, env: str, branch: str, registry: str, services: Sequence[str],
-                tz: dt.tzinfo, generated_at: dt.datetime, keep: int | None = None) -> dict[str, Any]:
+                tz: dt.tzinfo, generated_at: dt.datetime, keep: int | None = None) -> IndexDocument:
     """The rollback.json document for these releases (keeping the newest ``keep`` per service)."""
     by_service: dict[str, list[Release]] = {s: [] for s in services}
     for release in releases:
@@ -99,7 +123,7 @@ def build_index(releases: Iterable[Release], *, env: str, branch: str, registry:
         service_releases.sort(key=lambda r: (r.created, r.tag))
         kept.extend(service_releases[-keep:] if keep else service_releases)
     order = {s: i for i, s in enumerate(services)}
-    rollbacks: dict[str, list[dict[str, str]]] = {}
+    rollbacks: dict[str, list[ReleaseEntry]] = {}
     for release in sorted(kept, key=lambda r: (day_of(r.created, tz), order.get(r.service, 1 << 30), r.created)):
         rollbacks.setdefault(day_of(release.created, tz), []).append({
             "service": release.service,
@@ -120,7 +144,7 @@ def build_index(releases: Iterable[Release], *, env: str, branch: str, registry:
     }
 
 
-def write_index(folder: Path, document: dict[str, Any]) -> Path:
+def write_index(folder: Path, document: IndexDocument) -> Path:
     path = folder / INDEX_NAME
     REGISTRY.data_words(str(r.get("image")) for day in document.get("rollbacks", {}).values() for r in day
                         if isinstance(r, dict))
