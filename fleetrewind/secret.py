@@ -173,8 +173,14 @@ _SCHEME_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s'\"<>]*@")
 _BARE_USERINFO = re.compile(
     r"(?<![\w/:.@-])([\w.~%+-]+):[^\s'\"<>]+@(?![a-z0-9]+(?:[.+_-][a-z0-9]+)*:[0-9a-fA-F]{32})(?=[\w\[])")
 _AUTH_HEADER = re.compile(r"(?i)(\bauthorization\b['\"]?\s*[:=]\s*['\"]?)(?:(basic|bearer|token)\s+)?[^\s'\",}]+")
+# A field's value runs to a blank, a quote, ',', '}', '&' or ';': anything else (']' and ')' too) may be
+# part of a real password, so it is hidden with it. A placeholder, '<' letters '>' closed by such an end
+# (after any ']', ')' or '|' closing a usage bracket) or by a full stop, is no secret and stays as it is
+# (docopt's <p>, our own <hidden>).
+_PLACEHOLDER = r"<[A-Za-z][\w,.-]*>(?=[\])|]*(?:$|[\s'\",}&;]|\.(?:\s|$)))"
 _SECRET_FIELD = re.compile(
-    r"(?i)(\b[\w-]*(?:password|passwd|pwd|secret|token)['\"]?\s*[:=]\s*['\"]?)(?!<hidden>)([^\s'\",}&;]+)")
+    r"(?i)(\b[\w-]*(?:password|passwd|pwd|secret|token)['\"]?\s*[:=]\s*['\"]?)(?!" + _PLACEHOLDER
+    + r")([^\s'\",}&;]+)")
 _SLACK = re.compile(r"(?i)(hooks\.slack\.com\.?(?::\w*)?/+(?:services|workflows|triggers)/)[^\s'\"<>]+|\bxox[abposr]-[\w-]+")
 
 

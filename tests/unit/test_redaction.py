@@ -48,6 +48,10 @@ def fresh_registry() -> Iterator[None]:
     ("--pwd=hunter2 --colour", "hunter2"),
     ("posting to https://hooks.slack.com/services/T0/B0/abcdefgh", "T0/B0/abcdefgh"),
     ("token xoxb-1-2-abcdef rejected", "xoxb-1-2-abcdef"),
+    # an unknown value runs to a blank, a quote, ',', '}', '&' or ';': ']' or ')' may be part of it
+    ("password=abc]def", "]def"),
+    ("[--pwd=hunt]er2] next", "er2"),
+    ("--pwd=<p>]x2", "x2"),  # shaped like a placeholder, but not closed like one
 ])
 def test_credentials_are_hidden_where_they_occur_even_when_unknown(text: str, secret: str) -> None:
     shown = redact(text)
@@ -61,9 +65,21 @@ def test_credentials_are_hidden_where_they_occur_even_when_unknown(text: str, se
     "mail ops@example.com about git@github.com:org/repo",
     "--pwd-file /run/secrets/marathon",
     "password: <hidden>",
+    # docopt placeholders are no secret, however the usage text closes around them
+    "[--user=<u>] [--pwd=<p>] [--only=<svc,...>]",
+    "(--token=<t> | --pwd=<p>)",
+    "give it as pwd: <pwd>.",
+    "[--slack-token=<token>]]",
 ])
 def test_image_references_and_ordinary_text_are_left_alone(text: str) -> None:
     assert redact(text) == text
+
+
+def test_the_usage_text_passes_the_redaction_unchanged() -> None:
+    from fleetrewind.usage import USAGE
+
+    assert "--pwd=<p>]" in USAGE
+    assert redact(USAGE) == USAGE
 
 
 def test_a_strong_secret_is_hidden_in_every_spelling_files_use() -> None:
