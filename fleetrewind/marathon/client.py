@@ -15,6 +15,7 @@ import requests
 
 from ..errors import AuthError, MarathonBusy, MarathonError, MarathonLocked, MarathonRejected, UnreachableError
 from ..secret import Secret
+from .authmode import AuthMode
 from .answers import app_ids_of, check_app, error_message
 from .events import Event, StreamBound, parse_events
 from ..transport import Transport
@@ -52,7 +53,7 @@ def _basic_auth(user: str, password: str) -> tuple[str | bytes, str | bytes]:
 
 class MarathonClient:
     def __init__(self, transport: Transport, *, user: str | None = None, password: Secret | None = None,
-                 auth_mode: str = "basic") -> None:
+                 auth_mode: AuthMode = AuthMode.BASIC) -> None:
         self.transport = transport
         self.user = user
         self.password = password
@@ -63,7 +64,7 @@ class MarathonClient:
 
     # -- auth and low level ------------------------------------------------------------------
     def _auth_headers(self) -> dict[str, str]:
-        if self.auth_mode == "dcos":
+        if self.auth_mode == AuthMode.DCOS:
             with self._lock:
                 if self._token is None:
                     self._token = self._login()
@@ -93,12 +94,12 @@ class MarathonClient:
             options["timeout"] = timeout
         if stream:
             options["stream"] = True
-        if self.auth_mode == "basic" and self.user and self.password:
+        if self.auth_mode == AuthMode.BASIC and self.user and self.password:
             options["auth"] = _basic_auth(self.user, self.password.reveal())
         for attempt in (1, 2):
             headers = self._auth_headers() | ({"Accept": accept} if accept else {})
             resp = self.transport.request(method, path, headers=headers, **options)
-            if resp.status_code == 401 and self.auth_mode == "dcos" and attempt == 1:
+            if resp.status_code == 401 and self.auth_mode == AuthMode.DCOS and attempt == 1:
                 with self._lock:  # the token expired: log in again, once
                     self._token = None
                 continue

@@ -15,6 +15,7 @@ from typing import Callable, Mapping
 
 from ..config_file import load_config
 from ..errors import UsageError
+from ..marathon.authmode import AuthMode
 from ..marathon.history import DEFAULT_READ_CAP
 from ..model.evidence import DEFAULT_MIN_SOAK
 from ..registry.scan import DEFAULT_MAX_TAGS
@@ -139,9 +140,9 @@ class Door:
         if self.marathon_user and self.marathon_password:
             REGISTRY.add_user(self.marathon_user, self.marathon_password)
         auth = src.pick("--marathon-auth", "MARATHON_AUTH", "marathon_auth", "basic")
-        if auth not in ("basic", "dcos"):
+        if auth not in tuple(AuthMode):
             raise UsageError(f'--marathon-auth must be basic or dcos (found: "{auth}")')
-        self.marathon_auth: str = auth
+        self.marathon_auth = AuthMode(auth)
         self.tls = _tls(args, environ, src.config)
         self.slack_webhook: Secret | None = None
         slack = args.get("--slack") or environ.get("SLACK_WEBHOOK_URL")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Mapping
 
 from ..model.evidence import DEFAULT_MIN_SOAK
+from ..marathon.authmode import AuthMode
 from ..marathon.history import DEFAULT_READ_CAP
 from ..model.plan import FailurePolicy
 from ..model.scope import Scope
@@ -59,7 +60,7 @@ class MarathonSettings:
     url: str | None = None
     user: str | None = None
     password: Secret | None = None
-    auth: str = "basic"
+    auth: AuthMode = AuthMode.BASIC
     tls: TLS = TLS()
     env: str | None = None
     apps: Mapping[str, str] = field(default_factory=dict)  # config apps: service -> app id

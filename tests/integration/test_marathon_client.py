@@ -9,6 +9,7 @@ import pytest
 
 from fleetrewind.errors import AuthError, MarathonLocked, MarathonRejected, UnreachableError, UsageError
 from fleetrewind.marathon.appdef import SERVER_FIELDS, image_of
+from fleetrewind.marathon.authmode import AuthMode
 from marathonsim import Simulator
 from tests.unit.test_marathon_client import APP_ID, NEW, OLD, PASSWORD, USER, client_for
 
@@ -157,7 +158,7 @@ def test_basic_auth_with_the_right_password_works_and_a_wrong_one_is_an_auth_err
 
 def test_dcos_logs_in_and_sends_the_token(start_sim) -> None:
     sim = start_sim(auth=(USER, PASSWORD), dcos=True)
-    client = client_for(sim.url, user=USER, password=PASSWORD, auth_mode="dcos")
+    client = client_for(sim.url, user=USER, password=PASSWORD, auth_mode=AuthMode.DCOS)
 
     assert client.list_app_ids() == [APP_ID]
     client.get_app(APP_ID)
@@ -168,7 +169,7 @@ def test_dcos_logs_in_and_sends_the_token(start_sim) -> None:
 
 def test_dcos_logs_in_again_once_the_token_expired(start_sim) -> None:
     sim = start_sim(auth=(USER, PASSWORD), dcos=True)
-    client = client_for(sim.url, user=USER, password=PASSWORD, auth_mode="dcos")
+    client = client_for(sim.url, user=USER, password=PASSWORD, auth_mode=AuthMode.DCOS)
     client.list_app_ids()
 
     sim.expire_tokens()
@@ -183,7 +184,7 @@ def test_dcos_wrong_password_is_an_auth_error(start_sim) -> None:
     sim = start_sim(auth=(USER, PASSWORD), dcos=True)
 
     with pytest.raises(AuthError) as info:
-        client_for(sim.url, user=USER, password="nope-nope", auth_mode="dcos").list_app_ids()
+        client_for(sim.url, user=USER, password="nope-nope", auth_mode=AuthMode.DCOS).list_app_ids()
     assert "refused the login of user 'ops'" in str(info.value)
 
 

@@ -7,6 +7,7 @@ import pytest
 import responses
 
 from fleetrewind.errors import AuthError, MarathonError, MarathonRejected
+from fleetrewind.marathon.authmode import AuthMode
 from fleetrewind.marathon.client import MarathonClient
 from fleetrewind.secret import Secret
 from fleetrewind.transport import TLS, Transport
@@ -24,7 +25,7 @@ NEW = "registry.example.com:5000/shop/api:512-master"
 USER, PASSWORD = "ops", "s3cret-marathon-pw"
 
 
-def client_for(url: str, *, user: str | None = None, password: str | None = None, auth_mode: str = "basic",
+def client_for(url: str, *, user: str | None = None, password: str | None = None, auth_mode: AuthMode = AuthMode.BASIC,
                timeout: float = 5.0) -> MarathonClient:
     transport = Transport(url, tls=TLS(), timeout=timeout, name="Marathon")
     return MarathonClient(transport, user=user, password=Secret(password) if password else None, auth_mode=auth_mode)
@@ -93,7 +94,7 @@ def test_a_dcos_401_in_html_after_a_relogin_is_an_auth_error() -> None:
                   content_type="text/html")
 
     with pytest.raises(AuthError):
-        client_for(BASE, user=USER, password=PASSWORD, auth_mode="dcos").list_app_ids()
+        client_for(BASE, user=USER, password=PASSWORD, auth_mode=AuthMode.DCOS).list_app_ids()
     calls = [(c.request.method, c.request.url) for c in responses.calls]
     assert calls.count(("POST", f"{BASE}/acs/api/v1/auth/login")) == 2
     assert all(c.request.headers.get("Authorization") == "token=t0k3n"
