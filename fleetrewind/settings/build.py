@@ -129,12 +129,14 @@ class Door:
 
     def _endpoints(self, src: Sources) -> None:
         args, environ = src.args, src.environ
-        self.registry_url = _url("--registry", src.pick("--registry", "DOCKER_REGISTRY", "registry"))
+        registry, where = src.pick_from("--registry", "DOCKER_REGISTRY", "registry")
+        self.registry_url = _url(where, registry)  # a bad value names where it came from
         self.registry_credentials = _registry_credentials(environ)
         docker_config = environ.get("DOCKER_CONFIG")
         self.docker_config = Path(docker_config) / "config.json" if docker_config else \
             Path.home() / ".docker" / "config.json"
-        self.marathon_url = _url("--marathon", src.pick("--marathon", "MARATHON_URL", "marathon"))
+        marathon, where = src.pick_from("--marathon", "MARATHON_URL", "marathon")
+        self.marathon_url = _url(where, marathon)
         self.marathon_user: str | None = src.pick("--user", "MARATHON_USER", "marathon_user")
         self.marathon_password = _marathon_password(args, environ)
         if self.marathon_user and self.marathon_password:

@@ -52,14 +52,20 @@ class Sources:
 
     def pick(self, flag: str | None, env_name: str | None, key: str | None, default: Any = None) -> Any:
         """flag > environment variable > config file > default."""
+        return self.pick_from(flag, env_name, key, default)[0]
+
+    def pick_from(self, flag: str | None, env_name: str | None, key: str | None,
+                  default: Any = None) -> tuple[Any, str]:
+        """The value ``pick`` chooses, and where it came from (``--marathon``, ``MARATHON_URL`` or ``config
+        key marathon``), so a bad value is blamed on the place the user must fix."""
         given = self.args.get(flag) if flag else None
         if given not in (None, False):
-            return given
+            return given, flag or ""
         if env_name and self.environ.get(env_name):
-            return self.environ[env_name]
+            return self.environ[env_name], env_name
         if key and key in self.config:
-            return self.config[key]
-        return default
+            return self.config[key], f"config key {key}"
+        return default, flag or env_name or f"config key {key}"
 
 
 # Upper bounds: a pool of --parallel=10**8 connections is allocated up front (minutes and gigabytes

@@ -216,6 +216,25 @@ def test_a_bad_url_never_shows_its_credentials() -> None:
     assert "ftp://<hidden>@registry.example.com" in message
 
 
+@pytest.mark.parametrize("source", ["flag", "env", "config"])
+@pytest.mark.parametrize("flag, var, key", [("--marathon", "MARATHON_URL", "marathon"),
+                                           ("--registry", "DOCKER_REGISTRY", "registry")])
+def test_a_bad_url_is_blamed_on_where_it_came_from(config, source: str, flag: str, var: str, key: str) -> None:
+    bad = "http://ops:pa/ss@h:99999"
+    argv = (*PLAN, f"{flag}={bad}") if source == "flag" else \
+        (*PLAN, config(f"{key}: '{bad}'")) if source == "config" else PLAN
+    message = refused(*argv, env={var: bad} if source == "env" else {})
+    where = {"flag": flag, "env": var, "config": f"config key {key}"}[source]
+    assert message.startswith(f"{where}: the user or password in the URL holds '/'"), message
+    assert "pa/ss" not in message and "<hidden>@h:99999" in message
+    fixed_slash = "http://ops:pass@h:99999"
+    argv = (*PLAN, f"{flag}={fixed_slash}") if source == "flag" else \
+        (*PLAN, config(f"{key}: '{fixed_slash}'", "other.yml")) if source == "config" else PLAN
+    message = refused(*argv, env={var: fixed_slash} if source == "env" else {})
+    assert message.startswith(f"{where} is not a usable URL (the port must be"), message
+    assert "pass" not in message
+
+
 @pytest.mark.parametrize("argv, message", [
     (("get", "--repo=api", "--env=prod", "--keep=many"), '--keep must be a positive integer (found: "many")'),
     (("get", "--repo=api", "--env=PROD"), "(found: 'PROD')"),
@@ -250,7 +269,7 @@ def test_an_unknown_flag_exits_2(cli) -> None:
     ("registry: [unclosed\n", "is not valid YAML at line"),
     ("keep: 0\n", '--keep must be a positive integer (found: "0")'),
     ("timezone: Atlantis/Capital\n", "unknown time zone 'Atlantis/Capital'"),
-    ("registry: registry.example.com\n", "--registry must be an http:// or https:// URL (found: 'registry.example.com')"),
+    ("registry: registry.example.com\n", "config key registry must be an http:// or https:// URL (found: 'registry.example.com')"),
     ("branches: {prod: 1}\n", "config 'branches' must map names to strings"),
 ])
 def test_bad_config_files_are_refused(config, text: str, message: str) -> None:
