@@ -23,7 +23,8 @@ from .knobs import DEFAULT_FAILURE_MESSAGE, Capacity, KnobTable
 from .records import AppRecord
 from .replies import ApiError, Reply, invalid_json, not_found_app, not_valid
 from .seed import version_info
-from .tasks import Profile, Task
+from .profile import Profile
+from .tasks import Task
 from .timeline import Timeline
 from .views import app_info
 

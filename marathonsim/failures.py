@@ -7,14 +7,32 @@ with the app (`AppTerminatedEvent`). A kill by a deployment (a replaced task) is
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .clock import iso
+from .profile import NEVER, Phase, Profile
 
-if TYPE_CHECKING:
-    from .tasks import Task
 
-NEVER = float("inf")
+class Task(Protocol):
+    """What a failure is made of: the instance (marathonsim/tasks.py's Task) as far as it is read here."""
+
+    instance_id: str
+    app_id: str
+    version: str
+    host: str
+    slave_id: str
+    waiting: bool
+    killed_at: float | None
+    base: int
+    earlier_failure: dict[str, Any] | None
+
+    @property
+    def profile(self) -> Profile: ...
+
+    @property
+    def fault(self) -> str: ...
+
+    def phase(self, t: float) -> Phase: ...
 
 
 def last_failure(task: "Task", t: float) -> dict[str, Any] | None:
