@@ -23,8 +23,8 @@ from fleetrewind.registry.auth import RegistryCredentials
 from fleetrewind.registry.client import DigestMismatch, RegistryClient
 from fleetrewind.secret import Secret
 from fleetrewind.transport import RETRY_AFTER_MAX, TLS, CredentialsRefused, Transport, redirect_problem
-from testbed.hostile import (Behaviour, HostileRegistry, Redirector, TrickleRelay, config_blob, digest_of,
-                             manifest_for)
+from testbed.hostile import Behaviour, HostileRegistry, config_blob, digest_of, manifest_for
+from testbed.relays import Redirector, TrickleRelay
 from testbed.tls import TlsPaths, make_server_tls
 
 

@@ -15,7 +15,7 @@ from fleetrewind.notify.slack import SlackNotifier
 import fleetrewind.transport as transport_module
 from fleetrewind.secret import Secret
 from fleetrewind.transport import RETRY_AFTER_MAX
-from testbed.hostile import Redirector, TrickleRelay
+from testbed.relays import Redirector, TrickleRelay
 from testbed.serving import BackgroundServer
 from testbed.slack_recorder import SlackRecorder
 from tests.integration.test_hostile import errors, pytestmark  # noqa: F401  (pytestmark: every test here is `network`)
