@@ -12,6 +12,8 @@
 - ``rewrite(path)``: return (status, headers, body) to answer instead of the upstream, or None.
 - ``counts``: requests received by kind (tags, manifests, blobs, other) and total.
 
+Its canned answers (``canned``, ``registry_error``) and the request kinds: ``testbed.canned``.
+
 Attributes may be changed while the proxy runs; all shared state is guarded by a lock.
 """
 
@@ -20,7 +22,6 @@ from __future__ import annotations
 import http.client
 import json
 import random
-import re
 import socket
 import ssl
 import threading
@@ -29,9 +30,9 @@ from http.server import BaseHTTPRequestHandler
 from typing import Callable, Iterable, Mapping, Optional
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
+from testbed.canned import KINDS, TAGS, Canned, classify, registry_error
 from testbed.serving import BackgroundServer
 
-Canned = tuple[int, Mapping[str, str], bytes]
 Rewrite = Callable[[str], Optional[Canned]]
 ResponseHook = Callable[[str, int, dict[str, str], bytes], Canned]
 
@@ -48,43 +49,6 @@ _HOP_BY_HOP = {
     "host",
     "content-length",
 }
-_TAGS = re.compile(r"^/v2/(?P<name>.+)/tags/list$")
-_MANIFESTS = re.compile(r"^/v2/.+/manifests/[^/]+$")
-_BLOBS = re.compile(r"^/v2/.+/blobs/")
-KINDS = ("tags", "manifests", "blobs", "other")
-
-
-def classify(path: str) -> str:
-    """Which counter a request path belongs to: tags, manifests, blobs or other."""
-    bare = urlsplit(path).path
-    if _TAGS.match(bare):
-        return "tags"
-    if _MANIFESTS.match(bare):
-        return "manifests"
-    if _BLOBS.match(bare):
-        return "blobs"
-    return "other"
-
-
-def canned(
-    status: int,
-    body: bytes | str | Mapping[str, object] = b"",
-    content_type: str = "application/json",
-    headers: Mapping[str, str] | None = None,
-) -> Canned:
-    """Build a (status, headers, body) answer for ``rewrite``; dicts become JSON."""
-    if isinstance(body, Mapping):
-        body = json.dumps(body).encode()
-    elif isinstance(body, str):
-        body = body.encode()
-    return status, {"Content-Type": content_type, **(headers or {})}, body
-
-
-def registry_error(status: int, code: str, message: str) -> Canned:
-    """A registry-style error answer: ``{"errors": [{"code": ..., "message": ...}]}``."""
-    return canned(status, {"errors": [{"code": code, "message": message, "detail": None}]})
-
-
 class RegistryProxy:
     """Threaded HTTP reverse proxy to ``upstream`` (``upstream_verify``: CA path for https)."""
 
@@ -382,7 +346,7 @@ def _make_handler(proxy: RegistryProxy) -> type[BaseHTTPRequestHandler]:
                 if replaced is not None:
                     self._answer(*replaced)
                     return
-            tags = _TAGS.match(urlsplit(self.path).path)
+            tags = TAGS.match(urlsplit(self.path).path)
             if tags and self.command == "GET" and proxy.paginate_tags:
                 self._paginate(tags.group("name"))
                 return

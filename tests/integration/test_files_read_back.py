@@ -12,7 +12,7 @@ import pytest
 
 from marathonsim import Simulator
 from testbed.demo import sample_apps
-from testbed.proxy import canned
+from testbed.canned import canned
 from tests.fleet_support import Indexed, index_sample_fleet
 
 

@@ -16,7 +16,7 @@ import pytest
 from fleetrewind.registry.client import parse_created
 from testbed.fleet import SAMPLE_FLEET, populate
 from testbed.images import DOCKER_MANIFEST, ImagePusher
-from testbed.proxy import canned
+from testbed.canned import canned
 from tests.unit.test_get_cli import assert_previous_kept, dump, one_line_error
 
 

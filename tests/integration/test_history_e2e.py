@@ -20,7 +20,8 @@ import pytest
 
 from fleetrewind.cli import main
 from marathonsim import Simulator
-from testbed.proxy import RegistryProxy, canned
+from testbed.canned import canned
+from testbed.proxy import RegistryProxy
 from tests.fleet_support import Indexed, index_sample_fleet
 
 PREFIX = "t/history/"

@@ -13,7 +13,7 @@ from fleetrewind.errors import AuthError, UnreachableError
 from fleetrewind.registry.client import MalformedManifest, RegistryClient, UnknownRepository
 from fleetrewind.transport import TLS
 from testbed.images import DOCKER_MANIFEST, ImagePusher, push_image
-from testbed.proxy import canned
+from testbed.canned import canned
 from tests.unit.test_registry_client import UTC, client_for, one_line_error
 
 

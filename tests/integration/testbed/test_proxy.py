@@ -12,7 +12,8 @@ import pytest
 import requests
 
 from testbed import images
-from testbed.proxy import RegistryProxy, canned
+from testbed.canned import canned
+from testbed.proxy import RegistryProxy
 from testbed.registry_server import RegistryServer
 
 

@@ -3,7 +3,7 @@ tests/integration/testbed/test_proxy.py)."""
 
 from __future__ import annotations
 
-from testbed.proxy import classify
+from testbed.canned import classify
 
 
 def test_classify() -> None:
