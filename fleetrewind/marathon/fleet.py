@@ -12,7 +12,7 @@ from .appdef import AppDef, image_of
 from .appmap import map_apps
 from .client import MarathonClient
 from .health import config_at
-from ..platform.fleet import FleetState, Peek
+from ..platform.fleet import AppCounts, FleetState, Peek
 
 
 def fleet_state(app_ids: Mapping[str, str], apps: Mapping[str, AppDef]) -> FleetState:
@@ -96,7 +96,7 @@ def peek_apps(client: MarathonClient, services: Sequence[str], *, env: str, over
     def read(service: str) -> Peek:
         try:
             app = client.get_app(mapped[service])
-            return Peek(mapped[service], app, image=image_of(app))
+            return Peek(mapped[service], app, image=image_of(app), counts=app_counts(app))
         except UnreachableError:
             raise
         except RollbackError as err:
@@ -105,3 +105,16 @@ def peek_apps(client: MarathonClient, services: Sequence[str], *, env: str, over
     with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(mapped) or 1))) as pool:
         peeks.update(zip(mapped, pool.map(read, list(mapped))))
     return {s: peeks[s] for s in services}
+
+
+def app_counts(app: AppDef) -> AppCounts:
+    """An app's instances, tasks running and healthy, health checks and embedded deployments (``AppInfo``)."""
+    def count(key: str) -> int | None:
+        value = app.get(key)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    embedded = app.get("deployments")
+    ids = tuple(str(d.get("id")) for d in embedded if isinstance(d, dict) and d.get("id")) \
+        if isinstance(embedded, list) else ()
+    return AppCounts(instances=count("instances"), running=count("tasksRunning"), healthy=count("tasksHealthy"),
+                     health_checks=bool(app.get("healthChecks")), deployments=ids)

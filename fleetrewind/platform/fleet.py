@@ -25,6 +25,17 @@ class FleetState:
 
 
 @dataclass(frozen=True)
+class AppCounts:
+    """What status shows of one app, as its platform reads it (nothing known: None)."""
+
+    instances: int | None = None
+    running: int | None = None
+    healthy: int | None = None
+    health_checks: bool = False
+    deployments: tuple[str, ...] = ()  # the ids of the deployments the app names
+
+
+@dataclass(frozen=True)
 class Peek:
     """One service's app as far as it could be read (read-only, best effort)."""
 
@@ -32,6 +43,7 @@ class Peek:
     app: App | None
     problem: str | None = None
     image: str | None = None
+    counts: AppCounts = field(default_factory=AppCounts)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import Mapping, Sequence
 
 
 from ..instants import read_instant
-from ..platform.fleet import App, Deployment, Peek
+from ..platform.fleet import Deployment, Peek
 from ..releases.diff import release_of
 from ..releases.index import Index, day_of, iso_utc
 from ..model.release import Release
@@ -64,20 +64,14 @@ class FleetStatus:
     unreachable: str | None = None  # why Marathon could not be read (then no service is shown)
 
 
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 def _seconds_since(stamp: object, now: dt.datetime) -> float | None:
     moment = read_instant(stamp)
     return None if moment is None else max(0.0, (now - moment).total_seconds())
 
 
-def _in_flight(app: App, app_id: str, deployments: Sequence[Deployment],
+def _in_flight(named: tuple[str, ...], app_id: str, deployments: Sequence[Deployment],
                now: dt.datetime) -> tuple[InFlight, ...]:
-    embedded = app.get("deployments")
-    ids = [str(d.get("id")) for d in embedded if isinstance(d, dict) and d.get("id")] \
-        if isinstance(embedded, list) else []
+    ids = list(named)
     listed = {d.id: d for d in deployments}
     for dep_id, dep in listed.items():  # listed for the app though the app's answer did not name it yet
         if app_id in dep.apps and dep_id not in ids:
@@ -97,14 +91,13 @@ def build_status(index: Index, peeks: Mapping[str, Peek], deployments: Sequence[
     services = []
     for service in index.services if unreachable is None else ():
         peek = peeks.get(service) or Peek(None, None, "not read")
-        app = peek.app or {}
-        image = peek.image
+        counts, image = peek.counts, peek.image
         services.append(ServiceStatus(
             service=service, app_id=peek.app_id, image=image, release=release_of(index, service, image),
-            problem=peek.problem,
-            deployments=_in_flight(app, peek.app_id, deployments, now) if peek.app and peek.app_id else (),
-            instances=_int(app.get("instances")), running=_int(app.get("tasksRunning")),
-            healthy=_int(app.get("tasksHealthy")), health_checks=bool(app.get("healthChecks"))))
+            problem=peek.problem, deployments=_in_flight(counts.deployments, peek.app_id, deployments, now)
+            if peek.app and peek.app_id else (),
+            instances=counts.instances, running=counts.running, healthy=counts.healthy,
+            health_checks=counts.health_checks))
     lock_seconds = max(0.0, now.timestamp() - lock.record.since) if lock.record else None
     return FleetStatus(env=index.env, tz=index.tz, services=tuple(services), lock=lock, lock_seconds=lock_seconds,
                        last_run=last_run, unreachable=unreachable)

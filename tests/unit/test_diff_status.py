@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from fleetrewind.marathon.fleet import app_counts
 from fleetrewind.platform.fleet import Deployment, Peek
 from fleetrewind.releases.diff import diff, render_diff
 from fleetrewind.releases.index import parse_index
@@ -67,7 +68,7 @@ def test_status_computes_in_flight_time_from_the_clock_it_is_given() -> None:
     app = {"id": "/ds/prod/shop/api", "instances": 3, "tasksRunning": 2, "tasksHealthy": 1,
            "healthChecks": [{"path": "/health"}], "deployments": [{"id": "d-1"}],
            "container": {"docker": {"image": "r.example/api:512-master"}}}
-    peeks = {"api": Peek("/ds/prod/shop/api", app, image=app["container"]["docker"]["image"]), "worker": Peek(None, None, "worker: no Marathon app")}
+    peeks = {"api": Peek("/ds/prod/shop/api", app, image=app["container"]["docker"]["image"], counts=app_counts(app)), "worker": Peek(None, None, "worker: no Marathon app")}
     deployments = [Deployment("d-1", "2026-11-21T02:57:55.000Z", ("/ds/prod/shop/api",))]
 
     status = build_status(_index(), peeks, deployments, now=now, lock=FREE, last_run=None)
@@ -89,7 +90,7 @@ def test_an_unreadable_deployment_start_shows_no_duration(version: str) -> None:
            "container": {"docker": {"image": "r.example/api:512-master"}}}
     deployments = [Deployment("d-1", version, ("/ds/prod/shop/api",))]
 
-    status = build_status(_index(), {"api": Peek("/ds/prod/shop/api", app, image=app["container"]["docker"]["image"])}, deployments, now=now, lock=FREE,
+    status = build_status(_index(), {"api": Peek("/ds/prod/shop/api", app, image=app["container"]["docker"]["image"], counts=app_counts(app))}, deployments, now=now, lock=FREE,
                           last_run=None)
 
     assert [(d.id, d.seconds) for d in status.services[0].deployments] == [("d-1", None)]
