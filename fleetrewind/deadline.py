@@ -99,6 +99,9 @@ def attach(conn: HTTPConnection) -> None:
 
 
 class _WatchedHTTPConnection(HTTPConnection):
+    """Attaches the request's watch before connecting (for HTTPS, self.sock exists before the handshake:
+    it and its retries end at the deadline) and before each request on a reused connection."""
+
     def connect(self) -> None:
         attach(self)
         super().connect()
@@ -108,14 +111,8 @@ class _WatchedHTTPConnection(HTTPConnection):
         super().request(*args, **kwargs)
 
 
-class _WatchedHTTPSConnection(HTTPSConnection):
-    def connect(self) -> None:  # self.sock exists before the handshake: it and its retries end at the deadline
-        attach(self)
-        super().connect()
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        attach(self)
-        super().request(*args, **kwargs)
+class _WatchedHTTPSConnection(_WatchedHTTPConnection, HTTPSConnection):
+    """The same watch; the MRO puts HTTPSConnection's connect (the handshake) under it."""
 
 
 class _HTTPPool(HTTPConnectionPool):
