@@ -26,8 +26,10 @@ def execute(settings: UndoSettings, console: Console) -> int:
 
 
 def _undo(settings: UndoSettings, console: Console, store: StateStore) -> int:
-    ref = str(settings.snapshot) if settings.snapshot else last_to_undo(store, str(settings.last_of))
-    if settings.snapshot is None:
+    if settings.snapshot is not None:
+        ref = str(settings.snapshot)
+    else:
+        ref = last_to_undo(store, str(settings.last_of))
         console.info(f"undo --last: the snapshot of the last change to {settings.last_of} is {ref}")
     path = Path(ref)  # its name; the snapshot itself may come from the store (a run of another machine)
     snapshot = read_snapshot(store, ref, check_app_id=factory.app_id_check())
