@@ -106,6 +106,14 @@ if report.get("undo") and report.get("snapshot"):
 EOF
 }
 
+# run and deploy: the tool, then its undo line kept on the agent, whether it ended well or not.
+run_changing() {
+    local status=0
+    ( run_tool "$@" ) || status=$?
+    keep_undo
+    exit "$status"
+}
+
 moment_args() {  # the moment of plan and diff: AT (an instant) when given, else the chosen DATE
     if [ -n "${AT:-}" ]; then
         echo "--at=$AT"
@@ -152,10 +160,7 @@ EOF
         [ -z "$on_failure" ] || set -- "$@" "--on-failure=$on_failure"
         timeout="$(setting fleet_rollback_timeout)"
         [ -z "$timeout" ] || set -- "$@" "--timeout=$timeout"
-        status=0
-        ( run_tool "$@" ) || status=$?
-        keep_undo
-        exit "$status"
+        run_changing "$@"
         ;;
     undo)
         set -- undo "--dump=$dump"
@@ -188,10 +193,7 @@ EOF
         if is_on "${AUTO_ROLLBACK:-true}"; then set -- "$@" --auto-rollback=on; else set -- "$@" --auto-rollback=off; fi
         timeout="$(setting fleet_rollback_timeout)"
         [ -z "$timeout" ] || set -- "$@" "--timeout=$timeout"
-        status=0
-        ( run_tool "$@" ) || status=$?
-        keep_undo
-        exit "$status"
+        run_changing "$@"
         ;;
     status)
         run_tool status "--env=$ENVIRONMENT" "--dump=$dump" | tee "$dump/status.txt"
