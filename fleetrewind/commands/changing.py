@@ -1,30 +1,9 @@
-"""What run, undo and deploy share: a rollout wired to its listeners (Slack, the report files), and its result."""
+"""What run, undo and deploy share: their result on stdout, and a failure's reason last on stderr."""
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
-from .. import factory
 from ..console import Console
-from ..platform.protocol import Platform
-from ..report.files import ReportFiles
-from ..rollout.usecase import Result, Rollout
-from ..settings.commands import DeploySettings, RunSettings, UndoSettings
-from ..state.store import StateStore
-
-
-def rollout(settings: RunSettings | UndoSettings | DeploySettings, console: Console, platform: Platform,
-            store: StateStore, *, command: str, env: str, date: str | None = None, announce_states: bool = False,
-            undoes: str | None = None) -> Rollout:
-    """A rollout whose report goes to --dump (else the lock folder, else the temp folder, else stderr)."""
-    options = factory.rollout_options(settings.rollout, dump=settings.common.dump, files=settings.files,
-                                      marathon=settings.marathon, command=command, env=env,
-                                      announce_states=announce_states)
-    files = ReportFiles(options.dump, fallbacks=(options.lock_dir, Path(tempfile.gettempdir())),
-                        warn=console.warn, error=console.error, plain=console.plain)
-    return Rollout(options, console, platform, factory.notifier(settings.slack, console.warn), files, store=store,
-                   date=date, undoes=undoes)
+from ..rollout.usecase import Result
 
 
 def print_result(console: Console, result: Result, *, as_json: bool) -> None:

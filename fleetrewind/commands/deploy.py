@@ -7,41 +7,29 @@ ROLLBACK_FAILED. Which failure classes trigger the rollback is the config's ``ro
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import replace
-
 from .. import factory
-from ..planning.served import rolled_back_checks
 from ..console import Console
-from ..rollout.healthurl import HealthUrlChecker
-from ..planning.build import render_table
-from ..planning.make import plan_release
-from ..model.plan import FailurePolicy
 from ..model.states import State
-from .changing import print_result, rollout as start_rollout
+from ..planning.build import render_table
+from ..planning.make import PlanRequest, Release, make_plan
+from ..rollout.healthurl import HealthUrlChecker
 from ..settings.commands import DeploySettings
-from ..state.store import StateStore
+from .changing import print_result
 
 
 def execute(settings: DeploySettings, console: Console) -> int:
-    with factory.journal(settings.files, settings.common.dump) as store:  # unreachable: exit 4, nothing read
-        return _deploy(settings, console, store)
-
-
-def _deploy(settings: DeploySettings, console: Console, store: StateStore) -> int:
     as_json = settings.common.json
-    platform = factory.platform(settings.marathon)
-    plan, fleet = plan_release(settings.images, platform, env=settings.env, waves=settings.rollout.waves)
-    deployed = factory.inputs(settings.common.dump, store).evidence(settings.env).deployed
-    plan = replace(plan, checks=plan.checks + rolled_back_checks(plan, deployed, tz=dt.timezone.utc))
-    if not as_json:
-        console.result(render_table(plan))
-    rollout = start_rollout(settings, console, platform, store, command="deploy", env=settings.env,
-                            announce_states=True)
-    rollout.verify = HealthUrlChecker(settings.health_urls, grace=settings.health_grace, tls=settings.common.tls,
-                                      stop=rollout.stop) if settings.health_urls else None
-    policy = FailurePolicy.REVERT if settings.auto_rollback else FailurePolicy.STOP
-    result = rollout.execute(plan, fleet, policy=policy, revert_on=settings.rollback_on)
+    request = PlanRequest(env=settings.env, target=Release(settings.images), waves=settings.rollout.waves)
+    with factory.Clients(settings) as clients:
+        planned = make_plan(request, clients.platform, clients.inputs())  # a store unreachable: exit 4, nothing read
+        plan, fleet = planned.plan, planned.fleet
+        assert fleet is not None  # a release always names its services
+        if not as_json:
+            console.result(render_table(plan))
+        rollout = clients.rollout(console, command="deploy", env=settings.env, announce_states=True)
+        rollout.verify = HealthUrlChecker(settings.health_urls, grace=settings.health_grace, tls=settings.common.tls,
+                                          stop=rollout.stop) if settings.health_urls else None
+        result = rollout.execute(plan, fleet)
     if not as_json:
         for state in result.states:
             console.result(f"state: {state}")

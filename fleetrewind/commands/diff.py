@@ -31,8 +31,8 @@ def execute(settings: DiffSettings, console: Console) -> int:
             peeks = platform.peek(index.services)
             # what was deployed in the span: Marathon's stored versions (best effort, per app)
             app_ids, apps = readable(peeks)
-            with factory.journal(settings.files, settings.common.dump) as store:
-                failed = factory.inputs(settings.common.dump, store).failed(settings.env)
+            with factory.Clients(settings) as clients:
+                failed = clients.inputs().failed(settings.env)
             history = platform.history(app_ids, apps, failed=failed)
         except UnreachableError as err:
             console.warn(f"{err}; listing the releases without what runs now")

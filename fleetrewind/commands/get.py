@@ -68,8 +68,8 @@ def _what_ran(settings: GetSettings, console: Console, index: Index) -> dict[str
     try:
         platform = factory.platform(settings.marathon)
         fleet = platform.survey(index.services)  # one read of /v2/apps, with the tasks
-        with factory.journal(settings.files, settings.common.dump) as store:
-            inputs = factory.inputs(settings.common.dump, store)
+        with factory.Clients(settings) as clients:
+            inputs = clients.inputs()
             failed, journal = inputs.failed(settings.env), inputs.evidence(settings.env)
         history = platform.history(fleet.app_ids, fleet.apps, failed=failed)
     except AuthError as err:  # a 401/403: name the credential, and every label says "ran: unknown"
@@ -94,7 +94,8 @@ def _observe(settings: GetSettings, console: Console, platform: Platform, fleet:
     now = dt.datetime.now(dt.timezone.utc)
     seen = {s: o for s, app in fleet.apps.items() if (o := platform.observe(s, app, now)) is not None}
     try:
-        with factory.journal(settings.files, settings.common.dump) as store:
+        with factory.Clients(settings) as clients:
+            store = clients.store()
             kept = observations_from(store.entries(settings.env), settings.env)
             written = to_record(kept, seen, min_soak=settings.min_soak)
             for entry in written:

@@ -11,39 +11,42 @@ from ..console import Console
 from ..errors import RollbackError
 from ..model.plan import Plan
 from ..planning import planfile
-from ..planning.make import make_plan
+from ..planning.make import PlanRequest, make_plan
 from ..planning.witness import refuse
 from ..settings.commands import PlanSettings
 from .show import say_nothing_to_do, show_plan
 
 
 def execute(settings: PlanSettings, console: Console) -> int:
-    common, request = settings.common, settings.request
-    platform = factory.LazyPlatform(settings.marathon)
-    with factory.journal(settings.files, common.dump) as store:  # unreachable: exit 4 before anything is read
-        planned = make_plan(request, platform, factory.inputs(common.dump, store))
-    if planned.fleet is None:  # nothing in scope: a plan to run all the same (it changes nothing)
+    asks, common = settings.asks, settings.common
+    request = PlanRequest(env=asks.env, date=asks.date or "", moment=asks.at, rule=asks.rule, scope=asks.scope,
+                          strict=asks.strict, with_config=asks.with_config, pin_digest=asks.pin_digest,
+                          waves=asks.waves, min_soak=asks.min_soak)
+    with factory.Clients(settings) as clients:
+        planned = make_plan(request, clients.platform, clients.inputs())  # a store unreachable: exit 4, nothing read
+        if planned.fleet is None:  # nothing in scope: a plan to run all the same (it changes nothing)
+            if settings.out:
+                planfile.write_plan(settings.out, _saved(planned.plan, {}, request, settings))
+            return say_nothing_to_do(console, planned.plan, planned.selection, as_json=common.json)
+        plan = planned.plan
+        try:
+            refuse(plan, strict=request.strict, with_config=request.with_config)
+        except RollbackError:
+            show_plan(console, plan, as_json=common.json, dump=common.dump, index=None)  # why; nothing written
+            raise
+        show_plan(console, plan, as_json=common.json, dump=common.dump, index=planned.index)
         if settings.out:
-            planfile.write_plan(settings.out, _saved(planned.plan, {}, settings))
-        return say_nothing_to_do(console, planned.plan, planned.selection, as_json=common.json)
-    plan = planned.plan
-    try:
-        refuse(plan, strict=request.strict, with_config=request.with_config)
-    except RollbackError:
-        show_plan(console, plan, as_json=common.json, dump=common.dump, index=None)  # why; nothing written
-        raise
-    show_plan(console, plan, as_json=common.json, dump=common.dump, index=planned.index)
-    if settings.out:
-        path = planfile.write_plan(settings.out, _saved(plan, planned.fleet.versions, settings))
-        console.info(f"plan written to {path}; carry it out with: rollback.py run --plan={path} --env={plan.env}")
-    for warning in platform().slow_starts(planned.fleet, [s.service for s in plan.changes()], settings.timeout):
-        console.warn(warning)
+            path = planfile.write_plan(settings.out, _saved(plan, planned.fleet.versions, request, settings))
+            console.info(f"plan written to {path}; carry it out with: rollback.py run --plan={path} --env={plan.env}")
+        for warning in clients.platform().slow_starts(planned.fleet, [s.service for s in plan.changes()],
+                                                       settings.timeout):
+            console.warn(warning)
     return 0
 
 
-def _saved(plan: Plan, versions: Mapping[str, str | None], settings: PlanSettings) -> planfile.SavedPlan:
+def _saved(plan: Plan, versions: Mapping[str, str | None], request: PlanRequest,
+           settings: PlanSettings) -> planfile.SavedPlan:
     """The plan and what it was made from (rollback.json as read, each app's version now, the flags)."""
-    request = settings.request
     document = json.loads((settings.common.dump / "rollback.json").read_text(encoding="utf-8"))
     inputs = planfile.PlanInputs(index_digest=planfile.index_digest(document), versions=versions,
                                  rule=plan.rule, moment={"date": plan.date, "at": plan.at.isoformat() if plan.at else None},

@@ -29,7 +29,8 @@ def lock_view(store: StateStore, env: str) -> LockView:
 
 def execute(settings: StatusSettings, console: Console) -> int:
     index = load_index(settings.common.dump, env=settings.env, date=None)
-    with factory.journal(settings.files, settings.common.dump) as store:
+    with factory.Clients(settings) as clients:
+        store = clients.store()
         lock = lock_view(store, settings.env)
         last = last_run(store.entries(settings.env), settings.env)
     platform = factory.platform(settings.marathon)

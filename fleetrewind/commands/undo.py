@@ -13,19 +13,22 @@ from ..platform.fleet import FleetState
 from ..platform.protocol import Platform
 from ..rollout.runleft import run_left
 from ..planning.build import plan_for_images, plan_for_versions
-from .changing import print_result, rollout as start_rollout
-from ..model.plan import FailurePolicy
+from ..rollout.usecase import Result
+from .changing import print_result
 from ..settings.commands import UndoSettings
 from ..rollout.snapshot import Snapshot, read_snapshot
-from ..state.store import StateStore, last_to_undo
+from ..state.store import last_to_undo
 
 
 def execute(settings: UndoSettings, console: Console) -> int:
-    with factory.journal(settings.files, settings.common.dump) as store:  # unreachable: exit 4, nothing read
-        return _undo(settings, console, store)
+    with factory.Clients(settings) as clients:
+        result = _undo(settings, console, clients)
+    print_result(console, result, as_json=settings.common.json)
+    return result.exit_code
 
 
-def _undo(settings: UndoSettings, console: Console, store: StateStore) -> int:
+def _undo(settings: UndoSettings, console: Console, clients: factory.Clients) -> Result:
+    store = clients.store()  # unreachable: exit 4, nothing read
     if settings.snapshot is not None:
         ref = str(settings.snapshot)
     else:
@@ -35,7 +38,7 @@ def _undo(settings: UndoSettings, console: Console, store: StateStore) -> int:
     snapshot = read_snapshot(store, ref, check_app_id=factory.app_id_check())
     if not snapshot.images:
         raise UsageError(f"snapshot {ref} records no images to put back")
-    platform = factory.platform(settings.marathon)
+    platform = clients.platform()
     fleet = platform.apps({s: snapshot.app_ids[s] for s in snapshot.images})
     _refuse_later_changes(settings, console, snapshot, fleet)
     waves = order_waves(list(snapshot.images), settings.rollout.waves)
@@ -48,10 +51,7 @@ def _undo(settings: UndoSettings, console: Console, store: StateStore) -> int:
         plan = plan_for_images(snapshot.images, current=fleet.images, app_ids=fleet.app_ids,
                                problems=fleet.problems, waves=waves, env=snapshot.env, reason=f"undo to snapshot {path.name}")
     console.info(f"undo: {len(plan.changes())} of {len(plan.steps)} services go back to {path.name}")
-    rollout = start_rollout(settings, console, platform, store, command="undo", env=snapshot.env, undoes=ref)
-    result = rollout.execute(plan, fleet, policy=FailurePolicy.CONTINUE)
-    print_result(console, result, as_json=settings.common.json)
-    return result.exit_code
+    return clients.rollout(console, command="undo", env=snapshot.env, undoes=ref).execute(plan, fleet)
 
 
 def _refuse_later_changes(settings: UndoSettings, console: Console, snapshot: Snapshot, fleet: FleetState) -> None:

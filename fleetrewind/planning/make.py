@@ -1,9 +1,9 @@
 """The plan use case, one for every command that plans: a request -> the plan, with what it read.
 
-``plan`` and ``run --date`` go through :func:`make_plan`; ``run --to=last-good`` plans the
-journal's images with :func:`plan_images`, ``deploy`` its new images with :func:`plan_release`;
-``diff`` and ``status`` read rollback.json through :func:`load_index`. Only the platform protocol
-is read here, and only once there is something to plan: an empty selection needs no scheduler.
+``plan``, ``run`` (a date, ``--to=last-good`` or ``--plan``) and ``deploy`` go through
+:func:`make_plan`, the request's target choosing how the targets are found; ``diff`` and
+``status`` read rollback.json through :func:`load_index`. Only the platform protocol is read
+here, and only once there is something to plan: an empty selection needs no scheduler.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Mapping, Protocol, Sequence
 
-from ..errors import UsageError
+from ..errors import RefusedError, RollbackError, UnreachableError, UsageError
+from ..model.journal import RunEntry
 from ..model.evidence import DEFAULT_MIN_SOAK
 from ..model.plan import BUILT, Plan, Rule
 from ..model.scope import Scope, Selection
@@ -23,9 +24,30 @@ from ..platform.timeline import Failed
 from ..model.imageref import parse_image, retarget
 from ..releases.index import Index, check_offered, read_index
 from .build import LeftOut, order_waves, plan_for_images, scoped
+from . import planfile
 from .checks import day_end
 from .scope import check_known, select
+from .served import rolled_back_checks
 from .witness import Evidence, chosen_versions, plan_by_rule
+
+
+@dataclass(frozen=True)
+class LastGood:
+    """run --to=last-good: the images of the environment's last run or deploy that ended well (the journal's)."""
+
+
+@dataclass(frozen=True)
+class Release:
+    """deploy: each service on its new image (``svc=tag`` keeps the running image's repository)."""
+
+    images: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Approved:
+    """run --plan: exactly the plan saved in this file, or nothing (exit 3) when its inputs moved since."""
+
+    path: Path
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,7 +55,8 @@ class PlanRequest:
     """What a command asks to plan: which environment goes back to which moment, under which rule, how much of it."""
 
     env: str
-    date: str                              # a day rollback.json offers
+    target: LastGood | Release | Approved | None = None  # None: rollback.json's ``date`` (or ``moment``)
+    date: str = ""                         # a day rollback.json offers
     moment: dt.datetime | None = None      # a timezone-aware instant; None: the end of ``date`` in the index's zone
     rule: Rule = BUILT
     scope: Scope = Scope()
@@ -42,6 +65,7 @@ class PlanRequest:
     pin_digest: bool = False
     waves: tuple[tuple[str, ...], ...] = ()
     min_soak: float = DEFAULT_MIN_SOAK     # seconds a version must be seen healthy to be healthy (rule good)
+    confirm: bool = False                  # run: every target the version cache chose is confirmed first
 
     def at(self, tz: dt.tzinfo) -> dt.datetime:
         """The instant the fleet goes back to."""
@@ -63,20 +87,41 @@ class Inputs(Protocol):
     def evidence(self, env: str) -> Evidence:
         """What the journal says served: this tool's deployments and the observations of get."""
 
+    def last_good(self, env: str) -> RunEntry:
+        """The journal's newest entry of ``env`` that ended well (exit 2 when there is none)."""
+
+    def index_digest(self) -> str | None:
+        """rollback.json's digest as it is now (None when there is none)."""
+
 
 @dataclass(frozen=True)
 class Planned:
     plan: Plan
-    index: Index
+    index: Index | None  # rollback.json, when the plan was made of it (its matrix is then written beside it)
     selection: Selection
     fleet: FleetState | None  # None when nothing was left to plan (the scheduler was not read)
+    date: str | None = None  # the day the report and Slack name
+    note: str = ""  # where the plan came from, for stderr (the last good state, the approved plan file)
+    recheck: Callable[[], FleetState] | None = None  # run --plan: the fleet read again, a stale plan refused
 
 
-def make_plan(request: PlanRequest, platform: Callable[[], Platform], store: Inputs, *,
-              confirm: bool = False) -> Planned:
+def make_plan(request: PlanRequest, platform: Callable[[], Platform], store: Inputs) -> Planned:
+    """The plan the request's target asks for: rollback.json's date (or moment), the journal's last good
+    state, a release's new images, or an approved plan file."""
+    target = request.target
+    if isinstance(target, LastGood):
+        return _last_good(request, platform, store)
+    if isinstance(target, Release):
+        return _release(request, target, platform(), store)
+    if isinstance(target, Approved):
+        return _approved(request, target, platform(), store)
+    return _dated(request, platform, store)
+
+
+def _dated(request: PlanRequest, platform: Callable[[], Platform], store: Inputs) -> Planned:
     """rollback.json, the scope, the fleet and its history (the left-out apps' too), the plan by rule, its checks.
 
-    ``confirm`` (run): every target the version cache chose is confirmed with the scheduler first."""
+    ``request.confirm`` (run): every target the version cache chose is confirmed with the scheduler first."""
     # under --rule=ran or good any calendar day (or --at moment) may be asked: the history answers it
     index = store.index(request.env, request.date if request.rule == BUILT else None)
     selection = select_services(request.scope, index.services)
@@ -95,9 +140,57 @@ def make_plan(request: PlanRequest, platform: Callable[[], Platform], store: Inp
                         with_config=request.with_config, waves=request.waves, pin_digest=request.pin_digest,
                         scope=request.scope, selection=selection, left_out=shown(left_out), now=now,
                         at=request.moment, min_soak=request.min_soak, evidence=evidence)
-    if confirm:
+    if request.confirm:
         scheduler.confirm(chosen_versions(plan, history))
-    return Planned(plan, index, selection, fleet)
+    return Planned(plan, index, selection, fleet, date=request.date)
+
+
+def _last_good(request: PlanRequest, platform: Callable[[], Platform], store: Inputs) -> Planned:
+    """Each selected service on the image the journal's last good state recorded, the others shown as left out."""
+    env = request.env
+    entry = store.last_good(env)
+    recorded: dict[str, str] = dict(entry.images)
+    selection = select_services(request.scope, list(recorded), source="the ledger's last good state", pins=False)
+    if not selection.selected:
+        empty = scoped(Plan(env=env, date=None, steps=()), selection, request.scope)
+        return Planned(empty, None, selection, None)
+    images = {s: recorded[s] for s in selection.selected}
+    plan, fleet = plan_images(images, platform(), env=env, scope=request.scope, selection=selection,
+                              waves=request.waves, reason=f"last good state ({entry.at}, {entry.command})")
+    return Planned(plan, None, selection, fleet, note=f"last good state of {env}: {entry.at} by {entry.actor}")
+
+
+def _release(request: PlanRequest, release: Release, platform: Platform, store: Inputs) -> Planned:
+    """deploy's plan, with ``failed-before`` for each new image this tool once rolled back."""
+    plan, fleet = plan_release(release.images, platform, env=request.env, waves=request.waves)
+    deployed = store.evidence(request.env).deployed
+    plan = replace(plan, checks=plan.checks + rolled_back_checks(plan, deployed, tz=dt.timezone.utc))
+    return Planned(plan, None, Selection(selected=tuple(fleet.app_ids), left_out={}), fleet)
+
+
+def _approved(request: PlanRequest, approved: Approved, platform: Platform, store: Inputs) -> Planned:
+    """The saved plan, once the fleet and rollback.json are what it was made from; ``recheck`` reads them again."""
+    saved = planfile.read_plan(approved.path)
+    plan = saved.plan
+    if plan.env != request.env:
+        raise UsageError(f"--plan {saved.path} was made for env {plan.env!r}, not {request.env!r}")
+    app_ids = {s.service: s.app_id for s in plan.steps if s.service in saved.inputs.versions and s.app_id}
+
+    def current() -> FleetState:  # before the lock, and again once it is held
+        try:
+            fleet = platform.apps(app_ids)
+        except UnreachableError:
+            raise
+        except RollbackError as err:
+            raise RefusedError(f"the plan {saved.path.name} is stale: {err}; nothing was changed; "
+                               "make a new plan and approve it again") from None
+        planfile.refuse_stale(saved, fleet.versions, store.index_digest())
+        return fleet
+
+    fleet = current()
+    note = (f"run --plan: {saved.path} (made {saved.created_at} by {saved.created_by}): "
+            f"{len(plan.changes())} of {len(plan.steps)} services change; nothing moved since")
+    return Planned(plan, None, Selection(selected=tuple(app_ids), left_out={}), fleet, date=plan.date, note=note, recheck=current)
 
 
 def plan_images(images: Mapping[str, str], platform: Platform, *, env: str, reason: str, scope: Scope,

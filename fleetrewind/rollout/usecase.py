@@ -38,7 +38,7 @@ from ..model.states import FailureClass, State, Status
 
 @dataclass(frozen=True, kw_only=True)
 class RolloutOptions:
-    """What a rollout needs to know of the command that starts it (built by factory.rollout_options)."""
+    """What a rollout needs to know of the command that starts it (built by ``factory.Clients.rollout``)."""
 
     command: str  # run, undo or deploy: the word in the lock, snapshot, report, ledger and Slack
     env: str
@@ -53,6 +53,8 @@ class RolloutOptions:
     max_deployments: int = 100  # config max_deployments: how many deployments Marathon admits at once
     events: bool = False  # config events: follow Marathon's event stream for deployment ends
     announce_states: bool = False  # tell the notifier about every state change, not only start and end
+    policy: FailurePolicy = FailurePolicy.STOP  # what a failure does: stop | continue | revert
+    revert_on: frozenset[FailureClass] | None = None  # revert only on these failure classes (None: on any)
 
 from ..atomic import check_writable
 
@@ -107,10 +109,8 @@ class Rollout:
                         gate=self.held.may_start if self.held else None, clock=self.time_hooks.clock,
                         wait=self.time_hooks.wait, now=self.time_hooks.now)
 
-    def execute(self, plan: Plan, fleet: FleetState, *, policy: FailurePolicy,
-                revert_on: frozenset[FailureClass] | None = None,
-                recheck: Callable[[], FleetState] | None = None) -> Result:
-        """Carry ``plan`` out. ``policy``: stop | continue | revert; ``revert_on`` limits revert to failure classes.
+    def execute(self, plan: Plan, fleet: FleetState, *, recheck: Callable[[], FleetState] | None = None) -> Result:
+        """Carry ``plan`` out, failures handled as the options' ``policy`` and ``revert_on`` say.
         ``recheck`` (run --plan) reads the fleet again once the lock is held, and refuses a stale plan.
 
         From the snapshot on, every way out (a bug, a full disk, an odd Marathon answer, a signal)
@@ -152,7 +152,7 @@ class Rollout:
                                                  user=record.user, command=self.command, since=utc_text(record.since),
                                                  snapshot=snapshot_path))
                 try:
-                    state, code = self._carry_out(plan, fleet, outcomes, policy, revert_on)
+                    state, code = self._carry_out(plan, fleet, outcomes, self.options.policy, self.options.revert_on)
                 except BaseException as exc:  # after the first change nothing ends without a report
                     state, code = self._stopped_by(exc, outcomes)
                 result = self._finish(stamp, started, state, code, outcomes, snapshot_path)

@@ -22,13 +22,12 @@ from ..registry.scan import DEFAULT_MAX_TAGS
 from ..model.plan import FailurePolicy, Rule
 from ..model.scope import Scope
 from ..model.states import DEFAULT_ROLLBACK_ON, FailureClass
-from ..planning.make import PlanRequest
 from ..planning.scope import parse_pinned, parse_scope_flag
 from ..model.names import check_env
 from ..releases.tags import DEFAULT_BRANCHES, DEFAULT_TAG_PATTERN, branch_for_env, compile_tag_pattern, parse_services
 from ..secret import REGISTRY, Secret
 from ..transport import sanitize_url
-from .commands import (DEFAULT_TIMEOUT, CommandSettings, Common, DatesSettings, DeploySettings, DiffSettings, Files,
+from .commands import (DEFAULT_TIMEOUT, Asks, CommandSettings, Common, DatesSettings, DeploySettings, DiffSettings, Files,
                        GetSettings, MarathonSettings, PlanSettings, RegistrySettings, RolloutSettings, RunSettings,
                        SlackSettings, StatusSettings, UndoSettings)
 from .values import (MAX_CONCURRENCY, Args, MAX_PARALLEL, RULES, Sources, _default_cache, _loopback_http, _state_settings,
@@ -259,16 +258,16 @@ class Door:
         return SlackSettings(webhook=self.slack_webhook, token=self.slack_token, channel=self.slack_channel,
                              build_url=self.build_url, secrets=self.secrets())
 
-    def rollout(self) -> RolloutSettings:
+    def rollout(self, policy: FailurePolicy, revert_on: frozenset[FailureClass] | None = None) -> RolloutSettings:
         return RolloutSettings(timeout=self.timeout, parallel=self.parallel, force=self.force,
                                max_deployments=self.max_deployments, events=self.events, actor=self.actor,
-                               build_url=self.build_url, waves=self.waves)
+                               build_url=self.build_url, waves=self.waves, policy=policy, revert_on=revert_on)
 
-    def request(self) -> PlanRequest:
-        assert self.env and self.date
-        return PlanRequest(env=self.env, date=self.date, moment=self.at, rule=self.rule, scope=self.scope,
-                           strict=self.strict, with_config=self.with_config, pin_digest=self.pin_digest,
-                           waves=self.waves, min_soak=self.min_soak)
+    def asks(self) -> Asks:
+        assert self.env
+        return Asks(env=self.env, date=self.date, at=self.at, rule=self.rule, scope=self.scope, strict=self.strict,
+                    with_config=self.with_config, pin_digest=self.pin_digest, waves=self.waves,
+                    min_soak=self.min_soak)
 
 
 def get_settings(d: Door) -> GetSettings:
@@ -283,29 +282,29 @@ def dates_settings(d: Door) -> DatesSettings:
 
 
 def plan_settings(d: Door) -> PlanSettings:
-    return PlanSettings(common=d.common(), request=d.request(), timeout=d.timeout, out=d.plan_out, actor=d.actor,
+    return PlanSettings(common=d.common(), asks=d.asks(), timeout=d.timeout, out=d.plan_out, actor=d.actor,
                         marathon=d.marathon(), files=d.files())
 
 
 def run_settings(d: Door) -> RunSettings:
-    assert d.env
-    request = None if d.to_last_good or d.plan_file else d.request()
-    return RunSettings(common=d.common(), env=d.env, request=request, scope=d.scope, plan_file=d.plan_file,
-                       dry_run=d.dry_run, on_failure=d.on_failure, marathon=d.marathon(), files=d.files(),
-                       rollout=d.rollout(), slack=d.slack())
+    return RunSettings(common=d.common(), asks=d.asks(), to_last_good=d.to_last_good, plan_file=d.plan_file,
+                       dry_run=d.dry_run, marathon=d.marathon(), files=d.files(), rollout=d.rollout(d.on_failure),
+                       slack=d.slack())
 
 
 def undo_settings(d: Door) -> UndoSettings:
     assert d.snapshot or d.env
     return UndoSettings(common=d.common(), snapshot=d.snapshot, last_of=None if d.snapshot else d.env, marathon=d.marathon(), files=d.files(),
-                        rollout=d.rollout(), slack=d.slack())
+                        rollout=d.rollout(FailurePolicy.CONTINUE), slack=d.slack())
 
 
 def deploy_settings(d: Door) -> DeploySettings:
     assert d.env
     return DeploySettings(common=d.common(), env=d.env, images=d.images, health_urls=d.health_urls,
-                          health_grace=d.health_grace, auto_rollback=d.auto_rollback, rollback_on=d.rollback_on,
-                          marathon=d.marathon(), files=d.files(), rollout=d.rollout(), slack=d.slack())
+                          health_grace=d.health_grace, auto_rollback=d.auto_rollback, marathon=d.marathon(),
+                          files=d.files(), slack=d.slack(),
+                          rollout=d.rollout(FailurePolicy.REVERT if d.auto_rollback else FailurePolicy.STOP,
+                                            d.rollback_on))
 
 
 def diff_settings(d: Door) -> DiffSettings:

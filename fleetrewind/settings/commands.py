@@ -16,10 +16,9 @@ from typing import Mapping
 from ..model.evidence import DEFAULT_MIN_SOAK
 from ..marathon.authmode import AuthMode
 from ..marathon.history import DEFAULT_READ_CAP
-from ..model.plan import FailurePolicy
+from ..model.plan import BUILT, FailurePolicy, Rule
 from ..model.scope import Scope
-from ..model.states import DEFAULT_ROLLBACK_ON, FailureClass
-from ..planning.make import PlanRequest
+from ..model.states import FailureClass
 from ..registry.auth import RegistryCredentials
 from ..registry.scan import DEFAULT_MAX_TAGS
 from ..releases.tags import DEFAULT_TAG_PATTERN
@@ -105,10 +104,12 @@ class RolloutSettings:
     actor: str = "unknown"
     build_url: str | None = None
     waves: tuple[tuple[str, ...], ...] = ()
+    policy: FailurePolicy = FailurePolicy.STOP  # run --on-failure; deploy --auto-rollback (revert or stop); undo: continue
+    revert_on: frozenset[FailureClass] | None = None  # deploy: the failure classes that revert (config rollback_on)
 
 
 @dataclass(frozen=True, kw_only=True)
-class _Reads:
+class Reads:
     """A command that reads Marathon (and the tool's own files)."""
 
     common: Common
@@ -117,7 +118,7 @@ class _Reads:
 
 
 @dataclass(frozen=True, kw_only=True)
-class _Changes(_Reads):
+class Changes(Reads):
     """A command that changes the fleet: how it rolls out, whom it tells."""
 
     rollout: RolloutSettings = RolloutSettings()
@@ -125,7 +126,7 @@ class _Changes(_Reads):
 
 
 @dataclass(frozen=True, kw_only=True)
-class GetSettings(_Reads):
+class GetSettings(Reads):
     env: str
     min_soak: float = DEFAULT_MIN_SOAK  # how long a version must be seen healthy (what get's observations must prove)
     branch: str
@@ -142,41 +143,55 @@ class DatesSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
-class PlanSettings(_Reads):
-    request: PlanRequest
+class Asks:
+    """What plan and run are asked, which each makes its ``PlanRequest`` of: which environment goes back to
+    which moment, under which rule, how much of it."""
+
+    env: str
+    date: str | None = None       # None: run --to=last-good or run --plan
+    at: dt.datetime | None = None  # --at (UTC); ``date`` is then its day in --tz
+    rule: Rule = BUILT
+    scope: Scope = Scope()
+    strict: bool = False
+    with_config: bool = False
+    pin_digest: bool = False
+    waves: tuple[tuple[str, ...], ...] = ()
+    min_soak: float = DEFAULT_MIN_SOAK
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanSettings(Reads):
+    asks: Asks
     timeout: float = DEFAULT_TIMEOUT
     out: Path | None = None  # plan --out: where the plan file goes
     actor: str = "unknown"   # who made the plan (the plan file says)
 
 
 @dataclass(frozen=True, kw_only=True)
-class RunSettings(_Changes):
-    env: str
-    request: PlanRequest | None  # None with --to=last-good or --plan
-    scope: Scope = Scope()
+class RunSettings(Changes):
+    asks: Asks
+    to_last_good: bool = False  # --to=last-good: the journal's last good state, not a date
     plan_file: Path | None = None  # run --plan: the approved plan file to carry out
     dry_run: bool = False
-    on_failure: FailurePolicy = FailurePolicy.STOP
 
 
 @dataclass(frozen=True, kw_only=True)
-class UndoSettings(_Changes):
+class UndoSettings(Changes):
     snapshot: Path | None  # None with --last: the store's last changing run of ``last_of``
     last_of: str | None = None  # --last --env=<e>
 
 
 @dataclass(frozen=True, kw_only=True)
-class DeploySettings(_Changes):
+class DeploySettings(Changes):
     env: str
     images: tuple[tuple[str, str], ...]
     health_urls: Mapping[str, str] = field(default_factory=dict)
     health_grace: float = 60.0
-    auto_rollback: bool = True
-    rollback_on: frozenset[FailureClass] = DEFAULT_ROLLBACK_ON
+    auto_rollback: bool = True  # rollout.policy is then revert, on the classes of rollout.revert_on
 
 
 @dataclass(frozen=True, kw_only=True)
-class DiffSettings(_Reads):
+class DiffSettings(Reads):
     env: str
     diff_from: str
     diff_to: str | None = None
@@ -184,7 +199,7 @@ class DiffSettings(_Reads):
 
 
 @dataclass(frozen=True, kw_only=True)
-class StatusSettings(_Reads):
+class StatusSettings(Reads):
     env: str
 
 

@@ -9,7 +9,6 @@ import pytest
 
 from fleetrewind.errors import RefusedError
 from fleetrewind.marathon.fleet import FleetState
-from fleetrewind.model.plan import FailurePolicy
 from fleetrewind.model.states import State
 from fleetrewind.state.file import FileStore
 from tests.unit.test_rollout_revert import APP_IDS, Bed, bed, image_plan  # noqa: F401 (bed is a fixture)
@@ -23,7 +22,7 @@ def test_the_second_look_happens_under_the_lock_and_a_stale_plan_changes_nothing
         raise RefusedError("the plan plan.json is stale: api (/shop/prod/api) is at version 2, planned from 1")
 
     with pytest.raises(RefusedError, match="is stale"):
-        bed.rollout.execute(image_plan(), bed.scheduler.fleet_of(APP_IDS), policy=FailurePolicy.STOP, recheck=moved)
+        bed.rollout.execute(image_plan(), bed.scheduler.fleet_of(APP_IDS), recheck=moved)
 
     [(record, _alive)] = holders
     assert record is not None and record.command == "run"  # the lock was held while it looked
@@ -39,6 +38,6 @@ def test_a_plan_still_current_runs_on_the_fleet_the_second_look_read(bed: Bed) -
         looks.append(1)
         return bed.scheduler.fleet_of(APP_IDS)
 
-    result = bed.rollout.execute(image_plan(), bed.scheduler.fleet_of(APP_IDS), policy=FailurePolicy.STOP, recheck=again)
+    result = bed.rollout.execute(image_plan(), bed.scheduler.fleet_of(APP_IDS), recheck=again)
 
     assert looks == [1] and result.state == State.SUCCEEDED

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -44,7 +44,8 @@ class Bed:
 
     def run(self, plan: Plan, policy: FailurePolicy = FailurePolicy.REVERT,
             revert_on: frozenset[FailureClass] | None = None) -> Result:
-        return self.rollout.execute(plan, self.scheduler.fleet_of(APP_IDS), policy=policy, revert_on=revert_on)
+        self.rollout.options = replace(self.rollout.options, policy=policy, revert_on=revert_on)
+        return self.rollout.execute(plan, self.scheduler.fleet_of(APP_IDS))
 
     def report(self) -> dict[str, object]:
         [path] = self.dump.glob("report-*.json")

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from fleetrewind.errors import UsageError
+from fleetrewind.planning.make import PlanRequest
 from fleetrewind.settings.build import Door, from_args, read
 from fleetrewind.settings.commands import PlanSettings, RunSettings, dumps_settings
 from fleetrewind.usage import parse_command_line
@@ -379,28 +380,29 @@ def test_cli_errors_never_echo_the_password(cli, argv: tuple[str, ...]) -> None:
 
 # -- each command's own settings ----------------------------------------------------------------
 
-def test_plan_gets_a_plan_request_with_the_resolved_values(config) -> None:
+def test_plan_is_asked_the_resolved_values(config) -> None:
     got = from_args(_args(*PLAN, "--rule=ran", "--strict", "--only=api",
                           config("pinned: [web]\nwaves: [[api]]\npin_digest: true\n")), {})
     assert isinstance(got, PlanSettings)
-    request = got.request
-    assert (request.env, request.date, request.rule, request.strict, request.pin_digest) == \
-        ("prod", "2026-11-19", "ran", True, True)
-    assert request.scope.only == ("api",) and dict(request.scope.pinned) == {"web": ""}
-    assert request.waves == (("api",),)
-    # the moment is the end of the date, in the zone the index was made in, unless a command says otherwise
+    asks = got.asks
+    assert (asks.env, asks.date, asks.rule, asks.strict, asks.pin_digest) == ("prod", "2026-11-19", "ran", True, True)
+    assert asks.scope.only == ("api",) and dict(asks.scope.pinned) == {"web": ""}
+    assert asks.waves == (("api",),)
+    # no --at: the moment is the end of the date, in the zone the index was made in
+    assert asks.at is None
     paris = ZoneInfo("Europe/Paris")
-    assert request.moment is None
+    request = PlanRequest(env=asks.env, date=asks.date or "", moment=asks.at)
     assert request.at(paris) == dt.datetime(2026, 11, 19, 23, 59, 59, 999999, tzinfo=paris)
 
 
-def test_run_to_last_good_has_no_date_request_but_keeps_its_scope() -> None:
+def test_run_to_last_good_has_no_date_but_keeps_its_scope_and_policy() -> None:
     got = from_args(_args("run", "--to=last-good", "--env=prod", "--exclude=web", "--on-failure=revert"), {})
     assert isinstance(got, RunSettings)
-    assert got.request is None and got.scope.exclude == ("web",) and got.on_failure == "revert"
+    assert got.to_last_good and got.asks.date is None and got.asks.scope.exclude == ("web",)
+    assert got.rollout.policy == "revert"
     dated = from_args(_args("run", "--date=2026-11-19", "--env=prod", "--with-config"), {})
-    assert isinstance(dated, RunSettings) and dated.request is not None
-    assert dated.request.rule == "ran" and dated.request.with_config is True
+    assert isinstance(dated, RunSettings) and not dated.to_last_good and dated.asks.date == "2026-11-19"
+    assert dated.asks.rule == "ran" and dated.asks.with_config is True and dated.rollout.policy == "stop"
 
 
 @pytest.mark.parametrize("argv, env, cfg, expected", [
