@@ -24,7 +24,7 @@ from .console import Console, setup_logging
 from .errors import EXIT_FAILED, EXIT_USAGE, RollbackError
 from .secret import REGISTRY, Secret, redact, split_userinfo, weak_secrets
 from .stopsignals import STOP_SIGNALS, signal_name
-from .usage import USAGE, parse_command_line
+from .usage import USAGE, CommandLine, parse_command_line
 
 if TYPE_CHECKING:
     from .settings.build import Door
@@ -176,15 +176,16 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
         args = parse_command_line(argv)
     except DocoptExit:
         # docopt's message repeats what was typed (a --pwd value included): never show it.
-        _raw_secrets({"--pwd": _value_after(argv, "--pwd"), "--slack": _value_after(argv, "--slack")}, environ)
+        _raw_secrets(CommandLine({"--pwd": _value_after(argv, "--pwd"), "--slack": _value_after(argv, "--slack")}),
+                     environ)
         usage = Console(stdout=stdout, stderr=stderr)
         usage.plain(_usage_lines())
         usage.error(f"invalid command line: {usage_problem(argv)}; see the usage above or --help")
         return EXIT_USAGE
-    if args.get("--help"):
+    if args.switch("--help"):
         print(USAGE, file=stdout)
         return 0
-    if args.get("--version"):
+    if args.switch("--version"):
         print(f"fleetrewind {__version__}", file=stdout)
         return 0
 
@@ -218,10 +219,10 @@ def _thread_failures_redacted(console: Console) -> Iterator[None]:
         threading.excepthook = previous
 
 
-def _run(args: Mapping[str, object], environ: Mapping[str, str], console: Console,
+def _run(args: CommandLine, environ: Mapping[str, str], console: Console,
          secrets: list[Secret | None]) -> int:
     # logging first: a traceback of a settings bug passes the redaction too (never Python's last resort)
-    setup_logging(verbose=bool(args.get("--verbose")), stderr=console.stderr)
+    setup_logging(verbose=args.switch("--verbose"), stderr=console.stderr)
     from .settings import build
     from .settings.values import CA_VARIABLES
     try:
@@ -257,7 +258,7 @@ def _run(args: Mapping[str, object], environ: Mapping[str, str], console: Consol
                       "(files are replaced whole or not at all)")
         return EXIT_FAILED
     except Exception as exc:  # a bug: one line, no secret, traceback only with --verbose
-        if args.get("--verbose"):
+        if args.switch("--verbose"):
             log.exception("internal error")
         console.error(redact(f"internal error: {type(exc).__name__}: {exc} (rerun with --verbose for details)",
                              secrets))
@@ -310,9 +311,9 @@ def _drop_closed(stream: TextIO) -> None:
             pass
 
 
-def _raw_secrets(args: Mapping[str, object], environ: Mapping[str, str]) -> list[Secret | None]:
+def _raw_secrets(args: CommandLine, environ: Mapping[str, str]) -> list[Secret | None]:
     """Secrets known before Settings exists, so even a settings error cannot echo them."""
-    values = [("--pwd", args.get("--pwd")), ("--slack", args.get("--slack"))] + [
+    values = [("--pwd", args.text("--pwd")), ("--slack", args.text("--slack"))] + [
         (name, environ.get(name)) for name in ("MARATHON_PASSWORD", "REGISTRY_PASSWORD", "SLACK_WEBHOOK_URL",
                                                "SLACK_BOT_TOKEN")
     ]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import yaml
 
@@ -67,10 +68,42 @@ class _NoAliasLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
-def load_config(path: str | None) -> dict[str, Any]:
+Value = str | int | float | bool | list[object] | dict[object, object]  # YAML's, each key's type checked on load
+
+
+@dataclass(frozen=True)
+class Config:
+    """A config file as read and checked: each key's value, read through the type ``KEYS`` gives it."""
+
+    values: Mapping[str, Value] = field(default_factory=dict)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.values
+
+    def raw(self, key: str) -> Value | None:
+        """The value as the file has it (to be checked further by the reader, and named in its message)."""
+        return self.values.get(key)
+
+    def text(self, key: str) -> str | None:
+        value = self.values.get(key)
+        return value if isinstance(value, str) else None
+
+    def flag(self, key: str) -> bool:
+        return self.values.get(key) is True
+
+    def items(self, key: str) -> list[object]:
+        value = self.values.get(key)
+        return list(value) if isinstance(value, list) else []
+
+    def mapping(self, key: str) -> dict[object, object]:
+        value = self.values.get(key)
+        return dict(value) if isinstance(value, dict) else {}
+
+
+def load_config(path: str | None) -> Config:
     """Read and check a config file; ``None`` gives an empty config."""
     if not path:
-        return {}
+        return Config()
     file = Path(path)
     try:
         text = read_text(file)
@@ -92,7 +125,7 @@ def load_config(path: str | None) -> dict[str, Any]:
         where = f" at line {mark.line + 1}" if mark else ""
         raise UsageError(f"config file {path} is not valid YAML{where}") from None
     if data is None:
-        return {}
+        return Config()
     if not isinstance(data, dict):
         raise UsageError(f"config file {path} must be a mapping of keys to values (found: {type(data).__name__})")
     for key, value in data.items():
@@ -109,4 +142,4 @@ def load_config(path: str | None) -> dict[str, Any]:
                 f"config file {path}: {key!r} must be {' or '.join(t.__name__ for t in types)} ({what}), "
                 f"found {type(value).__name__}: {shorten(value)}"
             )
-    return data
+    return Config(data)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import copy
 import functools
-from typing import Any, Sequence
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
 
 import docopt
 
@@ -135,12 +136,43 @@ def _parser() -> tuple[docopt.BranchPattern, tuple[docopt.Option, ...]]:
     return pattern.fix(), tuple(options)
 
 
-def parse_command_line(argv: Sequence[str]) -> dict[str, Any]:
-    """``docopt(USAGE, argv, default_help=False)``: the same dict, or DocoptExit for a line it refuses."""
+Given = str | bool | list[str] | None  # what docopt gives: an option's text, a switch or command, a repeated option
+
+
+@dataclass(frozen=True)
+class CommandLine:
+    """docopt's answer, typed at the edge: what the settings read of each option and command."""
+
+    given: Mapping[str, Given]
+
+    def text(self, name: str) -> str | None:
+        value = self.given.get(name)
+        return value if isinstance(value, str) else None
+
+    def texts(self, name: str) -> list[str]:
+        """A repeated option's values, in the order typed."""
+        value = self.given.get(name)
+        return list(value) if isinstance(value, list) else []
+
+    def switch(self, name: str) -> bool:
+        """A flag or a command: typed or not (a non-empty text or list counts as typed)."""
+        return bool(self.given.get(name))
+
+
+def parse_command_line(argv: Sequence[str]) -> CommandLine:
+    """``docopt(USAGE, argv, default_help=False)``: the same answer, or DocoptExit for a line it refuses."""
     built, options = _parser()
     pattern = copy.deepcopy(built)  # docopt's defaults are mutable (a repeated option's [])
     typed = docopt.parse_argv(docopt.Tokens(list(argv)), list(options), False)
     matched, left, collected = pattern.match(typed)
     if matched and not left:
-        return dict(docopt.ParsedOptions((a.name, a.value) for a in pattern.flat() + collected))
+        return CommandLine({a.name: _given(a.value) for a in pattern.flat() + collected})
     raise docopt.DocoptExit(collected=collected, left=left)
+
+
+def _given(value: Any) -> Given:
+    if value is None or isinstance(value, (str, bool)):
+        return value
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return value
+    raise TypeError(f"docopt gave {type(value).__name__}; the usage text declares no such option")

@@ -1,1 +1,1 @@
-"""The door: docopt's dict + the environment + the config file -> each command's own typed, frozen settings."""
+"""The door: the command line (``usage.CommandLine``), the environment and the config file (``config_file.Config``) -> each command's own typed, frozen settings."""

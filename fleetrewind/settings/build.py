@@ -1,4 +1,4 @@
-"""docopt's dict + the environment + the config file -> the command's own settings, in one place.
+"""The command line + the environment + the config file -> the command's own settings, in one place.
 
 Precedence, everywhere: flag > environment variable > config file > default (``Sources.pick``).
 Only this folder (and cli.py) knows option names like ``'--date'``; every bad value fails here
@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from ..config_file import load_config
+from ..usage import CommandLine
 from ..errors import UsageError
 from ..marathon.authmode import AuthMode
 from ..marathon.history import DEFAULT_READ_CAP
@@ -30,23 +31,23 @@ from ..transport import sanitize_url
 from .commands import (DEFAULT_TIMEOUT, Asks, CommandSettings, Common, DatesSettings, DeploySettings, DiffSettings, Files,
                        GetSettings, MarathonSettings, PlanSettings, RegistrySettings, RolloutSettings, RunSettings,
                        SlackSettings, StatusSettings, UndoSettings)
-from .values import (MAX_CONCURRENCY, Args, MAX_PARALLEL, RULES, Sources, _default_cache, _loopback_http, _state_settings,
+from .values import (MAX_CONCURRENCY, MAX_PARALLEL, RULES, Sources, _default_cache, _loopback_http, _state_settings,
                      _marathon_password, _pairs, _positive_float, _positive_int, _registry_credentials, _str_map,
                      _timezone, _tls, _url, _userinfo_secret, _waves, _whoami, check_date, check_moment)
 
 COMMANDS = ("get", "dates", "plan", "run", "undo", "deploy", "diff", "status")
 
 
-def from_args(args: Args, environ: Mapping[str, str]) -> CommandSettings:
-    """The command's settings from docopt's dict; every bad value fails here with the value in the message."""
+def from_args(args: CommandLine, environ: Mapping[str, str]) -> CommandSettings:
+    """The command's settings from the command line; every bad value fails here with the value in the message."""
     door = read(args, environ)
     return BUILDERS[door.command](door)
 
 
-def read(args: Args, environ: Mapping[str, str]) -> Door:
+def read(args: CommandLine, environ: Mapping[str, str]) -> Door:
     """Every value of every source, checked (the commands' settings are made from it)."""
-    command = next(name for name in COMMANDS if args.get(name))
-    return Door(Sources(args, environ, load_config(args.get("--config") or environ.get("ROLLBACK_CONFIG"))), command)
+    command = next(name for name in COMMANDS if args.switch(name))
+    return Door(Sources(args, environ, load_config(args.text("--config") or environ.get("ROLLBACK_CONFIG"))), command)
 
 
 class Door:
@@ -56,74 +57,79 @@ class Door:
         args, environ, config = src.args, src.environ, src.config
         self.src = src
         self.command = command
-        self.dump = Path(args.get("--dump") or ".")
-        self.env: str | None = args.get("--env")
+        self.dump = Path(args.text("--dump") or ".")
+        self.env: str | None = args.text("--env")
         self.branch: str | None = None
         if self.env is not None:
             check_env(self.env)
             branches = dict(DEFAULT_BRANCHES)
             branches.update(_str_map(config, "branches"))
-            self.branch = args.get("--branch") or branch_for_env(self.env, branches)
-        self.services: tuple[str, ...] = parse_services(args["--repo"]) if args.get("--repo") is not None else ()
-        keep = src.pick("--keep", None, "keep")
+            self.branch = args.text("--branch") or branch_for_env(self.env, branches)
+        repos = args.text("--repo")
+        self.services: tuple[str, ...] = parse_services(repos) if repos is not None else ()
+        keep = src.pick_number("--keep", "keep", None)
         self.keep = _positive_int("--keep", keep) if keep is not None else None
-        self.date = check_date(args["--date"]) if args.get("--date") is not None else None
+        date = args.text("--date")
+        self.date = check_date(date) if date is not None else None
         self.diff_from: str | None = None
         self.diff_to: str | None = None
         self.at: dt.datetime | None = None  # --at: a moment (UTC); ``date`` is then its day in ``tz``
         self.to_last_good = False
         self._span(args)
-        self.scope = Scope(only=parse_scope_flag("--only", args.get("--only")),
-                           exclude=parse_scope_flag("--exclude", args.get("--exclude")) or (),
-                           pinned=parse_pinned(config.get("pinned")) if command in ("plan", "run") else {})
-        self.plan_out = Path(args["--out"]) if args.get("--out") else None
+        self.scope = Scope(only=parse_scope_flag("--only", args.text("--only")),
+                           exclude=parse_scope_flag("--exclude", args.text("--exclude")) or (),
+                           pinned=parse_pinned(config.raw("pinned")) if command in ("plan", "run") else {})
+        out, plan = args.text("--out"), args.text("--plan")
+        self.plan_out = Path(out) if out else None
         self.plan_file: Path | None = None
-        if args.get("--plan"):
+        if plan:
             given = [flag for flag in ("--only", "--exclude", "--rule", "--strict", "--with-config", "--dry-run")
-                     if args.get(flag)]
+                     if args.switch(flag)]
             if given:
                 raise UsageError(f"run --plan carries the plan's scope, rule and flags; drop {', '.join(given)} "
                                  "(or make a new plan with them)")
-            self.plan_file = Path(args["--plan"])
-        self.snapshot = Path(args["--snapshot"]) if args.get("--snapshot") else None
-        self.images = _pairs("--image", args["--image"]) if args.get("--image") else ()
-        self.health_urls = dict(_pairs("--health-url", args["--health-url"], url=True)) if args.get("--health-url") \
-            else {}
+            self.plan_file = Path(plan)
+        snapshot = args.text("--snapshot")
+        self.snapshot = Path(snapshot) if snapshot else None
+        self.images = _pairs("--image", args.texts("--image"))
+        self.health_urls = dict(_pairs("--health-url", args.texts("--health-url"), url=True))
         unknown = set(self.health_urls) - {svc for svc, _ in self.images}
         if unknown:
             raise UsageError(f"--health-url names {', '.join(sorted(unknown))}, which no --image deploys")
         self._endpoints(src)
         self._behaviour(src)
         self._history(src)
-        if args.get("--at") is not None and self.command != "diff":
+        at = args.text("--at")
+        if at is not None and self.command != "diff":
             if self.rule == Rule.BUILT:
                 raise UsageError("--at names a moment, which only --rule=ran or --rule=good can answer; "
                                  "add --rule=ran or --rule=good, or use --date")
-            self.at = check_moment(args["--at"])
+            self.at = check_moment(at)
             self.date = self.at.astimezone(self.tz).date().isoformat()
         # Words the run prints: a secret equal to one of them is too weak to hide everywhere.
         REGISTRY.common_words([self.env or "", self.branch or "", *self.services,
                                *dict(DEFAULT_BRANCHES).values(), *dict(DEFAULT_BRANCHES)])
-        self.dry_run, self.force = bool(args.get("--dry-run")), bool(args.get("--force"))
-        self.json, self.quiet, self.verbose = bool(args.get("--json")), bool(args.get("--quiet")), bool(args.get("--verbose"))
+        self.dry_run, self.force = args.switch("--dry-run"), args.switch("--force")
+        self.json, self.quiet, self.verbose = args.switch("--json"), args.switch("--quiet"), args.switch("--verbose")
         if self.quiet and self.verbose:
             raise UsageError("--quiet and --verbose cannot be used together")
 
-    def _span(self, args: Args) -> None:
+    def _span(self, args: CommandLine) -> None:
         """diff's --from/--to, or run's --to=last-good."""
+        at, to = args.text("--at"), args.text("--to")
         if self.command == "diff":
-            if args.get("--at") is not None:  # a moment instead of the end of a day
-                self.at = check_moment(args["--at"])
+            if at is not None:  # a moment instead of the end of a day
+                self.at = check_moment(at)
                 self.diff_from = self.at.date().isoformat()
             else:
-                self.diff_from = check_date(args["--from"], flag="--from")
-            if args.get("--to") is not None:
-                self.diff_to = check_date(args["--to"], flag="--to")
+                self.diff_from = check_date(args.text("--from") or "", flag="--from")
+            if to is not None:
+                self.diff_to = check_date(to, flag="--to")
                 if self.diff_to < self.diff_from:
                     raise UsageError(f"--from {self.diff_from} is after --to {self.diff_to}; --from is the older date")
-        elif args.get("--to") is not None:
-            if args["--to"] != "last-good":
-                raise UsageError(f'--to accepts only "last-good" (found: {args["--to"]!r})')
+        elif to is not None:
+            if to != "last-good":
+                raise UsageError(f'--to accepts only "last-good" (found: {to!r})')
             self.to_last_good = True
 
     def _endpoints(self, src: Sources) -> None:
@@ -136,7 +142,7 @@ class Door:
             Path.home() / ".docker" / "config.json"
         marathon, where = src.pick_from("--marathon", "MARATHON_URL", "marathon")
         self.marathon_url = _url(where, marathon)
-        self.marathon_user: str | None = src.pick("--user", "MARATHON_USER", "marathon_user")
+        self.marathon_user = src.pick("--user", "MARATHON_USER", "marathon_user")
         self.marathon_password = _marathon_password(args, environ)
         if self.marathon_user and self.marathon_password:
             REGISTRY.add_user(self.marathon_user, self.marathon_password)
@@ -146,7 +152,7 @@ class Door:
         self.marathon_auth = AuthMode(auth)
         self.tls = _tls(args, environ, src.config)
         self.slack_webhook: Secret | None = None
-        slack = args.get("--slack") or environ.get("SLACK_WEBHOOK_URL")
+        slack = args.text("--slack") or environ.get("SLACK_WEBHOOK_URL")
         if slack:
             if not re.match(r"^https://", slack) and not _loopback_http(slack):
                 # The URL is the credential: over http it would cross the network in clear.
@@ -158,7 +164,7 @@ class Door:
                 Secret(token, "the Slack webhook URL")
         self.slack_token = Secret(environ["SLACK_BOT_TOKEN"], "SLACK_BOT_TOKEN") if environ.get("SLACK_BOT_TOKEN") \
             else None
-        self.slack_channel: str | None = src.pick("--slack-channel", "SLACK_CHANNEL", "slack_channel")
+        self.slack_channel = src.pick("--slack-channel", "SLACK_CHANNEL", "slack_channel")
 
     def _behaviour(self, src: Sources) -> None:
         args, environ, config = src.args, src.environ, src.config
@@ -168,42 +174,42 @@ class Door:
         if not re.match(r"^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$", platform):
             raise UsageError(f'--platform must look like linux/amd64 (found: "{platform}")')
         self.platform: str = platform
-        self.concurrency = _positive_int("--concurrency", src.pick("--concurrency", None, "concurrency", 16),
+        self.concurrency = _positive_int("--concurrency", src.pick_number("--concurrency", "concurrency", 16),
                                          MAX_CONCURRENCY)
-        self.parallel = _positive_int("--parallel", src.pick("--parallel", None, "parallel", 8), MAX_PARALLEL)
-        self.max_deployments = _positive_int("max_deployments", config.get("max_deployments", 100))
-        self.events = bool(config.get("events", False))
-        self.max_tags = _positive_int("max_tags", config.get("max_tags", DEFAULT_MAX_TAGS), 10**6)
+        self.parallel = _positive_int("--parallel", src.pick_number("--parallel", "parallel", 8), MAX_PARALLEL)
+        self.max_deployments = _positive_int("max_deployments", src.pick_number(None, "max_deployments", 100))
+        self.events = config.flag("events")
+        self.max_tags = _positive_int("max_tags", src.pick_number(None, "max_tags", DEFAULT_MAX_TAGS), 10**6)
         self.cache_dir: Path | None = None
-        if not args.get("--no-cache"):
+        if not args.switch("--no-cache"):
             cache = src.pick("--cache-dir", "ROLLBACK_CACHE_DIR", "cache_dir")
             self.cache_dir = Path(cache) if cache else _default_cache(environ)
         self.lock_dir, self.lock_dir_shared, self.state, self.zk_auth = _state_settings(src)
-        self.zk_session_timeout = _positive_float("zk_session_timeout", config.get("zk_session_timeout", 10.0))
-        self.timeout = _positive_float("--timeout", src.pick("--timeout", None, "timeout", DEFAULT_TIMEOUT))
+        self.zk_session_timeout = _positive_float("zk_session_timeout", src.pick_number(None, "zk_session_timeout", 10.0))
+        self.timeout = _positive_float("--timeout", src.pick_number("--timeout", "timeout", DEFAULT_TIMEOUT))
         policy = src.pick("--on-failure", None, "on_failure", "stop")
         if policy not in tuple(FailurePolicy):
             raise UsageError(f'--on-failure must be one of {", ".join(FailurePolicy)} (found: "{policy}")')
         self.on_failure = FailurePolicy(policy)
-        auto = args.get("--auto-rollback") or "on"
+        auto = args.text("--auto-rollback") or "on"
         if auto not in ("on", "off"):
             raise UsageError(f'--auto-rollback must be on or off (found: "{auto}")')
         self.auto_rollback = auto == "on"
         # every class the executor can report is accepted: the list is FailureClass itself
-        rollback_on = config.get("rollback_on", sorted(DEFAULT_ROLLBACK_ON))
+        rollback_on = config.items("rollback_on") if "rollback_on" in config else sorted(DEFAULT_ROLLBACK_ON)
         known = [str(c) for c in FailureClass]
         bad = [c for c in rollback_on if c not in known]
         if bad:
             raise UsageError(f"config 'rollback_on' has unknown classes {bad} (known: {', '.join(known)})")
-        self.rollback_on = frozenset(FailureClass(c) for c in rollback_on)
-        self.health_grace = _positive_float("health_grace", config.get("health_grace", 60.0))
+        self.rollback_on = frozenset(FailureClass(str(c)) for c in rollback_on)
+        self.health_grace = _positive_float("health_grace", src.pick_number(None, "health_grace", 60.0))
         self.app_ids = _str_map(config, "apps")
-        self.app_group: str | None = config.get("app_group")
+        self.app_group = config.text("app_group")
         self.waves = _waves(config)
-        self.pin_digest = bool(config.get("pin_digest", False))
+        self.pin_digest = config.flag("pin_digest")
         ledger = src.pick("--ledger", "ROLLBACK_LEDGER", "ledger")
         self.ledger = Path(ledger) if ledger else self.dump / "ledger.jsonl"
-        self.actor: str = src.pick("--actor", "BUILD_USER", None) or environ.get("USER") or _whoami()
+        self.actor = src.pick("--actor", "BUILD_USER", None) or environ.get("USER") or _whoami()
         # a BUILD_URL with user:token@ would carry a credential into reports, JUnit and Slack
         if environ.get("BUILD_URL"):
             _userinfo_secret("BUILD_URL", environ["BUILD_URL"])
@@ -211,21 +217,18 @@ class Door:
 
     def _history(self, src: Sources) -> None:
         args, config = src.args, src.config
-        rule = args.get("--rule") or config.get("rule", "built")
+        rule = args.text("--rule") or (config.text("rule") if "rule" in config else "built")
         if rule not in RULES:
             raise UsageError(f'--rule must be built, ran or good (found: "{rule}")')
-        strict = config.get("strict", False)
-        if not isinstance(strict, bool):
-            raise UsageError(f"config 'strict' must be true or false (found: {strict!r})")
-        self.with_config = bool(args.get("--with-config"))
-        if self.with_config and args.get("--rule") in ("built", "good"):
+        self.with_config = args.switch("--with-config")
+        if self.with_config and args.text("--rule") in ("built", "good"):
             raise UsageError("--with-config restores the definition Marathon held at the date, which is --rule=ran; "
-                             f"drop --rule={args['--rule']}")
+                             f"drop --rule={args.text('--rule')}")
         self.rule = Rule.RAN if self.with_config else Rule(rule)
-        self.strict = bool(args.get("--strict")) or strict
-        self.history_timeout = _positive_float("history_timeout", config.get("history_timeout", 10.0))
-        self.min_soak = _positive_float("min_soak", config.get("min_soak", DEFAULT_MIN_SOAK))
-        self.max_versions = _positive_int("max_versions", config.get("max_versions", DEFAULT_READ_CAP), 100_000)
+        self.strict = args.switch("--strict") or config.flag("strict")  # the file's type was checked on load
+        self.history_timeout = _positive_float("history_timeout", src.pick_number(None, "history_timeout", 10.0))
+        self.min_soak = _positive_float("min_soak", src.pick_number(None, "min_soak", DEFAULT_MIN_SOAK))
+        self.max_versions = _positive_int("max_versions", src.pick_number(None, "max_versions", DEFAULT_READ_CAP), 100_000)
 
     # -- the groups ------------------------------------------------------------------------------
 

@@ -13,9 +13,10 @@ import re
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Mapping, overload
 
-from ..config_file import load_config
+from ..config_file import Config
+from ..usage import CommandLine
 from ..errors import UsageError
 from ..instants import is_date
 from ..secret import REGISTRY, Secret, redact, shorten, split_userinfo
@@ -39,33 +40,47 @@ DEFAULT_TIMEOUT = 600.0
 RULES = tuple(Rule)
 
 
-Args = Mapping[str, Any]  # docopt's dict: option name -> what was typed (a string, a list, a bool, None)
 
 
 @dataclass(frozen=True)
 class Sources:
-    """Where a setting can come from: docopt's dict, the environment, the config file."""
+    """Where a setting can come from: the command line, the environment, the config file (each typed at its edge)."""
 
-    args: Args
+    args: CommandLine
     environ: Mapping[str, str]
-    config: Args
+    config: Config
 
-    def pick(self, flag: str | None, env_name: str | None, key: str | None, default: Any = None) -> Any:
-        """flag > environment variable > config file > default."""
-        return self.pick_from(flag, env_name, key, default)[0]
+    @overload
+    def pick(self, flag: str | None, env_name: str | None, key: str | None, default: str) -> str: ...
+
+    @overload
+    def pick(self, flag: str | None, env_name: str | None, key: str | None, default: None = None) -> str | None: ...
+
+    def pick(self, flag: str | None, env_name: str | None, key: str | None, default: str | None = None) -> str | None:
+        """A text setting: flag > environment variable > config file > default."""
+        value = self.pick_from(flag, env_name, key, default)[0]
+        return default if value is None else value
 
     def pick_from(self, flag: str | None, env_name: str | None, key: str | None,
-                  default: Any = None) -> tuple[Any, str]:
-        """The value ``pick`` chooses, and where it came from (``--marathon``, ``MARATHON_URL`` or ``config
+                  default: str | None = None) -> tuple[str | None, str]:
+        """The text ``pick`` chooses, and where it came from (``--marathon``, ``MARATHON_URL`` or ``config
         key marathon``), so a bad value is blamed on the place the user must fix."""
-        given = self.args.get(flag) if flag else None
-        if given not in (None, False):
+        given = self.args.text(flag) if flag else None
+        if given is not None:
             return given, flag or ""
         if env_name and self.environ.get(env_name):
             return self.environ[env_name], env_name
         if key and key in self.config:
-            return self.config[key], f"config key {key}"
+            return self.config.text(key), f"config key {key}"
         return default, flag or env_name or f"config key {key}"
+
+    def pick_number(self, flag: str | None, key: str, default: float | None) -> object:
+        """A number setting, as typed (flag > config file > default); ``_positive_int`` or ``_positive_float``
+        checks it, and names it in its message."""
+        given = self.args.text(flag) if flag else None
+        if given is not None:
+            return given
+        return self.config.raw(key) if key in self.config else default
 
 
 # Upper bounds: a pool of --parallel=10**8 connections is allocated up front (minutes and gigabytes
@@ -165,17 +180,17 @@ def _loopback_http(url: str) -> bool:
 CA_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 
 
-def _tls(args: Args, environ: Mapping[str, str], config: Args) -> TLS:
+def _tls(args: CommandLine, environ: Mapping[str, str], config: Config) -> TLS:
     """--ca-bundle > ROLLBACK_CA_BUNDLE > config ca_bundle > REQUESTS_CA_BUNDLE > CURL_CA_BUNDLE > system CAs."""
-    candidates: list[tuple[str, Any]] = [("--ca-bundle", args.get("--ca-bundle")),
-                                         ("ROLLBACK_CA_BUNDLE", environ.get("ROLLBACK_CA_BUNDLE")),
-                                         ("config ca_bundle", config.get("ca_bundle"))]
+    candidates: list[tuple[str, str | None]] = [("--ca-bundle", args.text("--ca-bundle")),
+                                                ("ROLLBACK_CA_BUNDLE", environ.get("ROLLBACK_CA_BUNDLE")),
+                                                ("config ca_bundle", config.text("ca_bundle"))]
     candidates += [(name, environ.get(name)) for name in CA_VARIABLES]
     source, ca_bundle = next(((n, v) for n, v in candidates if v), ("--ca-bundle", None))
     if ca_bundle and not Path(ca_bundle).is_file():
         hint = "; fix or unset it (the tool reads it as a CA bundle setting)" if source in CA_VARIABLES else ""
         raise UsageError(f"{source} {ca_bundle} is not a readable file{hint}")
-    return TLS(ca_bundle=ca_bundle, insecure=bool(args.get("--insecure")), source=source)
+    return TLS(ca_bundle=ca_bundle, insecure=args.switch("--insecure"), source=source)
 
 
 def _timezone(value: str | None) -> dt.tzinfo:
@@ -246,8 +261,8 @@ def _pairs(name: str, values: list[str], *, url: bool = False) -> tuple[tuple[st
     return tuple(pairs)
 
 
-def _waves(config: Args) -> tuple[tuple[str, ...], ...]:
-    raw = config.get("waves", [])
+def _waves(config: Config) -> tuple[tuple[str, ...], ...]:
+    raw = config.items("waves")
     waves: list[tuple[str, ...]] = []
     for wave in raw:
         if isinstance(wave, str):
@@ -258,11 +273,12 @@ def _waves(config: Args) -> tuple[tuple[str, ...], ...]:
     return tuple(waves)
 
 
-def _str_map(config: Args, key: str) -> dict[str, str]:
-    raw = config.get(key, {})
-    if not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
+def _str_map(config: Config, key: str) -> dict[str, str]:
+    raw = config.mapping(key)
+    typed = {k: v for k, v in raw.items() if isinstance(k, str) and isinstance(v, str)}
+    if len(typed) != len(raw):
         raise UsageError(f"config {key!r} must map names to strings (found: {shorten(raw)})")
-    return dict(raw)
+    return typed
 
 
 def _registry_credentials(environ: Mapping[str, str]) -> RegistryCredentials | None:
@@ -276,11 +292,11 @@ def _registry_credentials(environ: Mapping[str, str]) -> RegistryCredentials | N
     return None
 
 
-def _marathon_password(args: Args, environ: Mapping[str, str]) -> Secret | None:
-    if args.get("--pwd"):
-        return Secret(args["--pwd"], "--pwd")
-    if args.get("--pwd-file"):
-        path = args["--pwd-file"]
+def _marathon_password(args: CommandLine, environ: Mapping[str, str]) -> Secret | None:
+    password, path = args.text("--pwd"), args.text("--pwd-file")
+    if password:
+        return Secret(password, "--pwd")
+    if path:
         try:
             return Secret(Path(path).read_text(encoding="utf-8").strip(), "the password in --pwd-file")
         except OSError as exc:
@@ -307,9 +323,9 @@ def _state_settings(src: Sources) -> tuple[Path, bool, StateUrl, Secret | None]:
         user, colon, password = auth.partition(":")
         if not (user and colon and password):
             raise UsageError("ROLLBACK_ZK_AUTH must be user:password (ZooKeeper digest credentials)")
-    for name, value in (("--lock-dir", src.args.get("--lock-dir")),
+    for name, value in (("--lock-dir", src.args.text("--lock-dir")),
                         ("ROLLBACK_LOCK_DIR", src.environ.get("ROLLBACK_LOCK_DIR") or None),  # set empty: unset
-                        ("config lock_dir", src.config.get("lock_dir"))):
+                        ("config lock_dir", src.config.raw("lock_dir"))):
         if value is None:
             continue
         if not isinstance(value, str) or not value.strip() or not Path(value).is_absolute():

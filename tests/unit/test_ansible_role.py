@@ -25,7 +25,7 @@ import pytest
 import yaml
 from docopt import DocoptExit
 
-from fleetrewind.usage import USAGE, parse_command_line
+from fleetrewind.usage import USAGE, Given, parse_command_line
 
 ROOT = Path(__file__).resolve().parents[2]
 ANSIBLE = ROOT / "ansible"
@@ -230,7 +230,7 @@ def tool_argv(argv: list[str]) -> list[str]:
 USAGE_OPTIONS = set(re.findall(r"(?<![\w-])(--[a-z][a-z-]*)", USAGE))
 
 
-def docopt_accepts(argv: list[str]) -> dict[str, Any]:
+def docopt_accepts(argv: list[str]) -> Mapping[str, Given]:
     """The tool's own parser, on the arguments after the program name; raises on a bad line.
 
     docopt also takes unique prefixes of long options: every option must be spelled in full.
@@ -238,7 +238,7 @@ def docopt_accepts(argv: list[str]) -> dict[str, Any]:
     for arg in argv[1:]:
         if arg.startswith("--"):
             assert arg.split("=", 1)[0] in USAGE_OPTIONS, f"{arg!r} is not spelled as in the usage text"
-    return parse_command_line(argv[1:])
+    return parse_command_line(argv[1:]).given
 
 
 def referenced_names(text: str) -> set[str]:

@@ -14,7 +14,8 @@ TROUBLE = (ROOT / "docs" / "troubleshooting.md").read_text(encoding="utf-8")
 CONFIG = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
 # Raised only inside the tool, never shown to a user as such.
 INTERNAL = {"not an object", "SlackNotifier needs a webhook, or a token and a channel",
-            "not a cached definition"}  # a broken cache entry: dropped and read again, never shown
+            "not a cached definition",  # a broken cache entry: dropped and read again, never shown
+            "the usage text declares no such option"}  # docopt typed a value the usage text cannot give: a bug
 
 
 def _norm(text: str) -> str:

@@ -17,10 +17,10 @@ def test_the_example_names_every_config_key() -> None:
 
 
 def test_the_example_loads_as_it_is_and_with_its_defaults_uncommented(tmp_path: Path) -> None:
-    assert load_config(str(EXAMPLE))["registry"] == "https://registry.example.com"
+    assert load_config(str(EXAMPLE)).text("registry") == "https://registry.example.com"
     uncommented = tmp_path / "rollback.yaml"
     uncommented.write_text(re.sub(r"^# (?=[a-z_]+:)", "", EXAMPLE.read_text(), flags=re.MULTILINE))
-    loaded = load_config(str(uncommented))
+    loaded = load_config(str(uncommented)).values
     assert set(loaded) == set(KEYS)
     assert (loaded["state"], loaded["zk_session_timeout"], loaded["min_soak"], loaded["max_versions"],
             loaded["max_tags"]) == ("file", 10, 600, 200, 2000)

@@ -13,7 +13,7 @@ from fleetrewind.errors import UsageError
 from fleetrewind.planning.make import PlanRequest
 from fleetrewind.settings.build import Door, from_args, read
 from fleetrewind.settings.commands import PlanSettings, RunSettings, dumps_settings
-from fleetrewind.usage import parse_command_line
+from fleetrewind.usage import CommandLine, parse_command_line
 
 PLAN = ("plan", "--date=2026-11-19", "--env=prod")
 GET = ("get", "--repo=api,web", "--env=prod")
@@ -24,9 +24,8 @@ def settings(*argv: str, env: dict[str, str] | None = None) -> Door:
     return read(_args(*argv), env or {})
 
 
-def _args(*argv: str) -> dict[str, Any]:
-    args: dict[str, Any] = parse_command_line(list(argv))
-    return args
+def _args(*argv: str) -> CommandLine:
+    return parse_command_line(list(argv))
 
 
 def refused(*argv: str, env: dict[str, str] | None = None) -> str:

@@ -26,7 +26,7 @@ REFUSED = [["nothing"], ["get", "--repo=a", "--env=p", "extra"], ["plan", "--dat
 
 @pytest.mark.parametrize("argv", LINES, ids=lambda argv: " ".join(argv) or "none")
 def test_a_line_parses_as_docopt_parses_it(argv: list[str]) -> None:
-    assert parse_command_line(argv) == dict(docopt(USAGE, argv=argv, default_help=False, version=None))
+    assert parse_command_line(argv).given == dict(docopt(USAGE, argv=argv, default_help=False, version=None))
 
 
 @pytest.mark.parametrize("argv", REFUSED, ids=lambda argv: " ".join(argv) or "none")
@@ -39,8 +39,8 @@ def test_a_line_docopt_refuses_is_refused(argv: list[str]) -> None:
 
 def test_an_answer_shares_no_list_with_the_next() -> None:
     first = parse_command_line(["deploy", "--env=prod", "--image=api=2"])
-    first["--health-url"].append("api=http://changed")
-    assert parse_command_line(["deploy", "--env=prod", "--image=api=2"])["--health-url"] == []
+    first.given["--health-url"].append("api=http://changed")  # type: ignore[union-attr]
+    assert parse_command_line(["deploy", "--env=prod", "--image=api=2"]).texts("--health-url") == []
 
 
 def test_version_loads_neither_the_commands_nor_the_http_stack() -> None:
