@@ -27,11 +27,11 @@ def execute(settings: DiffSettings, console: Console) -> int:
         marathon = "no Marathon URL (--marathon or MARATHON_URL)"
     else:
         try:
-            platform = factory.platform(settings.marathon)
-            peeks = platform.peek(index.services)
-            # what was deployed in the span: Marathon's stored versions (best effort, per app)
-            app_ids, apps = readable(peeks)
             with factory.Clients(settings) as clients:
+                platform = clients.platform()
+                peeks = platform.peek(index.services)
+                # what was deployed in the span: Marathon's stored versions (best effort, per app)
+                app_ids, apps = readable(peeks)
                 failed = clients.inputs().failed(settings.env)
             history = platform.history(app_ids, apps, failed=failed)
         except UnreachableError as err:

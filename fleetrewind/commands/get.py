@@ -66,9 +66,9 @@ def _what_ran(settings: GetSettings, console: Console, index: Index) -> dict[str
     """Which services ran each day's release, from Marathon's history; never fatal (a warning, and no day
     known: every label then says 'ran: unknown', never nothing)."""
     try:
-        platform = factory.platform(settings.marathon)
-        fleet = platform.survey(index.services)  # one read of /v2/apps, with the tasks
         with factory.Clients(settings) as clients:
+            platform = clients.platform()
+            fleet = platform.survey(index.services)  # one read of /v2/apps, with the tasks
             inputs = clients.inputs()
             failed, journal = inputs.failed(settings.env), inputs.evidence(settings.env)
         history = platform.history(fleet.app_ids, fleet.apps, failed=failed)

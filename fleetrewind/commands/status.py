@@ -33,7 +33,7 @@ def execute(settings: StatusSettings, console: Console) -> int:
         store = clients.store()
         lock = lock_view(store, settings.env)
         last = last_run(store.entries(settings.env), settings.env)
-    platform = factory.platform(settings.marathon)
+        platform = clients.platform()
     failure: UnreachableError | None = None
     try:
         peeks = platform.peek(index.services)
