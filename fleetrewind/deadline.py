@@ -15,6 +15,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from .headerparse import Response
 from .socksdeadline import socks_pools as _socks_pools
 
 
@@ -100,7 +101,10 @@ def attach(conn: HTTPConnection) -> None:
 
 class _WatchedHTTPConnection(HTTPConnection):
     """Attaches the request's watch before connecting (for HTTPS, self.sock exists before the handshake:
-    it and its retries end at the deadline) and before each request on a reused connection."""
+    it and its retries end at the deadline) and before each request on a reused connection. Answers are
+    read by :class:`headerparse.Response` (the headers without the ``email`` package)."""
+
+    response_class = Response
 
     def connect(self) -> None:
         attach(self)

@@ -48,11 +48,15 @@ def socks_pools(attach: Attach, current: threading.local) -> PoolClasses:
         setattr(connect, "_fleetrewind", True)
         socks.socksocket.connect = connect  # create_connection connects every SOCKS socket through it
 
+    from .headerparse import Response
+
     class _Conn(contrib.SOCKSConnection):
+        response_class = Response
         connect = _attached(contrib.SOCKSConnection.connect, attach)
         request = _attached(contrib.SOCKSConnection.request, attach)
 
     class _TLSConn(contrib.SOCKSHTTPSConnection):
+        response_class = Response
         connect = _attached(contrib.SOCKSHTTPSConnection.connect, attach)
         request = _attached(contrib.SOCKSHTTPSConnection.request, attach)
 
