@@ -1,8 +1,11 @@
 """The playbook for real, through ansible-runner: tags get, plan, then run with a date, on localhost,
 against the real registry and the Marathon simulator (the prod inventory, endpoints overridden).
 
-The role installs the tool from this checkout into a virtualenv (once for the module), runs it
-with argv lists, and must never let the Marathon password reach Ansible's output or events.
+The role installs the tool into a virtualenv shared by the module's plays, runs it with argv
+lists, and must never let the Marathon password reach Ansible's output or events. The first test
+plays with the role's default source, this checkout, which pip builds again in every play
+(docs/ansible.md, "Installation and idempotency"); the others install a wheel of the checkout
+built once for the session, with its dependencies, from that folder only (--no-index).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -57,15 +61,24 @@ class World:
     sim: Simulator
     home: Path
     fetch: Path
+    wheels: Path
 
     def tags(self) -> dict[str, str]:
         apps = self.sim.apps
         return {n: apps[f"/ds/prod/shop/{n}"]["container"]["docker"]["image"].rsplit(":", 1)[1] for n in SERVICES}
 
-    def play(self, tags: str, *, verbosity: int = 0, **extravars: Any) -> Played:
-        """One ansible-playbook run in a temporary private_data_dir, removed afterwards."""
+    def play(self, tags: str, *, verbosity: int = 0, checkout: bool = False, **extravars: Any) -> Played:
+        """One ansible-playbook run in a temporary private_data_dir, removed afterwards; the tool from
+        the session's wheel, or with ``checkout`` from the role's default source (this checkout)."""
         private = Path(tempfile.mkdtemp(prefix="runner-"))
+        [wheel] = self.wheels.glob("fleetrewind-*.whl")
+        install = {} if checkout else {
+            "fleet_rollback_source": str(wheel),
+            "fleet_rollback_constraints": str(ROOT / "requirements.txt"),
+            "fleet_rollback_pip_extra_args": f"--no-index --find-links={self.wheels}",
+        }
         variables = {
+            **install,
             "fleet_rollback_dir": str(self.home),
             "fleet_rollback_fetch_dir": str(self.fetch),
             "fleet_rollback_services": [PREFIX + s for s in SERVICES],
@@ -92,8 +105,18 @@ class World:
             shutil.rmtree(private, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tool's wheel, built once from this checkout, and its dependencies' wheels at the pinned versions."""
+    folder = tmp_path_factory.mktemp("wheels")
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", f"--wheel-dir={folder}",
+                            "-c", str(ROOT / "requirements.txt"), str(ROOT)], capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stderr[-4000:]
+    return folder
+
+
 @pytest.fixture(scope="module")
-def world(registry: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def world(registry: Any, wheels: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     populate(registry.url, SAMPLE_FLEET, prefix=PREFIX)
     host = registry.url.split("://", 1)[1]
     apps = [{
@@ -102,7 +125,7 @@ def world(registry: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[W
     } for name in SERVICES]
     base = tmp_path_factory.mktemp("ansible-runner")
     with Simulator(apps=apps, auth=(USER, PASSWORD), deploy_seconds=0.2) as sim:
-        yield World(registry.url, host, sim, base / "home", base / "fetch")
+        yield World(registry.url, host, sim, base / "home", base / "fetch", wheels)
 
 
 def _assert_no_password(played: Played, world: World) -> None:
@@ -113,7 +136,7 @@ def _assert_no_password(played: Played, world: World) -> None:
 
 
 def test_get_plan_then_run_puts_the_fleet_at_the_date(world: World) -> None:
-    got = world.play("get")
+    got = world.play("get", checkout=True)
 
     assert (got.status, got.rc) == ("successful", 0), got.stdout[-4000:]
     dates = json.loads((world.fetch / "dates.json").read_text())
@@ -125,7 +148,7 @@ def test_get_plan_then_run_puts_the_fleet_at_the_date(world: World) -> None:
     assert world.tags() == NEWEST  # get changes nothing in Marathon
     _assert_no_password(got, world)
 
-    planned = world.play("plan", fleet_rollback_date=DATE)
+    planned = world.play("plan", checkout=True, fleet_rollback_date=DATE)
 
     assert (planned.status, planned.rc) == ("successful", 0), planned.stdout[-4000:]
     plan = (world.fetch / "plan.txt").read_text()  # what Jenkins shows before the approval
@@ -134,7 +157,7 @@ def test_get_plan_then_run_puts_the_fleet_at_the_date(world: World) -> None:
     assert world.tags() == NEWEST
     _assert_no_password(planned, world)
 
-    ran = world.play("run", verbosity=3, fleet_rollback_date=DATE)  # -vvv prints every command Ansible runs
+    ran = world.play("run", verbosity=3, checkout=True, fleet_rollback_date=DATE)  # -vvv prints every command Ansible runs
 
     assert (ran.status, ran.rc) == ("successful", 0), ran.stdout[-4000:]
     assert world.tags() == AT_19  # worker back-filled from 2026-11-18
@@ -190,6 +213,9 @@ def test_status_and_diff_change_nothing_and_run_with_only_touches_only_that_serv
 
     assert (ran.status, ran.rc) == ("successful", 0), ran.stdout[-4000:]
     assert world.tags() == {**before, "api": NEWEST["api"]}
+    # the session's wheel, installed by an earlier play: pip leaves a wheel of the same version as it is
+    [installed] = ran.task_events("Install the tool into its virtualenv")
+    assert installed["event_data"]["res"]["changed"] is False
     report = json.loads(sorted(world.fetch.glob("report-*.json"))[-1].read_text())
     assert report["scope"]["in_scope"] == [PREFIX + "api"]
     _assert_no_password(ran, world)
