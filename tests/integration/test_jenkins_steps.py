@@ -237,8 +237,10 @@ def test_scope_rule_and_strict_reach_the_plan(job: Job) -> None:
     assert with_config.code == 2 and "with-config" in job.reason()  # no stored version at the date
 
 
-def test_every_parameter_reaches_the_tool(job: Job, tmp_path: Path) -> None:
-    """AT, RULE=good, STATE and ON_FAILURE as the tool receives them."""
+def test_every_parameter_reaches_the_tool(job: Job, zk: Any, tmp_path: Path) -> None:
+    """AT, RULE=good, STATE and ON_FAILURE as the tool receives them. STATE names the session's ZooKeeper:
+    a store nobody listens at keeps each stage waiting out the tool's connect timeout."""
+    state = zk.url(zk.chroot)
     seen = tmp_path / "seen.jsonl"
     spy = tmp_path / "python"
     spy.write_text(f"#!/bin/sh\n[ \"$1\" = - ] || printf '%s\\n' \"$*\" >>{seen}\n"
@@ -246,15 +248,14 @@ def test_every_parameter_reaches_the_tool(job: Job, tmp_path: Path) -> None:
     spy.chmod(0o755)
     (job.dump).mkdir(parents=True)
     (job.dump / "plan.json").write_text("{}")
-    job.stage("plan", ROLLBACK_PYTHON=str(spy), AT="2026-11-19T12:00:00+01:00", RULE="good",
-              STATE="zk://127.0.0.1:2181/fleetrewind")
-    job.stage("run", ROLLBACK_PYTHON=str(spy), ON_FAILURE="revert", STATE="zk://127.0.0.1:2181/fleetrewind")
+    job.stage("plan", ROLLBACK_PYTHON=str(spy), AT="2026-11-19T12:00:00+01:00", RULE="good", STATE=state)
+    job.stage("run", ROLLBACK_PYTHON=str(spy), ON_FAILURE="revert", STATE=state)
 
     calls = seen.read_text().splitlines()
     plan = next(c for c in calls if " plan " in c)
     run = next(c for c in calls if " run " in c)
     assert "--at=2026-11-19T12:00:00+01:00" in plan and "--rule=good" in plan and "--date" not in plan
-    assert "--state=zk://127.0.0.1:2181/fleetrewind" in plan.split() and "--state=zk://127.0.0.1:2181/fleetrewind" in run.split()
+    assert f"--state={state}" in plan.split() and f"--state={state}" in run.split()
     assert "--on-failure=revert" in run and f"--plan={job.dump}/plan.json" in run
 
 
