@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar, Self
 
 
 class QuietServer(ThreadingHTTPServer):
@@ -41,3 +42,36 @@ class BackgroundServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+
+
+class Served:
+    """A test server's life cycle: ``start`` listens on a free port (again: nothing), ``stop``, a ``with``
+    block, and its ``url`` once started. A subclass names its thread and gives its request handler."""
+
+    thread_name: ClassVar[str]
+    _server: BackgroundServer | None = None
+
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        raise NotImplementedError
+
+    def start(self) -> Self:
+        if self._server is None:
+            self._server = BackgroundServer(self.handler(), name=self.thread_name)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError(f"{type(self).__name__} is not started; call start() first")
+        return self._server.url

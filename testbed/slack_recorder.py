@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
-from testbed.serving import BackgroundServer
+from testbed.serving import Served
 
 MODES = ("ok", "500", "429", "invalid_token")
 
@@ -31,8 +31,10 @@ class Received(NamedTuple):
     body: Any
 
 
-class SlackRecorder:
+class SlackRecorder(Served):
     """Records webhook and Web API calls on 127.0.0.1; a context manager."""
+
+    thread_name = "slack-recorder"
 
     def __init__(
         self,
@@ -49,7 +51,6 @@ class SlackRecorder:
         self.received: list[Received] = []
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
-        self._server: BackgroundServer | None = None
 
     @property
     def mode(self) -> str:
@@ -61,28 +62,8 @@ class SlackRecorder:
             raise ValueError(f"mode must be one of {', '.join(MODES)} (found: {value!r})")
         self._mode = value
 
-    def start(self) -> "SlackRecorder":
-        """Listen on a free port; idempotent."""
-        if self._server is None:
-            self._server = BackgroundServer(_make_handler(self), name="slack-recorder")
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
-
-    def __enter__(self) -> "SlackRecorder":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("SlackRecorder is not started; call start() first")
-        return self._server.url
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        return _make_handler(self)
 
     @property
     def webhook_url(self) -> str:

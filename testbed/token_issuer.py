@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from testbed import tls
-from testbed.serving import BackgroundServer
+from testbed.serving import Served
 
 
 def b64url(data: bytes) -> str:
@@ -52,8 +52,10 @@ def parse_scope(scope: str) -> dict[str, object] | None:
     return {"type": kind, "name": name, "actions": [a for a in actions.split(",") if a]}
 
 
-class TokenIssuer:
+class TokenIssuer(Served):
     """Issue registry Bearer tokens on 127.0.0.1; use as a context manager or start()/stop()."""
+
+    thread_name = "token-issuer"
 
     def __init__(
         self,
@@ -85,33 +87,11 @@ class TokenIssuer:
         self._lock = threading.Lock()
         #: Every token request: dicts with user, scopes, status (for tests on token caching).
         self.requests: list[dict[str, object]] = []
-        self._server: BackgroundServer | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def start(self) -> "TokenIssuer":
-        """Listen on 127.0.0.1 on a free port; idempotent."""
-        if self._server is None:
-            self._server = BackgroundServer(_make_handler(self), name="token-issuer")
-        return self
-
-    def stop(self) -> None:
-        """Stop listening (the certificate files stay until the issuer is garbage collected)."""
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
-
-    def __enter__(self) -> "TokenIssuer":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("TokenIssuer is not started; call start() first")
-        return self._server.url
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        return _make_handler(self)  # stopping leaves the certificate files until the issuer is collected
 
     @property
     def realm(self) -> str:
