@@ -7,7 +7,7 @@ Every name must be a service of the fleet, checked before anything is read from 
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Sequence
 
 from ..errors import UsageError
 from ..secret import shorten

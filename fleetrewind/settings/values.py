@@ -21,14 +21,10 @@ from ..errors import UsageError
 from ..instants import is_date
 from ..secret import REGISTRY, Secret, redact, shorten, split_userinfo
 from ..registry.auth import RegistryCredentials
-from ..model.states import DEFAULT_ROLLBACK_ON, FailureClass
 from ..model.plan import FailurePolicy, Rule
-from ..model.scope import Scope
-from ..planning.scope import parse_pinned, parse_scope_flag
 from ..releases.index import find_zone
-from ..model.names import check_env, check_service
-from ..releases.tags import DEFAULT_BRANCHES, DEFAULT_TAG_PATTERN, branch_for_env, compile_tag_pattern, parse_services
-from ..transport import TLS, sanitize_url
+from ..model.names import check_service
+from ..transport import TLS
 from ..state.file import default_lock_dir
 from ..state.url import StateUrl, parse_state_url
 

@@ -16,7 +16,7 @@ from typing import Callable, Protocol, Sequence
 from ..errors import UsageError
 from ..platform.timeline import Failed, parse_instant
 from ..model.journal import JournalEntry, RunEntry
-from ..model.lockrecord import RunInFlight, LockRecord, parse_in_flight
+from ..model.lockrecord import RunInFlight, LockRecord
 from ..model.states import GOOD_STATES, Status
 
 REVERTED = Status.ROLLED_BACK  # a service's status when it failed and was put back on its snapshot image
