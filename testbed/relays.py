@@ -13,32 +13,23 @@ import time
 from http.server import BaseHTTPRequestHandler
 
 from testbed.hostile import Seen
-from testbed.serving import BackgroundServer
+from testbed.serving import BackgroundServer, TcpListener
 
 
-class TrickleRelay:
-    """``TrickleRelay(port, interval)``: a TCP relay on 127.0.0.1 that slows the server's bytes to one per interval."""
+class TrickleRelay(TcpListener):
+    """``TrickleRelay(port, interval)``: a TCP relay on 127.0.0.1 that slows the server's bytes to one per interval;
+    ``accepted`` counts the connections the client opened."""
 
     def __init__(self, target_port: int, interval: float) -> None:
         self.target_port = target_port
         self.interval = interval
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port: int = self._listener.getsockname()[1]
-        self._stopped = threading.Event()
         self.relayed = 0  # bytes passed from the server to the client
-        self.accepted = 0  # connections the client opened
-        threading.Thread(target=self._accept, name="trickle-relay", daemon=True).start()
+        super().__init__(name="trickle-relay")
 
-    def _accept(self) -> None:
-        while not self._stopped.is_set():
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            self.accepted += 1
-            upstream = socket.create_connection(("127.0.0.1", self.target_port))
-            threading.Thread(target=self._pump, args=(client, upstream, 0.0, False), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client, self.interval, True), daemon=True).start()
+    def connected(self, client: socket.socket) -> None:
+        upstream = socket.create_connection(("127.0.0.1", self.target_port))
+        threading.Thread(target=self._pump, args=(client, upstream, 0.0, False), daemon=True).start()
+        threading.Thread(target=self._pump, args=(upstream, client, self.interval, True), daemon=True).start()
 
     def _pump(self, source: socket.socket, sink: socket.socket, interval: float, count: bool) -> None:
         try:
@@ -62,16 +53,6 @@ class TrickleRelay:
                     sock.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
-
-    def stop(self) -> None:
-        self._stopped.set()
-        self._listener.close()
-
-    def __enter__(self) -> "TrickleRelay":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 class Redirector:

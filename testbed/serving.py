@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -75,3 +76,37 @@ class Served:
         if self._server is None:
             raise RuntimeError(f"{type(self).__name__} is not started; call start() first")
         return self._server.url
+
+
+class TcpListener:
+    """A TCP listener on 127.0.0.1 (a free port) whose accept thread hands each client to ``connected``;
+    ``accepted`` counts them. A subclass sets what ``connected`` needs before calling ``__init__``."""
+
+    def __init__(self, *, name: str) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self._listener.getsockname()[1]
+        self._stopped = threading.Event()
+        self.accepted = 0
+        threading.Thread(target=self._accept, name=name, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            self.connected(client)
+
+    def connected(self, client: socket.socket) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._listener.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

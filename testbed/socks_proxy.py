@@ -2,7 +2,7 @@
 
 ``SocksProxy(interval)`` answers the SOCKS5 greeting and CONNECT request one byte every
 ``interval`` seconds (0: at once), then relays bytes both ways to the address asked for.
-``connections`` counts the clients it accepted.
+``accepted`` counts the clients it accepted.
 """
 
 from __future__ import annotations
@@ -12,28 +12,20 @@ import struct
 import threading
 import time
 
+from testbed.serving import TcpListener
 
-class SocksProxy:
+
+class SocksProxy(TcpListener):
     def __init__(self, interval: float = 0.0) -> None:
         self.interval = interval
-        self.connections = 0
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port: int = self._listener.getsockname()[1]
-        self._stop = threading.Event()
-        threading.Thread(target=self._accept, name="socks-proxy", daemon=True).start()
+        super().__init__(name="socks-proxy")
 
     @property
     def url(self) -> str:
         return f"socks5://127.0.0.1:{self.port}"
 
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            self.connections += 1
-            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+    def connected(self, client: socket.socket) -> None:
+        threading.Thread(target=self._serve, args=(client,), daemon=True).start()
 
     def _send(self, sock: socket.socket, data: bytes) -> None:
         for byte in data:
@@ -59,16 +51,6 @@ class SocksProxy:
             return
         for source, sink in ((client, upstream), (upstream, client)):
             threading.Thread(target=_pump, args=(source, sink), daemon=True).start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._listener.close()
-
-    def __enter__(self) -> "SocksProxy":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def _pump(source: socket.socket, sink: socket.socket) -> None:
