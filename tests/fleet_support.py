@@ -11,12 +11,34 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import requests
 
 from fleetrewind.cli import main
 from testbed.fleet import SAMPLE_FLEET, populate
+
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 15) -> None:
+    """Poll ``condition`` until it holds; fail the test naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
+def signal_when(proc: subprocess.Popen[str], condition: Callable[[], bool], what: str, sig: int, *,
+                timeout: float = 15) -> tuple[str, str]:
+    """Send ``sig`` to ``proc`` once ``condition`` holds; its stdout and stderr (killed if it hangs)."""
+    try:
+        wait_for(condition, what, timeout)
+        proc.send_signal(sig)
+        return proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,8 @@ import fleetrewind.rollout.usecase as usecase_module
 import fleetrewind.report.files as files_module
 from fleetrewind.state.file import FileStore
 from testbed.serving import BackgroundServer
-from tests.fleet_support import env_lock
-from tests.integration.test_faults import (NAMES, ROOT, World, _start_run, _subprocess_env, _wait_for, app_id,  # noqa: F401
+from tests.fleet_support import env_lock, signal_when
+from tests.integration.test_faults import (NAMES, ROOT, World, _start_run, _subprocess_env, app_id,  # noqa: F401
                                assert_every_service_tracked, assert_snapshot_of_the_original, error_lines, indexed,
                                make_world, svc, undo_restores_everything, when_puts)
 
@@ -88,19 +88,6 @@ def rewriting(make_world: Callable[..., World]) -> Iterator[tuple[World, Rewrite
     world.env["MARATHON_URL"] = rewriter.url
     yield world, rewriter
     rewriter.stop()
-
-
-def signal_when(proc: subprocess.Popen[str], condition: Callable[[], bool], what: str,
-                sig: int) -> tuple[str, str]:
-    """Send ``sig`` to ``proc`` once ``condition`` holds; its stdout and stderr (killed if it hangs)."""
-    try:
-        _wait_for(condition, what)
-        proc.send_signal(sig)
-        return proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 def app_path(name: str) -> str:

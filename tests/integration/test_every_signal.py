@@ -13,8 +13,7 @@ from typing import Callable
 
 import pytest
 
-from tests.fleet_support import env_lock
-from tests.integration.test_after_first_change import signal_when
+from tests.fleet_support import env_lock, signal_when
 from tests.integration.test_faults import (World, _start_run, assert_every_service_tracked, indexed,  # noqa: F401
                                            make_world)
 

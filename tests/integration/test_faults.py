@@ -344,8 +344,3 @@ def _start_run(world: World, timeout: str = "20") -> subprocess.Popen[str]:
                             text=True)
 
 
-def _wait_for(condition: Callable[[], bool], what: str, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.01)

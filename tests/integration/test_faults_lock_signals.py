@@ -21,8 +21,8 @@ from typing import Callable, Iterator
 import pytest
 
 from testbed.serving import BackgroundServer
-from tests.fleet_support import env_lock
-from tests.integration.test_faults import (World, _start_run, _wait_for, assert_every_service_tracked,
+from tests.fleet_support import env_lock, signal_when, wait_for
+from tests.integration.test_faults import (World, _start_run, assert_every_service_tracked,
     assert_snapshot_of_the_original, error_lines, indexed, make_world, svc, undo_restores_everything)
 
 
@@ -31,7 +31,7 @@ def _first_run_in_flight(world: World) -> Iterator[subprocess.Popen[str]]:
     """A run of the world in a subprocess, once its first PUT is in; afterwards it must have ended well."""
     first = _start_run(world)
     try:
-        _wait_for(lambda: len(world.puts()) >= 1, "the first run's first PUT")
+        wait_for(lambda: len(world.puts()) >= 1, "the first run's first PUT")
         yield first
         _, err = first.communicate(timeout=30)
     finally:
@@ -167,14 +167,7 @@ def test_sigterm_in_the_middle_of_run_starts_nothing_new_and_writes_the_report(
         make_world: Callable[..., World], cli) -> None:
     world = make_world(deploy_seconds=1.5)
     proc = _start_run(world)
-    try:
-        _wait_for(lambda: len(world.puts()) >= 1, "the first PUT of wave 1")
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=20)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    out, err = signal_when(proc, lambda: len(world.puts()) >= 1, "the first PUT of wave 1", signal.SIGTERM)
 
     assert proc.returncode == 1, err
     assert "SIGTERM received: starting nothing new, writing the report" in err
@@ -223,14 +216,7 @@ def test_sigterm_while_slack_is_slow_to_announce_the_run_still_ends_with_a_repor
     with slow_webhook(0.8) as (webhook, arrived):
         world.env["SLACK_WEBHOOK_URL"] = webhook
         proc = _start_run(world)
-        try:
-            assert arrived.wait(15), "the run never announced itself"
-            proc.send_signal(signal.SIGTERM)
-            out, err = proc.communicate(timeout=20)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+        out, err = signal_when(proc, arrived.is_set, "the run to announce itself", signal.SIGTERM)
 
     assert proc.returncode == 1, err
     assert world.puts() == []

@@ -22,7 +22,7 @@ import pytest
 import requests
 
 from marathonsim import Simulator
-from tests.fleet_support import Indexed, env_lock, hold_lock, index_sample_fleet, release
+from tests.fleet_support import Indexed, env_lock, hold_lock, index_sample_fleet, release, signal_when
 
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -361,17 +361,7 @@ def test_sigterm_in_the_middle_of_a_run_starts_nothing_new_and_writes_the_report
     config = w.config(f"waves:\n  - [{svc('api')}, {svc('auth')}, {svc('worker')}]\n  - [{svc('web')}]\n")
     proc = subprocess.Popen([sys.executable, "rollback.py", *run_args(w, config, timeout="20")], cwd=ROOT,
                             env=subprocess_env(**w.env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 20
-        while len(w.puts()) < 3 and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.05)
-        assert len(w.puts()) == 3, "the first wave did not start"
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=20)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    out, err = signal_when(proc, lambda: len(w.puts()) == 3, "the first wave's three PUTs", signal.SIGTERM, timeout=20)
 
     assert proc.returncode == 1, err
     assert "SIGTERM received: starting nothing new" in err

@@ -26,7 +26,7 @@ from fleetrewind.state.url import parse_state_url
 from marathonsim import Simulator
 from testbed.demo import sample_apps
 from testbed.zookeeper import ZooKeeper
-from tests.fleet_support import Indexed, index_sample_fleet
+from tests.fleet_support import Indexed, index_sample_fleet, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 PREFIX = "t/zk-runs/"
@@ -143,13 +143,6 @@ def fleet(indexed: Indexed, zk: ZooKeeper) -> Iterator[Callable[..., Fleet]]:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def _wait_for(condition: Callable[[], bool], what: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.01)
-
-
 def _error(text: str) -> str:
     return [line for line in text.splitlines() if line.startswith("error:")][-1]
 
@@ -221,7 +214,7 @@ def test_a_holder_stopped_past_its_session_loses_the_lock_and_starts_nothing_mor
     world = fleet(deploy_seconds=0.5)
     holder, other = world.machines("agent-a"), world.machines("agent-b")
     proc = holder.start(*holder.run_args())
-    _wait_for(lambda: world.puts() >= 1, "the holder's first PUT")
+    wait_for(lambda: world.puts() >= 1, "the holder's first PUT", timeout=20)
     proc.send_signal(signal.SIGSTOP)
     store = open_store(parse_state_url(other.state), lock_dir=other.folder / "locks", shared=False,
                        ledger=other.folder / "l", dump=other.dump, session_timeout=SESSION)
@@ -253,7 +246,7 @@ def test_a_killed_run_is_named_by_status_and_run_on_another_machine_and_undone_f
     world = fleet(deploy_seconds=0.3)
     killed, other = world.machines("agent-a"), world.machines("laptop")
     proc = killed.start(*killed.run_args())
-    _wait_for(lambda: world.puts() >= 1, "the first PUT")
+    wait_for(lambda: world.puts() >= 1, "the first PUT", timeout=20)
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=10)
     [snapshot] = list(killed.dump.glob("snapshot-*.json"))
@@ -296,7 +289,7 @@ def test_the_store_lost_mid_run_starts_no_new_deployment_and_writes_the_report(
     world = fleet(deploy_seconds=1.0)
     machine = world.machines("agent-a")
     proc = machine.start(*machine.run_args())
-    _wait_for(lambda: world.puts() >= 1, "the first PUT")
+    wait_for(lambda: world.puts() >= 1, "the first PUT", timeout=20)
     zk.stop()
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 4, err
@@ -313,7 +306,7 @@ def test_the_file_store_names_a_killed_run_too_and_force_acknowledges_it(fleet: 
     machine = world.machines("agent-a")
     machine.state = "file"  # the embedded default: the record lies beside the lock, in the lock folder
     proc = machine.start(*machine.run_args())
-    _wait_for(lambda: world.puts() >= 1, "the first PUT")
+    wait_for(lambda: world.puts() >= 1, "the first PUT", timeout=20)
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=10)
     assert (machine.folder / "locks" / "rollback-prod.run").read_text()
