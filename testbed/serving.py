@@ -44,6 +44,12 @@ class BackgroundServer:
         self._server.server_close()
         self._thread.join(timeout=5)
 
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
 
 class Served:
     """A test server's life cycle: ``start`` listens on a free port (again: nothing), ``stop``, a ``with``

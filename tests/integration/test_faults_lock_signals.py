@@ -203,11 +203,8 @@ def slow_webhook(delay: float) -> Iterator[tuple[str, threading.Event]]:
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002
             pass
 
-    server = BackgroundServer(Handler, name="slow-webhook")
-    try:
+    with BackgroundServer(Handler, name="slow-webhook") as server:
         yield f"{server.url}/services/T0/B0/slowslowslow", arrived
-    finally:
-        server.stop()
 
 
 def test_sigterm_while_slack_is_slow_to_announce_the_run_still_ends_with_a_report(

@@ -78,17 +78,19 @@ class _Endless(BaseHTTPRequestHandler):
         pass
 
 
+def _deploy_against(handler: type[BaseHTTPRequestHandler], cli: Any, dump: Path) -> tuple[Any, str]:
+    """``deploy`` with ``handler`` serving as Marathon; the result, and the URL it was served at."""
+    with BackgroundServer(handler, name=handler.__name__) as server:
+        return cli("deploy", "--env=prod", "--image=api=2", f"--dump={dump}", f"--marathon={server.url}"), server.url
+
+
 def test_an_answer_that_never_ends_is_cut_at_the_bound_with_one_error(
         cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(transport_module, "MAX_ANSWER", 2**20)  # the product's bound is 128 MB; the same code
-    server = BackgroundServer(_Endless, name="endless")
-    try:
-        result = cli("deploy", "--env=prod", "--image=api=2", f"--dump={tmp_path}", f"--marathon={server.url}")
-    finally:
-        server.stop()
+    result, url = _deploy_against(_Endless, cli, tmp_path)
     assert result.code == 4, result.err
     [line] = errors(result.err)
-    assert line == (f"error: Marathon at {server.url} answered GET /v2/apps with more than 1 MB; refusing to read "
+    assert line == (f"error: Marathon at {url} answered GET /v2/apps with more than 1 MB; refusing to read "
                     "more (check the URL, or a proxy in front of it)")
 
 
@@ -125,11 +127,7 @@ class _ShortBody(BaseHTTPRequestHandler):
 
 
 def test_a_content_length_that_lies_says_the_answer_was_cut_short(cli: Any, tmp_path: Path) -> None:
-    server = BackgroundServer(_ShortBody, name="short-body")
-    try:
-        result = cli("deploy", "--env=prod", "--image=api=2", f"--dump={tmp_path}", f"--marathon={server.url}")
-    finally:
-        server.stop()
+    result, _ = _deploy_against(_ShortBody, cli, tmp_path)
     assert result.code == 4, result.err
     [line] = errors(result.err)
     assert "(the answer ended before the length it announced)" in line and "Error" not in line
