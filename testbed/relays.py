@@ -13,7 +13,7 @@ import time
 from http.server import BaseHTTPRequestHandler
 
 from testbed.hostile import Seen
-from testbed.serving import BackgroundServer, TcpListener
+from testbed.serving import BackgroundServer, TcpListener, shut_down
 
 
 class TrickleRelay(TcpListener):
@@ -48,11 +48,7 @@ class TrickleRelay(TcpListener):
         except OSError:
             pass
         finally:
-            for sock in (source, sink):
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+            shut_down(source, sink)
 
 
 class Redirector:

@@ -84,6 +84,15 @@ class Served:
         return self._server.url
 
 
+def shut_down(*socks: socket.socket) -> None:
+    """End a relayed connection both ways (the other side may be gone already)."""
+    for sock in socks:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
 class TcpListener:
     """A TCP listener on 127.0.0.1 (a free port) whose accept thread hands each client to ``connected``;
     ``accepted`` counts them. A subclass sets what ``connected`` needs before calling ``__init__``."""

@@ -12,7 +12,7 @@ import struct
 import threading
 import time
 
-from testbed.serving import TcpListener
+from testbed.serving import TcpListener, shut_down
 
 
 class SocksProxy(TcpListener):
@@ -60,8 +60,4 @@ def _pump(source: socket.socket, sink: socket.socket) -> None:
     except OSError:
         pass
     finally:
-        for sock in (source, sink):
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        shut_down(source, sink)
