@@ -4,6 +4,7 @@ fleetrewind imports only parts on a lower floor, and a command's settings go no 
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "fleetrewind"
@@ -43,7 +44,8 @@ def _parts() -> set[str]:
             if (p.is_file() and p.suffix == ".py") or (p / "__init__.py").is_file()}
 
 
-def _imports() -> set[tuple[str, str, str]]:
+@functools.cache  # one read of the package for the three tests
+def _imports() -> frozenset[tuple[str, str, str]]:
     """(the importing part, the imported part, the importing file) for every import across parts."""
     found, parts = set(), _parts()
     for path in PACKAGE.rglob("*.py"):
@@ -66,7 +68,7 @@ def _imports() -> set[tuple[str, str, str]]:
                 if target.startswith("fleetrewind."):
                     imported = target.split(".")[1]  # a name the package itself defines (__version__) is its __init__
                     found.add((module.split(".")[1], imported if imported in parts else "__init__", str(relative)))
-    return found
+    return frozenset(found)
 
 
 def test_every_part_is_on_a_floor() -> None:
