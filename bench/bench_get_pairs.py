@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench_get import ENV, fill, service_name  # noqa: E402
+from bench_get import ENV, compile_tool, fill, service_name  # noqa: E402
 from testbed.proxy import RegistryProxy  # noqa: E402
 from testbed.registry_server import RegistryServer  # noqa: E402
 
@@ -66,6 +66,8 @@ def main() -> int:
     storage = Path(args.data) / "registry-50x300"
     fill(storage, 50, 300, 4)
     services = [service_name(i) for i in range(min(args.services, 50))]
+    for checkout in args.checkouts:
+        compile_tool(checkout)
     seen: dict[Path, list[dict[str, float]]] = {checkout: [] for checkout in args.checkouts}
     loads = []
     work = Path(tempfile.mkdtemp(prefix="bench-pairs-"))
