@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
-
-import yaml
+from typing import TYPE_CHECKING, Any, Mapping
 
 from .errors import UsageError
 from .secret import secret_name, shorten
 from .inputs import read_text
+
+if TYPE_CHECKING:
+    import yaml
 
 # key -> (accepted types, description). Secrets are not accepted here on purpose.
 KEYS: dict[str, tuple[tuple[type, ...], str]] = {
@@ -52,20 +54,28 @@ KEYS: dict[str, tuple[tuple[type, ...], str]] = {
 }
 
 
-class _AliasFound(yaml.YAMLError):
+class _AliasFound(Exception):
     def __init__(self, line: int) -> None:
         super().__init__("alias")
         self.line = line
 
 
-class _NoAliasLoader(yaml.SafeLoader):
-    """safe_load, but an anchor or alias is refused: a few hundred bytes of aliases expand to gigabytes."""
+@functools.cache
+def _no_alias_loader() -> type[yaml.SafeLoader]:
+    """safe_load's loader, but an anchor or alias is refused: a few hundred bytes of aliases expand to gigabytes.
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        event = self.peek_event()  # type: ignore[no-untyped-call]
-        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
-            raise _AliasFound(event.start_mark.line + 1)
-        return super().compose_node(parent, index)
+    Made at the first config file read: without a config file, PyYAML is never loaded (a tenth of a
+    ``get``'s imports, docs/performance.md)."""
+    import yaml
+
+    class NoAliasLoader(yaml.SafeLoader):
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+                raise _AliasFound(event.start_mark.line + 1)
+            return super().compose_node(parent, index)
+
+    return NoAliasLoader
 
 
 Value = str | int | float | bool | list[object] | dict[object, object]  # YAML's, each key's type checked on load
@@ -111,8 +121,10 @@ def load_config(path: str | None) -> Config:
         raise UsageError(f"cannot read config file {path}: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
         raise UsageError(f"config file {path} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    import yaml
+
     try:
-        data = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader without aliases
+        data = yaml.load(text, Loader=_no_alias_loader())  # noqa: S506 - a SafeLoader without aliases
     except _AliasFound as exc:
         raise UsageError(f"config file {path} uses a YAML alias or anchor at line {exc.line}; "
                          "write each value out (aliases can expand without bound)") from None

@@ -18,14 +18,12 @@ from .client import MarathonClient
 from ..platform.fleet import History
 from ..platform.timeline import BadTimestamp, Definition, Failed, Timeline, broken, build_timeline, parse_instant
 from .definition import definition_of
+from .limits import DEFAULT_READ_CAP
 from .versioncache import VersionCache
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_VERSIONS = 50
-# versions read per app, newest first (config max_versions): Marathon may list far more than it
-# promises to keep (its GC runs periodically; a hostile one lists 20,000), each a request
-DEFAULT_READ_CAP = 200
 
 
 def max_versions_of(info: Mapping[str, object]) -> int:

@@ -17,7 +17,8 @@ from .client import MarathonClient
 from .evidence import observe
 from .fleet import listed_fleet, load_apps, load_fleet, peek_apps
 from .health import judge
-from .history import DEFAULT_READ_CAP, read_history
+from .history import read_history
+from .limits import DEFAULT_READ_CAP
 from .stuck import stuck_reason, timeout_warnings
 from .versioncache import VersionCache
 from .watch import View as MarathonView, WaveWatch

@@ -17,7 +17,7 @@ from ..config_file import load_config
 from ..usage import CommandLine
 from ..errors import UsageError
 from ..marathon.authmode import AuthMode
-from ..marathon.history import DEFAULT_READ_CAP
+from ..marathon.limits import DEFAULT_READ_CAP
 from ..model.evidence import DEFAULT_MIN_SOAK
 from ..registry.scan import DEFAULT_MAX_TAGS
 from ..model.plan import FailurePolicy, Rule

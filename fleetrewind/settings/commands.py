@@ -15,7 +15,7 @@ from typing import Mapping
 
 from ..model.evidence import DEFAULT_MIN_SOAK
 from ..marathon.authmode import AuthMode
-from ..marathon.history import DEFAULT_READ_CAP
+from ..marathon.limits import DEFAULT_READ_CAP
 from ..model.plan import BUILT, FailurePolicy, Rule
 from ..model.scope import Scope
 from ..model.states import FailureClass

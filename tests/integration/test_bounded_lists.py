@@ -1,7 +1,7 @@
 """Version lists and tag lists are capped (issue #22, item 10).
 
 An app whose ``/v2/apps/<id>/versions`` listed 20,000 versions was read in full (37,868
-requests). ``max_versions`` (config, default ``history.DEFAULT_READ_CAP``) caps the definitions
+requests). ``max_versions`` (config, default ``limits.DEFAULT_READ_CAP``) caps the definitions
 read, newest first; what lies beyond is a ``history-short`` check. A registry listing a million
 tags had each one's manifest read (hours): ``max_tags`` caps the tags of a branch read per
 repository, newest builds first, with one warning.
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from fleetrewind.cli import main
-from fleetrewind.marathon.history import DEFAULT_READ_CAP
+from fleetrewind.marathon.limits import DEFAULT_READ_CAP
 from testbed.hostile import Behaviour, HostileRegistry
 from testbed.hostile_marathon import HostileMarathon
 from tests.integration.test_history_e2e import DATE, PREFIX, World, app_id, indexed, make_world  # noqa: F401

@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from fleetrewind.marathon.history import DEFAULT_READ_CAP, newest
+from fleetrewind.marathon.history import newest
+from fleetrewind.marathon.limits import DEFAULT_READ_CAP
 from fleetrewind.platform.timeline import Definition, build_timeline
 from fleetrewind.registry.scan import DEFAULT_MAX_TAGS
 from tests.unit.test_settings import GET, PLAN, config, refused, settings  # noqa: F401
