@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""get's own CPU per registry request, two (or more) checkouts of the tool measured in turn.
+"""get's own CPU per registry request and its warm wall time, two (or more) checkouts measured in turn.
 
 On two shared cores one cold ``get`` varies by ±20 % with the load, so a change is judged in
 pairs: each round runs a cold ``get`` (empty cache) of every checkout, in alternating order,
-against one registry and one latency proxy, and the medians are compared. Each checkout is a
-directory holding ``rollback.py`` (``git worktree add``, or ``git archive <commit> | tar -x``); all
-run with this interpreter. The registry is the one ``bench_get.py`` fills (the same ``--data``).
+against one registry and one latency proxy, then the same get again with the cache it wrote
+(warm), and the medians are compared. Each checkout is a directory holding ``rollback.py`` (``git
+worktree add``, or ``git archive <commit> | tar -x``), byte-compiled first; all run with this
+interpreter. The registry is the one ``bench_get.py`` fills (the same ``--data``).
 
     python bench/bench_get_pairs.py /tmp/before . --rounds 4          # 50 services x 300 tags
     python bench/bench_get_pairs.py /tmp/before . --services 10       # 2,010 requests per get
@@ -49,8 +50,15 @@ def cold_get(checkout: Path, proxy: RegistryProxy, services: list[str], *, concu
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"get of {checkout} failed; its output:\n{(work / 'get.log').read_text()[-3000:]}")
     requests = proxy.counts["total"]
-    return {"ms": (usage.ru_utime + usage.ru_stime) * 1000 / requests, "wall": time.monotonic() - started,
+    cold = {"ms": (usage.ru_utime + usage.ru_stime) * 1000 / requests, "wall": time.monotonic() - started,
             "requests": requests, "switches": usage.ru_nvcsw / requests}
+    started = time.monotonic()  # the same command again: the warm get, with the cache just written
+    with open(work / "get.log", "ab") as log:
+        child = subprocess.Popen(argv, cwd=checkout, env=env, stdout=log, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(child.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"warm get of {checkout} failed; its output:\n{(work / 'get.log').read_text()[-3000:]}")
+    return cold | {"warm": time.monotonic() - started, "warm_cpu": usage.ru_utime + usage.ru_stime}
 
 
 def main() -> int:
@@ -79,19 +87,23 @@ def main() -> int:
                     seen[checkout].append(result)
                     loads.append(os.getloadavg()[0])
                     print(f"round {turn + 1}: {checkout}: {result['ms']:.3f} ms per request, "
-                          f"{result['requests']:.0f} requests, {result['wall']:.1f} s", flush=True)
+                          f"{result['requests']:.0f} requests, {result['wall']:.1f} s; warm {result['warm']:.2f} s",
+                          flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
     print(f"\ncold get of {len(services)} services, +{args.latency:g} ms, --concurrency={args.concurrency}, "
           f"{args.rounds} rounds, load average {min(loads):.1f}-{max(loads):.1f}\n")
-    print("| checkout | CPU per request (median) | all rounds | voluntary switches per request | wall (median) |")
-    print("|---|---|---|---|---|")
+    print("| checkout | CPU per request (median) | all rounds | voluntary switches per request | wall (median) "
+          "| warm get wall (median) | warm get CPU (median) |")
+    print("|---|---|---|---|---|---|---|")
     for checkout, results in seen.items():
         print(f"| {checkout} | {statistics.median(r['ms'] for r in results):.3f} ms | "
               f"{', '.join(format(r['ms'], '.3f') for r in results)} | "
               f"{statistics.median(r['switches'] for r in results):.2f} | "
-              f"{statistics.median(r['wall'] for r in results):.1f} s |")
+              f"{statistics.median(r['wall'] for r in results):.1f} s | "
+              f"{statistics.median(r['warm'] for r in results):.2f} s | "
+              f"{statistics.median(r['warm_cpu'] for r in results):.2f} s |")
     return 0
 
 
