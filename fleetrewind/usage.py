@@ -162,12 +162,27 @@ class CommandLine:
 def parse_command_line(argv: Sequence[str]) -> CommandLine:
     """``docopt(USAGE, argv, default_help=False)``: the same answer, or DocoptExit for a line it refuses."""
     built, options = _parser()
-    pattern = copy.deepcopy(built)  # docopt's defaults are mutable (a repeated option's [])
+    pattern = _fresh(built, {})  # docopt's defaults are mutable (a repeated option's [])
     typed = docopt.parse_argv(docopt.Tokens(list(argv)), list(options), False)
     matched, left, collected = pattern.match(typed)
     if matched and not left:
         return CommandLine({a.name: _given(a.value) for a in pattern.flat() + collected})
     raise docopt.DocoptExit(collected=collected, left=left)
+
+
+def _fresh(node: Any, made: dict[int, Any]) -> Any:
+    """A copy of the built pattern for one command line: ``copy.deepcopy``'s result (a leaf shared by
+    two branches stays shared, a list value is a new list) by a walk over its two kinds of node, about
+    four times faster (deepcopy's generic dispatch took a tenth of the unit tier)."""
+    twin = made.get(id(node))
+    if twin is None:
+        twin = made[id(node)] = object.__new__(type(node))
+        twin.__dict__.update(vars(node))  # docopt's nodes keep their state in plain attributes
+        if isinstance(node, docopt.BranchPattern):
+            twin.children = [_fresh(child, made) for child in node.children]
+        elif isinstance(node.value, list):
+            twin.value = list(node.value)
+    return twin
 
 
 def _given(value: Any) -> Given:

@@ -3,6 +3,7 @@ docopt itself, line for line, and no answer shares a mutable default with the ne
 
 from __future__ import annotations
 
+import copy
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 from docopt import DocoptExit, docopt
 
 from fleetrewind import __version__
-from fleetrewind.usage import USAGE, parse_command_line
+from fleetrewind.usage import USAGE, _fresh, _parser, parse_command_line
 
 # docopt itself takes about 0.07 s a line: a few lines of each shape (the unit tier runs in 10 s).
 LINES = [
@@ -35,6 +36,19 @@ def test_a_line_docopt_refuses_is_refused(argv: list[str]) -> None:
         docopt(USAGE, argv=argv, default_help=False, version=None)
     with pytest.raises(DocoptExit):
         parse_command_line(argv)
+
+
+def test_the_pattern_of_a_line_is_the_copy_deepcopy_would_make() -> None:
+    built, _ = _parser()
+    ours, theirs = _fresh(built, {}), copy.deepcopy(built)
+
+    def shared(pattern: object) -> list[int]:  # which leaves are one object (docopt's fix_identities)
+        ids: dict[int, int] = {}
+        return [ids.setdefault(id(leaf), len(ids)) for leaf in pattern.flat()]  # type: ignore[attr-defined]
+
+    assert repr(ours) == repr(theirs)
+    assert shared(ours) == shared(theirs)
+    assert not {id(leaf) for leaf in ours.flat()} & {id(leaf) for leaf in built.flat()}
 
 
 def test_an_answer_shares_no_list_with_the_next() -> None:
