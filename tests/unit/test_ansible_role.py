@@ -301,10 +301,11 @@ def test_modules_are_fully_qualified_and_no_shell_is_used() -> None:
 def test_the_tool_is_run_with_argv_lists_only() -> None:
     tasks = tool_tasks()
     assert len(tasks) >= 6
+    renderer = Renderer(ALL_OPTIONS)
     for task in tasks:
         args = task.data["ansible.builtin.command"]
         assert isinstance(args, dict) and set(args) == {"argv"}, f"{task.name}: use argv, not a command string"
-        argv = Renderer(ALL_OPTIONS).render(args["argv"])
+        argv = renderer.render(args["argv"])
         assert isinstance(argv, list) and all(isinstance(a, str) for a in argv), task.name
 
 
