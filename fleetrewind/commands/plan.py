@@ -14,14 +14,12 @@ from ..planning import planfile
 from ..planning.make import PlanRequest, make_plan
 from ..planning.witness import refuse
 from ..settings.commands import PlanSettings
-from .show import say_nothing_to_do, show_plan
+from .show import plan_request, say_nothing_to_do, show_plan
 
 
 def execute(settings: PlanSettings, console: Console) -> int:
-    asks, common = settings.asks, settings.common
-    request = PlanRequest(env=asks.env, date=asks.date or "", moment=asks.at, rule=asks.rule, scope=asks.scope,
-                          strict=asks.strict, with_config=asks.with_config, pin_digest=asks.pin_digest,
-                          waves=asks.waves, min_soak=asks.min_soak)
+    common = settings.common
+    request = plan_request(settings.asks)
     with factory.Clients(settings) as clients:
         planned = make_plan(request, clients.platform, clients.inputs())  # a store unreachable: exit 4, nothing read
         if planned.fleet is None:  # nothing in scope: a plan to run all the same (it changes nothing)

@@ -5,21 +5,17 @@ from __future__ import annotations
 from .. import factory
 from ..console import Console
 from ..planning.build import render_table
-from ..planning.make import Approved, LastGood, PlanRequest, make_plan
+from ..planning.make import Approved, LastGood, make_plan
 from ..planning.witness import refuse
 from ..settings.commands import RunSettings
 from .changing import print_result
-from .show import say_nothing_to_do, show_plan
+from .show import plan_request, say_nothing_to_do, show_plan
 
 
 def execute(settings: RunSettings, console: Console) -> int:
-    asks = settings.asks
     as_json = settings.common.json
     target = Approved(settings.plan_file) if settings.plan_file else LastGood() if settings.to_last_good else None
-    request = PlanRequest(env=asks.env, target=target, date=asks.date or "", moment=asks.at, rule=asks.rule,
-                          scope=asks.scope, strict=asks.strict, with_config=asks.with_config,
-                          pin_digest=asks.pin_digest, waves=asks.waves, min_soak=asks.min_soak,
-                          confirm=not settings.dry_run)
+    request = plan_request(settings.asks, target=target, confirm=not settings.dry_run)
     with factory.Clients(settings) as clients:
         planned = make_plan(request, clients.platform, clients.inputs())  # a store unreachable: exit 4, nothing read
         plan, fleet = planned.plan, planned.fleet

@@ -1,4 +1,5 @@
-"""A plan on stdout (table or --json) and the release matrix beside it; the one line of an empty selection."""
+"""What plan and run share: the request each makes of its asks, a plan on stdout (table or --json) and the
+release matrix beside it, the one line of an empty selection."""
 
 from __future__ import annotations
 
@@ -10,9 +11,18 @@ from ..model.report import Summary
 from ..model.scope import Selection
 from ..model.states import State
 from ..planning.build import plan_json, render_table
+from ..planning.make import Approved, LastGood, PlanRequest
 from ..planning.scope import nothing_left
 from ..releases.index import Index
 from ..report.matrix import write_matrix
+from ..settings.commands import Asks
+
+
+def plan_request(asks: Asks, *, target: LastGood | Approved | None = None, confirm: bool = False) -> PlanRequest:
+    """The plan ``asks`` describe: rollback.json's date (or --at moment) unless ``target`` names another."""
+    return PlanRequest(env=asks.env, target=target, date=asks.date or "", moment=asks.at, rule=asks.rule,
+                       scope=asks.scope, strict=asks.strict, with_config=asks.with_config, pin_digest=asks.pin_digest,
+                       waves=asks.waves, min_soak=asks.min_soak, confirm=confirm)
 
 
 def say_nothing_to_do(console: Console, plan: Plan, selection: Selection, *, as_json: bool) -> int:
