@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Mapping
 
 from .. import factory
@@ -21,10 +20,11 @@ def execute(settings: PlanSettings, console: Console) -> int:
     common = settings.common
     request = plan_request(settings.asks)
     with factory.Clients(settings) as clients:
-        planned = make_plan(request, clients.platform, clients.inputs())  # a store unreachable: exit 4, nothing read
+        inputs = clients.inputs()
+        planned = make_plan(request, clients.platform, inputs)  # a store unreachable: exit 4, nothing read
         if planned.fleet is None:  # nothing in scope: a plan to run all the same (it changes nothing)
             if settings.out:
-                planfile.write_plan(settings.out, _saved(planned.plan, {}, request, settings))
+                planfile.write_plan(settings.out, _saved(planned.plan, {}, inputs.index_digest(), request, settings))
             return say_nothing_to_do(console, planned.plan, planned.selection, as_json=common.json)
         plan = planned.plan
         try:
@@ -34,7 +34,8 @@ def execute(settings: PlanSettings, console: Console) -> int:
             raise
         show_plan(console, plan, as_json=common.json, dump=common.dump, index=planned.index)
         if settings.out:
-            path = planfile.write_plan(settings.out, _saved(plan, planned.fleet.versions, request, settings))
+            saved = _saved(plan, planned.fleet.versions, inputs.index_digest(), request, settings)
+            path = planfile.write_plan(settings.out, saved)
             console.info(f"plan written to {path}; carry it out with: rollback.py run --plan={path} --env={plan.env}")
         for warning in clients.platform().slow_starts(planned.fleet, [s.service for s in plan.changes()],
                                                        settings.timeout):
@@ -42,11 +43,10 @@ def execute(settings: PlanSettings, console: Console) -> int:
     return 0
 
 
-def _saved(plan: Plan, versions: Mapping[str, str | None], request: PlanRequest,
+def _saved(plan: Plan, versions: Mapping[str, str | None], index_digest: str | None, request: PlanRequest,
            settings: PlanSettings) -> planfile.SavedPlan:
-    """The plan and what it was made from (rollback.json as read, each app's version now, the flags)."""
-    document = json.loads((settings.common.dump / "rollback.json").read_text(encoding="utf-8"))
-    inputs = planfile.PlanInputs(index_digest=planfile.index_digest(document), versions=versions,
+    """The plan and what it was made from (rollback.json's digest, each app's version now, the flags)."""
+    inputs = planfile.PlanInputs(index_digest=index_digest, versions=versions,
                                  rule=plan.rule, moment={"date": plan.date, "at": plan.at.isoformat() if plan.at else None},
                                  scope=plan.scope.as_dict(),
                                  flags={"strict": request.strict, "with_config": request.with_config,
