@@ -22,13 +22,15 @@ TOOL_VARS = (
 )
 
 
+_SERIAL = itertools.count()  # each test's home: the next number under the session's folder
+
+
 @pytest.fixture(scope="session")
-def _homes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def _homes(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One folder under which each test gets a home of its own, named but not made: a test's tool makes
     what it writes (its own ``tmp_path`` for every test would cost a folder and a link each, a fifth of
     the unit tier's time)."""
-    base = tmp_path_factory.mktemp("homes")
-    yield base
+    return tmp_path_factory.mktemp("homes")
 
 
 @pytest.fixture(autouse=True)
@@ -43,9 +45,6 @@ def clean_tool_env(monkeypatch: pytest.MonkeyPatch, _homes: Path) -> None:
     # The lock folder: per test, so parallel test runs never share an environment's lock (the default
     # one is machine-wide: /run/lock/fleetrewind).
     monkeypatch.setenv("ROLLBACK_LOCK_DIR", str(home / "xdg-state" / "fleetrewind"))
-
-
-_SERIAL = itertools.count()
 
 
 @dataclass
