@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -34,7 +35,8 @@ from testbed.registry_server import RegistryServer  # noqa: E402
 
 def cold_get(checkout: Path, proxy: RegistryProxy, services: list[str], *, concurrency: int,
              work: Path) -> dict[str, float]:
-    """One cold ``get`` of ``checkout`` as a child: its CPU (wait4), requests, context switches."""
+    """One cold ``get`` of ``checkout`` as a child: its CPU (wait4), requests, context switches; then the
+    same command again, the warm get with the cache just written: its wall and CPU."""
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REGISTRY_", "ROLLBACK_", "DOCKER_"))}
@@ -43,22 +45,22 @@ def cold_get(checkout: Path, proxy: RegistryProxy, services: list[str], *, concu
             f"--dump={work}", f"--registry={proxy.url}", f"--cache-dir={work / 'cache'}",
             f"--concurrency={concurrency}", "--quiet"]
     proxy.reset_counts()
-    started = time.monotonic()
-    with open(work / "get.log", "wb") as log:
-        child = subprocess.Popen(argv, cwd=checkout, env=env, stdout=log, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(child.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"get of {checkout} failed; its output:\n{(work / 'get.log').read_text()[-3000:]}")
+    wall, usage = _child(argv, checkout, env, work / "get.log", "cold")
     requests = proxy.counts["total"]
-    cold = {"ms": (usage.ru_utime + usage.ru_stime) * 1000 / requests, "wall": time.monotonic() - started,
-            "requests": requests, "switches": usage.ru_nvcsw / requests}
-    started = time.monotonic()  # the same command again: the warm get, with the cache just written
-    with open(work / "get.log", "ab") as log:
-        child = subprocess.Popen(argv, cwd=checkout, env=env, stdout=log, stderr=subprocess.STDOUT)
+    warm_wall, warm = _child(argv, checkout, env, work / "get.log", "warm")
+    return {"ms": (usage.ru_utime + usage.ru_stime) * 1000 / requests, "wall": wall, "requests": requests,
+            "switches": usage.ru_nvcsw / requests, "warm": warm_wall, "warm_cpu": warm.ru_utime + warm.ru_stime}
+
+
+def _child(argv: list[str], checkout: Path, env: dict[str, str], log: Path, what: str) -> tuple[float, Any]:
+    """Run one ``get``, its output appended to ``log``; (wall seconds, its rusage from wait4)."""
+    started = time.monotonic()
+    with open(log, "ab") as out:
+        child = subprocess.Popen(argv, cwd=checkout, env=env, stdout=out, stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(child.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"warm get of {checkout} failed; its output:\n{(work / 'get.log').read_text()[-3000:]}")
-    return cold | {"warm": time.monotonic() - started, "warm_cpu": usage.ru_utime + usage.ru_stime}
+        sys.exit(f"{what} get of {checkout} failed; its output:\n{log.read_text()[-3000:]}")
+    return time.monotonic() - started, usage
 
 
 def main() -> int:
