@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
+from .directread import DirectReads
 from .errors import UsageError
 from .platform.timeline import Failed
 from .registry.auth import credentials_from_docker_config
@@ -36,7 +37,8 @@ def registry_client(registry: RegistrySettings) -> RegistryClient:
         raise UsageError("no registry URL: pass --registry=<url> or set DOCKER_REGISTRY")
     transport = Transport(registry.url, tls=registry.tls, pool_size=registry.concurrency, name="registry")
     credentials = registry.credentials or credentials_from_docker_config(registry.docker_config, registry.url)
-    return RegistryClient(transport, credentials=credentials, platform=registry.platform)
+    return RegistryClient(transport, credentials=credentials, platform=registry.platform,
+                          reads=DirectReads(transport))
 
 
 def marathon_client(marathon: MarathonSettings) -> MarathonClient:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 import urllib.parse
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 import requests
 from requests.cookies import RequestsCookieJar
@@ -25,7 +25,7 @@ from . import __version__
 from .errors import RollbackError, UnreachableError, UsageError
 from .secret import split_userinfo
 from .deadline import CURRENT, WATCHDOG, Adapter, DeadlineExceeded, Watch
-from .http_answers import AnswerTooLarge, path_of, read_bounded, short_reason
+from .http_answers import AnswerTooLarge, path_of, read_bounded, short_reason, tls_message
 
 if TYPE_CHECKING:
     from requests.sessions import _Settings
@@ -337,19 +337,17 @@ class Transport:
                 raise DeadlineExceeded()
             return resp
         except AnswerTooLarge:
-            raise UnreachableError(f"{self.name} at {self.display_url} answered {method} {path_of(url)} with more "
-                                   f"than {MAX_ANSWER // 2**20} MB; refusing to read more (check the URL, "
-                                   "or a proxy in front of it)") from None
+            raise self.too_large(method, url) from None
         except DeadlineExceeded:
-            raise self._too_slow(method, url, deadline) from None
+            raise self.too_slow(method, url, deadline) from None
         except _RedirectRefused as exc:
-            raise CredentialsRefused(f"refusing to follow a redirect of {exc.method} {path_of(url)} from {self.name} "
-                                     f"at {self.display_url} {exc.why}") from None
+            raise self.redirect_refused(exc.method, url, exc.why) from None
         except requests.exceptions.SSLError as exc:
-            raise UnreachableError(self._tls_message(url, exc)) from None
+            raise UnreachableError(tls_message(self.name, sanitize_url(url), exc, self.tls.ca_bundle,
+                                               self.tls.source)) from None
         except requests.exceptions.RequestException as exc:
             if watch.expired:
-                raise self._too_slow(method, url, deadline) from None
+                raise self.too_slow(method, url, deadline) from None
             if isinstance(exc, requests.exceptions.Timeout):
                 raise UnreachableError(
                     f"{self.name} at {self.display_url} did not answer {method} {path_of(url)} "
@@ -363,32 +361,24 @@ class Transport:
             CURRENT.watch = None
             WATCHDOG.remove(watch)
 
-    def _too_slow(self, method: str, url: str, deadline: float) -> UnreachableError:
+    def read(self, path: str, *, headers: Mapping[str, str]) -> requests.Response:
+        """``GET path`` (the registry's reads: directread.DirectReads answers the same call on its own sockets)."""
+        return self.request("GET", path, headers=dict(headers))
+
+    def too_slow(self, method: str, url: str, deadline: float) -> UnreachableError:
         return UnreachableError(
             f"{self.name} at {self.display_url} did not finish {method} {path_of(url)} within {deadline:g} s "
             "(the deadline of one request, retries included); check that it is up and not overloaded"
         )
 
-    def _tls_message(self, url: str, exc: BaseException) -> str:
-        """Say what really failed: only an untrusted issuer without a CA bundle is fixed by --ca-bundle."""
-        where = f"TLS verification failed for {self.name} at {sanitize_url(url)}"
-        text = str(exc)
-        if "expired" in text:
-            return f"{where}: the server's certificate has expired; it must be renewed (no CA bundle fixes that)"
-        if "not yet valid" in text:
-            return f"{where}: the server's certificate is not valid yet; check the clocks of both hosts"
-        if "mismatch" in text or "match" in text and "hostname" in text:
-            return (f"{where}: the certificate does not match the host name; use the name it was issued "
-                    "for in the URL")
-        if "wrong version number" in text or "record layer failure" in text:
-            return f"{where}: TLS spoken to a plain-HTTP server; use an http:// URL"
-        if self.tls.ca_bundle and ("unable to get" in text or "self" in text or "verify failed" in text):
-            return (f"{where}: certificate verify failed: it is not signed by a CA in {self.tls.ca_bundle} "
-                    f"(from {self.tls.source}); check that this bundle holds the server's CA")
-        if "verify failed" in text or "CERTIFICATE_VERIFY_FAILED" in text:
-            return (f"{where}: certificate verify failed; pass --ca-bundle=<file> for a private CA "
-                    "(or --insecure, not recommended)")
-        return f"{where}: {short_reason(exc)}"
+    def redirect_refused(self, method: str, url: str, why: str) -> CredentialsRefused:
+        return CredentialsRefused(f"refusing to follow a redirect of {method} {path_of(url)} from {self.name} "
+                                  f"at {self.display_url} {why}")
+
+    def too_large(self, method: str, url: str) -> UnreachableError:
+        return UnreachableError(f"{self.name} at {self.display_url} answered {method} {path_of(url)} with more than "
+                                f"{MAX_ANSWER // 2**20} MB; refusing to read more (check the URL, or a proxy in "
+                                "front of it)")
 
     def close(self) -> None:
         self.session.close()

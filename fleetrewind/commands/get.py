@@ -29,9 +29,12 @@ def execute(settings: GetSettings, console: Console) -> int:
     registry_url = sanitize_url(settings.registry.url or "")
     cache = DigestCache(settings.registry.cache_dir, registry_url)
     console.info(f"get: {len(settings.services)} services from {registry_url}, branch {settings.branch!r}")
-    result = scan(client, cache, services=settings.services, branch=settings.branch, pattern=settings.tag_pattern,
-                  registry_url=registry_url, concurrency=settings.registry.concurrency, report=console.info,
-                  max_tags=settings.registry.max_tags)
+    try:
+        result = scan(client, cache, services=settings.services, branch=settings.branch, pattern=settings.tag_pattern,
+                      registry_url=registry_url, concurrency=settings.registry.concurrency, report=console.info,
+                      max_tags=settings.registry.max_tags)
+    finally:
+        client.close()  # the registry's connections: Marathon's reads and the writes come next
     for service, count in sorted(result.capped.items()):
         console.warn(f"{service}: {count} tags of branch {settings.branch!r}; only the newest "
                      f"{settings.registry.max_tags} builds are read (max_tags)")

@@ -13,14 +13,13 @@ import binascii
 import hashlib
 import urllib.parse
 from dataclasses import dataclass
-from typing import Any
-
-import requests
+from typing import Any, Mapping, Protocol
 
 from ..errors import AuthError, RegistryError, UnreachableError, UsageError
 from .auth import RegistryAuth, RegistryCredentials
 from ..instants import read_instant
 from ..secret import shorten
+from ..http_answers import HTTPAnswer
 from ..transport import CredentialsRefused, Transport, sanitize_url
 from ..inputs import loads
 
@@ -78,22 +77,40 @@ def parse_created(value: object, where: str) -> dt.datetime:
     return parsed
 
 
+class Reads(Protocol):
+    """How manifests and blobs are read: the transport itself, or directread.DirectReads over it."""
+
+    def read(self, path: str, *, headers: Mapping[str, str]) -> HTTPAnswer: ...
+
+
 class RegistryClient:
     def __init__(self, transport: Transport, *, credentials: RegistryCredentials | None = None,
-                 platform: str = "linux/amd64") -> None:
+                 platform: str = "linux/amd64", reads: Reads | None = None) -> None:
         self.transport = transport
+        self.reads: Reads = reads or transport
         self.auth = RegistryAuth(transport, credentials)
         self.platform = platform
         self.requests_made = 0
 
+    def close(self) -> None:
+        close = getattr(self.reads, "close", None)
+        if close is not None and self.reads is not self.transport:
+            close()
+        self.transport.close()
+
     # -- low level ---------------------------------------------------------------------------
-    def _get(self, repo: str, path: str, *, method: str = "GET", headers: dict[str, str] | None = None,
-             params: dict[str, str] | None = None) -> requests.Response:
+    def _get(self, repo: str, path: str, *, headers: dict[str, str] | None = None,
+             params: dict[str, str] | None = None, listing: bool = False) -> HTTPAnswer:
+        """One read with the repository's credentials, once more after a 401's challenge is answered.
+
+        Tag pages go through the transport itself (query, Link pages at absolute URLs); manifests and
+        blobs through ``reads``, the bulk of a cold ``get``."""
         scope = f"repository:{repo}:pull"
         for attempt in (1, 2):
             sent = dict(headers or {})
             sent.update(self.auth.headers(scope))
-            resp = self.transport.request(method, path, headers=sent, params=params)
+            resp: HTTPAnswer = (self.transport.request("GET", path, headers=sent, params=params) if listing
+                                else self.reads.read(path, headers=sent))
             self.requests_made += 1
             if resp.status_code != 401:
                 return resp
@@ -105,7 +122,7 @@ class RegistryClient:
             "check REGISTRY_USER/REGISTRY_PASSWORD or your docker login"
         )
 
-    def _check(self, resp: requests.Response, what: str, repo: str) -> None:
+    def _check(self, resp: HTTPAnswer, what: str, repo: str) -> None:
         if resp.status_code == 200:
             return
         codes = _error_codes(resp)
@@ -143,7 +160,7 @@ class RegistryClient:
             if pages > MAX_TAG_PAGES:
                 raise RegistryError(f"registry's tag list for {repo} did not end after {MAX_TAG_PAGES} pages; "
                                     "refusing to read more (a registry bug, or a hostile server)")
-            resp = self._get(repo, path, params=params)
+            resp = self._get(repo, path, params=params, listing=True)
             self._check(resp, f"the tags of {repo}", repo)
             page = _tag_page(resp, repo)
             if page and tuple(page) in seen_contents:
@@ -255,7 +272,7 @@ def _schema1_created(body: Manifest, where: str) -> dt.datetime:
     return max(times)
 
 
-def _tag_page(resp: requests.Response, repo: str) -> list[str]:
+def _tag_page(resp: HTTPAnswer, repo: str) -> list[str]:
     """The ``tags`` of one page: a list of strings (``null`` for an empty repository)."""
     try:
         body = loads(resp.content)
@@ -287,7 +304,7 @@ def _schema1_payload(content: bytes, body: Manifest) -> bytes:
         return content
 
 
-def _checked_digest(resp: requests.Response, body: Manifest, media_type: str, reference: str,
+def _checked_digest(resp: HTTPAnswer, body: Manifest, media_type: str, reference: str,
                     what: str) -> str:
     """The manifest's digest, computed from the bytes received and compared with what the registry claims.
 
@@ -308,7 +325,7 @@ def _checked_digest(resp: requests.Response, body: Manifest, media_type: str, re
     return claimed if claimed.startswith(("sha256:", "sha384:", "sha512:")) else actual
 
 
-def _error_codes(resp: requests.Response) -> list[str]:
+def _error_codes(resp: HTTPAnswer) -> list[str]:
     try:
         errors = loads(resp.content).get("errors") or []
         return [str(e.get("code")) for e in errors if isinstance(e, dict)]
@@ -316,7 +333,7 @@ def _error_codes(resp: requests.Response) -> list[str]:
         return []
 
 
-def _next_link(resp: requests.Response, base_url: str) -> str | None:
+def _next_link(resp: HTTPAnswer, base_url: str) -> str | None:
     """The ``rel="next"`` target of a Link header, made absolute against the page's URL (RFC 8288)."""
     header = resp.headers.get("Link")
     if not header:

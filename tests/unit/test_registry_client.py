@@ -14,6 +14,7 @@ import pytest
 import requests
 import responses
 
+from fleetrewind.directread import DirectReads
 from fleetrewind.errors import AuthError, RegistryError
 from fleetrewind.registry.client import (
     ACCEPT,
@@ -32,11 +33,13 @@ UTC = dt.timezone.utc
 
 
 def client_for(url: str, *, auth: tuple[str, str] | None = None, platform: str = "linux/amd64",
-               tls: TLS = TLS(), retries: int = 3) -> RegistryClient:
-    """A client whose retries do not sleep (backoff 0), so fault tests stay fast."""
+               tls: TLS = TLS(), retries: int = 3, direct: bool = False) -> RegistryClient:
+    """A client whose retries do not sleep (backoff 0), so fault tests stay fast; ``direct``: with the
+    direct reads ``get`` uses (fleetrewind/directread.py), else everything through the transport."""
     credentials = RegistryCredentials(user=auth[0], password=Secret(auth[1])) if auth else None
     transport = Transport(url, tls=tls, session=make_session(backoff=0, retries=retries), name="registry")
-    return RegistryClient(transport, credentials=credentials, platform=platform)
+    return RegistryClient(transport, credentials=credentials, platform=platform,
+                          reads=DirectReads(transport) if direct else None)
 
 
 def one_line_error(result) -> str:
