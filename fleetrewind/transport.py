@@ -1,7 +1,8 @@
 """One pooled requests session per API: timeouts, a total deadline, read retries, explicit TLS and proxies.
 
 Every request goes through :class:`Transport`, so no call can forget its timeout, its deadline,
-its ``verify`` value or the origin rule for credentials. The session does not read the
+its ``verify`` value or the origin rule for credentials (the registry's direct reads, directread.py,
+take their deadline, TLS, bounds and messages from it, and give it everything else). The session does not read the
 environment (``trust_env = False``): proxies are resolved once per origin from the proxy
 variables, and ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` are read by the settings as a CA bundle
 setting of their own (docs/security.md, "TLS"; docs/performance.md for the CPU this saves).
