@@ -37,7 +37,7 @@ REDIRECTS = (301, 302, 303, 307, 308)  # the statuses requests follows when a Lo
 MAX_HEADER_BLOCK = 65536  # bytes before the blank line (http.client's limit of one line, for all of them)
 MAX_FIELDS = 100  # http.client's limit of header fields
 _SAFE_TARGET = re.compile(r"/[A-Za-z0-9._~/:@+=-]*")  # a path requests would send as it is (no quoting)
-_SAFE_VALUE = re.compile(r"[\t\x20-\x7e]*")  # a header value requests sends: no CR, LF or NUL, ASCII
+_SAFE_VALUE = re.compile(r"(?:[!-~][\t\x20-\x7e]*)?")  # a value requests sends: ASCII, no CR/LF/NUL, no leading space
 _FIELD = re.compile(rb"([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*?)[ \t]*")  # a token, ':', a one-line value
 
 
@@ -98,8 +98,10 @@ class DirectReads:
         self._port = parts.port or (443 if self._scheme == "https" else 80)
         self._host_field = parts.netloc
         self._prefix = parts.path
-        # a URL with user:password has requests send Basic auth from it: those reads take the full path
-        self.off: bool | None = None if self._scheme in ("http", "https") and "@" not in parts.netloc else True
+        # a URL with user:password has requests send Basic auth from it, a host name beyond ASCII its IDNA
+        # form: those reads take the full path
+        usable = self._scheme in ("http", "https") and "@" not in parts.netloc and parts.netloc.isascii()
+        self.off: bool | None = None if usable else True
         self._local = threading.local()
         self._open: set[_Connection] = set()
         self._lock = threading.Lock()
