@@ -9,7 +9,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -19,15 +19,21 @@ from .headerparse import Response
 from .socksdeadline import socks_pools as _socks_pools
 
 
+class FenceClosed(Exception):
+    """The request's fence said no just before sending (not an OSError: nothing may retry it)."""
+
+
 class DeadlineExceeded(Exception):
     """Not an OSError on purpose: urllib3 retries those, and a request past its deadline must stop."""
 
 
 class Watch:
-    __slots__ = ("deadline", "expired", "conn", "pending")
+    __slots__ = ("deadline", "expired", "conn", "pending", "fence")
 
-    def __init__(self, deadline: float) -> None:
+    def __init__(self, deadline: float, fence: Callable[[], bool] | None = None) -> None:
         self.deadline = deadline
+        # asked just before the request is written: a change goes out only while its lock is proved held
+        self.fence = fence
         self.expired = False
         self.conn: HTTPConnection | None = None
         self.pending: socket.socket | None = None  # a SOCKS socket still in its proxy handshake
@@ -95,6 +101,8 @@ def attach(conn: HTTPConnection) -> None:
         return
     if watch.expired or watch.remaining() <= 0:
         raise DeadlineExceeded()
+    if watch.fence is not None and not watch.fence():
+        raise FenceClosed()
     conn._fleetrewind_watch = watch  # type: ignore[attr-defined]
     watch.conn = conn
 

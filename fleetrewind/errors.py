@@ -30,6 +30,10 @@ class RefusedError(RollbackError):
     exit_code = EXIT_REFUSED
 
 
+class WriteFenced(RefusedError):
+    """A change was not sent: the lock it was to be sent under could no longer be proved held at that moment."""
+
+
 class UnreachableError(RollbackError):
     """A required service could not be reached or refused credentials (exit 4)."""
 

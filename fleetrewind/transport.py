@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 import urllib.parse
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import requests
 from requests.cookies import RequestsCookieJar
@@ -23,9 +23,9 @@ from urllib3.exceptions import InvalidHeader
 from urllib3.util.retry import Retry
 
 from . import __version__
-from .errors import RollbackError, UnreachableError, UsageError
+from .errors import RollbackError, UnreachableError, UsageError, WriteFenced
 from .secret import split_userinfo
-from .deadline import CURRENT, WATCHDOG, Adapter, DeadlineExceeded, Watch
+from .deadline import CURRENT, WATCHDOG, Adapter, DeadlineExceeded, FenceClosed, Watch
 from .http_answers import AnswerTooLarge, path_of, read_bounded, short_reason, tls_message
 
 if TYPE_CHECKING:
@@ -314,10 +314,12 @@ class Transport:
             raise CredentialsRefused(f"refusing to send credentials for {self.name} to another origin "
                                      f"{show_origin(target)} (they go only to {show_origin(home)})")
 
-    def request(self, method: str, path: str, *, other_origin_ok: bool = False, **kwargs: Any) -> requests.Response:
+    def request(self, method: str, path: str, *, other_origin_ok: bool = False, fence: Callable[[], bool] | None = None,
+                **kwargs: Any) -> requests.Response:
         """Send one request within the total deadline; network and TLS failures become :class:`UnreachableError`.
 
-        ``timeout`` given by the caller is both the read timeout and the request's deadline.
+        ``timeout`` given by the caller is both the read timeout and the request's deadline. ``fence`` is
+        asked as the request is about to be written (each try): False, and it is not sent (WriteFenced).
         """
         url = self.url(path)
         if kwargs.get("auth") or "Authorization" in (kwargs.get("headers") or {}):
@@ -326,7 +328,7 @@ class Transport:
         kwargs.setdefault("timeout", self.timeout)
         kwargs["verify"] = self.tls.verify
         kwargs["proxies"] = self.proxies.for_url(url)
-        watch = Watch(time.monotonic() + deadline)
+        watch = Watch(time.monotonic() + deadline, fence)
         CURRENT.watch = watch
         WATCHDOG.add(watch)
         try:
@@ -341,6 +343,9 @@ class Transport:
             raise self.too_large(method, url) from None
         except DeadlineExceeded:
             raise self.too_slow(method, url, deadline) from None
+        except FenceClosed:
+            raise WriteFenced(f"{method} {path_of(url)} was not sent to {self.name}: the lock it was to be sent "
+                              "under could no longer be proved held") from None
         except _RedirectRefused as exc:
             raise self.redirect_refused(exc.method, url, exc.why) from None
         except requests.exceptions.SSLError as exc:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from typing import Iterator, Mapping
+from typing import Callable, Iterator, Mapping
 
 import requests
 
@@ -21,6 +21,8 @@ from .events import Event, StreamBound, parse_events
 from ..transport import Transport
 from .appdef import AppDef, Doc, deployment_ids, image_of, image_update_body
 from ..inputs import loads
+
+Fence = Callable[[], bool]  # may a change still be sent? (the lock's proof, asked as the request is written)
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +90,8 @@ class MarathonClient:
 
     def _call(self, method: str, path: str, *, params: Mapping[str, str | list[str]] | None = None,
               json: Doc | None = None, timeout: float | None = None,
-              stream: bool = False, accept: str | None = None) -> requests.Response:
-        options: Doc = {"params": params, "json": json}
+              stream: bool = False, accept: str | None = None, fence: Fence | None = None) -> requests.Response:
+        options: Doc = {"params": params, "json": json, "fence": fence}
         if timeout:
             options["timeout"] = timeout
         if stream:
@@ -211,24 +213,28 @@ class MarathonClient:
         return EventStream(resp, self._events_given_up)
 
     # -- writes ------------------------------------------------------------------------------
-    def restore_version(self, app_id: str, version: str, *, image: str | None, force: bool = False) -> str:
+    def restore_version(self, app_id: str, version: str, *, image: str | None, force: bool = False,
+                        fence: Fence | None = None) -> str:
         """Deploy a stored definition again (``{"version": ts}``, a new version); return the deployment id.
 
         ``image`` is the stored definition's image, to recognise a write whose answer was lost.
         """
         params = {"force": "true"} if force else None
-        return self._put(app_id, {"version": version}, params, image)
+        return self._put(app_id, {"version": version}, params, image, fence)
 
-    def update_image(self, app: AppDef, image: str, *, force: bool = False) -> str:
-        """Change one app's image; return the deployment id. Never sends ``version``."""
+    def update_image(self, app: AppDef, image: str, *, force: bool = False, fence: Fence | None = None) -> str:
+        """Change one app's image; return the deployment id. Never sends ``version``.
+
+        ``fence``: asked as the PUT is written; False, and it is not sent (WriteFenced)."""
         app_id = str(app["id"])
         body = image_update_body(app, image)
         params = {"force": "true"} if force else None
-        return self._put(app_id, body, params, image)
+        return self._put(app_id, body, params, image, fence)
 
-    def _put(self, app_id: str, body: Doc, params: dict[str, str] | None, image: str | None) -> str:
+    def _put(self, app_id: str, body: Doc, params: dict[str, str] | None, image: str | None,
+             fence: Fence | None) -> str:
         try:
-            resp = self._call("PUT", f"/v2/apps{app_id}", json=body, params=params)
+            resp = self._call("PUT", f"/v2/apps{app_id}", json=body, params=params, fence=fence)
         except UnreachableError:
             # The PUT may have reached Marathon before the connection broke: look before resending.
             found = self._deployment_after_lost_write(app_id, image) if image else None

@@ -86,10 +86,11 @@ class MarathonPlatform:
                                  f"version {pick.version} ran {pick.image}, but Marathon holds {held} there: the cache "
                                  "was edited or is corrupt; it was removed and nothing was changed; run again")
 
-    def change(self, app: App, image: str, *, version: str | None, force: bool) -> str | None:
+    def change(self, app: App, image: str, *, version: str | None, force: bool,
+               fence: Callable[[], bool] | None = None) -> str | None:
         if version:  # --with-config: the whole stored definition, deployed again
-            return self.client.restore_version(str(app["id"]), version, image=image, force=force) or None
-        return self.client.update_image(app, image, force=force) or None
+            return self.client.restore_version(str(app["id"]), version, image=image, force=force, fence=fence) or None
+        return self.client.update_image(app, image, force=force, fence=fence) or None
 
     def read_app(self, app_id: str, *, timeout: float) -> App:
         return self.client.get_app(app_id, timeout=timeout)

@@ -91,8 +91,11 @@ class Platform(Protocol):
         """Each chosen stored version holds its image, read from the scheduler itself; else UsageError (exit 2)
         and the version cache forgotten, before any change."""
 
-    def change(self, app: App, image: str, *, version: str | None, force: bool) -> str | None:
-        """Put ``image`` on the app (with ``version``: that whole stored definition); the deployment's id."""
+    def change(self, app: App, image: str, *, version: str | None, force: bool,
+               fence: Callable[[], bool] | None = None) -> str | None:
+        """Put ``image`` on the app (with ``version``: that whole stored definition); the deployment's id.
+
+        ``fence`` is asked as the change is sent: False, and nothing is sent (``errors.WriteFenced``)."""
 
     def read_app(self, app_id: str, *, timeout: float) -> App: ...
 

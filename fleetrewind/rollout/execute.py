@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from typing import Callable, Mapping
 
-from ..errors import MarathonBusy, MarathonError, MarathonLocked, MarathonRejected, UnreachableError
+from ..errors import MarathonBusy, MarathonError, MarathonLocked, MarathonRejected, UnreachableError, WriteFenced
 from ..model.plan import FailurePolicy, Plan, Step
 from ..model.report import Outcome
 from ..model.states import FailureClass, Status
@@ -56,7 +56,7 @@ class Executor:
                  max_deployments: int = DEFAULT_MAX_DEPLOYMENTS, slots: DeploymentSlots | None = None,
                  clock: Clock = time.monotonic, wait: Wait | None = None, now: Now = _utc_now,
                  stuck_after: float = STUCK_AFTER, events: bool = False,
-                 gate: Callable[[], bool] | None = None) -> None:
+                 gate: Callable[[], bool] | None = None, fence: Callable[[], bool] | None = None) -> None:
         # Polls of one app after its PUT: 0.5 s, then x1.5 up to max_poll (0.5, 1.25, 2.25, 3.25 s...);
         # the wave's background read of the deployments list (every ``poll``) wakes a service whose
         # deployment has left it, so an end is noticed within one read (bench/bench_run.py).
@@ -84,6 +84,7 @@ class Executor:
         # May one more deployment start? False once the environment's lock can no longer be proved held
         # (the state store's session was lost): what is in flight is still watched to its end.
         self.gate = gate
+        self.fence = fence  # the same question without a network round, asked as each change is written
         self._said_lock = threading.Lock()
 
     def run(self, plan: Plan, apps: Mapping[str, App], outcomes: dict[str, Outcome], *,
@@ -165,13 +166,15 @@ class Executor:
                            f"{self.timeout:.0f}s ({why}); nothing was changed for it", queued, halt, policy)
                 return
             if self.gate is not None and not self.gate():
-                self.slots.release(token)
-                outcomes[service] = replace(outcomes[service], status=Status.NOT_STARTED,
-                                            error="not started: the environment's lock could no longer be proved held")
+                self._not_proved(outcomes, service, token)
                 return
             started = self.clock()
             try:
-                deployment_id = self.platform.change(app, step.target, version=step.restore_version, force=self.force)
+                deployment_id = self.platform.change(app, step.target, version=step.restore_version, force=self.force,
+                                                     fence=self.fence)
+            except WriteFenced:
+                self._not_proved(outcomes, service, token)
+                return
             except MarathonBusy as err:
                 # other tools deploy too: Marathon's cap was reached after all; wait for the next free slot
                 self.slots.refused(token, err.cap)
@@ -297,6 +300,11 @@ class Executor:
         gone = watch.gone(deployment_id)
         if gone.wait(seconds):
             gone.clear()
+
+    def _not_proved(self, outcomes: dict[str, Outcome], service: str, token: int) -> None:
+        self.slots.release(token)
+        outcomes[service] = replace(outcomes[service], status=Status.NOT_STARTED,
+                                    error="not started: the environment's lock could no longer be proved held")
 
     def _fail(self, outcomes: dict[str, Outcome], service: str, failure_class: FailureClass, error: str,
               started: float, halt: threading.Event, policy: FailurePolicy) -> None:

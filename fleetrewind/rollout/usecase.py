@@ -106,7 +106,8 @@ class Rollout:
         return Executor(self.platform, timeout=self.options.timeout, parallel=self.options.parallel, force=force,
                         report=self.console.info, notifier=self.notifier, stop=self.stop, verify=verify,
                         slots=self.slots, events=self.options.events,
-                        gate=self.held.may_start if self.held else None, clock=self.time_hooks.clock,
+                        gate=self.held.may_start if self.held else None,
+                        fence=self.held.still_proved if self.held else None, clock=self.time_hooks.clock,
                         wait=self.time_hooks.wait, now=self.time_hooks.now)
 
     def execute(self, plan: Plan, fleet: FleetState, *, recheck: Callable[[], FleetState] | None = None) -> Result:

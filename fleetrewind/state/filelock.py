@@ -172,6 +172,9 @@ class EnvLock:
     def may_start(self) -> bool:
         return True  # the kernel keeps the flock for as long as this process lives
 
+    def still_proved(self) -> bool:
+        return True
+
     def lost(self) -> str | None:
         return None
 

@@ -28,6 +28,10 @@ class Held(Protocol):
     def may_start(self) -> bool:
         """True while the lock is provably held; waits while that is unknown (ZooKeeper suspended)."""
 
+    def still_proved(self) -> bool:
+        """Asked as a change is written, without a network round: is the last proof of ``may_start`` recent
+        enough that the lock cannot have been lost since (a process stopped in between, for one)?"""
+
     def lost(self) -> str | None:
         """Why the lock can no longer be proved held; None while it is."""
 

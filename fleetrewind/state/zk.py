@@ -23,6 +23,7 @@ import hashlib
 import json
 import logging
 import threading
+import time
 import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -53,11 +54,17 @@ log = logging.getLogger(__name__)
 class ZkHeld:
     """The lock as held through one ZooKeeper session: provable while that session and its node live."""
 
-    def __init__(self, client: KazooClient, node: str, session_timeout: float) -> None:
+    def __init__(self, client: KazooClient, node: str, session_timeout: float,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.client = client
         self.node = node
         self.session = client.client_id[0] if client.client_id else None
         self.session_timeout = session_timeout
+        self.clock = clock
+        # may_start's proof holds this long: the server heard the session after the question was asked, so the
+        # session lives at least the negotiated timeout after it (half the one asked for: a server may lower it)
+        self.lease = session_timeout / 2
+        self._proved_at: float | None = None
         self._changed = threading.Condition()
         self._suspended = False
         self._lost: str | None = None
@@ -81,6 +88,7 @@ class ZkHeld:
                 self._lost = "the connection to ZooKeeper did not come back within the session timeout"
         if self._lost is not None:
             return False
+        asked = self.clock()
         try:  # bounded: a request to a server that just died waits for a reconnection otherwise
             stat = self.client.exists_async(self.node).get(timeout=self.session_timeout)
         except (KazooException, KazooTimeoutError) as exc:
@@ -92,7 +100,15 @@ class ZkHeld:
             with self._changed:
                 self._lost = self._lost or why
             return False
+        self._proved_at = asked
         return True
+
+    def still_proved(self) -> bool:
+        """A change is sent only within the lease of the last proof: a holder stopped between its proof and
+        its PUT (SIGSTOP, a frozen VM) and resumed after its session expired sends nothing."""
+        proved = self._proved_at
+        return (self._lost is None and not self._suspended and proved is not None
+                and self.clock() - proved < self.lease)
 
     def lost(self) -> str | None:
         return self._lost

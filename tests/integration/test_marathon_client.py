@@ -7,7 +7,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from fleetrewind.errors import AuthError, MarathonLocked, MarathonRejected, UnreachableError, UsageError
+from fleetrewind.errors import AuthError, MarathonLocked, MarathonRejected, UnreachableError, UsageError, WriteFenced
 from fleetrewind.marathon.appdef import SERVER_FIELDS, image_of
 from fleetrewind.marathon.authmode import AuthMode
 from marathonsim import Simulator
@@ -258,3 +258,24 @@ def test_the_id_filter_is_not_used_so_a_prefix_twin_is_never_taken(start_sim) ->
 
     assert image_of(client.get_app(APP_ID)) == OLD
     assert sorted(client.list_app_ids()) == [APP_ID, "/ds/prod/shop/api-v2"]
+
+
+def test_a_put_whose_fence_says_no_is_never_written_on_a_fresh_or_a_kept_connection(start_sim) -> None:
+    sim = start_sim()
+    client = client_for(sim.url)
+    app = client.get_app(APP_ID)  # the connection is kept alive: the fence is asked on it too
+    asked: list[bool] = []
+
+    def fence() -> bool:
+        asked.append(True)
+        return False
+
+    with pytest.raises(WriteFenced, match=f"PUT /v2/apps{APP_ID} was not sent to Marathon: the lock it was to be "
+                                          "sent under could no longer be proved held"):
+        client.update_image(app, NEW, fence=fence)
+    with pytest.raises(WriteFenced):
+        client_for(sim.url).restore_version(APP_ID, "2026-11-19T10:00:00.000Z", image=OLD, fence=fence)
+    assert puts(sim) == [] and image_of(sim.apps[APP_ID]) == OLD and len(asked) == 2
+    assert [r["method"] for r in sim.requests] == ["GET"], "not even a look for a lost write"
+    client.update_image(app, NEW, fence=lambda: True)
+    assert len(puts(sim)) == 1 and image_of(sim.apps[APP_ID]) == NEW

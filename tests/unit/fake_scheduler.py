@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
-from fleetrewind.errors import MarathonRejected, RollbackError
+from fleetrewind.errors import MarathonRejected, RollbackError, WriteFenced
 from fleetrewind.platform.fleet import App, FleetState
 from fleetrewind.platform.protocol import Judgement
 from fleetrewind.platform.slots import DeploymentSlots
@@ -91,8 +91,12 @@ class FakeScheduler:
             raise RollbackError("cannot reach Marathon at http://marathon.test (connection refused)")
         return self.fleet_of(app_ids)
 
-    def change(self, app: App, image: str, *, version: str | None, force: bool) -> str | None:
+    def change(self, app: App, image: str, *, version: str | None, force: bool,
+               fence: Callable[[], bool] | None = None) -> str | None:
         app_id = str(app["id"])
+        if fence is not None and not fence():  # as the transport does, as the PUT is written
+            raise WriteFenced(f"PUT /v2/apps{app_id} was not sent to Marathon: the lock it was to be sent under "
+                              "could no longer be proved held")
         if version is not None:
             image = self.stored[app_id][version]
         if image in self.rejected:

@@ -12,6 +12,7 @@ import io
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -53,8 +54,8 @@ class Bed:
         return loaded
 
 
-@pytest.fixture
-def bed(tmp_path: Path) -> Bed:
+def new_bed(tmp_path: Path, store: Callable[..., FileStore] = FileStore) -> Bed:
+    """The rollout on the in-memory scheduler; ``store`` makes the state store (FileStore's arguments)."""
     time = FakeTime()
     scheduler = FakeScheduler(time, images={APP_IDS[s]: image for s, image in OLD.items()})
     dump, stderr = tmp_path / "dump", io.StringIO()
@@ -63,9 +64,14 @@ def bed(tmp_path: Path) -> Bed:
                              build_url=None, marathon="http://marathon.test", timeout=TIMEOUT, parallel=1, force=False)
     rollout = Rollout(options, console, scheduler, Silent(),
                       ReportFiles(dump, fallbacks=(), warn=console.warn, error=console.error, plain=console.plain),
-                      store=FileStore(lock_dir=tmp_path / "locks", ledger=dump / "ledger.jsonl", dump=dump),
+                      store=store(lock_dir=tmp_path / "locks", ledger=dump / "ledger.jsonl", dump=dump),
                       date="2026-11-19", time_hooks=TimeHooks(clock=time.monotonic, wait=time.wait, now=time.now))
     return Bed(scheduler, time, rollout, stderr, dump)
+
+
+@pytest.fixture
+def bed(tmp_path: Path) -> Bed:
+    return new_bed(tmp_path)
 
 
 def image_plan() -> Plan:
