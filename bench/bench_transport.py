@@ -8,7 +8,9 @@ sends ``--requests`` sequential GETs of one small tag list over one keep-alive c
 - ``Transport``: fleetrewind's (trust_env off, proxies resolved once per origin, verify and
   the total deadline passed per request, the deadline watchdog);
 - ``requests, trust_env``: a plain ``requests.Session()`` as most tools use it: it rescans the
-  environment for proxies and CA variables on every request.
+  environment for proxies and CA variables on every request;
+- ``DirectReads``: the registry's direct reads over the same ``Transport`` (``get``'s manifests and
+  blobs: one kept-alive socket, the answer read by its own small HTTP/1.1 reader).
 
     python bench/bench_transport.py                 # 5000 requests per variant, 3 rounds
     python bench/bench_transport.py --extra-env 70  # an environment the size of a Jenkins agent's
@@ -31,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
+from fleetrewind.directread import DirectReads  # noqa: E402
 from fleetrewind.transport import TLS, Transport  # noqa: E402
 
 SERVER = """
@@ -73,6 +76,7 @@ def main() -> int:
     try:
         transport = Transport(url, tls=TLS(), name="registry")
         plain = requests.Session()
+        direct = DirectReads(Transport(url, tls=TLS(), name="registry"))
 
         def via_transport() -> None:
             transport.request("GET", path).content
@@ -80,10 +84,17 @@ def main() -> int:
         def via_requests() -> None:
             plain.get(url + path, timeout=15).content
 
-        results: dict[str, list[float]] = {"Transport": [], "requests, trust_env": []}
+        def via_direct() -> None:
+            if direct.read(path, headers={}).status_code != 200:
+                raise SystemExit("the direct read was not answered 200")
+
+        results: dict[str, list[float]] = {"Transport": [], "requests, trust_env": [], "DirectReads": []}
         for _ in range(options.rounds):
             results["Transport"].append(measure(via_transport, options.requests))
             results["requests, trust_env"].append(measure(via_requests, options.requests))
+            results["DirectReads"].append(measure(via_direct, options.requests))
+        if direct.off:
+            raise SystemExit("the direct reads handed their reads to the transport: not measured")
     finally:
         if server.stdin:
             server.stdin.close()
@@ -99,6 +110,7 @@ def main() -> int:
         print(f"| {name} | {min(values):.3f} | {', '.join(f'{v:.3f}' for v in values)} |")
     saving = min(results["requests, trust_env"]) - min(results["Transport"])
     print(f"\nsaving: {saving:.3f} ms of CPU per request ({time.strftime('%Y-%m-%d')})")
+    print(f"direct reads: {min(results['DirectReads']) / min(results['Transport']):.2f}x the Transport's CPU")
     return 0
 
 
