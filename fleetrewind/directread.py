@@ -73,12 +73,11 @@ class Answer:
 
 
 class _Connection:
-    __slots__ = ("sock", "buffer", "answers")
+    __slots__ = ("sock", "buffer")
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self.buffer = b""
-        self.answers = 0  # answers read on it: a reused connection the server closed gets one more try
 
     def close(self) -> None:
         try:
@@ -154,15 +153,7 @@ class DirectReads:
             lines.append("Accept: */*")
         lines.extend(f"{name}: {value}" for name, value in headers.items())
         request = ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            try:
-                return self._answer(conn, request, url, deadline)
-            except _Broken:  # (the connection is dropped)
-                if conn.answers == 0:
-                    raise
-                # the server closed a connection it had kept alive: a GET goes again on a new one, as in urllib3
-        conn = self._connect(url, deadline)
+        conn = getattr(self._local, "conn", None) or self._connect(url, deadline)
         return self._answer(conn, request, url, deadline)
 
     def _connect(self, url: str, deadline: float) -> _Connection:
@@ -234,7 +225,6 @@ class DirectReads:
         except BaseException:
             self._drop(conn)
             raise
-        conn.answers += 1
         if not keep:
             self._drop(conn)
         return answer

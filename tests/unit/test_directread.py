@@ -149,13 +149,16 @@ def test_a_connection_is_not_reused_after_an_answer_that_ends_it(wire: Wire, ful
     assert wire.sockets[0].closed and len(wire.sockets) == 2 and wire.sockets[1].sent
 
 
-def test_a_kept_alive_connection_the_server_closed_is_opened_again_once(wire: Wire,
-                                                                       full: responses.RequestsMock) -> None:
+def test_a_kept_alive_connection_closed_without_a_word_hands_the_reads_to_the_transport(
+        wire: Wire, full: responses.RequestsMock) -> None:
     wire.scripts = [[OK], [OK]]  # the first connection answers once, then reads as closed
+    full.get(BASE + PATH, body=b"from the transport", status=200)
     direct = reads()
     direct.read(PATH, headers={})
-    assert direct.read(PATH, headers={}).content == b'{"a":1}'
-    assert len(wire.sockets) == 2 and not direct.off
+    assert direct.read(PATH, headers={}).content == b"from the transport", "sent once more, by the transport"
+    assert direct.read(PATH, headers={}).content == b"from the transport"
+    assert wire.sockets[0].closed and len(wire.sockets) == 1 and direct.off, \
+        "a registry dying mid-get is not asked once more per read on a new socket"
 
 
 @pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
