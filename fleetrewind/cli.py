@@ -11,7 +11,6 @@ import logging
 import os
 import re
 import signal
-import ssl
 import sys
 import threading
 from contextlib import contextmanager
@@ -150,6 +149,8 @@ def _shown_option(name: str, known: set[str]) -> str:
 
 def _is_system_bundle(path: str | None) -> bool:
     """REQUESTS_CA_BUNDLE naming the operating system's own CA file (Debian images set it so) replaces nothing."""
+    import ssl  # only when a CA variable is set: a plain-http get never loads it
+
     paths = ssl.get_default_verify_paths()
     for system in (paths.cafile, paths.openssl_cafile):
         try:

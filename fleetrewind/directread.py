@@ -23,20 +23,24 @@ from __future__ import annotations
 import os
 import re
 import socket
-import ssl
 import threading
 import time
 import urllib.parse
 from dataclasses import dataclass
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 from .http_answers import HTTPAnswer
-from .transport import MAX_ANSWER, RETRY_STATUSES, USER_AGENT, Transport, origin, redirect_problem
+from .httprules import MAX_ANSWER, RETRY_STATUSES, USER_AGENT, origin, redirect_problem
+from .transport import Transport
+
+if TYPE_CHECKING:
+    import ssl  # loaded at the first https connection
 
 REDIRECTS = (301, 302, 303, 307, 308)  # the statuses requests follows when a Location comes with them
 MAX_HEADER_BLOCK = 65536  # bytes before the blank line (http.client's limit of one line, for all of them)
 MAX_FIELDS = 100  # http.client's limit of header fields
-_SAFE_TARGET = re.compile(r"/[A-Za-z0-9._~/:@+=-]*")  # a path requests would send as it is (no quoting)
+# a path and query requests would send as they are (nothing to quote; no fragment)
+_SAFE_TARGET = re.compile(r"/(?:[A-Za-z0-9._~/:@!$&'()*+,;=?-]|%[0-9A-Fa-f]{2})*")
 _SAFE_VALUE = re.compile(r"(?:[!-~][\t\x20-\x7e]*)?")  # a value requests sends: ASCII, no CR/LF/NUL, no leading space
 _FIELD = re.compile(rb"([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*?)[ \t]*")  # a token, ':', a one-line value
 
@@ -111,10 +115,11 @@ class DirectReads:
         transport = self.transport
         if self.off is None:  # decided at the first read: a bad proxy variable is reported where requests reports it
             self.off = bool(transport.proxies.for_url(transport.base_url))
-        target = self._prefix + path
-        if self.off or not _SAFE_TARGET.fullmatch(target) or not all(map(_SAFE_VALUE.fullmatch, headers.values())):
-            return transport.request("GET", path, headers=dict(headers))
         url = transport.url(path)
+        target = self._target(url) if path.startswith(("http://", "https://")) else self._prefix + path
+        if (self.off or target is None or not _SAFE_TARGET.fullmatch(target)
+                or not all(map(_SAFE_VALUE.fullmatch, headers.values()))):
+            return transport.request("GET", path, headers=dict(headers))
         if "Authorization" in headers:
             transport.check_credentials_target(url)
         try:
@@ -132,11 +137,22 @@ class DirectReads:
             return self._follow(url, location, headers)
         return answer
 
+    def _target(self, url: str) -> str | None:
+        """A whole URL's request target when it is on the registry's own origin (a next page), else None."""
+        try:
+            same = origin(url) == origin(self.transport.base_url)
+        except ValueError:
+            return None
+        parts = urllib.parse.urlsplit(url)
+        if not same or "@" in parts.netloc or parts.fragment:
+            return None
+        return parts.path + ("?" + parts.query if parts.query else "")
+
     def _follow(self, url: str, location: str, headers: Mapping[str, str]) -> HTTPAnswer:
         """A redirect under the transport's rule; credentials only to the registry's own origin (requests' rule)."""
         target = urllib.parse.urljoin(url, location)
         why = redirect_problem("GET", False, url, target,
-                               reads_elsewhere=getattr(self.transport.session, "reads_elsewhere", True))
+                               reads_elsewhere=self.transport.reads_elsewhere)
         if why:
             raise self.transport.redirect_refused("GET", url, why)
         sent = dict(headers)
@@ -178,6 +194,8 @@ class DirectReads:
         """TLS as the transport's session has it: verified against the CA bundle (certifi's, as requests' by
         default), the host name checked, TLS 1.2 at least; with --insecure, neither checked."""
         if self._tls is None:
+            import ssl
+
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
             context.minimum_version = ssl.TLSVersion.TLSv1_2
             context.set_alpn_protocols(["http/1.1"])

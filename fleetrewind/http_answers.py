@@ -5,9 +5,10 @@ request's path, and the short cause of a failure (a URL may carry credentials; a
 from __future__ import annotations
 
 import urllib.parse
-from typing import Mapping, Protocol
+from typing import TYPE_CHECKING, Mapping, Protocol
 
-import requests
+if TYPE_CHECKING:
+    import requests
 
 
 class HTTPAnswer(Protocol):

@@ -99,18 +99,14 @@ class RegistryClient:
         self.transport.close()
 
     # -- low level ---------------------------------------------------------------------------
-    def _get(self, repo: str, path: str, *, headers: dict[str, str] | None = None,
-             params: dict[str, str] | None = None, listing: bool = False) -> HTTPAnswer:
-        """One read with the repository's credentials, once more after a 401's challenge is answered.
-
-        Tag pages go through the transport itself (query, Link pages at absolute URLs); manifests and
-        blobs through ``reads``, the bulk of a cold ``get``."""
+    def _get(self, repo: str, path: str, *, headers: dict[str, str] | None = None) -> HTTPAnswer:
+        """One read through ``reads`` with the repository's credentials, once more after a 401's challenge
+        is answered. ``path`` is the registry's own, or a next page's whole URL (checked by the caller)."""
         scope = f"repository:{repo}:pull"
         for attempt in (1, 2):
             sent = dict(headers or {})
             sent.update(self.auth.headers(scope))
-            resp: HTTPAnswer = (self.transport.request("GET", path, headers=sent, params=params) if listing
-                                else self.reads.read(path, headers=sent))
+            resp = self.reads.read(path, headers=sent)
             self.requests_made += 1
             if resp.status_code != 401:
                 return resp
@@ -149,8 +145,7 @@ class RegistryClient:
         URL or by content under a new cursor) stops the listing, and a page at another origin
         (scheme, host, port) is never asked for: the credentials would go with it.
         """
-        path: str | None = f"/v2/{repo}/tags/list"
-        params: dict[str, str] | None = {"n": "1000"}
+        path: str | None = f"/v2/{repo}/tags/list?n=1000"
         tags: list[str] = []
         seen_pages: set[str] = set()
         seen_contents: set[tuple[str, ...]] = set()
@@ -160,7 +155,7 @@ class RegistryClient:
             if pages > MAX_TAG_PAGES:
                 raise RegistryError(f"registry's tag list for {repo} did not end after {MAX_TAG_PAGES} pages; "
                                     "refusing to read more (a registry bug, or a hostile server)")
-            resp = self._get(repo, path, params=params, listing=True)
+            resp = self._get(repo, path)
             self._check(resp, f"the tags of {repo}", repo)
             page = _tag_page(resp, repo)
             if page and tuple(page) in seen_contents:
@@ -169,7 +164,6 @@ class RegistryClient:
             seen_contents.add(tuple(page))
             tags.extend(page)
             path = _next_link(resp, self.transport.base_url)
-            params = None
             if path:
                 self._check_next(repo, path)
             if path in seen_pages:

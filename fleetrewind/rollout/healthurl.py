@@ -8,7 +8,8 @@ from typing import Mapping
 
 from ..errors import RollbackError
 from ..model.plan import Step
-from ..transport import TLS, Transport, make_session, sanitize_url
+from ..session import make_session
+from ..transport import TLS, Transport, sanitize_url
 
 
 class HealthUrlChecker:

@@ -5,6 +5,7 @@ side with the transport: tests/integration/test_directread.py."""
 from __future__ import annotations
 
 import socket
+import ssl
 from typing import Any, Iterator
 
 import pytest
@@ -13,7 +14,8 @@ import responses
 from fleetrewind import directread
 from fleetrewind.directread import DirectReads
 from fleetrewind.errors import UnreachableError
-from fleetrewind.transport import TLS, CredentialsRefused, Transport, make_session
+from fleetrewind.session import make_session
+from fleetrewind.transport import TLS, CredentialsRefused, Transport
 
 BASE = "http://registry.test:5000"
 PATH = "/v2/api/manifests/1-master"
@@ -260,7 +262,7 @@ def test_a_redirect_on_the_same_origin_keeps_the_credentials(wire: Wire, full: r
 
 def test_a_redirect_to_plain_http_is_refused(wire: Wire, full: responses.RequestsMock,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(directread.ssl.SSLContext, "wrap_socket", lambda self, sock, server_hostname: sock)
+    monkeypatch.setattr(ssl.SSLContext, "wrap_socket", lambda self, sock, server_hostname: sock)
     wire.scripts = [[b"HTTP/1.1 301 Moved\r\nLocation: http://registry.test:5000/x\r\nContent-Length: 0\r\n\r\n"]]
     with pytest.raises(CredentialsRefused, match="refusing to follow a redirect of GET /v2/api/blobs/sha256:ab "
                                                  "from registry at https://registry.test:5000 from https to plain"):
@@ -304,3 +306,28 @@ def test_close_closes_every_threads_connection(wire: Wire, full: responses.Reque
     assert len(wire.sockets) == 2 and not any(s.closed for s in wire.sockets)
     direct.close()
     assert all(s.closed for s in wire.sockets)
+
+
+def test_a_tag_page_and_a_next_page_on_the_registrys_own_origin_are_read_directly(
+        wire: Wire, full: responses.RequestsMock) -> None:
+    wire.scripts = [[OK, OK]]
+    direct = reads()
+    assert direct.read("/v2/api/tags/list?n=1000", headers={}).url == BASE + "/v2/api/tags/list?n=1000"
+    page = f"{BASE}/v2/api/tags/list?last=b%2Fc&n=1000"
+    assert direct.read(page, headers={}).url == page
+    sent = [s.decode().split("\r\n")[0] for s in wire.sockets[0].sent]
+    assert sent == ["GET /v2/api/tags/list?n=1000 HTTP/1.1", "GET /v2/api/tags/list?last=b%2Fc&n=1000 HTTP/1.1"]
+
+
+@pytest.mark.parametrize("where", ["http://elsewhere.test:5000/v2/api/tags/list?n=2", "https://registry.test:5000/x",
+                                   "http://user:pw@registry.test:5000/x", BASE + "/v2/api/tags/list#frag",
+                                   BASE + "/v2/a b", BASE + "/v2/%zz"])
+def test_a_url_not_plainly_the_registrys_own_goes_to_the_transport(wire: Wire, full: responses.RequestsMock,
+                                                                   where: str) -> None:
+    full.assert_all_requests_are_fired = False  # requests may refuse some before sending
+    full.get(where.split("#")[0].replace("user:pw@", ""), body=b"from the transport", status=200)
+    try:
+        reads().read(where, headers={})
+    except Exception:  # the transport's own answer to an odd URL
+        pass
+    assert wire.sockets == []

@@ -25,7 +25,7 @@ FLOORS: list[set[str]] = [
     {"releases"},
     {"model"},
 ]
-LEAVES = {"usage", "config_file", "transport", "directread", "deadline", "socksdeadline", "headerparse", "http_answers",
+LEAVES = {"usage", "config_file", "transport", "session", "httprules", "directread", "deadline", "socksdeadline", "headerparse", "http_answers",
           "console", "progress", "cachefile", "atomic", "stopsignals", "secret", "errors", "instants", "inputs",
           "__init__"}
 # Who may read a command's settings: the command line's reader, the commands, and the factory that opens

@@ -25,7 +25,8 @@ from fleetrewind.registry.client import (
 )
 from fleetrewind.secret import Secret
 from fleetrewind.registry.auth import RegistryCredentials
-from fleetrewind.transport import TLS, Transport, make_session
+from fleetrewind.session import make_session
+from fleetrewind.transport import TLS, Transport
 from testbed.images import DOCKER_MANIFEST
 
 

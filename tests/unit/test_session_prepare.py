@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import requests
 
-from fleetrewind.transport import make_session
+from fleetrewind.session import make_session
 
 
 def _both(request: requests.Request) -> tuple[requests.PreparedRequest, requests.PreparedRequest]:
