@@ -101,10 +101,17 @@ def attach(conn: HTTPConnection) -> None:
         return
     if watch.expired or watch.remaining() <= 0:
         raise DeadlineExceeded()
-    if watch.fence is not None and not watch.fence():
-        raise FenceClosed()
     conn._fleetrewind_watch = watch  # type: ignore[attr-defined]
     watch.conn = conn
+    check_fence(conn)
+
+
+def check_fence(conn: HTTPConnection) -> None:
+    """Before the connection is used and before each write of the request (its head, each piece of its body):
+    a change whose lock can no longer be proved held stops even half-sent (a server drops a request cut short)."""
+    watch: Watch | None = getattr(conn, "_fleetrewind_watch", None)
+    if watch is not None and watch.fence is not None and not watch.fence():
+        raise FenceClosed()
 
 
 class _WatchedHTTPConnection(HTTPConnection):
@@ -122,6 +129,10 @@ class _WatchedHTTPConnection(HTTPConnection):
         attach(self)
         super().request(*args, **kwargs)
 
+    def send(self, data: Any) -> None:
+        check_fence(self)
+        super().send(data)
+
 
 class _WatchedHTTPSConnection(_WatchedHTTPConnection, HTTPSConnection):
     """The same watch; the MRO puts HTTPSConnection's connect (the handshake) under it."""
@@ -136,7 +147,7 @@ class _HTTPSPool(HTTPSConnectionPool):
 
 
 _POOLS = {"http": _HTTPPool, "https": _HTTPSPool}
-_SOCKS_POOLS = _socks_pools(attach, CURRENT)
+_SOCKS_POOLS = _socks_pools(attach, check_fence, CURRENT)
 
 
 class Adapter(HTTPAdapter):

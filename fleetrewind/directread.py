@@ -1,4 +1,4 @@
-"""A registry's manifests and config blobs read over kept-alive sockets, one per worker thread.
+"""A registry's tag pages, manifests and config blobs read over kept-alive sockets, one per worker thread.
 
 A cold ``get`` reads two small answers per image, 10,050 for the bench's 50 services. Through
 ``requests``, ``urllib3`` and ``http.client`` each costs about a millisecond of CPU on a small machine,

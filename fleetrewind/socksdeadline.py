@@ -28,7 +28,15 @@ def _attached(method: Callable[..., None], attach: Attach) -> Callable[..., None
     return watched
 
 
-def socks_pools(attach: Attach, current: threading.local) -> PoolClasses:
+def _fenced(method: Callable[..., None], check: Attach) -> Callable[..., None]:
+    """``send``, asking the request's fence before each write."""
+    def fenced(self: HTTPConnection, data: object) -> None:
+        check(self)
+        method(self, data)
+    return fenced
+
+
+def socks_pools(attach: Attach, check: Attach, current: threading.local) -> PoolClasses:
     """``{"http": pool, "https": pool}`` whose connections honour the deadline; ``{}`` without PySocks."""
     try:
         import socks  # type: ignore[import-untyped]
@@ -54,11 +62,13 @@ def socks_pools(attach: Attach, current: threading.local) -> PoolClasses:
         response_class = Response
         connect = _attached(contrib.SOCKSConnection.connect, attach)
         request = _attached(contrib.SOCKSConnection.request, attach)
+        send = _fenced(contrib.SOCKSConnection.send, check)
 
     class _TLSConn(contrib.SOCKSHTTPSConnection):
         response_class = Response
         connect = _attached(contrib.SOCKSHTTPSConnection.connect, attach)
         request = _attached(contrib.SOCKSHTTPSConnection.request, attach)
+        send = _fenced(contrib.SOCKSHTTPSConnection.send, check)
 
     class _Pool(contrib.SOCKSHTTPConnectionPool):
         ConnectionCls = _Conn

@@ -64,6 +64,9 @@ class Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         path = unquote(url.path)
         raw = self._read_body()
+        if raw is None:  # the client went away before its whole body: Jetty ends the request, Marathon sees nothing
+            self.close_connection = True
+            return
         if path.startswith("/_sim/"):
             self._send(control.handle(ctx, self.command, path, raw))
             return
@@ -149,9 +152,13 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(f"{len(frame):x}\r\n".encode() + frame + b"\r\n")
         self.wfile.flush()
 
-    def _read_body(self) -> bytes:
+    def _read_body(self) -> bytes | None:
+        """The request's body; None when the connection ended before the length its head announced."""
         length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
+        if length <= 0:
+            return b""
+        raw = self.rfile.read(length)
+        return raw if len(raw) == length else None
 
     def _record(self, path: str, query: str, raw: bytes, verdict: Any) -> None:
         body = _json_or_none(raw)

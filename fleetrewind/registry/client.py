@@ -78,7 +78,7 @@ def parse_created(value: object, where: str) -> dt.datetime:
 
 
 class Reads(Protocol):
-    """How manifests and blobs are read: the transport itself, or directread.DirectReads over it."""
+    """How tag pages, manifests and blobs are read: the transport itself, or directread.DirectReads over it."""
 
     def read(self, path: str, *, headers: Mapping[str, str]) -> HTTPAnswer: ...
 

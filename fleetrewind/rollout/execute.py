@@ -173,8 +173,10 @@ class Executor:
                 deployment_id = self.platform.change(app, step.target, version=step.restore_version, force=self.force,
                                                      fence=self.fence)
             except WriteFenced:
-                self._not_proved(outcomes, service, token)
-                return
+                # the proof lapsed between the gate and the write (a stopped process, a starved thread):
+                # nothing was sent; the gate proves the lock again, or finds it lost, before anything is
+                self.slots.release(token)
+                continue
             except MarathonBusy as err:
                 # other tools deploy too: Marathon's cap was reached after all; wait for the next free slot
                 self.slots.refused(token, err.cap)

@@ -279,3 +279,25 @@ def test_a_put_whose_fence_says_no_is_never_written_on_a_fresh_or_a_kept_connect
     assert [r["method"] for r in sim.requests] == ["GET"], "not even a look for a lost write"
     client.update_image(app, NEW, fence=lambda: True)
     assert len(puts(sim)) == 1 and image_of(sim.apps[APP_ID]) == NEW
+
+
+def test_a_fence_that_closes_while_the_put_is_half_written_stops_it_there(start_sim) -> None:
+    """The fence is asked before each write of the request, the body's too: a holder stopped after writing a
+    PUT's head and resumed past its lease writes nothing more, and Marathon drops the request cut short."""
+    sim = start_sim()
+    client = client_for(sim.url)
+    app = client.get_app(APP_ID)
+    asked: list[bool] = []
+    client.update_image(app, NEW, fence=lambda: asked.append(True) or True)  # how often one PUT asks
+    assert len(asked) >= 3, "before the connection is used, before its head and before its body"
+    calls: list[bool] = []
+
+    def closes_at_the_last_question() -> bool:
+        calls.append(True)
+        return len(calls) < len(asked)
+
+    with pytest.raises(WriteFenced):
+        client.update_image(app, OLD, fence=closes_at_the_last_question)
+    assert len(puts(sim)) == 1 and image_of(sim.apps[APP_ID]) == NEW, "the half-written PUT changed nothing"
+    client.update_image(app, OLD, force=True)  # (the first PUT's deployment may still run)
+    assert len(puts(sim)) == 2 and image_of(sim.apps[APP_ID]) == OLD, "the client goes on, on a new connection"

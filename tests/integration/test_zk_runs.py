@@ -234,11 +234,18 @@ def test_a_holder_stopped_past_its_session_loses_the_lock_and_starts_nothing_mor
     proc.send_signal(signal.SIGCONT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 4, err
-    assert world.puts("web") == 0 and world.puts() == puts_before  # nothing started after it resumed
+    # Nothing new started after it resumed: no PUT of wave 2, and of wave 1 only those its threads had already
+    # begun to write when the stop came (the fence is asked before each write; docs/reliability.md, "The
+    # ZooKeeper store", says what is left between the last question and the write). Each at most once.
+    assert world.puts("web") == 0 and puts_before <= world.puts() <= 3
+    assert all(world.puts(name) <= 1 for name in ("api", "worker", "auth"))
     [report] = holder.reports()
     web = next(s for s in report["services"] if s["service"] == svc("web"))
     assert web["status"] == "not-started"
-    assert "could no longer be proved held" in (web.get("error") or "")
+    # the service that met the lost lock says so: web at its wave's gate, or a wave-1 PUT the stop caught
+    # between its gate and its write (its fence closed; the run then stops before web's wave)
+    said = [s for s in report["services"] if "could no longer be proved held" in (s.get("error") or "")]
+    assert said and all(s["status"] == "not-started" for s in said), report["services"]
 
 
 def test_a_killed_run_is_named_by_status_and_run_on_another_machine_and_undone_from_there(

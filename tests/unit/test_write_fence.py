@@ -106,14 +106,17 @@ def test_a_node_owned_by_another_session_gives_no_lease(held: tuple[ZkHeld, Fake
 
 
 class FencedHeld:
-    """A lock proved at each gate, whose proof is gone by the time the ``after``-th change is written."""
+    """A lock proved at each gate until its session is lost while the ``after``+1-th change is being written
+    (its lease has run out then); the gate asked again finds it lost."""
 
     def __init__(self, after: int) -> None:
         self.after = after
         self.asked = 0
+        self.gates = 0
 
     def may_start(self) -> bool:
-        return True
+        self.gates += 1
+        return self.asked <= self.after
 
     def still_proved(self) -> bool:
         self.asked += 1
@@ -147,3 +150,30 @@ def test_a_change_whose_lease_ran_out_is_not_sent_and_nothing_after_it_starts(tm
     web = next(o for o in result.report.services if o.service == "web")
     assert web.error == "not started: the environment's lock could no longer be proved held"
     assert result.state != State.SUCCEEDED
+
+
+class LapsedOnce(FencedHeld):
+    """The lease runs out once (a thread starved between its gate and its write); the lock is still held."""
+
+    def may_start(self) -> bool:
+        self.gates += 1
+        return True
+
+    def still_proved(self) -> bool:
+        self.asked += 1
+        return self.asked != 2  # the second change's first write finds the proof too old
+
+    def lost(self) -> str | None:
+        return None
+
+
+def test_a_lapsed_proof_with_the_lock_still_held_is_proved_again_and_the_change_sent(tmp_path: Path) -> None:
+    held = LapsedOnce(after=0)
+    bed = new_bed(tmp_path, store=lambda **kwargs: FencedStore(held, **kwargs))
+    plan = plan_for_images(NEW, current=OLD, app_ids=APP_IDS, waves=[["api"], ["web"], ["worker"]], env="prod",
+                           reason="release of the date")
+
+    result = bed.run(plan, policy=FailurePolicy.STOP)
+
+    assert [app for app, _, _ in bed.scheduler.changes] == [APP_IDS[s] for s in ("api", "web", "worker")]
+    assert result.state == State.SUCCEEDED and held.gates == 4, "web's gate was asked twice"
