@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Mapping
 
 from .http_answers import HTTPAnswer
-from .httprules import MAX_ANSWER, RETRY_STATUSES, USER_AGENT, origin, redirect_problem
+from .httprules import DEFAULT_PORTS, MAX_ANSWER, RETRY_STATUSES, USER_AGENT, origin, redirect_problem
 from .transport import Transport
 
 if TYPE_CHECKING:
@@ -77,11 +77,10 @@ class Answer:
 
 
 class _Connection:
-    __slots__ = ("sock", "buffer")
+    __slots__ = ("sock",)
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
-        self.buffer = b""
 
     def close(self) -> None:
         try:
@@ -98,7 +97,7 @@ class DirectReads:
         parts = urllib.parse.urlsplit(transport.base_url)
         self._scheme = parts.scheme.lower()
         self._host = parts.hostname or ""
-        self._port = parts.port or (443 if self._scheme == "https" else 80)
+        self._port = parts.port or DEFAULT_PORTS.get(self._scheme, 80)
         self._host_field = parts.netloc
         self._prefix = parts.path
         # a URL with user:password has requests send Basic auth from it, a host name beyond ASCII its IDNA
@@ -119,19 +118,19 @@ class DirectReads:
         target = self._target(url) if path.startswith(("http://", "https://")) else self._prefix + path
         if (self.off or target is None or not _SAFE_TARGET.fullmatch(target)
                 or not all(map(_SAFE_VALUE.fullmatch, headers.values()))):
-            return transport.request("GET", path, headers=dict(headers))
+            return transport.read(path, headers=headers)
         if "Authorization" in headers:
             transport.check_credentials_target(url)
         try:
             answer = self._exchange(url, target, headers)
         except _Broken:
             self.off = True
-            return transport.request("GET", path, headers=dict(headers))
+            return transport.read(path, headers=headers)
         except _Unusual:
-            return transport.request("GET", path, headers=dict(headers))
+            return transport.read(path, headers=headers)
         status = answer.status_code
         if status in RETRY_STATUSES or (status == 413 and "Retry-After" in answer.headers):
-            return transport.request("GET", path, headers=dict(headers))  # retried there, after its backoff
+            return transport.read(path, headers=headers)  # retried there, after its backoff
         location = answer.headers.get("Location")
         if status in REDIRECTS and location:
             return self._follow(url, location, headers)
@@ -248,8 +247,7 @@ class DirectReads:
         return answer
 
     def _read(self, conn: _Connection, url: str, deadline: float) -> tuple[Answer, bool]:
-        data = conn.buffer
-        conn.buffer = b""
+        data = b""  # (a connection is reused only when its last answer ended where it should)
         while (end := data.find(b"\r\n\r\n")) < 0:
             if len(data) > MAX_HEADER_BLOCK:
                 raise _Unusual()
@@ -301,9 +299,11 @@ class DirectReads:
                 size = int(data[:end].split(b";", 1)[0].strip(), 16)
             except ValueError:
                 raise _Unusual() from None
+            if size < 0:
+                raise _Unusual()
             total += size
-            if size < 0 or total > MAX_ANSWER:
-                raise self.transport.too_large("GET", url) if size >= 0 else _Unusual()
+            if total > MAX_ANSWER:
+                raise self.transport.too_large("GET", url)
             data = data[end + 2:]
             if size == 0:
                 while (end := data.find(b"\r\n")) != 0:  # trailer fields, then the empty line

@@ -82,6 +82,8 @@ class Reads(Protocol):
 
     def read(self, path: str, *, headers: Mapping[str, str]) -> HTTPAnswer: ...
 
+    def close(self) -> None: ...
+
 
 class RegistryClient:
     def __init__(self, transport: Transport, *, credentials: RegistryCredentials | None = None,
@@ -93,9 +95,8 @@ class RegistryClient:
         self.requests_made = 0
 
     def close(self) -> None:
-        close = getattr(self.reads, "close", None)
-        if close is not None and self.reads is not self.transport:
-            close()
+        if self.reads is not self.transport:
+            self.reads.close()
         self.transport.close()
 
     # -- low level ---------------------------------------------------------------------------
